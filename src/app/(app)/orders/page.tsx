@@ -1,0 +1,5 @@
+import { OrdersView } from './OrdersView';
+
+export default function OrdersPage() {
+  return <OrdersView />;
+}

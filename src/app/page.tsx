@@ -1,0 +1,8 @@
+import { redirect } from 'next/navigation';
+import { currentSession } from '../trpc/session';
+
+export const dynamic = 'force-dynamic';
+
+export default async function Home() {
+  redirect((await currentSession()) ? '/orders' : '/sign-in');
+}

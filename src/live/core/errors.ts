@@ -1,0 +1,34 @@
+/**
+ * Machine-readable codes for every error the live library throws.
+ * Transports map them to tRPC codes (`BAD_*` → BAD_REQUEST, `UNAUTHORIZED`,
+ * `FORBIDDEN`, `DRAINING` → SERVICE_UNAVAILABLE, the rest → INTERNAL_SERVER_ERROR).
+ */
+export type LiveErrorCode =
+  | 'BAD_TOPIC'
+  | 'BAD_CURSOR'
+  | 'BAD_SIGNAL'
+  | 'BAD_OPTIONS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'DRAINING'
+  | 'CLOSED'
+  | 'BACKEND';
+
+/**
+ * The one error family of trpc-live. `message` is safe to show to a user (it
+ * never contains internals); `cause` keeps the underlying error for logs.
+ */
+export class LiveError extends Error {
+  override readonly name = 'LiveError';
+  readonly code: LiveErrorCode;
+
+  constructor(code: LiveErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True when `value` is a {@link LiveError}, optionally with the given code. */
+export function isLiveError(value: unknown, code?: LiveErrorCode): value is LiveError {
+  return value instanceof LiveError && (code === undefined || value.code === code);
+}

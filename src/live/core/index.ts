@@ -1,0 +1,47 @@
+// Public API of the framework-free core. Everything else in this folder is internal.
+export { createHub, Hub } from './hub';
+export type { ConnectOptions, HubOptions, HubStats, InvalidateInput, PublishOptions, PublishReceipt } from './hub';
+export { LiveConnection, defaultOutboxLimits, throttleFactor } from './connection';
+export type { ConnectionGroups, OutboxLimits } from './connection';
+export { createMemoryBackend } from './backend';
+export type {
+  BackendHealth,
+  BackendListener,
+  GroupFilter,
+  LiveBackend,
+  MemoryBackendOptions,
+  PublishRequest,
+  PublishedEntry,
+} from './backend';
+export { createMemoryReplayLog } from './replayLog';
+export type { ReplayLogOptions, ReplayResult, ReplayStore } from './replayLog';
+export { systemTimers } from './clock';
+export type { LiveTimers, TimerHandle } from './clock';
+export { noopMetrics } from './metrics';
+export type { LiveMetrics } from './metrics';
+export { LiveError, isLiveError } from './errors';
+export type { LiveErrorCode } from './errors';
+export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH } from './cursor';
+export type { Cursor } from './cursor';
+export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from './topic';
+export { TopicIndex } from './topicIndex';
+export { keyOf, isIdempotent } from './signal';
+export type {
+  BatchSignal,
+  CompleteSignal,
+  DomainSignal,
+  EventSignal,
+  InvalidateSignal,
+  Lane,
+  LiveAction,
+  LiveControlMessage,
+  LiveDataMessage,
+  LiveHint,
+  LiveJson,
+  LiveMessage,
+  LiveSignal,
+  ProgressSignal,
+  ResetReason,
+  ResetSignal,
+} from './signal';
+export type { CloseReason, Frame, LiveSink } from './sink';

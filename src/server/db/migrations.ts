@@ -1,0 +1,50 @@
+/**
+ * Schema migrations, applied in order on start. `PRAGMA user_version` holds
+ * how many have run; never edit a shipped migration, add a new one.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+  );
+  CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL REFERENCES tenants(id),
+    email         TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'staff')),
+    password_hash TEXT NOT NULL
+  );
+  CREATE TABLE products (
+    id                  TEXT PRIMARY KEY,
+    tenant_id           TEXT NOT NULL REFERENCES tenants(id),
+    sku                 TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    price_cents         INTEGER NOT NULL CHECK (price_cents >= 0),
+    stock               INTEGER NOT NULL CHECK (stock >= 0),
+    low_stock_threshold INTEGER NOT NULL DEFAULT 5,
+    updated_at          INTEGER NOT NULL,
+    UNIQUE (tenant_id, sku)
+  );
+  CREATE TABLE orders (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    number      INTEGER NOT NULL,
+    customer    TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'shipped', 'cancelled')),
+    total_cents INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (tenant_id, number)
+  );
+  CREATE INDEX orders_by_tenant_created ON orders (tenant_id, created_at DESC);
+  CREATE TABLE order_items (
+    order_id         TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    product_id       TEXT NOT NULL REFERENCES products(id),
+    quantity         INTEGER NOT NULL CHECK (quantity > 0),
+    unit_price_cents INTEGER NOT NULL,
+    PRIMARY KEY (order_id, product_id)
+  );
+  `,
+];

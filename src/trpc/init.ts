@@ -1,0 +1,52 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError } from 'zod';
+import { createLive, type LiveMeta } from '../live/trpc';
+import type { Context } from '../server/context';
+import { getHub } from '../server/hub';
+import type { ResourceName } from './resources';
+
+/** SSE settings shared by the stock route and the fast transport. */
+export const sseOptions = {
+  ping: { enabled: true, intervalMs: 15_000 },
+  client: { reconnectAfterInactivityMs: 40_000 },
+} as const;
+
+const t = initTRPC
+  .context<Context>()
+  .meta<LiveMeta<ResourceName, Context>>()
+  .create({
+    transformer: superjson,
+    sse: sseOptions,
+    errorFormatter({ shape, error }) {
+      return {
+        ...shape,
+        data: {
+          ...shape.data,
+          // Field errors of invalid input, without internals.
+          zodError: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path, message: i.message })) : null,
+          stack: undefined,
+        },
+      };
+    },
+  });
+
+/** The live layer bound to the app: tenant scope, user/role groups, the fence log. */
+export const live = createLive<Context>({
+  hub: getHub,
+  scope: (ctx) => ctx.session?.tenantId,
+  groups: (ctx): Record<string, string> => (ctx.session ? { user: ctx.session.userId, role: ctx.session.role } : {}),
+  publishLog: (ctx) => ctx.live,
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure;
+
+/** Requires a signed-in user; narrows `ctx.session`. */
+export const authedProcedure = t.procedure
+  .use(({ ctx, next }) => {
+    if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+    return next({ ctx: { ...ctx, session: ctx.session } });
+  })
+  .use(live.invalidationMiddleware);

@@ -1,0 +1,37 @@
+import type { CloseReason, Frame, LiveSink } from '../../src/live/core';
+
+/** A sink that records writes; `pending` simulates a socket buffer the peer has not read. */
+export class RecordingSink implements LiveSink {
+  readonly writes: Frame[][] = [];
+  closed: CloseReason | null = null;
+  pending = 0;
+  private drainWaiters: Array<() => void> = [];
+
+  write(frames: readonly Frame[]): void {
+    this.writes.push([...frames]);
+  }
+  pendingBytes(): number {
+    return this.pending;
+  }
+  onDrain(fn: () => void): void {
+    this.drainWaiters.push(fn);
+  }
+  close(reason: CloseReason): void {
+    this.closed ??= reason;
+  }
+  /** The peer read everything: fire drain listeners. */
+  drain(): void {
+    this.pending = 0;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const fn of waiters) fn();
+  }
+  /** Every frame written, in order. */
+  get frames(): Frame[] {
+    return this.writes.flat();
+  }
+  /** Messages of data frames (control frames left out). */
+  get data() {
+    return this.frames.filter((f) => f.id !== null).map((f) => f.message);
+  }
+}

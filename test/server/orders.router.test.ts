@@ -1,0 +1,96 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { capturePublishes, captureInvalidations } from '../../src/live/trpc';
+import { setupApp, type TestApp } from '../helpers/app';
+
+describe('orders router (createCaller, real SQLite)', () => {
+  let app: TestApp;
+  beforeEach(async () => {
+    app = await setupApp();
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  it('lists only the caller tenant orders', async () => {
+    const alice = await app.callerAs('alice@acme.test');
+    const carol = await app.callerAs('carol@globex.test');
+    const acme = await alice.orders.list();
+    const globex = await carol.orders.list();
+    expect(acme.map((o) => o.id).every((id) => id.startsWith('ord_acme'))).toBe(true);
+    expect(globex.map((o) => o.id).every((id) => id.startsWith('ord_globex'))).toBe(true);
+    expect(acme.length).toBe(3);
+  });
+
+  it('publishes exactly the declared keys of orders.create, to the caller tenant only', async () => {
+    const alice = await app.callerAs('alice@acme.test');
+    const capture = await capturePublishes(app.hub, () =>
+      alice.orders.create({ customer: 'Marie Curie', items: [{ productId: 'prd_acme_2', quantity: 2 }] }),
+    );
+    expect(capture.error).toBeUndefined();
+    const order = capture.result!;
+    expect(capture.published).toEqual([
+      { scope: 'acme', resource: 'orders', id: order.id, action: 'created' },
+      { scope: 'acme', resource: 'products', id: 'prd_acme_2', action: 'updated' },
+    ]);
+  });
+
+  it('publishes the order key of orders.updateStatus', async () => {
+    const bob = await app.callerAs('bob@acme.test');
+    const published = await captureInvalidations(app.hub, () => bob.orders.updateStatus({ id: 'ord_acme_2', status: 'paid' }));
+    expect(published).toEqual([{ scope: 'acme', resource: 'orders', id: 'ord_acme_2', action: 'updated' }]);
+    expect((await bob.orders.byId({ id: 'ord_acme_2' })).status).toBe('paid');
+  });
+
+  it('publishes nothing when the input is invalid', async () => {
+    const alice = await app.callerAs('alice@acme.test');
+    const capture = await capturePublishes(app.hub, () =>
+      alice.orders.updateStatus({ id: 'ord_acme_1', status: 'lost' as 'paid' }),
+    );
+    expect(capture.error).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(capture.entries).toEqual([]);
+  });
+
+  it('publishes nothing when the order does not exist (or belongs to another tenant)', async () => {
+    const alice = await app.callerAs('alice@acme.test');
+    const missing = await capturePublishes(app.hub, () => alice.orders.updateStatus({ id: 'ord_nope', status: 'paid' }));
+    expect(missing.error).toMatchObject({ code: 'NOT_FOUND' });
+    const foreign = await capturePublishes(app.hub, () => alice.orders.updateStatus({ id: 'ord_globex_1', status: 'paid' }));
+    expect(foreign.error).toMatchObject({ code: 'NOT_FOUND' });
+    expect([...missing.entries, ...foreign.entries]).toEqual([]);
+  });
+
+  it('publishes nothing and changes no stock when stock is short', async () => {
+    const alice = await app.callerAs('alice@acme.test');
+    const before = await alice.products.list();
+    const capture = await capturePublishes(app.hub, () =>
+      alice.orders.create({ customer: 'X', items: [{ productId: 'prd_acme_3', quantity: 999 }] }),
+    );
+    expect(capture.error).toMatchObject({ code: 'CONFLICT' });
+    expect(capture.entries).toEqual([]);
+    expect(await alice.products.list()).toEqual(before);
+  });
+
+  it('refuses unauthenticated calls with UNAUTHORIZED', async () => {
+    const anonymous = await app.anonymous();
+    await expect(anonymous.orders.list()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('yields the tenant signals from the live subscription as tracked envelopes', async () => {
+    const controller = new AbortController();
+    const alice = await app.callerAs('alice@acme.test', { signal: controller.signal });
+    const stream = await alice.live.stream();
+    const iterator = stream[Symbol.asyncIterator]();
+    const hello = await iterator.next();
+    expect(hello.value).toMatchObject({ kind: 'hello' });
+    const receipt = await app.hub.invalidate('acme', { resource: 'orders', id: 'ord_acme_1' });
+    const next = await iterator.next();
+    // createCaller yields tRPC's raw tracked envelope: [id, data, symbol].
+    expect(Array.isArray(next.value)).toBe(true);
+    const [id, data] = next.value as unknown as [string, unknown];
+    expect(id).toBe(receipt.cursor);
+    expect(data).toMatchObject({ kind: 'invalidate', resource: 'orders', id: 'ord_acme_1' });
+    controller.abort();
+    await expect(iterator.next()).resolves.toMatchObject({ done: true });
+    expect(app.hub.connectionCount).toBe(0);
+  });
+});
