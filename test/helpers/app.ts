@@ -19,18 +19,20 @@ export async function sessionCookieFor(email: DemoEmail): Promise<string> {
   return `live_session=${encodeURIComponent(token)}`;
 }
 
+const createCaller = createCallerFactory(appRouter);
+export type Caller = ReturnType<typeof createCaller>;
+
 export interface TestApp {
   readonly db: Db;
   readonly hub: Hub;
   readonly dir: string;
   /** A `createCaller` caller authenticated as a seeded user (real JWT, real context). */
-  callerAs(email: DemoEmail, options?: { signal?: AbortSignal }): Promise<ReturnType<ReturnType<typeof createCallerFactory<typeof appRouter>>>>;
+  callerAs(email: DemoEmail, options?: { signal?: AbortSignal }): Promise<Caller>;
   /** An unauthenticated caller. */
-  anonymous(): Promise<ReturnType<ReturnType<typeof createCallerFactory<typeof appRouter>>>>;
+  anonymous(): Promise<Caller>;
   close(): Promise<void>;
 }
 
-const createCaller = createCallerFactory(appRouter);
 
 /**
  * A fresh app for one test file: a real SQLite file in a temp folder
