@@ -1,0 +1,152 @@
+import type { Db } from '../db/connection';
+import { newId } from '../db/ids';
+
+export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export interface OrderItem {
+  productId: string;
+  productName: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+export interface OrderSummary {
+  id: string;
+  number: number;
+  customer: string;
+  status: OrderStatus;
+  totalCents: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Order extends OrderSummary {
+  items: OrderItem[];
+}
+
+interface OrderRow {
+  id: string;
+  number: number;
+  customer: string;
+  status: OrderStatus;
+  total_cents: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const toSummary = (row: OrderRow): OrderSummary => ({
+  id: row.id,
+  number: row.number,
+  customer: row.customer,
+  status: row.status,
+  totalCents: row.total_cents,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+/** A domain error the router maps to a tRPC code. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'CONFLICT' | 'BAD_REQUEST',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ListOrdersFilter {
+  status?: OrderStatus;
+  search?: string;
+  limit?: number;
+}
+
+/** Newest orders of a tenant, optionally filtered by status or customer text. */
+export function listOrders(db: Db, tenantId: string, filter: ListOrdersFilter = {}): OrderSummary[] {
+  const where = ['tenant_id = @tenantId'];
+  if (filter.status) where.push('status = @status');
+  if (filter.search) where.push("customer LIKE @search ESCAPE '\\'");
+  const rows = db
+    .prepare(
+      `SELECT id, number, customer, status, total_cents, created_at, updated_at FROM orders
+       WHERE ${where.join(' AND ')} ORDER BY created_at DESC, number DESC LIMIT @limit`,
+    )
+    .all({
+      tenantId,
+      status: filter.status ?? null,
+      search: filter.search ? `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
+      limit: filter.limit ?? 50,
+    }) as OrderRow[];
+  return rows.map(toSummary);
+}
+
+/** One order of a tenant with its items, or `null`. */
+export function getOrder(db: Db, tenantId: string, id: string): Order | null {
+  const row = db
+    .prepare(
+      'SELECT id, number, customer, status, total_cents, created_at, updated_at FROM orders WHERE tenant_id = ? AND id = ?',
+    )
+    .get(tenantId, id) as OrderRow | undefined;
+  if (!row) return null;
+  const items = db
+    .prepare(
+      `SELECT i.product_id AS productId, p.name AS productName, i.quantity, i.unit_price_cents AS unitPriceCents
+       FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.order_id = ? ORDER BY p.name`,
+    )
+    .all(id) as OrderItem[];
+  return { ...toSummary(row), items };
+}
+
+export interface CreateOrderInput {
+  customer: string;
+  items: Array<{ productId: string; quantity: number }>;
+}
+
+/**
+ * Creates an order and takes its items out of stock, in one transaction.
+ * @throws DomainError NOT_FOUND for an unknown product, CONFLICT when stock is short.
+ */
+export function createOrder(db: Db, tenantId: string, input: CreateOrderInput, now = Date.now()): Order {
+  const id = newId('ord');
+  db.transaction(() => {
+    const product = db.prepare('SELECT id, name, price_cents, stock FROM products WHERE tenant_id = ? AND id = ?');
+    const take = db.prepare('UPDATE products SET stock = stock - ?, updated_at = ? WHERE id = ? AND stock >= ?');
+    const insertItem = db.prepare(
+      'INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?)',
+    );
+    const merged = new Map<string, number>();
+    for (const item of input.items) merged.set(item.productId, (merged.get(item.productId) ?? 0) + item.quantity);
+    const next = db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM orders WHERE tenant_id = ?').get(tenantId) as {
+      n: number;
+    };
+    let total = 0;
+    const lines: Array<[string, number, number]> = [];
+    for (const [productId, quantity] of merged) {
+      const row = product.get(tenantId, productId) as { price_cents: number; stock: number; name: string } | undefined;
+      if (!row) throw new DomainError('NOT_FOUND', `Product ${productId} does not exist`);
+      if (take.run(quantity, now, productId, quantity).changes !== 1) {
+        throw new DomainError('CONFLICT', `Only ${row.stock} of ${row.name} left in stock`);
+      }
+      total += row.price_cents * quantity;
+      lines.push([productId, quantity, row.price_cents]);
+    }
+    db.prepare(
+      `INSERT INTO orders (id, tenant_id, number, customer, status, total_cents, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+    ).run(id, tenantId, next.n, input.customer, total, now, now);
+    for (const [productId, quantity, price] of lines) insertItem.run(id, productId, quantity, price);
+  })();
+  return getOrder(db, tenantId, id)!;
+}
+
+/**
+ * Changes an order's status.
+ * @throws DomainError NOT_FOUND for an order of another tenant or none.
+ */
+export function updateOrderStatus(db: Db, tenantId: string, id: string, status: OrderStatus, now = Date.now()): Order {
+  const result = db
+    .prepare('UPDATE orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
+    .run(status, now, tenantId, id);
+  if (result.changes !== 1) throw new DomainError('NOT_FOUND', `Order ${id} does not exist`);
+  return getOrder(db, tenantId, id)!;
+}
