@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHub, LiveError, type Hub } from '../../src/live/core';
-import { RecordingSink } from '../helpers/sink';
+import { createHub, LiveError, type Hub } from '../../../src/live/core';
+import { RecordingSink } from '../../helpers/sink';
 
 describe('hub: publish and subscribe', () => {
   let hub: Hub;
