@@ -1,5 +1,6 @@
 import superjson from 'superjson';
 import { createHub, type Hub, type HubOptions, type LiveMessage } from '../live/core';
+import { getLiveStats } from './liveStats';
 
 const HUB_KEY = Symbol.for('trpc-live.app.hub');
 type HubGlobal = { [HUB_KEY]?: Hub };
@@ -12,7 +13,8 @@ export const serializeMessage = (message: LiveMessage): string => JSON.stringify
 
 /** Hub options the app uses. */
 export function hubOptions(): HubOptions {
-  return { serialize: serializeMessage };
+  // The inspector's collector (src/server/liveStats.ts) sees every hub metric.
+  return { serialize: serializeMessage, metrics: getLiveStats() };
 }
 
 /**
@@ -21,11 +23,15 @@ export function hubOptions(): HubOptions {
  */
 export function getHub(): Hub {
   const g = globalThis as HubGlobal;
-  g[HUB_KEY] ??= createHub(hubOptions());
+  if (!g[HUB_KEY]) {
+    g[HUB_KEY] = createHub(hubOptions());
+    getLiveStats().attach(g[HUB_KEY]);
+  }
   return g[HUB_KEY];
 }
 
 /** Replaces the process-wide hub (tests). */
 export function setHub(hub: Hub | undefined): void {
   (globalThis as HubGlobal)[HUB_KEY] = hub;
+  if (hub) getLiveStats().attach(hub);
 }

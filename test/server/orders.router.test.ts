@@ -28,17 +28,21 @@ describe('orders router (createCaller, real SQLite)', () => {
     );
     expect(capture.error).toBeUndefined();
     const order = capture.result!;
+    // The resolver's notification (stored, then pushed) comes first; the declared keys follow the resolver.
+    const notification = capture.published.find((p) => p.resource === 'notifications');
     expect(capture.published).toEqual([
+      { scope: 'acme', resource: 'notifications', id: notification?.id, action: 'created' },
       { scope: 'acme', resource: 'orders', id: order.id, action: 'created' },
       { scope: 'acme', resource: 'products', id: 'prd_acme_2', action: 'updated' },
     ]);
+    expect(notification?.id).toMatch(/^ntf_/);
   });
 
   it('publishes the order key of orders.updateStatus', async () => {
     const bob = await app.callerAs('bob@acme.test');
-    const published = await captureInvalidations(app.hub, () => bob.orders.updateStatus({ id: 'ord_acme_2', status: 'paid' }));
+    const published = await captureInvalidations(app.hub, () => bob.orders.updateStatus({ id: 'ord_acme_2', status: 'shipped' }));
     expect(published).toEqual([{ scope: 'acme', resource: 'orders', id: 'ord_acme_2', action: 'updated' }]);
-    expect((await bob.orders.byId({ id: 'ord_acme_2' })).status).toBe('paid');
+    expect((await bob.orders.byId({ id: 'ord_acme_2' })).status).toBe('shipped');
   });
 
   it('publishes nothing when the input is invalid', async () => {

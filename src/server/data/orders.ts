@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection';
 import { newId } from '../db/ids';
+import { DomainError } from './domainError';
 
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -11,12 +12,16 @@ export interface OrderItem {
   unitPriceCents: number;
 }
 
+/** Where an order came from. */
+export type OrderSource = 'manual' | 'import';
+
 export interface OrderSummary {
   id: string;
   number: number;
   customer: string;
   status: OrderStatus;
   totalCents: number;
+  source: OrderSource;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -31,6 +36,7 @@ interface OrderRow {
   customer: string;
   status: OrderStatus;
   total_cents: number;
+  source: OrderSource;
   created_at: number;
   updated_at: number;
 }
@@ -41,19 +47,12 @@ const toSummary = (row: OrderRow): OrderSummary => ({
   customer: row.customer,
   status: row.status,
   totalCents: row.total_cents,
+  source: row.source,
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at),
 });
 
-/** A domain error the router maps to a tRPC code. */
-export class DomainError extends Error {
-  constructor(
-    readonly code: 'NOT_FOUND' | 'CONFLICT' | 'BAD_REQUEST',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { DomainError };
 
 export interface ListOrdersFilter {
   status?: OrderStatus;
@@ -68,7 +67,7 @@ export function listOrders(db: Db, tenantId: string, filter: ListOrdersFilter = 
   if (filter.search) where.push("customer LIKE @search ESCAPE '\\'");
   const rows = db
     .prepare(
-      `SELECT id, number, customer, status, total_cents, created_at, updated_at FROM orders
+      `SELECT id, number, customer, status, total_cents, source, created_at, updated_at FROM orders
        WHERE ${where.join(' AND ')} ORDER BY created_at DESC, number DESC LIMIT @limit`,
     )
     .all({
@@ -84,7 +83,7 @@ export function listOrders(db: Db, tenantId: string, filter: ListOrdersFilter = 
 export function getOrder(db: Db, tenantId: string, id: string): Order | null {
   const row = db
     .prepare(
-      'SELECT id, number, customer, status, total_cents, created_at, updated_at FROM orders WHERE tenant_id = ? AND id = ?',
+      'SELECT id, number, customer, status, total_cents, source, created_at, updated_at FROM orders WHERE tenant_id = ? AND id = ?',
     )
     .get(tenantId, id) as OrderRow | undefined;
   if (!row) return null;
@@ -140,13 +139,32 @@ export function createOrder(db: Db, tenantId: string, input: CreateOrderInput, n
 }
 
 /**
+ * Changes an order's status and says what it was before (so callers can act
+ * on a transition, e.g. notify on "paid" once).
+ * @throws DomainError NOT_FOUND for an order of another tenant or none.
+ */
+export function changeOrderStatus(
+  db: Db,
+  tenantId: string,
+  id: string,
+  status: OrderStatus,
+  now = Date.now(),
+): { order: Order; previous: OrderStatus } {
+  const previous = db.transaction(() => {
+    const row = db.prepare('SELECT status FROM orders WHERE tenant_id = ? AND id = ?').get(tenantId, id) as
+      | { status: OrderStatus }
+      | undefined;
+    if (!row) throw new DomainError('NOT_FOUND', `Order ${id} does not exist`);
+    db.prepare('UPDATE orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?').run(status, now, tenantId, id);
+    return row.status;
+  })();
+  return { order: getOrder(db, tenantId, id)!, previous };
+}
+
+/**
  * Changes an order's status.
  * @throws DomainError NOT_FOUND for an order of another tenant or none.
  */
 export function updateOrderStatus(db: Db, tenantId: string, id: string, status: OrderStatus, now = Date.now()): Order {
-  const result = db
-    .prepare('UPDATE orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
-    .run(status, now, tenantId, id);
-  if (result.changes !== 1) throw new DomainError('NOT_FOUND', `Order ${id} does not exist`);
-  return getOrder(db, tenantId, id)!;
+  return changeOrderStatus(db, tenantId, id, status, now).order;
 }

@@ -47,4 +47,45 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (order_id, product_id)
   );
   `,
+  // 2: notifications (a query-able list behind the instant-lane toasts), CSV imports,
+  // where an order came from, and the index the status filter and dashboard read.
+  `
+  CREATE TABLE notifications (
+    id         TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+    kind       TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    body       TEXT NOT NULL DEFAULT '',
+    link       TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX notifications_by_tenant_created ON notifications (tenant_id, created_at DESC);
+  CREATE TABLE imports (
+    id             TEXT PRIMARY KEY,
+    tenant_id      TEXT NOT NULL REFERENCES tenants(id),
+    user_id        TEXT NOT NULL,
+    file_name      TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    total_rows     INTEGER NOT NULL,
+    processed_rows INTEGER NOT NULL DEFAULT 0,
+    imported_rows  INTEGER NOT NULL DEFAULT 0,
+    failed_rows    INTEGER NOT NULL DEFAULT 0,
+    error          TEXT,
+    created_at     INTEGER NOT NULL,
+    finished_at    INTEGER
+  );
+  CREATE INDEX imports_by_tenant_created ON imports (tenant_id, created_at DESC);
+  ALTER TABLE orders ADD COLUMN source TEXT NOT NULL DEFAULT 'manual';
+  CREATE INDEX orders_by_tenant_status ON orders (tenant_id, status);
+  `,
+  // 3: single-use stream tickets for non-browser clients (only a SHA-256 of each ticket is kept).
+  `
+  CREATE TABLE stream_tickets (
+    hash       TEXT PRIMARY KEY,
+    claims     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    spent_at   INTEGER
+  );
+  CREATE INDEX stream_tickets_by_expiry ON stream_tickets (expires_at);
+  `,
 ];

@@ -1,6 +1,10 @@
 import { router } from '../../trpc/init';
 import { authRouter } from './auth';
+import { dashboardRouter } from './dashboard';
+import { importsRouter } from './imports';
+import { inspectorRouter } from './inspector';
 import { liveRouter } from './live';
+import { notificationsRouter } from './notifications';
 import { ordersRouter } from './orders';
 import { productsRouter } from './products';
 
@@ -8,6 +12,10 @@ export const appRouter = router({
   auth: authRouter,
   orders: ordersRouter,
   products: productsRouter,
+  dashboard: dashboardRouter,
+  notifications: notificationsRouter,
+  imports: importsRouter,
+  inspector: inspectorRouter,
   live: liveRouter,
 });
 

@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import { DomainError } from '../data/orders';
+import { DomainError } from '../data/domainError';
 
 /** Runs domain code, mapping its errors to tRPC errors with the same message. */
 export function domain<T>(fn: () => T): T {

@@ -1,8 +1,12 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { authedProcedure, router } from '../../trpc/init';
-import { createOrder, getOrder, listOrders, ORDER_STATUSES, updateOrderStatus, type Order } from '../data/orders';
+import { authedProcedure, live, router } from '../../trpc/init';
+import { changeOrderStatus, createOrder, getOrder, listOrders, ORDER_STATUSES, type Order } from '../data/orders';
+import { getProduct } from '../data/products';
+import { notify } from '../notify';
 import { domain } from './errors';
+
+const money = (cents: number) => `$${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 const orderId = z.string().min(1).max(64);
 
@@ -28,10 +32,13 @@ export const ordersRouter = router({
 
   create: authedProcedure
     .meta({
-      invalidates: ({ output }: { output: Order }) => [
-        { resource: 'orders', id: output.id, action: 'created' },
-        ...output.items.map((item) => ({ resource: 'products' as const, id: item.productId, action: 'updated' as const })),
-      ],
+      invalidates: {
+        resources: ['orders', 'products'],
+        keys: ({ output }: { output: Order }) => [
+          { resource: 'orders', id: output.id, action: 'created' },
+          ...output.items.map((item) => ({ resource: 'products' as const, id: item.productId, action: 'updated' as const })),
+        ],
+      },
     })
     .input(
       z
@@ -44,10 +51,44 @@ export const ordersRouter = router({
         })
         .strict(),
     )
-    .mutation(({ ctx, input }) => domain(() => createOrder(ctx.db, ctx.session.tenantId, input))),
+    .mutation(async ({ ctx, input }) => {
+      const tenantId = ctx.session.tenantId;
+      const order = domain(() => createOrder(ctx.db, tenantId, input));
+      const hub = live.hub();
+      await notify(ctx.db, hub, tenantId, {
+        kind: 'order.created',
+        title: `Order #${order.number} from ${order.customer}`,
+        body: `${money(order.totalCents)} · by ${ctx.session.name}`,
+        link: `/orders/${order.id}`,
+      });
+      for (const item of order.items) {
+        const product = getProduct(ctx.db, tenantId, item.productId);
+        // Notify once, when this order took the product to or under its threshold.
+        if (product && product.stock <= product.lowStockThreshold && product.stock + item.quantity > product.lowStockThreshold) {
+          await notify(ctx.db, hub, tenantId, {
+            kind: 'stock.low',
+            title: `Low stock: ${product.name}`,
+            body: `${product.stock} left (threshold ${product.lowStockThreshold})`,
+            link: '/products',
+          });
+        }
+      }
+      return order;
+    }),
 
   updateStatus: authedProcedure
     .meta({ invalidates: ({ input }: { input: { id: string } }) => [{ resource: 'orders', id: input.id, action: 'updated' }] })
     .input(z.object({ id: orderId, status: z.enum(ORDER_STATUSES) }).strict())
-    .mutation(({ ctx, input }) => domain(() => updateOrderStatus(ctx.db, ctx.session.tenantId, input.id, input.status))),
+    .mutation(async ({ ctx, input }) => {
+      const { order, previous } = domain(() => changeOrderStatus(ctx.db, ctx.session.tenantId, input.id, input.status));
+      if (order.status === 'paid' && previous !== 'paid') {
+        await notify(ctx.db, live.hub(), ctx.session.tenantId, {
+          kind: 'order.paid',
+          title: `Order #${order.number} paid`,
+          body: `${money(order.totalCents)} from ${order.customer}`,
+          link: `/orders/${order.id}`,
+        });
+      }
+      return order;
+    }),
 });
