@@ -1,10 +1,10 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
-import { createLive, type LiveMeta } from '../live/trpc';
+import { createLive, type Live, type LiveMeta } from '../live/trpc';
 import type { Context } from '../server/context';
 import { getHub } from '../server/hub';
-import type { ResourceName } from './resources';
+import { resources, type Resources } from './resources';
 
 /** SSE settings shared by the stock route and the fast transport. */
 export const sseOptions = {
@@ -14,7 +14,7 @@ export const sseOptions = {
 
 const t = initTRPC
   .context<Context>()
-  .meta<LiveMeta<ResourceName, Context>>()
+  .meta<LiveMeta<Resources, Context>>()
   .create({
     transformer: superjson,
     sse: sseOptions,
@@ -32,11 +32,14 @@ const t = initTRPC
   });
 
 /** The live layer bound to the app: tenant scope, user/role groups, the fence log. */
-export const live = createLive<Context>({
+export const live: Live<Context, Resources> = createLive<Context, Resources>({
   hub: getHub,
   scope: (ctx) => ctx.session?.tenantId,
   groups: (ctx): Record<string, string> => (ctx.session ? { user: ctx.session.userId, role: ctx.session.role } : {}),
   publishLog: (ctx) => ctx.live,
+  resources,
+  // Lazy: the router imports this module. Lets `invalidates` functions see the parsed input.
+  router: () => import('../server/routers/_app').then((m) => m.appRouter),
 });
 
 export const router = t.router;

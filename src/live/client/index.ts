@@ -1,7 +1,7 @@
 // Public API of the client side (no React).
-export { liveLink } from './liveLink';
+export { liveLink, readFence } from './liveLink';
 export type { LiveLinkOptions } from './liveLink';
 export { createLiveInvalidator, LiveInvalidator } from './invalidator';
-export type { LiveInvalidatorOptions, LiveMessageListener } from './invalidator';
+export type { LiveInvalidatorOptions, LiveInvalidatorStats, LiveMessageListener } from './invalidator';
 export { createQueryMatcher, parseQueryKey } from './queryMatcher';
 export type { ChangedKey, ParsedQueryKey, QueryMatcher } from './queryMatcher';

@@ -1,46 +1,74 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { DomainSignal, LiveMessage } from '../core/signal';
+import type { PublishedKey } from '../trpc/publishLog';
 import type { ResourceRegistry } from '../trpc/registry';
-import { createQueryMatcher, type ChangedKey } from './queryMatcher';
+import { createQueryMatcher, type ChangedKey, type QueryMatcher } from './queryMatcher';
 
 /** Options of {@link createLiveInvalidator}. */
 export interface LiveInvalidatorOptions {
   queryClient: QueryClient;
+  /** The app's resource registry (the same object the server types its meta with). */
   registry: ResourceRegistry;
   /**
-   * Schedules a batch: signals arriving before it runs are applied together.
+   * Schedules a batch: every change received before it runs is applied in
+   * one `invalidateQueries` pass (one refetch per query even when several
+   * of its keys changed).
    * @default (fn) => setTimeout(fn, 0)
    */
   schedule?: (fn: () => void) => void;
+  /**
+   * Most keys whose applied sequence is remembered. Past it the oldest is
+   * forgotten; the only cost is that a late duplicate of a forgotten key
+   * refetches once more. Bounds a long-lived tab's memory.
+   * @default 10_000
+   */
+  maxTrackedKeys?: number;
 }
 
 /** A listener for every message (progress bars, toasts, inspectors, other tabs). */
 export type LiveMessageListener = (message: LiveMessage) => void;
+
+/** Counters of what the invalidator did (tests, inspectors). */
+export interface LiveInvalidatorStats {
+  /** Changes that will be or were applied. */
+  applied: number;
+  /** Changes skipped because the same or a newer sequence was already applied (stream after fence, replays). */
+  duplicates: number;
+  /** `invalidateQueries` passes (one per batch). */
+  flushes: number;
+  /** Reset passes (every query invalidated). */
+  resets: number;
+}
 
 /**
  * Turns live messages into precise TanStack Query invalidations.
  *
  * Exactly once: every key remembers the newest sequence already applied,
  * whether it came from the stream or from a mutation response's fence, so
- * the same change never triggers a second refetch.
+ * the same change never triggers a second refetch, in whichever order the
+ * two copies arrive.
  */
 export class LiveInvalidator {
-  private readonly matcher;
+  private readonly matcher: QueryMatcher;
   private readonly schedule: (fn: () => void) => void;
+  private readonly maxTrackedKeys: number;
   private readonly applied = new Map<string, number>();
   private epoch: string | null = null;
   private pending: ChangedKey[] = [];
   private pendingReset = false;
   private scheduled = false;
   private readonly listeners = new Set<LiveMessageListener>();
+  /** What this invalidator did so far. */
+  readonly stats: LiveInvalidatorStats = { applied: 0, duplicates: 0, flushes: 0, resets: 0 };
   /** Connection id from the stream's hello (for pause/resume). */
   connectionId: string | null = null;
-  /** Highest cursor seen on the stream (`epoch:seq`). */
+  /** Latest cursor seen on the stream (`epoch:seq`). */
   lastCursor: string | null = null;
 
   constructor(private readonly options: LiveInvalidatorOptions) {
     this.matcher = createQueryMatcher(options.registry);
     this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, 0));
+    this.maxTrackedKeys = Math.max(1, options.maxTrackedKeys ?? 10_000);
   }
 
   /** Subscribes to every message received; returns an unsubscribe function. */
@@ -49,7 +77,7 @@ export class LiveInvalidator {
     return () => this.listeners.delete(listener);
   }
 
-  /** Handles one message from the live stream. */
+  /** Handles one message from the live stream (`cursor`: the SSE id of its frame, if any). */
   receive(message: LiveMessage, cursor?: string | null): void {
     if (cursor) this.lastCursor = cursor;
     switch (message.kind) {
@@ -77,11 +105,12 @@ export class LiveInvalidator {
    * Applies what a mutation response says it published (read-your-writes):
    * invalidated now, and the stream's copy of the same change is skipped.
    */
-  receiveFence(keys: ReadonlyArray<{ resource: string; id?: string; cursor: string }>): void {
+  receiveFence(keys: readonly PublishedKey[]): void {
     for (const key of keys) {
-      const [epoch, seqText] = key.cursor.split(':');
-      const seq = Number(seqText);
-      if (!epoch || !Number.isSafeInteger(seq)) continue;
+      const separator = key.cursor.lastIndexOf(':');
+      const epoch = key.cursor.slice(0, separator);
+      const seq = Number(key.cursor.slice(separator + 1));
+      if (separator <= 0 || !Number.isSafeInteger(seq)) continue;
       this.setEpoch(epoch);
       this.change(key.resource, key.id, seq);
     }
@@ -102,8 +131,18 @@ export class LiveInvalidator {
   private change(resource: string, id: string | undefined, seq: number): void {
     const key = id === undefined ? resource : `${resource}\u0000${id}`;
     const seen = this.applied.get(key);
-    if (seen !== undefined && seen >= seq) return;
+    if (seen !== undefined && seen >= seq) {
+      this.stats.duplicates++;
+      return;
+    }
+    // Re-insert so the Map's order is least recently applied first.
+    this.applied.delete(key);
     this.applied.set(key, seq);
+    if (this.applied.size > this.maxTrackedKeys) {
+      const oldest = this.applied.keys().next().value;
+      if (oldest !== undefined) this.applied.delete(oldest);
+    }
+    this.stats.applied++;
     this.pending.push(id === undefined ? { resource } : { resource, id });
     this.flushSoon();
   }
@@ -114,22 +153,24 @@ export class LiveInvalidator {
     this.schedule(() => this.flush());
   }
 
-  /** Applies everything pending in one invalidation pass. */
+  /** Applies everything pending in one invalidation pass (normally called by the scheduler). */
   flush(): void {
     this.scheduled = false;
     const { queryClient } = this.options;
     if (this.pendingReset) {
       this.pendingReset = false;
       this.pending = [];
+      this.stats.resets++;
+      // Every query: active ones refetch now, the rest when next used.
       void queryClient.invalidateQueries();
       return;
     }
     const changes = this.pending;
     if (!changes.length) return;
     this.pending = [];
-    void queryClient.invalidateQueries({
-      predicate: (query) => this.matcher.matches(query.queryKey, changes),
-    });
+    this.stats.flushes++;
+    const matches = this.matcher.predicate(changes);
+    void queryClient.invalidateQueries({ predicate: (query) => matches(query.queryKey) });
   }
 }
 

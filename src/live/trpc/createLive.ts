@@ -1,12 +1,22 @@
 import { TRPCError } from '@trpc/server';
 import type { ConnectionGroups, Hub, PublishReceipt } from '../core';
-import { LiveStream } from './liveStream';
-import type { InvalidationKey, LiveMeta } from './meta';
-import { recordPublish, type PublishLog } from './publishLog';
 import type { LiveStreamInput } from './liveInput';
+import { LiveStream } from './liveStream';
+import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta';
+import { recordPublish, type PublishLog } from './publishLog';
+import type { ResourceRegistry } from './registry';
+import { resolveInvalidations, type RouterSource } from './resolveInvalidations';
+
+/** Where a publish problem happened. */
+export interface PublishProblem {
+  /** Procedure path of the mutation, when it came from the middleware. */
+  readonly path?: string;
+  /** The key that failed to publish, when one did. */
+  readonly key?: InvalidationKey;
+}
 
 /** Options of {@link createLive}. */
-export interface CreateLiveOptions<TCtx> {
+export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
   /** The hub, or a getter for a process-wide one. */
   hub: Hub | (() => Hub);
   /** The tenant of a request; `null` means unauthenticated (UNAUTHORIZED). */
@@ -20,45 +30,70 @@ export interface CreateLiveOptions<TCtx> {
   allowedTopics?: (ctx: TCtx) => readonly string[];
   /** Where to record publishes for the response fence. @default none */
   publishLog?: (ctx: TCtx) => PublishLog | undefined;
-  /** Called when publishing after a successful mutation fails. @default console.error */
-  onPublishError?: (error: unknown, key: InvalidationKey) => void;
+  /**
+   * The resource registry. Keys naming a resource outside it are reported
+   * and not published (they would match no query anywhere).
+   * @default none: every resource name is published
+   */
+  resources?: TRegistry;
+  /**
+   * The app router (or a lazy getter, e.g. a dynamic import, which avoids an
+   * import cycle with the module that creates the procedures). Lets the
+   * function form of `invalidates` see the input parsed by the procedure's
+   * own parsers instead of the raw input.
+   * @default none: the function form gets the raw input
+   */
+  router?: RouterSource;
+  /**
+   * Called for problems after a mutation succeeded: a publish failed, a
+   * declaration threw or returned an undeclared or unknown resource. The
+   * mutation's result is never affected.
+   * @default console.error
+   */
+  onPublishError?: (error: unknown, problem: PublishProblem) => void;
+}
+
+/** What the middleware receives from tRPC (the subset it reads). */
+export interface InvalidationMiddlewareOptions<TCtx> {
+  ctx: TCtx;
+  meta?: LiveMeta<any, any> | undefined;
+  type: string;
+  path: string;
+  getRawInput: () => Promise<unknown>;
+  next: () => Promise<any>;
 }
 
 /** Mutation middleware and stream factory bound to one hub. */
-export interface Live<TCtx> {
+export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
   /** The hub in use. */
   hub(): Hub;
   /**
    * tRPC middleware: after a mutation succeeds, publishes the keys its
-   * `.meta({ invalidates })` declares, to the caller's scope only. Publishes
-   * nothing when the mutation fails.
+   * `.meta({ invalidates })` declares, to the caller's scope only, and
+   * records them in the request's publish log (the read-your-writes fence).
+   * Publishes nothing when the mutation fails; never fails a mutation that
+   * succeeded.
    */
-  invalidationMiddleware: (opts: {
-    ctx: TCtx;
-    meta?: LiveMeta | undefined;
-    type: string;
-    getRawInput: () => Promise<unknown>;
-    next: () => Promise<any>;
-  }) => Promise<any>;
-  /** Publishes keys for `ctx` as the middleware does (for code outside a procedure). */
-  publishKeys(ctx: TCtx, keys: readonly InvalidationKey[]): Promise<PublishReceipt[]>;
+  invalidationMiddleware: (opts: InvalidationMiddlewareOptions<TCtx>) => Promise<any>;
+  /** Publishes keys for `ctx` as the middleware does (for code outside a procedure, e.g. a job). */
+  publishKeys(ctx: TCtx, keys: readonly inferInvalidationKey<TRegistry>[]): Promise<PublishReceipt[]>;
   /** The value to return from the live subscription procedure. */
   stream(ctx: TCtx, input: LiveStreamInput | undefined, signal?: AbortSignal): LiveStream;
 }
 
-function normalizeKeys(value: readonly InvalidationKey[] | InvalidationKey | null | undefined): readonly InvalidationKey[] {
-  if (!value) return [];
-  return Array.isArray(value) ? value : [value as InvalidationKey];
-}
-
 /**
  * Binds the live layer to an app's context: which tenant a request belongs
- * to, what it may see, and the hub to use.
+ * to, what it may see, the hub to use, and (optionally) the registry and
+ * router that make declarations checkable and inputs parsed.
  */
-export function createLive<TCtx>(options: CreateLiveOptions<TCtx>): Live<TCtx> {
+export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry>(
+  options: CreateLiveOptions<TCtx, TRegistry>,
+): Live<TCtx, TRegistry> {
   const hub = typeof options.hub === 'function' ? options.hub : () => options.hub as Hub;
   const onPublishError =
-    options.onPublishError ?? ((error: unknown) => console.error('[trpc-live] publish after mutation failed:', error));
+    options.onPublishError ??
+    ((error: unknown) => console.error('[trpc-live] invalidation after a successful mutation:', error));
+  const known = options.resources ? new Set(Object.keys(options.resources)) : null;
 
   const requireScope = (ctx: TCtx): string => {
     const scope = options.scope(ctx);
@@ -66,7 +101,7 @@ export function createLive<TCtx>(options: CreateLiveOptions<TCtx>): Live<TCtx> {
     return scope;
   };
 
-  const publishKeys = async (ctx: TCtx, keys: readonly InvalidationKey[]) => {
+  const publish = async (ctx: TCtx, keys: readonly InvalidationKey[], path?: string) => {
     if (!keys.length) return [];
     const scope = requireScope(ctx);
     const log = options.publishLog?.(ctx);
@@ -74,6 +109,10 @@ export function createLive<TCtx>(options: CreateLiveOptions<TCtx>): Live<TCtx> {
     // Distinct keys only: the same key twice in one mutation is one change.
     const seen = new Set<string>();
     for (const key of keys) {
+      if (known && !known.has(key.resource)) {
+        onPublishError(new Error(`unknown resource "${key.resource}" (not in the registry); not published`), { path, key });
+        continue;
+      }
       const id = key.id === undefined ? undefined : String(key.id);
       const dedupe = `${key.resource}\u0000${id ?? ''}`;
       if (seen.has(dedupe)) continue;
@@ -88,7 +127,7 @@ export function createLive<TCtx>(options: CreateLiveOptions<TCtx>): Live<TCtx> {
         receipts.push(receipt);
         if (log) recordPublish(log, key.resource, id, receipt);
       } catch (error) {
-        onPublishError(error, key);
+        onPublishError(error, { path, key });
       }
     }
     return receipts;
@@ -96,19 +135,26 @@ export function createLive<TCtx>(options: CreateLiveOptions<TCtx>): Live<TCtx> {
 
   return {
     hub,
-    publishKeys,
+    publishKeys: (ctx, keys) => publish(ctx, keys),
     async invalidationMiddleware(opts) {
       const result = await opts.next();
-      const declared = opts.meta?.invalidates;
-      if (!result.ok || opts.type !== 'mutation' || !declared) return result;
-      let keys: readonly InvalidationKey[];
-      if (typeof declared === 'function') {
-        const input = await opts.getRawInput();
-        keys = normalizeKeys(declared({ input, output: result.data, ctx: opts.ctx }));
-      } else {
-        keys = declared;
+      const declaration = opts.meta?.invalidates;
+      if (!result.ok || opts.type !== 'mutation' || !declaration) return result;
+      const { keys, problems } = await resolveInvalidations({
+        declaration,
+        path: opts.path,
+        ctx: opts.ctx,
+        output: result.data,
+        getRawInput: opts.getRawInput,
+        router: options.router,
+      });
+      for (const problem of problems) onPublishError(problem, { path: opts.path });
+      try {
+        await publish(opts.ctx, keys, opts.path);
+      } catch (error) {
+        // No scope (a public mutation declaring invalidations): nothing to publish to.
+        onPublishError(error, { path: opts.path });
       }
-      await publishKeys(opts.ctx, keys);
       return result;
     },
     stream(ctx, input, signal) {
