@@ -1,6 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
+import type { LiveTransport } from '../../src/live/node';
+import { createAppLiveTransport } from '../../src/server/liveTransport';
 import { handleTrpcRequest } from '../../src/server/trpcHandler';
 
 /** Writes a fetch Response to a Node response, streaming the body until either side ends. */
@@ -23,12 +25,27 @@ async function sendResponse(response: Response, res: ServerResponse): Promise<vo
   res.end();
 }
 
+/** Options of {@link serveTrpc}. */
+export interface ServeTrpcOptions {
+  /**
+   * Who serves GET /api/trpc/live.stream: `stock` (tRPC's fetch handler, as
+   * in `next dev`) or `fast` (the fast transport, as in `src/main.ts`).
+   * Everything else always goes to the stock handler. @default 'stock'
+   */
+  transport?: 'stock' | 'fast';
+}
+
 /**
  * Serves the app's real tRPC fetch handler (the one the Next route uses) on a
- * loopback port, through tRPC's own Node adapters.
+ * loopback port, through tRPC's own Node adapters; with `transport: 'fast'`
+ * the live stream goes through the fast transport as in production.
  */
-export async function serveTrpc(): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function serveTrpc(
+  options: ServeTrpcOptions = {},
+): Promise<{ server: Server; url: string; live: LiveTransport | null; close(): Promise<void> }> {
+  const live = options.transport === 'fast' ? createAppLiveTransport() : null;
   const server = createServer((req, res) => {
+    if (live?.handle(req, res)) return;
     const request = incomingMessageToRequest(req, res, { maxBodySize: 1_000_000 });
     handleTrpcRequest(request)
       .then((response) => sendResponse(response, res))
@@ -43,8 +60,10 @@ export async function serveTrpc(): Promise<{ server: Server; url: string; close(
   return {
     server,
     url: `http://127.0.0.1:${port}`,
+    live,
     close: () =>
       new Promise<void>((resolve) => {
+        live?.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,0 +1,13 @@
+// Public API of the fast live transport (node:http, tRPC's SSE wire protocol).
+export { createLiveTransport } from './liveTransport';
+export type {
+  LiveTransport,
+  LiveTransportContextOptions,
+  LiveTransportErrorOptions,
+  LiveTransportOptions,
+} from './liveTransport';
+export { SocketSink } from './socketSink';
+export type { SocketSinkHost } from './socketSink';
+export { Heartbeat } from './heartbeat';
+export type { HeartbeatMember } from './heartbeat';
+export { SSE_PING, SSE_RETURN, isSendableEventId, sseConnected, sseRetry, sseSerializedError, sseTracked, sseUntracked } from './sseFormat';

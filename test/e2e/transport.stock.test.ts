@@ -1,0 +1,3 @@
+import { runLiveClientSuite } from './liveClientSuite';
+
+runLiveClientSuite('stock');
