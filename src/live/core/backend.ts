@@ -1,11 +1,11 @@
-import { newEpoch } from './cursor';
+import { assertEpoch, newEpoch } from './cursor';
 import type { LiveTimers } from './clock';
+import type { GroupFilter } from './groups';
 import type { Lane, LiveSignal, ResetReason } from './signal';
-import { createMemoryReplayLog, type ReplayLogOptions, type ReplayResult } from './replayLog';
+import { createMemoryReplayLog, type ReplayLogOptions, type ReplayResult, type ReplayStore } from './replayLog';
 import type { Frame } from './sink';
 
-/** Group attributes a publish may target (all must match; an array means any of). */
-export type GroupFilter = { readonly [attribute: string]: string | readonly string[] };
+export type { GroupFilter } from './groups';
 
 /** A signal on its way into a backend. */
 export interface PublishRequest {
@@ -75,7 +75,13 @@ export interface LiveBackend {
 export interface MemoryBackendOptions extends ReplayLogOptions {
   /** History identity. @default a fresh epoch per backend */
   epoch?: string;
+  /** Clock for replay ages. @default Date.now */
   timers?: Pick<LiveTimers, 'now'>;
+  /**
+   * Where history is kept for replay. @default createMemoryReplayLog(epoch, options):
+   * in memory, bounded by `maxKeysPerScope` and `maxAgeMs`
+   */
+  replayStore?: (epoch: string) => ReplayStore;
 }
 
 /**
@@ -85,7 +91,8 @@ export interface MemoryBackendOptions extends ReplayLogOptions {
 export function createMemoryBackend(options: MemoryBackendOptions = {}): LiveBackend {
   const now = options.timers?.now ?? options.now ?? Date.now;
   const epoch = options.epoch ?? newEpoch(now());
-  const log = createMemoryReplayLog(epoch, { ...options, now });
+  assertEpoch(epoch);
+  const log = options.replayStore ? options.replayStore(epoch) : createMemoryReplayLog(epoch, { ...options, now });
   let listener: BackendListener | null = null;
   let seq = 0;
   return {

@@ -1,42 +1,17 @@
 import type { LiveTimers, TimerHandle } from './clock';
+import type { ConnectionGroups } from './groups';
 import type { LiveMetrics } from './metrics';
+import { Outbox, type OutboxLimits } from './outbox';
 import type { Lane, LiveControlMessage, ResetReason } from './signal';
 import type { CloseReason, Frame, LiveSink } from './sink';
-
-/**
- * Bounds of one connection's outbox. Together they cap the memory a slow or
- * stuck client can pin on the server: `maxPendingFrames` frame references,
- * `maxDirtyKeys` more after a collapse, and at most `sinkHighWaterBytes` plus
- * one write in the socket buffer.
- */
-export interface OutboxLimits {
-  /** Frames pending across lanes before they collapse into dirty keys. @default 512 */
-  maxPendingFrames: number;
-  /** Payload bytes pending across lanes before they collapse. @default 262_144 */
-  maxPendingBytes: number;
-  /** Distinct dirty keys kept after a collapse; past this, one reset. @default 2_048 */
-  maxDirtyKeys: number;
-  /** Sink buffer above which nothing more is written until it drains. @default 65_536 */
-  sinkHighWaterBytes: number;
-}
-
-export const defaultOutboxLimits: OutboxLimits = {
-  maxPendingFrames: 512,
-  maxPendingBytes: 262_144,
-  maxDirtyKeys: 2_048,
-  sinkHighWaterBytes: 65_536,
-};
-
-/** Attributes of a connection that publishes can target (tenant is the scope). */
-export type ConnectionGroups = { readonly [attribute: string]: string };
+import { laneIntervalMs, type ThrottleSettings } from './throttle';
 
 /** The hub services a connection needs; supplied by the hub. */
 export interface ConnectionHost {
   readonly timers: LiveTimers;
   readonly metrics: LiveMetrics;
   readonly limits: OutboxLimits;
-  /** Base flush interval of the batched and coalesced lanes. */
-  readonly flushIntervalMs: number;
+  readonly throttle: ThrottleSettings;
   /** Ask for `flush('instant')` at the end of this tick. */
   requestInstantFlush(connection: LiveConnection): void;
   /** Builds a reset frame at the current head. */
@@ -47,41 +22,45 @@ export interface ConnectionHost {
   unregister(connection: LiveConnection): void;
 }
 
-/** Throttle factor for an outbox saturation in [0, 1]: faster when empty, slower when full. */
-export function throttleFactor(saturation: number): number {
-  if (saturation < 0.1) return 0.25;
-  if (saturation < 0.5) return 1;
-  if (saturation < 0.8) return 2;
-  return 4;
-}
-
-const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
+type TimedLane = 'batched' | 'coalesced';
+const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
 
 /**
  * One live stream and its outbox.
  *
- * Ordering: within a lane, frames leave in publish order; a newer frame for
- * the same key replaces the pending one (deduplication, last writer wins).
- * Across lanes, `instant` frames may overtake pending `batched` and
- * `coalesced` ones; a timed flush writes every lane merged in publish order.
- * The cursor a client holds never skips a frame it has not received: an
- * instant frame that overtakes pending ones carries the cursor just before
- * the oldest pending frame, so a reconnect replays from there.
+ * Lanes: `instant` frames are written at the end of the tick they were
+ * published in (one write per connection per tick); `batched` frames when the
+ * batch window opened by the first of them closes; `coalesced` frames when
+ * their coalescing window closes. Windows follow the connection's saturation
+ * (see `throttle.ts`) and are re-read when they close, so a connection that
+ * falls behind waits longer and one that catches up is flushed sooner.
+ *
+ * Ordering: frames leave in publish (`seq`) order within a lane and within
+ * one write. A newer frame for a pending key replaces it (same-tick
+ * deduplication on the instant lane, last writer wins on the others), so a
+ * key's values never arrive out of order. Across lanes, an `instant` frame
+ * overtakes pending `batched`/`coalesced` ones, and a batched flush overtakes
+ * a still-open coalescing window.
+ *
+ * Cursor watermark: the cursor a client holds never skips a frame it has not
+ * received. A frame written while older frames are still pending carries the
+ * cursor just before the oldest pending one, so a reconnect replays from
+ * there (at worst a frame twice, never a frame missed; the message itself
+ * keeps its true `seq`, which clients use to drop duplicates).
+ *
+ * Backpressure: the outbox is bounded (see `OutboxLimits`). A full outbox on
+ * a sink that takes data is written at once; on a sink over its high-water
+ * mark it collapses into dirty keys, and past their bound into one reset.
+ * Nothing here ever blocks or throws into the publisher.
  */
 export class LiveConnection {
   /** Used by the hub to visit a connection once per publish. */
   stamp = 0;
-  private readonly lanes: Record<Lane, Map<string, Frame>> = {
-    instant: new Map(),
-    batched: new Map(),
-    coalesced: new Map(),
-  };
-  /** Collapsed idempotent frames (latest per key), delivered when the sink has room. */
-  private readonly dirty = new Map<string, Frame>();
-  private resetReason: ResetReason | null = null;
-  private frames = 0;
-  private bytes = 0;
+  private readonly outbox: Outbox;
+  /** When each timed lane's window opened (its first pending frame), or `null`. */
+  private readonly openedAt: Record<TimedLane, number | null> = { batched: null, coalesced: null };
   private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
   private waitingForDrain = false;
   private pausedState = false;
   private closedState = false;
@@ -95,7 +74,9 @@ export class LiveConnection {
     readonly groups: ConnectionGroups,
     private readonly sink: LiveSink,
     private readonly host: ConnectionHost,
-  ) {}
+  ) {
+    this.outbox = new Outbox(host.limits, host.metrics);
+  }
 
   get closed(): boolean {
     return this.closedState;
@@ -107,67 +88,63 @@ export class LiveConnection {
 
   /** Frames waiting in lanes (dirty keys not included). */
   get pendingFrames(): number {
-    return this.frames;
+    return this.outbox.frames;
+  }
+
+  /** Payload bytes waiting in lanes. */
+  get pendingBytes(): number {
+    return this.outbox.bytes;
   }
 
   /** Distinct keys waiting after a collapse or a pause. */
   get dirtyKeys(): number {
-    return this.dirty.size;
+    return this.outbox.dirtyKeys;
+  }
+
+  /** Payload bytes of dirty keys. */
+  get dirtyBytes(): number {
+    return this.outbox.dirtyBytes;
   }
 
   /** True when a reset is waiting to be written. */
   get resetPending(): boolean {
-    return this.resetReason !== null;
+    return this.outbox.resetReason !== null;
   }
 
   /**
    * Share of the outbox in use, from what the client has not taken yet: lane
-   * frames and bytes, plus the sink's own buffer where it is visible.
+   * frames and bytes, dirty keys, and the sink's own buffer.
    */
   saturation(): number {
-    const { maxPendingFrames, maxPendingBytes } = this.host.limits;
-    return Math.min(
-      1,
-      Math.max(this.frames / maxPendingFrames, (this.bytes + this.sink.pendingBytes()) / maxPendingBytes),
-    );
+    return this.outbox.saturation(this.sink.pendingBytes());
   }
 
-  /** The current flush interval of the batched and coalesced lanes. */
-  flushIntervalMs(): number {
-    return this.host.flushIntervalMs * throttleFactor(this.saturation());
+  /** The current flush interval of a timed lane (default: batched). */
+  flushIntervalMs(lane: TimedLane = 'batched'): number {
+    return laneIntervalMs(lane, this.saturation(), this.host.throttle);
   }
 
   /** Queues a published frame on its lane. Never blocks, never throws. */
   enqueue(frame: Frame): void {
     if (this.closedState) return;
-    if (this.pausedState && frame.lane !== 'instant' && frame.idempotent) {
-      this.markDirty(frame);
+    if (this.pausedState && frame.idempotent) {
+      // While paused only the latest value per key matters.
+      this.outbox.pushDirty(frame);
       return;
     }
-    const lane = this.lanes[frame.lane];
-    const previous = lane.get(frame.key);
-    if (previous) {
-      lane.delete(frame.key);
-      this.frames--;
-      this.bytes -= previous.bytes;
-      this.host.metrics.coalesced?.(frame.lane);
-    }
-    // A newer frame supersedes a collapsed one for the same key.
-    this.dirty.delete(frame.key);
-    lane.set(frame.key, frame);
-    this.frames++;
-    this.bytes += frame.bytes;
-    const { maxPendingFrames, maxPendingBytes, sinkHighWaterBytes } = this.host.limits;
-    if (this.frames > maxPendingFrames || this.bytes > maxPendingBytes) {
-      // A full outbox on a healthy sink is just a burst: write it now. Only a
-      // sink that is not taking data makes the outbox collapse.
-      if (!this.pausedState && !this.holding && this.sink.pendingBytes() <= sinkHighWaterBytes) {
+    const lane = this.outbox.push(frame);
+    if (this.outbox.overLimit) {
+      // A full outbox on a sink that takes data is just a burst: write it
+      // now. Only a sink that is not taking data makes the outbox collapse.
+      if (this.canWrite() && this.sink.pendingBytes() <= this.host.limits.sinkHighWaterBytes) {
         this.flush('all');
         return;
       }
-      this.collapse();
+      this.outbox.collapse();
+      this.openWindow('batched');
     }
-    this.schedule(frame.lane);
+    if (this.outbox.resetReason || lane === 'instant') this.requestFlush();
+    else if (lane) this.openWindow(lane);
   }
 
   /** Writes a control frame ahead of anything queued (hello, reconnect hints). */
@@ -182,29 +159,19 @@ export class LiveConnection {
    */
   sendReplay(frames: readonly Frame[] | ResetReason): void {
     if (this.closedState) return;
+    this.holding = false;
     if (typeof frames === 'string') {
-      this.resetReason = frames;
-      this.holding = false;
+      this.outbox.requestReset(frames);
       this.flush('all');
       return;
     }
-    this.holding = false;
-    const last = frames.length ? frames[frames.length - 1]!.seq : 0;
-    // Live frames that arrived while an async replay was read are already covered.
-    for (const lane of Object.values(this.lanes)) {
-      for (const [key, frame] of lane) {
-        if (frame.seq <= last) {
-          lane.delete(key);
-          this.frames--;
-          this.bytes -= frame.bytes;
-        }
-      }
-    }
+    // Live frames that arrived while an async replay was read are covered by it.
+    if (frames.length) this.outbox.dropUpTo(frames[frames.length - 1]!.seq);
     if (frames.length) {
       this.sink.write(frames);
       this.host.metrics.delivered?.('replay', frames.length);
     }
-    if (this.frames) this.flush('all');
+    if (!this.outbox.empty) this.flush('all');
   }
 
   /** Holds live frames until {@link sendReplay} (async replay). */
@@ -215,28 +182,21 @@ export class LiveConnection {
   /** Tells the client to drop every cached query (at the current head). */
   reset(reason: ResetReason): void {
     if (this.closedState) return;
-    this.resetReason = reason;
-    this.host.requestInstantFlush(this);
+    this.outbox.requestReset(reason);
+    this.requestFlush();
   }
 
   /**
-   * Pauses delivery (e.g. every tab of the browser is hidden): batched and
-   * coalesced frames collapse into dirty keys, instant frames wait within
-   * the outbox bounds; everything is delivered on {@link resume}.
+   * Pauses delivery (e.g. every tab of the browser is hidden): pending and
+   * new idempotent signals (invalidations, progress, completion) collapse
+   * into dirty keys, other frames wait within the outbox bounds; everything
+   * is delivered on {@link resume}. Past the bounds, one reset (counted).
    */
   pause(): void {
     if (this.closedState || this.pausedState) return;
     this.pausedState = true;
     this.clearTimer();
-    for (const lane of ['batched', 'coalesced'] as const) {
-      for (const [key, frame] of this.lanes[lane]) {
-        if (!frame.idempotent) continue;
-        this.lanes[lane].delete(key);
-        this.frames--;
-        this.bytes -= frame.bytes;
-        this.markDirty(frame);
-      }
-    }
+    this.outbox.collapseIdempotent(['instant', 'batched', 'coalesced']);
   }
 
   /** Resumes delivery and writes everything pending. */
@@ -247,53 +207,39 @@ export class LiveConnection {
   }
 
   /**
-   * Writes what is due: `instant` writes the instant lane (and a pending
-   * reset); `all` writes every lane and dirty keys, merged in publish order.
-   * Waits for the sink to drain when its buffer is over the high-water mark.
+   * Writes what is due: `instant` writes the instant lane, dirty keys, a
+   * pending reset and the timed lanes whose window has closed; `all` writes
+   * everything. Waits for the sink to drain when its buffer is over the
+   * high-water mark.
    */
   flush(mode: 'instant' | 'all'): void {
-    if (this.closedState || this.pausedState || this.holding) return;
+    if (!this.canWrite()) return;
     if (this.sink.pendingBytes() > this.host.limits.sinkHighWaterBytes) {
       this.waitForDrain();
       return;
     }
-    if (this.resetReason) {
-      this.writeReset();
-      return;
-    }
-    const out: Frame[] = [];
-    let remainingMin = Infinity;
-    const take = (lane: Lane) => {
-      for (const frame of this.lanes[lane].values()) out.push(frame);
-      this.lanes[lane].clear();
+    const reset = this.outbox.takeReset();
+    const now = this.host.timers.now();
+    const saturation = this.saturation();
+    const due = (lane: TimedLane) => {
+      if (mode === 'all' || reset) return true;
+      const opened = this.openedAt[lane];
+      return opened !== null && now >= opened + laneIntervalMs(lane, saturation, this.host.throttle);
     };
-    take('instant');
-    if (mode === 'all') {
-      take('batched');
-      take('coalesced');
-      for (const frame of this.dirty.values()) out.push(frame);
-      this.dirty.clear();
-      this.clearTimer();
-      this.frames = 0;
-      this.bytes = 0;
+    const batched = due('batched');
+    const coalesced = due('coalesced');
+    const out = this.outbox.take({ batched, coalesced });
+    if (batched) this.openedAt.batched = null;
+    if (coalesced) this.openedAt.coalesced = null;
+    if (reset) {
+      // Last, so the cursor the client keeps is the head the reset covers.
+      out.push(this.host.resetFrame(reset));
+      this.host.metrics.resetSent?.(reset);
     } else {
-      for (const frame of out) {
-        this.frames--;
-        this.bytes -= frame.bytes;
-      }
-      remainingMin = this.oldestPendingSeq();
+      this.applyWatermark(out);
     }
-    if (!out.length) return;
-    if (mode === 'all' || out.length > 1) out.sort(bySeq);
-    if (remainingMin !== Infinity) {
-      for (let i = 0; i < out.length; i++) {
-        const frame = out[i]!;
-        if (frame.seq >= remainingMin && frame.id !== null) {
-          out[i] = { ...frame, id: `${frame.epoch}:${remainingMin - 1}`, wire: undefined };
-        }
-      }
-    }
-    this.write(out, mode === 'all' ? null : 'instant');
+    if (out.length) this.write(out);
+    this.reschedule();
   }
 
   /** Closes the stream from the server side (drain, rotation, auth expiry). */
@@ -308,103 +254,90 @@ export class LiveConnection {
     if (this.closedState) return;
     this.closedState = true;
     this.clearTimer();
-    for (const lane of Object.values(this.lanes)) lane.clear();
-    this.dirty.clear();
-    this.frames = 0;
-    this.bytes = 0;
+    this.outbox.clear();
     this.host.unregister(this);
   }
 
-  private write(frames: Frame[], lane: Lane | null): void {
+  private canWrite(): boolean {
+    return !this.closedState && !this.pausedState && !this.holding;
+  }
+
+  private requestFlush(): void {
+    if (this.canWrite()) this.host.requestInstantFlush(this);
+  }
+
+  /** Frames at or after the oldest still-pending seq carry the cursor just before it. */
+  private applyWatermark(out: Frame[]): void {
+    const oldest = this.outbox.oldestPendingSeq();
+    if (oldest === Infinity) return;
+    for (let i = 0; i < out.length; i++) {
+      const frame = out[i]!;
+      if (frame.seq >= oldest && frame.id !== null) {
+        out[i] = { ...frame, id: `${frame.epoch}:${oldest - 1}`, wire: undefined };
+      }
+    }
+  }
+
+  private write(frames: Frame[]): void {
     this.sink.write(frames);
     const metrics = this.host.metrics;
     metrics.flushBatch?.(frames.length);
     if (metrics.delivered) {
-      if (lane) metrics.delivered(lane, frames.length);
-      else {
-        const counts: Partial<Record<Lane, number>> = {};
-        for (const frame of frames) counts[frame.lane] = (counts[frame.lane] ?? 0) + 1;
-        for (const [name, n] of Object.entries(counts)) metrics.delivered(name as Lane, n!);
-      }
+      const counts: Partial<Record<Lane, number>> = {};
+      for (const frame of frames) counts[frame.lane] = (counts[frame.lane] ?? 0) + 1;
+      for (const [lane, n] of Object.entries(counts)) metrics.delivered(lane as Lane, n!);
     }
-    metrics.publishToWrite?.(this.host.timers.now() - frames[0]!.publishedAt);
+    let oldest = Infinity;
+    for (const frame of frames) if (frame.publishedAt < oldest) oldest = frame.publishedAt;
+    metrics.publishToWrite?.(this.host.timers.now() - oldest);
   }
 
-  private writeReset(): void {
-    const reason = this.resetReason!;
-    this.resetReason = null;
-    // A reset supersedes everything published before it.
-    for (const lane of Object.values(this.lanes)) lane.clear();
-    this.dirty.clear();
-    this.frames = 0;
-    this.bytes = 0;
+  /** Opens `lane`'s window if it is not open yet. */
+  private openWindow(lane: TimedLane): void {
+    if (this.openedAt[lane] !== null) return;
+    this.openedAt[lane] = this.host.timers.now();
+    this.reschedule();
+  }
+
+  /**
+   * Arms the one timer of this connection for the earliest window that
+   * closes, with the current saturation. Called whenever a window opens or
+   * something was written (saturation fell, so windows may close sooner).
+   */
+  private reschedule(): void {
+    if (!this.canWrite()) {
+      this.clearTimer();
+      return;
+    }
+    // The dirty set rides on the batched window.
+    if (this.outbox.laneSize('batched') === 0 && this.outbox.dirtyKeys === 0) this.openedAt.batched = null;
+    if (this.outbox.laneSize('coalesced') === 0) this.openedAt.coalesced = null;
+    const saturation = this.saturation();
+    let next = Infinity;
+    for (const lane of TIMED) {
+      const opened = this.openedAt[lane];
+      if (opened !== null) next = Math.min(next, opened + laneIntervalMs(lane, saturation, this.host.throttle));
+    }
+    if (next === Infinity) {
+      this.clearTimer();
+      return;
+    }
+    if (this.timer !== null && this.timerAt <= next) return;
     this.clearTimer();
-    this.sink.write([this.host.resetFrame(reason)]);
-    this.host.metrics.resetSent?.(reason);
-  }
-
-  private oldestPendingSeq(): number {
-    let min = Infinity;
-    for (const lane of ['batched', 'coalesced'] as const) {
-      const first = this.lanes[lane].values().next();
-      if (!first.done && first.value.seq < min) min = first.value.seq;
-    }
-    for (const frame of this.dirty.values()) if (frame.seq < min) min = frame.seq;
-    return min;
-  }
-
-  private markDirty(frame: Frame): void {
-    if (this.resetReason) return;
-    this.dirty.delete(frame.key);
-    this.dirty.set(frame.key, frame);
-    if (this.dirty.size > this.host.limits.maxDirtyKeys) {
-      this.dirty.clear();
-      this.resetReason = 'overflow';
-    }
-    this.ensureTimer();
-  }
-
-  /** Moves every lane into dirty keys; what cannot be collapsed is dropped and replaced by a reset. */
-  private collapse(): void {
-    let collapsed = 0;
-    let dropped = 0;
-    for (const lane of Object.values(this.lanes)) {
-      for (const frame of lane.values()) {
-        if (frame.idempotent) {
-          collapsed++;
-          this.markDirty(frame);
-        } else {
-          dropped++;
-        }
-      }
-      lane.clear();
-    }
-    this.frames = 0;
-    this.bytes = 0;
-    if (dropped) this.resetReason = 'overflow';
-    if (this.resetReason) this.dirty.clear();
-    this.host.metrics.collapsed?.(collapsed);
-    if (dropped) this.host.metrics.dropped?.(dropped);
-  }
-
-  private schedule(lane: Lane): void {
-    if (this.pausedState || this.holding) return;
-    if (lane === 'instant' || this.resetReason) this.host.requestInstantFlush(this);
-    else this.ensureTimer();
-  }
-
-  private ensureTimer(): void {
-    if (this.timer !== null || this.pausedState || this.closedState) return;
+    const now = this.host.timers.now();
+    this.timerAt = next;
     this.timer = this.host.timers.setTimeout(() => {
       this.timer = null;
-      this.flush('all');
-    }, this.flushIntervalMs());
+      this.timerAt = Infinity;
+      this.flush('instant');
+    }, Math.max(0, next - now));
   }
 
   private clearTimer(): void {
     if (this.timer === null) return;
     this.host.timers.clearTimeout(this.timer);
     this.timer = null;
+    this.timerAt = Infinity;
   }
 
   private waitForDrain(): void {
@@ -412,7 +345,7 @@ export class LiveConnection {
     this.waitingForDrain = true;
     this.sink.onDrain(() => {
       this.waitingForDrain = false;
-      this.flush('all');
+      this.flush('instant');
     });
   }
 }

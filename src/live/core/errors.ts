@@ -1,7 +1,7 @@
 /**
  * Machine-readable codes for every error the live library throws.
  * Transports map them to tRPC codes (`BAD_*` → BAD_REQUEST, `UNAUTHORIZED`,
- * `FORBIDDEN`, `DRAINING` → SERVICE_UNAVAILABLE, the rest → INTERNAL_SERVER_ERROR).
+ * `FORBIDDEN`, `NOT_FOUND`, `DRAINING` → SERVICE_UNAVAILABLE, the rest → INTERNAL_SERVER_ERROR).
  */
 export type LiveErrorCode =
   | 'BAD_TOPIC'
@@ -10,6 +10,7 @@ export type LiveErrorCode =
   | 'BAD_OPTIONS'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
+  | 'NOT_FOUND'
   | 'DRAINING'
   | 'CLOSED'
   | 'BACKEND';

@@ -1,17 +1,19 @@
-import { createMemoryBackend, type GroupFilter, type LiveBackend, type PublishedEntry } from './backend';
+import { createMemoryBackend, type LiveBackend, type PublishedEntry } from './backend';
 import { systemTimers, type LiveTimers } from './clock';
-import { defaultOutboxLimits, LiveConnection, type ConnectionGroups, type ConnectionHost, type OutboxLimits } from './connection';
+import { LiveConnection, type ConnectionHost } from './connection';
 import { parseCursor } from './cursor';
 import { LiveError } from './errors';
+import { createFrameFactory, type FrameFactory } from './frames';
+import { assertGroupFilter, assertGroups, groupsMatch, type ConnectionGroups, type GroupFilter } from './groups';
 import { noopMetrics, type LiveMetrics } from './metrics';
+import { defaultOutboxLimits, type OutboxLimits } from './outbox';
 import {
-  isIdempotent,
-  keyOf,
+  assertSignal,
+  compactionKey,
+  defaultTopic,
   type DomainSignal,
   type Lane,
   type LiveAction,
-  type LiveControlMessage,
-  type LiveDataMessage,
   type LiveHint,
   type LiveJson,
   type LiveMessage,
@@ -24,7 +26,7 @@ import { TopicIndex } from './topicIndex';
 
 /** Options of {@link createHub}. Every field has a default. */
 export interface HubOptions {
-  /** Sequencing, replay and fan-out. @default createMemoryBackend() */
+  /** Sequencing, replay and fan-out. @default createMemoryBackend({ timers }) */
   backend?: LiveBackend;
   /** Clock and timers. @default systemTimers */
   timers?: LiveTimers;
@@ -35,8 +37,18 @@ export interface HubOptions {
    * string. Use the tRPC transformer here (e.g. superjson). @default JSON.stringify
    */
   serialize?: (message: LiveMessage) => string;
-  /** Base flush interval of the batched and coalesced lanes, in ms. @default 2000 */
+  /**
+   * Base flush interval of the batched lane, in ms; each connection's
+   * effective interval is a quarter to four times this, by saturation
+   * (see `throttle.ts`). @default 2000
+   */
   flushIntervalMs?: number;
+  /**
+   * Narrowest coalescing window of the coalesced lane, in ms: a key's
+   * progress reaches a client at most once per window (wider when the
+   * connection is saturated). @default flushIntervalMs
+   */
+  coalesceWindowMs?: number;
   /** Outbox bounds per connection. @default defaultOutboxLimits */
   limits?: Partial<OutboxLimits>;
   /** Connection ids. @default 16 random base-36 characters */
@@ -60,11 +72,15 @@ export interface ConnectOptions {
 
 /** Routing options of a publish. */
 export interface PublishOptions {
-  /** @default 'instant' ('coalesced' for progress) */
+  /** @default 'coalesced' for progress, 'instant' for everything else */
   lane?: Lane;
-  /** Topic to publish on. @default the resource, progress/complete key, or event topic */
+  /** Topic to publish on (no wildcards). @default see `defaultTopic` */
   topic?: string;
-  /** Only connections whose groups match every attribute. @default all in scope */
+  /**
+   * Only connections whose groups match every attribute (an array: any of
+   * its values). Applied on top of scope and topic: an intersection.
+   * @default every connection of the scope
+   */
   groups?: GroupFilter;
 }
 
@@ -86,6 +102,14 @@ export interface InvalidateInput {
   hint?: LiveHint;
 }
 
+/** Who asks to pause or resume a connection: it must be theirs. */
+export interface ConnectionOwner {
+  /** The caller's tenant. */
+  readonly scope: string;
+  /** Attributes the connection must carry with these exact values (e.g. `{ user }`). @default {} */
+  readonly groups?: ConnectionGroups;
+}
+
 /** A snapshot for dashboards and the inspector. */
 export interface HubStats {
   readonly epoch: string;
@@ -93,45 +117,20 @@ export interface HubStats {
   readonly scopes: number;
   readonly published: Readonly<Record<Lane, number>>;
   readonly draining: boolean;
+  /** Paused connections. */
+  readonly paused: number;
+  /** Frames, payload bytes and dirty keys pending across connections. */
+  readonly pending: { readonly frames: number; readonly bytes: number; readonly dirtyKeys: number };
 }
 
 const MAX_SCOPE_LENGTH = 128;
 const MAX_PATTERNS = 32;
+const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 
 function assertScope(scope: string): void {
   if (typeof scope !== 'string' || scope.length === 0 || scope.length > MAX_SCOPE_LENGTH) {
     throw new LiveError('BAD_SIGNAL', `A scope must be a non-empty string of at most ${MAX_SCOPE_LENGTH} characters`);
   }
-}
-
-function defaultTopic(signal: LiveSignal): string {
-  switch (signal.kind) {
-    case 'invalidate':
-      return signal.resource;
-    case 'progress':
-    case 'complete':
-      return signal.key;
-    case 'event':
-      return signal.topic;
-    case 'batch':
-      return 'batch';
-  }
-}
-
-function groupsMatch(filter: GroupFilter | undefined, groups: ConnectionGroups): boolean {
-  if (!filter) return true;
-  for (const attribute in filter) {
-    const want = filter[attribute]!;
-    const have = groups[attribute];
-    if (have === undefined) return false;
-    if (typeof want === 'string' ? want !== have : !want.includes(have)) return false;
-  }
-  return true;
-}
-
-/** The compaction key of a published signal, or `null` when it is unique. */
-function compactionKey(signal: LiveSignal): string | null {
-  return isIdempotent(signal) ? keyOf(signal, 0) : null;
 }
 
 const randomId = () => Math.random().toString(36).slice(2, 10) + Math.random().toString(36).slice(2, 10);
@@ -140,14 +139,19 @@ const randomId = () => Math.random().toString(36).slice(2, 10) + Math.random().t
  * The hub: routes published signals to the connections whose scope, groups
  * and topics all match (an intersection, never a union), through each
  * connection's lanes. Pure TypeScript; the environment is injected.
+ *
+ * Cost of a publish: one backend call, one serialization, and a walk of the
+ * scope's topic trie that visits only matching connections; connections of
+ * other scopes, and non-matching topics of the same scope, cost nothing.
  */
 export class Hub {
   readonly backend: LiveBackend;
   private readonly timers: LiveTimers;
   private readonly metrics: LiveMetrics;
-  private readonly serialize: (message: LiveMessage) => string;
   private readonly newId: () => string;
   private readonly sliceSize: number;
+  private readonly limits: OutboxLimits;
+  private readonly frames: FrameFactory;
   private readonly host: ConnectionHost;
   private readonly scopes = new Map<string, TopicIndex<LiveConnection>>();
   private readonly byId = new Map<string, LiveConnection>();
@@ -164,20 +168,26 @@ export class Hub {
     this.timers = options.timers ?? systemTimers;
     this.backend = options.backend ?? createMemoryBackend({ timers: this.timers });
     this.metrics = options.metrics ?? noopMetrics;
-    this.serialize = options.serialize ?? JSON.stringify;
     this.newId = options.newId ?? randomId;
     this.sliceSize = options.flushSliceSize ?? 512;
     const flushIntervalMs = options.flushIntervalMs ?? 2000;
+    const coalesceWindowMs = options.coalesceWindowMs ?? flushIntervalMs;
     if (!(flushIntervalMs > 0)) throw new LiveError('BAD_OPTIONS', 'flushIntervalMs must be a positive number');
-    const limits = { ...defaultOutboxLimits, ...options.limits };
+    if (!(coalesceWindowMs >= 0)) throw new LiveError('BAD_OPTIONS', 'coalesceWindowMs must be zero or a positive number');
+    if (!(this.sliceSize >= 1)) throw new LiveError('BAD_OPTIONS', 'flushSliceSize must be at least 1');
+    this.limits = { ...defaultOutboxLimits, ...options.limits };
+    for (const [name, value] of Object.entries(this.limits)) {
+      if (!(typeof value === 'number' && value > 0)) throw new LiveError('BAD_OPTIONS', `limits.${name} must be a positive number`);
+    }
+    this.frames = createFrameFactory(options.serialize ?? JSON.stringify, () => this.timers.now());
     this.host = {
       timers: this.timers,
       metrics: this.metrics,
-      limits,
-      flushIntervalMs,
+      limits: this.limits,
+      throttle: { flushIntervalMs, coalesceWindowMs },
       requestInstantFlush: (connection) => this.requestInstantFlush(connection),
-      resetFrame: (reason) => this.resetFrame(reason),
-      controlFrame: (message) => this.controlFrame(message),
+      resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.lastSeq),
+      controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
       unregister: (connection) => this.unregister(connection),
     };
     this.backend.attach({
@@ -196,7 +206,7 @@ export class Hub {
     return this.drainingState;
   }
 
-  /** A connection by id (for pause/resume calls from the same user). */
+  /** A connection by id (server-side use; see {@link setPaused} for calls on behalf of a user). */
   connection(id: string): LiveConnection | undefined {
     return this.byId.get(id);
   }
@@ -206,22 +216,37 @@ export class Hub {
     return this.byId.values();
   }
 
+  /** A snapshot of the hub; O(connections), meant for dashboards, not the hot path. */
   stats(): HubStats {
+    let paused = 0;
+    let frames = 0;
+    let bytes = 0;
+    let dirtyKeys = 0;
+    for (const connection of this.byId.values()) {
+      if (connection.paused) paused++;
+      frames += connection.pendingFrames;
+      bytes += connection.pendingBytes + connection.dirtyBytes;
+      dirtyKeys += connection.dirtyKeys;
+    }
     return {
       epoch: this.backend.epoch(),
       connections: this.byId.size,
       scopes: this.scopes.size,
       published: { ...this.publishedCounts },
       draining: this.drainingState,
+      paused,
+      pending: { frames, bytes, dirtyKeys },
     };
   }
 
   /**
    * Registers a stream. Writes a `hello` control frame, then, if a cursor was
    * given, the compacted entries since it (or a reset), then live signals.
-   * With the memory backend, registration and the replay snapshot happen in
-   * one synchronous step: nothing is missed and nothing is sent twice.
-   * @throws LiveError BAD_TOPIC for invalid patterns, DRAINING while draining.
+   * With a synchronous backend (memory), registration and the replay
+   * snapshot happen in one synchronous step: nothing is missed and nothing
+   * is sent twice. With an asynchronous one, live frames are held until the
+   * snapshot is written, and those it already covers are dropped.
+   * @throws LiveError BAD_TOPIC for invalid patterns, BAD_OPTIONS for invalid groups, DRAINING while draining.
    */
   connect(options: ConnectOptions): LiveConnection {
     if (this.drainingState) throw new LiveError('DRAINING', 'The server is restarting; reconnect shortly');
@@ -231,15 +256,10 @@ export class Hub {
       throw new LiveError('BAD_TOPIC', `At most ${MAX_PATTERNS} topic patterns per connection`);
     }
     for (const pattern of patterns) assertPattern(pattern);
+    const groups = options.groups ?? {};
+    assertGroups(groups);
 
-    const connection = new LiveConnection(
-      this.newId(),
-      options.scope,
-      patterns,
-      options.groups ?? {},
-      options.sink,
-      this.host,
-    );
+    const connection = new LiveConnection(this.newId(), options.scope, patterns, { ...groups }, options.sink, this.host);
     let index = this.scopes.get(options.scope);
     if (!index) {
       index = new TopicIndex();
@@ -254,6 +274,24 @@ export class Hub {
     return connection;
   }
 
+  /**
+   * Pauses or resumes a connection on behalf of its owner (e.g. every tab of
+   * a browser is hidden). Security: the connection must be in `owner.scope`
+   * and carry every attribute of `owner.groups`; otherwise it is reported
+   * as not found, so ids of other users' streams reveal nothing.
+   * @throws LiveError NOT_FOUND
+   */
+  setPaused(connectionId: string, paused: boolean, owner: ConnectionOwner): void {
+    const connection = typeof connectionId === 'string' ? this.byId.get(connectionId) : undefined;
+    const owned =
+      connection !== undefined &&
+      connection.scope === owner.scope &&
+      Object.entries(owner.groups ?? {}).every(([attribute, value]) => connection.groups[attribute] === value);
+    if (!owned) throw new LiveError('NOT_FOUND', 'No such live connection');
+    if (paused) connection.pause();
+    else connection.resume();
+  }
+
   private replay(connection: LiveConnection, lastEventId: string): void {
     const cursor = parseCursor(lastEventId);
     if (!cursor) {
@@ -262,6 +300,7 @@ export class Hub {
       return;
     }
     const answer = (result: Awaited<ReturnType<LiveBackend['since']>>) => {
+      if (connection.closed) return;
       if (!result.ok) {
         this.metrics.replay?.(false, 0);
         connection.sendReplay(result.reason);
@@ -271,18 +310,26 @@ export class Hub {
       for (const entry of result.entries) {
         if (!groupsMatch(entry.groups, connection.groups)) continue;
         if (!connection.patterns.some((p) => matchTopic(p, entry.topic))) continue;
-        frames.push(this.frameOf(entry));
+        frames.push(this.frames.data(entry));
+      }
+      // A replay is bounded like an outbox: past the dirty-key bound a reset is cheaper for everyone.
+      if (frames.length > this.limits.maxDirtyKeys) {
+        this.metrics.replay?.(false, 0);
+        connection.sendReplay('overflow');
+        return;
       }
       this.metrics.replay?.(true, frames.length);
       connection.sendReplay(frames);
     };
-    const result = this.backend.since(connection.scope, cursor.epoch, cursor.seq);
+    let result: ReturnType<LiveBackend['since']>;
+    try {
+      result = this.backend.since(connection.scope, cursor.epoch, cursor.seq);
+    } catch {
+      result = { ok: false, reason: 'gap' };
+    }
     if (result instanceof Promise) {
       connection.hold();
-      result.then(answer, () => {
-        this.metrics.replay?.(false, 0);
-        connection.sendReplay('gap');
-      });
+      result.then(answer, () => answer({ ok: false, reason: 'gap' }));
     } else {
       answer(result);
     }
@@ -292,25 +339,29 @@ export class Hub {
    * Publishes a signal to every connection of `scope` whose topics and groups
    * match. Resolves once the backend has sequenced it; with the memory
    * backend, delivery to local connections is queued before this returns.
-   * @throws LiveError BAD_SIGNAL / BAD_TOPIC for invalid input.
+   * Never waits for a connection: slow ones collapse their own outbox.
+   * @throws LiveError BAD_SIGNAL / BAD_TOPIC for invalid input (as a rejection).
    */
   async publish(scope: string, signal: LiveSignal, options: PublishOptions = {}): Promise<PublishReceipt> {
     assertScope(scope);
+    assertSignal(signal);
     const topic = options.topic ?? defaultTopic(signal);
     assertTopic(topic);
     const lane = options.lane ?? (signal.kind === 'progress' ? 'coalesced' : 'instant');
+    if (!LANES.includes(lane)) throw new LiveError('BAD_SIGNAL', `Unknown lane "${String(lane)}"`);
+    if (options.groups !== undefined) assertGroupFilter(options.groups);
     const entry = await this.backend.publish({
       scope,
       topic,
       lane,
       signal,
-      key: compactionKey(signal),
+      key: compactionKey(signal, topic, options.groups),
       ...(options.groups ? { groups: options.groups } : {}),
     });
     return { epoch: entry.epoch, seq: entry.seq, cursor: `${entry.epoch}:${entry.seq}` };
   }
 
-  /** Publishes "this resource (or this one id of it) changed". Instant lane by default. */
+  /** Publishes "this resource (or this one id of it) changed", with an optional small hint. Instant lane by default. */
   invalidate(scope: string, input: InvalidateInput, options?: PublishOptions): Promise<PublishReceipt> {
     if (typeof input?.resource !== 'string' || !input.resource) {
       return Promise.reject(new LiveError('BAD_SIGNAL', 'invalidate needs a resource name'));
@@ -328,7 +379,10 @@ export class Hub {
     );
   }
 
-  /** Publishes job progress on the coalesced lane: clients see the latest value per flush window. */
+  /**
+   * Publishes job progress on the coalesced lane: each client sees the
+   * latest value per coalescing window, and always the last one.
+   */
   progress(
     scope: string,
     key: string,
@@ -337,27 +391,25 @@ export class Hub {
     extra?: LiveHint,
     options?: PublishOptions,
   ): Promise<PublishReceipt> {
-    if (!Number.isFinite(current) || !Number.isFinite(total) || total < 0) {
-      return Promise.reject(new LiveError('BAD_SIGNAL', 'progress needs finite current and total'));
-    }
     return this.publish(scope, { kind: 'progress', key, current, total, ...(extra ? { extra } : {}) }, options);
   }
 
-  /** Publishes the completion of a job on the instant lane. */
+  /** Publishes the completion of a job (success or failure) on the instant lane. */
   complete(scope: string, key: string, ok: boolean, extra?: LiveHint, options?: PublishOptions): Promise<PublishReceipt> {
     return this.publish(scope, { kind: 'complete', key, ok, ...(extra ? { extra } : {}) }, options);
   }
 
-  /** Publishes a free-form event (e.g. a notification) on `topic`. */
+  /** Publishes a free-form event (e.g. a notification) on `topic`, instant lane by default. */
   signal(scope: string, topic: string, data?: LiveJson, options?: PublishOptions): Promise<PublishReceipt> {
     return this.publish(scope, { kind: 'event', topic, ...(data !== undefined ? { data } : {}) }, { ...options, topic });
   }
 
-  /** Publishes several domain events as one frame (one cursor). */
+  /**
+   * Publishes several domain events as ONE frame with one cursor (e.g. order
+   * + stock + dashboard). It travels on one topic: `options.topic`, or the
+   * events' common default topic, or `batch`.
+   */
   batch(scope: string, events: readonly DomainSignal[], options?: PublishOptions): Promise<PublishReceipt> {
-    if (!Array.isArray(events) || events.length === 0) {
-      return Promise.reject(new LiveError('BAD_SIGNAL', 'batch needs at least one event'));
-    }
     return this.publish(scope, { kind: 'batch', events }, options);
   }
 
@@ -410,77 +462,13 @@ export class Hub {
     const stamp = ++this.stamp;
     let frame: Frame | undefined;
     index.match(entry.topic, (connection) => {
+      // A connection with several matching patterns is visited once per pattern.
       if (connection.stamp === stamp) return;
       connection.stamp = stamp;
       if (!groupsMatch(entry.groups, connection.groups)) return;
-      frame ??= this.frameOf(entry);
+      frame ??= this.frames.data(entry);
       connection.enqueue(frame);
     });
-  }
-
-  /** The entry's frame, encoded once and cached on the entry. */
-  private frameOf(entry: PublishedEntry): Frame {
-    if (entry.frame) return entry.frame;
-    const message = { ...entry.signal, seq: entry.seq } as LiveDataMessage;
-    const payload = this.serialize(message);
-    const frame: Frame = {
-      seq: entry.seq,
-      epoch: entry.epoch,
-      id: `${entry.epoch}:${entry.seq}`,
-      key: entry.key,
-      topic: entry.topic,
-      lane: entry.lane,
-      message,
-      payload,
-      bytes: payload.length,
-      idempotent: isIdempotent(entry.signal),
-      publishedAt: this.timers.now(),
-    };
-    entry.frame = frame;
-    return frame;
-  }
-
-  private resetFrame(reason: ResetReason): Frame {
-    // Any seq works as a cursor; a new publish would only add an entry, so
-    // the reset points at the newest frame this hub knows of.
-    const epoch = this.backend.epoch();
-    const seq = this.headSeq;
-    const message: LiveDataMessage = { kind: 'reset', reason, seq };
-    const payload = this.serialize(message);
-    return {
-      seq,
-      epoch,
-      id: `${epoch}:${seq}`,
-      key: 'reset',
-      topic: 'reset',
-      lane: 'instant',
-      message,
-      payload,
-      bytes: payload.length,
-      idempotent: true,
-      publishedAt: this.timers.now(),
-    };
-  }
-
-  private controlFrame(message: LiveControlMessage): Frame {
-    const payload = this.serialize(message);
-    return {
-      seq: 0,
-      epoch: this.backend.epoch(),
-      id: null,
-      key: 'control',
-      topic: 'control',
-      lane: 'instant',
-      message,
-      payload,
-      bytes: payload.length,
-      idempotent: false,
-      publishedAt: this.timers.now(),
-    };
-  }
-
-  private get headSeq(): number {
-    return this.lastSeq;
   }
 
   private requestInstantFlush(connection: LiveConnection): void {

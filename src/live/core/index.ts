@@ -1,13 +1,25 @@
 // Public API of the framework-free core. Everything else in this folder is internal.
 export { createHub, Hub } from './hub';
-export type { ConnectOptions, HubOptions, HubStats, InvalidateInput, PublishOptions, PublishReceipt } from './hub';
-export { LiveConnection, defaultOutboxLimits, throttleFactor } from './connection';
-export type { ConnectionGroups, OutboxLimits } from './connection';
+export type {
+  ConnectionOwner,
+  ConnectOptions,
+  HubOptions,
+  HubStats,
+  InvalidateInput,
+  PublishOptions,
+  PublishReceipt,
+} from './hub';
+export { LiveConnection } from './connection';
+export { defaultOutboxLimits, Outbox } from './outbox';
+export type { OutboxLimits } from './outbox';
+export { laneIntervalMs, throttleFactor } from './throttle';
+export type { ThrottleSettings } from './throttle';
+export { assertGroupFilter, assertGroups, groupsMatch } from './groups';
+export type { ConnectionGroups, GroupFilter } from './groups';
 export { createMemoryBackend } from './backend';
 export type {
   BackendHealth,
   BackendListener,
-  GroupFilter,
   LiveBackend,
   MemoryBackendOptions,
   PublishRequest,
@@ -17,6 +29,8 @@ export { createMemoryReplayLog } from './replayLog';
 export type { ReplayLogOptions, ReplayResult, ReplayStore } from './replayLog';
 export { systemTimers } from './clock';
 export type { LiveTimers, TimerHandle } from './clock';
+export { createManualTimers } from './manualTimers';
+export type { ManualTimers } from './manualTimers';
 export { noopMetrics } from './metrics';
 export type { LiveMetrics } from './metrics';
 export { LiveError, isLiveError } from './errors';
@@ -25,7 +39,7 @@ export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH } from './cursor
 export type { Cursor } from './cursor';
 export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from './topic';
 export { TopicIndex } from './topicIndex';
-export { keyOf, isIdempotent } from './signal';
+export { assertSignal, compactionKey, defaultTopic, keyOf, isIdempotent, MAX_BATCH_EVENTS } from './signal';
 export type {
   BatchSignal,
   CompleteSignal,

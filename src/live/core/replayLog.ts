@@ -1,5 +1,6 @@
-import type { ResetReason } from './signal';
 import type { PublishedEntry } from './backend';
+import { LiveError } from './errors';
+import type { ResetReason } from './signal';
 
 /** What a replay request gets: the entries since the cursor, or a reset. */
 export type ReplayResult =
@@ -57,6 +58,8 @@ export function createMemoryReplayLog(epoch: string, options: ReplayLogOptions =
 } {
   const maxKeys = options.maxKeysPerScope ?? 10_000;
   const maxAge = options.maxAgeMs ?? 3_600_000;
+  if (!(Number.isInteger(maxKeys) && maxKeys > 0)) throw new LiveError('BAD_OPTIONS', 'maxKeysPerScope must be a positive integer');
+  if (!(maxAge > 0)) throw new LiveError('BAD_OPTIONS', 'maxAgeMs must be a positive number');
   const now = options.now ?? Date.now;
   const scopes = new Map<string, ScopeLog>();
   let head = 0;

@@ -22,6 +22,16 @@ function tokensOf(value: string, what: 'topic' | 'pattern'): string[] {
   return tokens;
 }
 
+/** Why `token` (the `i`-th, from 1) is invalid, or `null`. */
+function tokenProblem(token: string, i: number): string | null {
+  if (token.length === 0) return `token ${i} is empty (two dots in a row, or a dot at the start or end)`;
+  if (TOKEN_RE.test(token)) return null;
+  if (token.includes('*') || token.includes('>')) {
+    return `token ${i} "${token}" mixes a wildcard with other characters; "*" and ">" must stand alone`;
+  }
+  return `token ${i} "${token}" has characters outside [A-Za-z0-9_:@#~+-/=]`;
+}
+
 /**
  * Validates a concrete topic (what a signal is published on): `.`-separated
  * non-empty tokens of `[A-Za-z0-9_:@#~+-/=]`, no wildcards.
@@ -29,14 +39,13 @@ function tokensOf(value: string, what: 'topic' | 'pattern'): string[] {
  */
 export function assertTopic(topic: string): string[] {
   const tokens = tokensOf(topic, 'topic');
-  for (const token of tokens) {
+  tokens.forEach((token, i) => {
     if (token === '*' || token === '>') {
-      throw new LiveError('BAD_TOPIC', `Topic "${topic}" contains a wildcard; wildcards are only for subscriptions`);
+      throw new LiveError('BAD_TOPIC', `Topic "${topic}" contains the wildcard "${token}"; wildcards are only for subscriptions`);
     }
-    if (!TOKEN_RE.test(token)) {
-      throw new LiveError('BAD_TOPIC', `Topic "${topic}" has an empty or invalid token`);
-    }
-  }
+    const problem = tokenProblem(token, i + 1);
+    if (problem) throw new LiveError('BAD_TOPIC', `Topic "${topic}": ${problem}`);
+  });
   return tokens;
 }
 
@@ -55,9 +64,8 @@ export function assertPattern(pattern: string): string[] {
       return;
     }
     if (token === '*') return;
-    if (!TOKEN_RE.test(token)) {
-      throw new LiveError('BAD_TOPIC', `Pattern "${pattern}" has an empty or invalid token`);
-    }
+    const problem = tokenProblem(token, i + 1);
+    if (problem) throw new LiveError('BAD_TOPIC', `Pattern "${pattern}": ${problem}`);
   });
   return tokens;
 }

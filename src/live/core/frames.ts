@@ -1,0 +1,53 @@
+import type { PublishedEntry } from './backend';
+import { isIdempotent, type LiveControlMessage, type LiveDataMessage, type LiveMessage, type ResetReason } from './signal';
+import type { Frame } from './sink';
+
+/** Builds the frames a hub writes; every message is serialized once. */
+export interface FrameFactory {
+  /** The entry's frame, encoded once and cached on the entry (shared by every recipient). */
+  data(entry: PublishedEntry): Frame;
+  /** A reset at `seq` of `epoch`: the client refetches everything and resumes from there. */
+  reset(reason: ResetReason, epoch: string, seq: number): Frame;
+  /** A control frame: never replayable, so it carries no cursor. */
+  control(message: LiveControlMessage, epoch: string): Frame;
+}
+
+/** Creates a {@link FrameFactory} over a serializer and a clock. */
+export function createFrameFactory(serialize: (message: LiveMessage) => string, now: () => number): FrameFactory {
+  const build = (fields: Omit<Frame, 'payload' | 'bytes' | 'publishedAt'>): Frame => {
+    const payload = serialize(fields.message);
+    return { ...fields, payload, bytes: payload.length, publishedAt: now() };
+  };
+  return {
+    data(entry) {
+      if (entry.frame) return entry.frame;
+      const frame = build({
+        seq: entry.seq,
+        epoch: entry.epoch,
+        id: `${entry.epoch}:${entry.seq}`,
+        key: entry.key,
+        topic: entry.topic,
+        lane: entry.lane,
+        message: { ...entry.signal, seq: entry.seq } as LiveDataMessage,
+        idempotent: isIdempotent(entry.signal),
+      });
+      entry.frame = frame;
+      return frame;
+    },
+    reset(reason, epoch, seq) {
+      return build({
+        seq,
+        epoch,
+        id: `${epoch}:${seq}`,
+        key: 'reset',
+        topic: 'reset',
+        lane: 'instant',
+        message: { kind: 'reset', reason, seq },
+        idempotent: true,
+      });
+    },
+    control(message, epoch) {
+      return build({ seq: 0, epoch, id: null, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });
+    },
+  };
+}
