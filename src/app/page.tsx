@@ -4,5 +4,5 @@ import { currentSession } from '../trpc/session';
 export const dynamic = 'force-dynamic';
 
 export default async function Home() {
-  redirect((await currentSession()) ? '/orders' : '/sign-in');
+  redirect((await currentSession()) ? '/dashboard' : '/sign-in');
 }

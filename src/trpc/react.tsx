@@ -15,8 +15,20 @@ export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRou
 
 const url = '/api/trpc';
 
-/** Query client, tRPC client with the live link, and one live stream for the tab. */
-export function TRPCReactProvider({ children, live = true }: { children: ReactNode; live?: boolean }) {
+/**
+ * Query client, tRPC client with the live link, and the browser's live
+ * stream: with `shareKey` (the signed-in user), every tab of this browser
+ * shares one connection.
+ */
+export function TRPCReactProvider({
+  children,
+  live = true,
+  shareKey,
+}: {
+  children: ReactNode;
+  live?: boolean;
+  shareKey?: string;
+}) {
   const [state] = useState(() => {
     const queryClient = makeQueryClient();
     const invalidator = createLiveInvalidator({ queryClient, registry: resources });
@@ -33,18 +45,29 @@ export function TRPCReactProvider({ children, live = true }: { children: ReactNo
     return { queryClient, invalidator, trpcClient };
   });
   const subscribe = useCallback(
-    () =>
-      state.trpcClient.live.stream.subscribe(undefined, {
+    (lastEventId: string | null) =>
+      state.trpcClient.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, {
         onError(error) {
           console.warn('[live] stream stopped:', error.message);
         },
       }),
     [state.trpcClient],
   );
+  const setPaused = useCallback(
+    (connectionId: string, paused: boolean) =>
+      paused ? state.trpcClient.live.pause.mutate({ connectionId }) : state.trpcClient.live.resume.mutate({ connectionId }),
+    [state.trpcClient],
+  );
   return (
     <QueryClientProvider client={state.queryClient}>
       <TRPCProvider trpcClient={state.trpcClient} queryClient={state.queryClient}>
-        <LiveProvider invalidator={state.invalidator} subscribe={subscribe} enabled={live}>
+        <LiveProvider
+          invalidator={state.invalidator}
+          subscribe={subscribe}
+          enabled={live}
+          shareAcrossTabs={shareKey ? `app:${shareKey}` : false}
+          setPaused={setPaused}
+        >
           {children}
         </LiveProvider>
       </TRPCProvider>

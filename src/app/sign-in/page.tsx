@@ -1,30 +1,21 @@
+import { demoUsers, DEMO_PASSWORD } from '../../server/db/seed';
 import { TRPCReactProvider } from '../../trpc/react';
 import { SignInForm } from './SignInForm';
-import { demoUsers, DEMO_PASSWORD } from '../../server/db/seed';
+
+export const metadata = { title: 'Sign in · trpc-live' };
 
 export default function SignInPage() {
   return (
     <TRPCReactProvider live={false}>
       <main className="signin">
-        <div className="card">
-          <h1>Sign in to trpc-live</h1>
-          <SignInForm />
+        <div className="signin-brand">
+          <span className="logo" aria-hidden>
+            ◆
+          </span>{' '}
+          trpc-live
+          <p className="muted small">A commerce dashboard that never polls: every change is pushed.</p>
         </div>
-        <div className="card users">
-          <h2>Demo users (password {DEMO_PASSWORD})</h2>
-          <table>
-            <tbody>
-              {demoUsers.map((u) => (
-                <tr key={u.email}>
-                  <td>{u.email}</td>
-                  <td className="muted">
-                    {u.tenantId} · {u.role}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <SignInForm users={demoUsers.map(({ email, name, tenantId, role }) => ({ email, name, tenantId, role }))} password={DEMO_PASSWORD} />
       </main>
     </TRPCReactProvider>
   );

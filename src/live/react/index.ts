@@ -1,3 +1,14 @@
 // Public API of the React binding (no Next imports).
-export { LiveProvider, useLiveInvalidator, useLiveMessages } from './LiveProvider';
-export type { LiveProviderProps, Unsubscribable } from './LiveProvider';
+export { LiveProvider, useLiveInvalidator, useLiveMessages, useLiveStatus } from './LiveProvider';
+export type { LiveProviderProps } from './LiveProvider';
+export { createSharedLiveStream } from './sharedLiveStream';
+export type {
+  ChannelLike,
+  LiveTabRole,
+  LockManagerLike,
+  PageLike,
+  SharedLiveStream,
+  SharedLiveStreamOptions,
+  SharedLiveStreamStatus,
+  Unsubscribable,
+} from './sharedLiveStream';

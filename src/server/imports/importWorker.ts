@@ -107,7 +107,7 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
       }
       const summary = errors.length ? `${failed} rows skipped (${errors.join('; ')}${failed > errors.length ? '; …' : ''})` : null;
       updateImport(db, record.id, { status: 'done', error: summary, finishedAt: Date.now() });
-      await hub.complete(tenantId, key, true, { importId: record.id, imported, failed, total });
+      await hub.complete(tenantId, key, true, { importId: record.id, processed, imported, failed, total });
       await hub.invalidate(tenantId, { resource: 'orders', action: 'created' });
       await hub.invalidate(tenantId, { resource: 'imports', id: record.id, action: 'updated' });
       await notify(db, hub, tenantId, {
@@ -121,7 +121,7 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
       const message = 'The import stopped because of a server error; rows before it were imported';
       try {
         updateImport(db, record.id, { status: 'failed', error: message, processed, imported, failed, finishedAt: Date.now() });
-        await hub.complete(tenantId, key, false, { importId: record.id, imported, failed, total });
+        await hub.complete(tenantId, key, false, { importId: record.id, processed, imported, failed, total });
         if (imported) await hub.invalidate(tenantId, { resource: 'orders', action: 'created' });
         await hub.invalidate(tenantId, { resource: 'imports', id: record.id, action: 'updated' });
         await notify(db, hub, tenantId, { kind: 'import.failed', title: 'Import failed', body: record.fileName, link: '/imports' });

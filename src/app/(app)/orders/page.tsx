@@ -1,5 +1,7 @@
 import { OrdersView } from './OrdersView';
 
+export const metadata = { title: 'Orders · trpc-live' };
+
 export default function OrdersPage() {
   return <OrdersView />;
 }

@@ -1,0 +1,39 @@
+'use client';
+
+import { useLiveStatus } from '../../live/react';
+
+const TEXT: Record<string, string> = {
+  connecting: 'Connecting…',
+  leader: 'Live',
+  follower: 'Live',
+  solo: 'Live',
+  closed: 'Offline',
+};
+
+/** Whether this tab holds the browser's live stream or shares another tab's, and whether it is paused. */
+export function LiveBadge() {
+  const status = useLiveStatus();
+  const detail =
+    status.role === 'leader'
+      ? status.tabs > 1
+        ? `this tab holds the stream for ${status.tabs} tabs`
+        : 'this tab holds the stream'
+      : status.role === 'follower'
+        ? 'shared with another tab'
+        : status.role === 'solo'
+          ? 'own stream'
+          : '';
+  return (
+    <span
+      className={`live-badge ${status.role}${status.paused ? ' paused' : ''}`}
+      data-testid="live-status"
+      data-role={status.role}
+      data-tabs={status.tabs}
+      title={detail}
+    >
+      <span className="dot" aria-hidden />
+      {status.paused ? 'Paused' : TEXT[status.role]}
+      {detail && <span className="detail"> · {detail}</span>}
+    </span>
+  );
+}

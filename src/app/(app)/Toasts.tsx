@@ -1,0 +1,65 @@
+'use client';
+
+import Link from 'next/link';
+import { useCallback, useEffect, useState } from 'react';
+import { useLiveMessages } from '../../live/react';
+
+interface Toast {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  link: string | null;
+}
+
+/** How long a toast stays, in ms (a UI timer only: it never fetches). */
+const TOAST_MS = 6000;
+const MAX_TOASTS = 4;
+
+function toastOf(data: unknown): Toast | null {
+  if (!data || typeof data !== 'object') return null;
+  const d = data as Record<string, unknown>;
+  if (typeof d.id !== 'string' || typeof d.title !== 'string') return null;
+  return {
+    id: d.id,
+    kind: typeof d.kind === 'string' ? d.kind : 'info',
+    title: d.title,
+    body: typeof d.body === 'string' ? d.body : '',
+    link: typeof d.link === 'string' ? d.link : null,
+  };
+}
+
+/** Notifications pushed on the instant lane, shown as toasts in every tab. */
+export function Toasts() {
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const onMessage = useCallback((message: { kind: string; topic?: string; data?: unknown }) => {
+    if (message.kind !== 'event' || message.topic !== 'notifications') return;
+    const toast = toastOf(message.data);
+    if (toast) setToasts((list) => [toast, ...list.filter((t) => t.id !== toast.id)].slice(0, MAX_TOASTS));
+  }, []);
+  useLiveMessages(onMessage);
+  const dismiss = useCallback((id: string) => setToasts((list) => list.filter((t) => t.id !== id)), []);
+  return (
+    <div className="toasts" aria-live="polite">
+      {toasts.map((toast) => (
+        <ToastItem key={toast.id} toast={toast} onDone={dismiss} />
+      ))}
+    </div>
+  );
+}
+
+function ToastItem({ toast, onDone }: { toast: Toast; onDone: (id: string) => void }) {
+  useEffect(() => {
+    const timer = setTimeout(() => onDone(toast.id), TOAST_MS);
+    return () => clearTimeout(timer);
+  }, [onDone, toast.id]);
+  return (
+    <div className={`toast ${toast.kind.replace('.', '-')}`} role="status" data-testid="toast">
+      <div className="toast-title">{toast.link ? <Link href={toast.link}>{toast.title}</Link> : toast.title}</div>
+      {toast.body && <div className="toast-body">{toast.body}</div>}
+      <button className="close" aria-label="Dismiss" onClick={() => onDone(toast.id)}>
+        ×
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,7 @@
+import { DashboardView } from './DashboardView';
+
+export const metadata = { title: 'Dashboard · trpc-live' };
+
+export default function DashboardPage() {
+  return <DashboardView />;
+}

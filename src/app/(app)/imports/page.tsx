@@ -1,0 +1,7 @@
+import { ImportsView } from './ImportsView';
+
+export const metadata = { title: 'Import · trpc-live' };
+
+export default function ImportsPage() {
+  return <ImportsView />;
+}
