@@ -322,6 +322,9 @@ export class LiveConnection {
       this.clearTimer();
       return;
     }
+    // Adapt the other way too: when a lagging sink catches up, re-read the
+    // windows at once instead of waiting out a long one.
+    if (saturation >= 0.1 && this.sink.pendingBytes() > 0) this.waitForDrain();
     if (this.timer !== null && this.timerAt <= next) return;
     this.clearTimer();
     const now = this.host.timers.now();
