@@ -1,0 +1,75 @@
+/**
+ * Lua scripts the Redis backend runs. Each is one atomic step on the server:
+ * no other client's command runs in between, so sequence, history and
+ * fan-out can never disagree, and pub/sub order equals sequence order.
+ *
+ * Keys: `<prefix>:epoch` (history identity), `<prefix>:seq` (global
+ * sequence), `<prefix>:s:<scope>` (one stream per scope, entry ids
+ * `<seq>-0`), `<prefix>:floor` (hash scope → highest seq trimmed away).
+ */
+
+/**
+ * Creates the epoch if missing (a fresh or emptied Redis starts a new
+ * history), takes the next seq, appends to the scope's stream, trims it and
+ * publishes `<epoch>:<seq>|<payload>` on the channel.
+ *
+ * Trimming is done here rather than with `XADD MAXLEN ~`: Redis 7.0 does not
+ * record trimmed ids in `max-deleted-entry-id` (only XDEL does), and replay
+ * must know the highest seq it lost per scope to answer `evicted` instead of
+ * silently skipping entries. Trimming waits until the stream exceeds
+ * `maxLen + slack`, then cuts back to `maxLen` in one `XTRIM MINID`, so the
+ * cost per publish stays O(1) amortized, like `MAXLEN ~`.
+ *
+ * KEYS: epoch, seq, stream, floor. ARGV: candidate epoch, channel, scope,
+ * payload, maxLen, slack. Returns `{ epoch, seq }`.
+ */
+export const PUBLISH_SCRIPT = `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+local seq = redis.call('INCR', KEYS[2])
+local seqText = string.format('%d', seq)
+redis.call('XADD', KEYS[3], seqText .. '-0', 'd', ARGV[4])
+local maxLen = tonumber(ARGV[5])
+local len = redis.call('XLEN', KEYS[3])
+if len > maxLen + tonumber(ARGV[6]) then
+  local victims = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', len - maxLen)
+  local lastId = victims[#victims][1]
+  local lastSeq = tonumber(string.match(lastId, '^(%d+)'))
+  redis.call('XTRIM', KEYS[3], 'MINID', string.format('%d', lastSeq + 1) .. '-0')
+  redis.call('HSET', KEYS[4], ARGV[3], string.format('%d', lastSeq))
+end
+redis.call('PUBLISH', ARGV[2], epoch .. ':' .. seqText .. '|' .. ARGV[4])
+return { epoch, seq }
+`;
+
+/**
+ * Reads what a reconnecting client missed, atomically with the checks that
+ * decide whether it can be served: epoch, head and the scope's trim floor.
+ *
+ * KEYS: epoch, seq, stream, floor. ARGV: cursor epoch, cursor seq, scope.
+ * Returns `{ 'ok', entries }` (raw XRANGE reply) or `{ reason }`.
+ */
+export const SINCE_SCRIPT = `
+local epoch = redis.call('GET', KEYS[1])
+if epoch ~= ARGV[1] then return { 'epoch' } end
+local afterSeq = tonumber(ARGV[2])
+local head = tonumber(redis.call('GET', KEYS[2]) or '0')
+if afterSeq > head then return { 'unknown-cursor' } end
+local floor = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
+if afterSeq < floor then return { 'evicted' } end
+return { 'ok', redis.call('XRANGE', KEYS[3], '(' .. string.format('%d', afterSeq) .. '-0', '+') }
+`;
+
+/**
+ * Joins (or starts) the shared history: sets the epoch if missing and
+ * returns `{ epoch, head seq }`.
+ *
+ * KEYS: epoch, seq. ARGV: candidate epoch.
+ */
+export const HELLO_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return { redis.call('GET', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0') }
+`;

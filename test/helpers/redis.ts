@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from './prodServer';
+import { findBinary } from './services';
+
+/** Path of `redis-server`, or `null` (use with `describeWithService`). */
+export const redisServerBinary = findBinary('redis-server');
+
+/** A private `redis-server` on a loopback port, for one test file. */
+export interface TestRedis {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Everything the server printed. */
+  output(): string;
+  /** SIGKILLs the server (a crash: no data is kept, as persistence is off). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  restart(): Promise<void>;
+  /** Stops it for good. */
+  stop(): Promise<void>;
+}
+
+/** Resolves once something accepts TCP connections on the port. */
+async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited early:\n${output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within 10 s:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Starts our own `redis-server` (never a shared one) on a free loopback port
+ * with persistence off (`--save '' --appendonly no`), so a kill loses its data
+ * as a crashed cache would.
+ */
+export async function startRedis(): Promise<TestRedis> {
+  const binary = redisServerBinary;
+  if (!binary) throw new Error('redis-server is not installed');
+  const port = await freePort();
+  let log = '';
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(
+      binary,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await waitForPort(port, child, () => log);
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  };
+  await launch();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    output: () => log,
+    kill: () => halt('SIGKILL'),
+    restart: launch,
+    stop: () => halt('SIGTERM'),
+  };
+}

@@ -1,0 +1,7 @@
+import { createMemoryBackend } from '../../../src/live/core';
+import { runBackendContract } from '../backendContract';
+
+runBackendContract({
+  name: 'memory',
+  createBackend: ({ historyLimit }) => createMemoryBackend(historyLimit ? { maxKeysPerScope: historyLimit } : {}),
+});
