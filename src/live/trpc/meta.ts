@@ -54,6 +54,12 @@ export type InvalidatesFn<TKey extends InvalidationKey = InvalidationKey, TCtx =
 export interface DeclaredInvalidates<TName extends string = string, TKey extends InvalidationKey = InvalidationKey, TCtx = any> {
   /** Every resource `keys` may return. */
   readonly resources: readonly TName[];
+  /**
+   * The keys of one call, from `{ input, output, ctx }`. Give it that
+   * parameter: a zero-argument function gets no contextual type here (the
+   * static-array form's `keys` method competes), so its literals widen. For
+   * keys that do not depend on the call, use the static form.
+   */
   readonly keys: InvalidatesFn<TKey, TCtx>;
 }
 

@@ -1,6 +1,5 @@
 import type { Hub, LiveAction, LiveHint, PublishedEntry } from '../core';
-import type { Live } from './createLive';
-import type { inferResourceName, ResourceRegistry } from './registry';
+import type { InvalidationKey } from './meta';
 
 /** An invalidation as a test sees it. */
 export interface CapturedInvalidation<TResource extends string = string> {
@@ -25,19 +24,16 @@ export interface CaptureResult<T, TResource extends string = string> {
 }
 
 /** Where to listen: a hub, a getter for one, or the app's `live` binding (which also types resource names). */
-export type CaptureSource<TRegistry extends ResourceRegistry = ResourceRegistry> =
-  | Hub
-  | (() => Hub)
-  | Pick<Live<any, TRegistry>, 'hub'>;
+export type CaptureSource = Hub | (() => Hub) | { hub(): Hub };
 
-type inferCapturedResource<TSource> =
-  TSource extends Pick<Live<any, infer TRegistry>, 'hub'>
-    ? string extends keyof TRegistry
-      ? string
-      : inferResourceName<TRegistry>
-    : string;
+// The resource names of a `live` binding, read off its typed `publishKeys`.
+type inferCapturedResource<TSource> = TSource extends {
+  publishKeys: (ctx: any, keys: readonly (infer TKey extends InvalidationKey)[]) => any;
+}
+  ? TKey['resource']
+  : string;
 
-function hubOf(source: CaptureSource<any>): Hub {
+function hubOf(source: CaptureSource): Hub {
   if (typeof source === 'function') return source();
   if ('tap' in source) return source;
   return source.hub();
@@ -48,7 +44,7 @@ function hubOf(source: CaptureSource<any>): Hub {
  * whether it succeeded or not. Never throws for `fn`'s errors: assert on
  * `error` and that `entries` is empty to prove a failure published nothing.
  */
-export async function capturePublishes<T, TSource extends CaptureSource<any>>(
+export async function capturePublishes<T, TSource extends CaptureSource>(
   source: TSource,
   fn: () => Promise<T> | T,
 ): Promise<CaptureResult<T, inferCapturedResource<TSource>>> {
@@ -92,7 +88,7 @@ export async function capturePublishes<T, TSource extends CaptureSource<any>>(
  * Rejects with `fn`'s error if it fails (use {@link capturePublishes} to
  * inspect a failure).
  */
-export async function captureInvalidations<TSource extends CaptureSource<any>>(
+export async function captureInvalidations<TSource extends CaptureSource>(
   source: TSource,
   fn: () => Promise<unknown> | unknown,
 ): Promise<CapturedInvalidation<inferCapturedResource<TSource>>[]> {

@@ -1,0 +1,116 @@
+import { initTRPC, lazy } from '@trpc/server';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { analyzeCoverage, defineResources, formatCoverage, type LiveMeta, type ResourceRegistry } from '../../../src/live/trpc';
+
+// Meta typed loosely on purpose: these routers carry the mistakes live:check must catch at run time
+// (what a cast, a stale registry or plain JavaScript would let through the compiler).
+const t = initTRPC.meta<LiveMeta<ResourceRegistry>>().create();
+
+const ordersRouter = t.router({
+  list: t.procedure.input(z.object({ status: z.string() }).optional()).query(() => []),
+  byId: t.procedure.input(z.object({ id: z.string() })).query(() => null),
+  create: t.procedure
+    .meta({ invalidates: { resources: ['orders', 'products'], keys: ({ output }: { output: string }) => [{ resource: 'orders', id: output }] } })
+    .mutation(() => 'o1'),
+  archive: t.procedure.meta({ invalidates: [{ resource: 'orders', action: 'deleted' }] }).mutation(() => 'ok'),
+});
+
+const goodRouter = t.router({
+  orders: ordersRouter,
+  products: t.router({ list: t.procedure.query(() => []) }),
+  stats: t.procedure.query(() => 0),
+  me: t.procedure.query(() => null),
+  signIn: t.procedure.mutation(() => 'ok'),
+});
+
+const goodRegistry = defineResources({
+  orders: { queries: [{ path: 'orders.list' }, { path: 'orders.byId', by: 'id' }], dependents: ['stats'] },
+  products: { queries: [{ path: 'products.list' }] },
+});
+
+describe('analyzeCoverage', () => {
+  it('reports coverage and no errors for a sound contract', async () => {
+    const report = await analyzeCoverage(goodRouter, goodRegistry);
+    expect(report.errors).toEqual([]);
+    expect(report.mutations).toEqual([
+      { path: 'orders.archive', form: 'static', resources: ['orders'] },
+      { path: 'orders.create', form: 'declared', resources: ['orders', 'products'] },
+      { path: 'signIn', form: 'none', resources: [] },
+    ]);
+    expect(report.resources).toEqual([
+      { name: 'orders', queries: ['orders.list', 'orders.byId(id)'], dependents: ['stats'], invalidatedBy: ['orders.archive', 'orders.create'] },
+      { name: 'products', queries: ['products.list'], dependents: [], invalidatedBy: ['orders.create'] },
+    ]);
+    expect(report.uncoveredQueries).toEqual(['me']);
+    expect(report.unboundQueries).toEqual(['me']);
+    expect(report.silentMutations).toEqual(['signIn']);
+    const text = formatCoverage(report);
+    expect(text).toContain('Queries no mutation invalidates (1):\n  me  (no resource binds it)');
+    expect(text).toContain('Mutations that invalidate nothing (1):\n  signIn');
+    expect(text.endsWith('OK')).toBe(true);
+  });
+
+  it('lists a bound query as uncovered when no mutation invalidates its resource', async () => {
+    const registry = defineResources({ ...goodRegistry, stats: { queries: [{ path: 'stats' }] } });
+    const report = await analyzeCoverage(goodRouter, registry);
+    expect(report.errors).toEqual([]);
+    expect(report.uncoveredQueries).toEqual(['me']);
+    const onlyStats = await analyzeCoverage(t.router({ stats: t.procedure.query(() => 0) }), { stats: { queries: [{ path: 'stats' }] } });
+    expect(onlyStats.uncoveredQueries).toEqual(['stats']);
+    expect(onlyStats.unboundQueries).toEqual([]);
+  });
+
+  it('fails on registry bindings that name no query, a mutation, or a missing input field', async () => {
+    const report = await analyzeCoverage(goodRouter, {
+      ...goodRegistry,
+      products: { queries: [{ path: 'products.lst' }, { path: 'orders.create' }, { path: 'orders.byId', by: 'orderId' }], dependents: ['stat'] },
+    });
+    expect(report.errors).toEqual([
+      'resource "products": "products.lst" names no procedure of the router',
+      'resource "products": "orders.create" is a mutation, not a query',
+      'resource "products": "orderId" is not an input field of orders.byId (fields: id)',
+      'resource "products" dependents: "stat" names no procedure of the router',
+    ]);
+    expect(formatCoverage(report)).toMatch(/FAILED: 4 error\(s\)$/);
+  });
+
+  it('fails on a resource that names no query and on keys of unknown resources', async () => {
+    const router = t.router({
+      list: t.procedure.query(() => []),
+      a: t.procedure.meta({ invalidates: [{ resource: 'ghost' }] }).mutation(() => 'ok'),
+      b: t.procedure.meta({ invalidates: { resources: ['empty'], keys: ({ output }: { output: string }) => [{ resource: 'empty', id: output }] } }).mutation(() => 'ok'),
+    });
+    const report = await analyzeCoverage(router, { list: { queries: [{ path: 'list' }] }, empty: { queries: [] } });
+    expect(report.errors).toEqual([
+      'resource "empty" names no query',
+      'a: invalidates unknown resource "ghost" (not in the registry)',
+      'b: invalidates "empty", which names no query',
+    ]);
+  });
+
+  it('fails on a bare function, which it cannot verify without running it', async () => {
+    const router = t.router({
+      list: t.procedure.query(() => []),
+      bare: t.procedure.meta({ invalidates: ({ output }: { output: string }) => [{ resource: 'list', id: output }] }).mutation(() => 'ok'),
+    });
+    const report = await analyzeCoverage(router, { list: { queries: [{ path: 'list' }] } });
+    expect(report.errors).toEqual([
+      'bare: invalidates is a bare function, which live:check cannot verify; write { resources: [...], keys: fn }',
+    ]);
+    expect(report.mutations).toEqual([{ path: 'bare', form: 'function', resources: [] }]);
+  });
+
+  it('fails on invalidates declared on a query, which never publishes', async () => {
+    const router = t.router({ list: t.procedure.meta({ invalidates: [{ resource: 'list' }] }).query(() => []) });
+    const report = await analyzeCoverage(router, { list: { queries: [{ path: 'list' }] } });
+    expect(report.errors).toEqual(['list: a query declares invalidates, but only mutations publish']);
+  });
+
+  it('loads lazy sub-routers before analysing them', async () => {
+    const router = t.router({ orders: lazy(async () => ordersRouter), products: t.router({ list: t.procedure.query(() => []) }), stats: t.procedure.query(() => 0) });
+    const report = await analyzeCoverage(router, goodRegistry);
+    expect(report.errors).toEqual([]);
+    expect(report.mutations.map((m) => m.path)).toEqual(['orders.archive', 'orders.create']);
+  });
+});
