@@ -25,14 +25,15 @@ export function LiveBadge() {
           : '';
   return (
     <span
-      className={`live-badge ${status.role}${status.paused ? ' paused' : ''}`}
+      className={`live-badge ${status.connected ? status.role : 'connecting'}${status.paused ? ' paused' : ''}`}
       data-testid="live-status"
       data-role={status.role}
       data-tabs={status.tabs}
+      data-connected={status.connected}
       title={detail}
     >
       <span className="dot" aria-hidden />
-      {status.paused ? 'Paused' : TEXT[status.role]}
+      {status.paused ? 'Paused' : status.role !== 'closed' && !status.connected ? 'Connecting…' : TEXT[status.role]}
       {detail && <span className="detail"> · {detail}</span>}
     </span>
   );

@@ -33,7 +33,7 @@ export interface LiveProviderProps {
   children: ReactNode;
 }
 
-const OFF: SharedLiveStreamStatus = { role: 'closed', tabs: 0, paused: false };
+const OFF: SharedLiveStreamStatus = { role: 'closed', tabs: 0, paused: false, connected: false };
 
 /** Holds the current shared stream so hooks can read its status across re-creations. */
 class StatusStore {

@@ -21,6 +21,8 @@ export interface SharedLiveStreamStatus {
   readonly tabs: number;
   /** The stream's batched and coalesced delivery is paused because every tab is hidden. */
   readonly paused: boolean;
+  /** The current stream has said hello (it is registered on the server and receiving). */
+  readonly connected: boolean;
 }
 
 /** The parts of the Web Locks API used (`navigator.locks`). */
@@ -89,7 +91,7 @@ type Envelope =
   | { type: 'census'; from: string }
   | { type: 'visibility'; from: string; visible: boolean }
   | { type: 'bye'; from: string }
-  | { type: 'status'; from: string; tabs: number; paused: boolean }
+  | { type: 'status'; from: string; tabs: number; paused: boolean; connected: boolean }
   | { type: 'signal'; from: string; message: LiveMessage; cursor: string | null };
 
 const randomId = () => Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
@@ -147,7 +149,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   let resetWhenLive = false;
   /** Heard of a leader before (a later election is a takeover). */
   let hadLeader = false;
-  let status: SharedLiveStreamStatus = { role, tabs: 0, paused: false };
+  let status: SharedLiveStreamStatus = { role, tabs: 0, paused: false, connected: false };
   const listeners = new Set<(status: SharedLiveStreamStatus) => void>();
 
   const visible = () => doc?.visibilityState !== 'hidden';
@@ -161,7 +163,14 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
 
   const setStatus = (next: Partial<SharedLiveStreamStatus>) => {
     const merged = { ...status, role, ...next };
-    if (merged.role === status.role && merged.tabs === status.tabs && merged.paused === status.paused) return;
+    if (
+      merged.role === status.role &&
+      merged.tabs === status.tabs &&
+      merged.paused === status.paused &&
+      merged.connected === status.connected
+    ) {
+      return;
+    }
     status = merged;
     for (const listener of listeners) listener(status);
   };
@@ -183,7 +192,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     const tabs = role === 'solo' ? 1 : peers.size + 1;
     const shown = options.setPaused ? paused : false;
     setStatus({ tabs, paused: shown });
-    if (role === 'leader') post({ type: 'status', from: tabId, tabs, paused: shown });
+    if (role === 'leader') post({ type: 'status', from: tabId, tabs, paused: shown, connected: status.connected });
   };
 
   const stopListening = invalidator.subscribe((message) => {
@@ -192,6 +201,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     if (message.kind === 'hello') {
       connectionId = message.connectionId;
       serverPaused = false;
+      setStatus({ connected: true });
       reconcile();
     }
     if (role === 'leader') post({ type: 'signal', from: tabId, message, cursor: invalidator.lastCursor });
@@ -207,6 +217,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     peers.clear();
     resetWhenLive = hadLeader && !invalidator.lastCursor;
     hadLeader = true;
+    setStatus({ connected: false });
     post({ type: 'leader', from: tabId });
     post({ type: 'census', from: tabId });
     reconcile();
@@ -230,7 +241,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
       case 'status':
         if (role !== 'leader') {
           becomeFollower();
-          setStatus({ tabs: envelope.tabs, paused: envelope.paused });
+          setStatus({ tabs: envelope.tabs, paused: envelope.paused, connected: envelope.connected });
         }
         return;
       case 'hello':

@@ -1,20 +1,24 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { isLiveError } from '../../live/core';
 import { liveStreamInput } from '../../live/trpc';
 import { authedProcedure, live, router } from '../../trpc/init';
 
 const connectionInput = z.object({ connectionId: z.string().min(1).max(64) }).strict();
 
 /**
- * The caller's own stream by id (from its `hello`). Security: a stream of
- * another user or tenant is NOT_FOUND, indistinguishable from a closed one.
+ * Pauses or resumes the caller's own stream. Security: the hub checks the
+ * owner (tenant and user); another user's stream is NOT_FOUND, the same
+ * answer as a closed one.
  */
-function ownConnection(ctx: { session: { tenantId: string; userId: string } }, connectionId: string) {
-  const connection = live.hub().connection(connectionId);
-  if (!connection || connection.scope !== ctx.session.tenantId || connection.groups.user !== ctx.session.userId) {
-    throw new TRPCError({ code: 'NOT_FOUND', message: 'No such live connection' });
+function setPaused(ctx: { session: { tenantId: string; userId: string } }, connectionId: string, paused: boolean) {
+  try {
+    live.hub().setPaused(connectionId, paused, { scope: ctx.session.tenantId, groups: { user: ctx.session.userId } });
+  } catch (error) {
+    if (isLiveError(error) && error.code === 'NOT_FOUND') throw new TRPCError({ code: 'NOT_FOUND', message: error.message });
+    throw error;
   }
-  return connection;
+  return { paused };
 }
 
 export const liveRouter = router({
@@ -27,20 +31,11 @@ export const liveRouter = router({
     .subscription(({ ctx, input, signal }) => live.stream(ctx, input, signal)),
 
   /**
-   * Holds the stream's idempotent signals as dirty keys (every tab of the
-   * browser is hidden): nothing is written until {@link resume}, which sends
-   * the latest state per key.
+   * Every tab of the browser is hidden: hold the stream's idempotent signals
+   * as dirty keys (latest per key) until {@link resume}.
    */
-  pause: authedProcedure.input(connectionInput).mutation(({ ctx, input }) => {
-    const connection = ownConnection(ctx, input.connectionId);
-    connection.pause();
-    return { paused: connection.paused };
-  }),
+  pause: authedProcedure.input(connectionInput).mutation(({ ctx, input }) => setPaused(ctx, input.connectionId, true)),
 
-  /** Resumes a paused stream and writes what is pending at once. */
-  resume: authedProcedure.input(connectionInput).mutation(({ ctx, input }) => {
-    const connection = ownConnection(ctx, input.connectionId);
-    connection.resume();
-    return { paused: connection.paused };
-  }),
+  /** A tab is visible again: deliver what is pending at once. */
+  resume: authedProcedure.input(connectionInput).mutation(({ ctx, input }) => setPaused(ctx, input.connectionId, false)),
 });

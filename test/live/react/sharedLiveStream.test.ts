@@ -1,0 +1,252 @@
+import { QueryClient } from '@tanstack/react-query';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLiveInvalidator, type LiveInvalidator } from '../../../src/live/client';
+import {
+  createSharedLiveStream,
+  type LockManagerLike,
+  type PageLike,
+  type SharedLiveStream,
+} from '../../../src/live/react';
+import { resources } from '../../../src/trpc/resources';
+import { waitFor } from '../../helpers/wait';
+
+/**
+ * Web Locks as browsers implement them for one origin: exclusive, FIFO, a
+ * waiting request can be aborted, a granted lock is held until the
+ * callback's promise settles. (Node has no `navigator.locks`.)
+ */
+function createLocks(): LockManagerLike & { holder(name: string): number } {
+  const queues = new Map<string, Array<{ run: () => void }>>();
+  const held = new Map<string, number>();
+  let nextId = 0;
+  const grant = (name: string) => {
+    if (held.has(name)) return;
+    const next = queues.get(name)?.shift();
+    next?.run();
+  };
+  return {
+    holder: (name) => held.get(name) ?? -1,
+    request(name, options, callback) {
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        const entry = {
+          run: () => {
+            held.set(name, id);
+            options.signal?.removeEventListener('abort', onAbort);
+            void callback({ name })
+              .then(resolve, reject)
+              .finally(() => {
+                held.delete(name);
+                grant(name);
+              });
+          },
+        };
+        const onAbort = () => {
+          const queue = queues.get(name) ?? [];
+          const i = queue.indexOf(entry);
+          if (i >= 0) queue.splice(i, 1);
+          reject(new DOMException('aborted', 'AbortError'));
+        };
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        queues.set(name, [...(queues.get(name) ?? []), entry]);
+        queueMicrotask(() => grant(name));
+      });
+    },
+  };
+}
+
+/** A document whose visibility a test flips, firing `visibilitychange` like a browser. */
+function createPage(visibilityState: 'visible' | 'hidden' = 'visible') {
+  const listeners = new Map<string, Set<() => void>>();
+  const page = {
+    visibilityState: visibilityState as string,
+    addEventListener: (type: string, fn: () => void) => void listeners.set(type, (listeners.get(type) ?? new Set()).add(fn)),
+    removeEventListener: (type: string, fn: () => void) => void listeners.get(type)?.delete(fn),
+    set(state: 'visible' | 'hidden') {
+      page.visibilityState = state;
+      for (const fn of listeners.get('visibilitychange') ?? []) fn();
+    },
+  };
+  return page satisfies PageLike;
+}
+
+interface Tab {
+  invalidator: LiveInvalidator;
+  stream: SharedLiveStream;
+  page: ReturnType<typeof createPage>;
+  /** lastEventId of every `open` call, in order. */
+  opened: Array<string | null>;
+  /** Open subscriptions (closed ones are removed). */
+  live: number;
+  paused: Array<[string, boolean]>;
+  invalidated: number;
+}
+
+const tabs: Tab[] = [];
+let channelName = 0;
+
+function openTab(locks: LockManagerLike | null, name: string, visibility: 'visible' | 'hidden' = 'visible'): Tab {
+  const queryClient = new QueryClient();
+  const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn() });
+  const page = createPage(visibility);
+  const tab = { invalidator, page, opened: [], live: 0, paused: [], invalidated: 0 } as unknown as Tab;
+  const invalidate = queryClient.invalidateQueries.bind(queryClient);
+  queryClient.invalidateQueries = ((...args: Parameters<typeof invalidate>) => {
+    tab.invalidated++;
+    return invalidate(...args);
+  }) as typeof queryClient.invalidateQueries;
+  tab.stream = createSharedLiveStream({
+    name,
+    invalidator,
+    locks,
+    document: page,
+    window: null,
+    open(lastEventId) {
+      tab.opened.push(lastEventId);
+      tab.live++;
+      return { unsubscribe: () => void tab.live-- };
+    },
+    setPaused: (connectionId, paused) => void tab.paused.push([connectionId, paused]),
+  });
+  tabs.push(tab);
+  return tab;
+}
+
+/** What the leader's tRPC link does with a stream message. */
+const deliver = (tab: Tab, message: Parameters<LiveInvalidator['receive']>[0], cursor?: string) =>
+  tab.invalidator.receive(message, cursor ?? null);
+
+const hello = (connectionId: string) => ({ kind: 'hello' as const, connectionId, epoch: 'e1' });
+
+afterEach(() => {
+  for (const tab of tabs.splice(0)) tab.stream.close();
+});
+
+describe('createSharedLiveStream (one live connection per browser)', () => {
+  it('opens one stream for several tabs and relays every message with its cursor to the others', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name);
+    const c = openTab(locks, name);
+    deliver(a, hello('conn-a'));
+    await waitFor(() => b.stream.status().role === 'follower' && c.stream.status().role === 'follower', 'B and C to follow');
+    expect(a.opened).toEqual([null]);
+    expect(b.opened).toEqual([]);
+    expect(c.opened).toEqual([]);
+    await waitFor(() => a.stream.status().tabs === 3, 'the leader to count three tabs');
+
+    deliver(a, { kind: 'invalidate', resource: 'orders', id: 'ord_1', action: 'created', seq: 7 }, 'e1:7');
+    await waitFor(() => b.invalidator.lastCursor === 'e1:7' && c.invalidator.lastCursor === 'e1:7', 'the relay');
+    expect(b.invalidated).toBe(1);
+    expect(c.invalidated).toBe(1);
+    expect(b.stream.status()).toMatchObject({ role: 'follower', tabs: 3, connected: true });
+  });
+
+  it('hands the stream to another tab when the leader closes, resuming from the last cursor', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name);
+    deliver(a, hello('conn-a'));
+    deliver(a, { kind: 'invalidate', resource: 'orders', action: 'changed', seq: 41 }, 'e1:41');
+    await waitFor(() => b.invalidator.lastCursor === 'e1:41', 'the relay to B');
+
+    a.stream.close();
+    expect(a.live).toBe(0);
+    await waitFor(() => b.stream.status().role === 'leader', 'B to take over');
+    // The server replays everything after e1:41 on this new connection: no gap.
+    expect(b.opened).toEqual(['e1:41']);
+    expect(b.live).toBe(1);
+  });
+
+  it('resets every tab after a takeover when no cursor was seen, since the gap cannot be replayed', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name);
+    const c = openTab(locks, name);
+    deliver(a, hello('conn-a'));
+    await waitFor(() => b.stream.status().role === 'follower' && c.stream.status().role === 'follower', 'followers');
+
+    a.stream.close();
+    await waitFor(() => b.stream.status().role === 'leader', 'B to take over');
+    expect(b.opened).toEqual([null]);
+    expect(b.invalidated).toBe(0);
+    deliver(b, hello('conn-b'));
+    expect(b.invalidated).toBe(1);
+    await waitFor(() => c.invalidated === 1, 'C to reset too');
+  });
+
+  it('does not reset on the first election of a fresh browser', async () => {
+    const locks = createLocks();
+    const a = openTab(locks, `t${channelName++}`);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    deliver(a, hello('conn-a'));
+    expect(a.invalidated).toBe(0);
+    expect(a.stream.status()).toMatchObject({ role: 'leader', connected: true, tabs: 1 });
+  });
+
+  it('connects every tab on its own when Web Locks are missing', () => {
+    const name = `t${channelName++}`;
+    const a = openTab(null, name);
+    const b = openTab(null, name);
+    expect(a.opened).toEqual([null]);
+    expect(b.opened).toEqual([null]);
+    expect(a.stream.status().role).toBe('solo');
+  });
+
+  it('pauses the connection when every tab is hidden and resumes when one is shown', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name);
+    deliver(a, hello('conn-a'));
+    await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B');
+
+    a.page.set('hidden');
+    expect(a.paused).toEqual([]); // B is still visible
+    b.page.set('hidden');
+    await waitFor(() => a.paused.length === 1, 'a pause');
+    expect(a.paused).toEqual([['conn-a', true]]);
+    await waitFor(() => b.stream.status().paused, 'B to show the pause');
+
+    b.page.set('visible');
+    await waitFor(() => a.paused.length === 2, 'a resume');
+    expect(a.paused[1]).toEqual(['conn-a', false]);
+  });
+
+  it('re-applies a pause to a new connection of a hidden leader', async () => {
+    const locks = createLocks();
+    const a = openTab(locks, `t${channelName++}`, 'hidden');
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    deliver(a, hello('conn-1'));
+    await waitFor(() => a.paused.length === 1, 'the first pause');
+    // The transport reconnected: a new connection starts unpaused on the server.
+    deliver(a, hello('conn-2'));
+    await waitFor(() => a.paused.length === 2, 'the second pause');
+    expect(a.paused).toEqual([
+      ['conn-1', true],
+      ['conn-2', true],
+    ]);
+  });
+
+  it('forgets a tab that left, so the remaining hidden tabs pause the stream', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name);
+    deliver(a, hello('conn-a'));
+    await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B');
+    a.page.set('hidden');
+    expect(a.paused).toEqual([]);
+    b.stream.close();
+    await waitFor(() => a.paused.length === 1, 'a pause once B left');
+    expect(a.stream.status().tabs).toBe(1);
+  });
+});
