@@ -142,6 +142,7 @@ export class LiveConnection {
       }
       this.outbox.collapse();
       this.openWindow('batched');
+      this.reschedule();
     }
     if (this.outbox.resetReason || lane === 'instant') this.requestFlush();
     else if (lane) this.openWindow(lane);
@@ -313,6 +314,9 @@ export class LiveConnection {
     if (this.outbox.laneSize('batched') === 0 && this.outbox.dirtyKeys === 0) this.openedAt.batched = null;
     if (this.outbox.laneSize('coalesced') === 0) this.openedAt.coalesced = null;
     const saturation = this.saturation();
+    // Adapt the other way too: when a lagging sink catches up, re-read the
+    // windows (and write a waiting reset) at once instead of waiting out a long window.
+    if (!this.outbox.empty && saturation >= 0.1 && this.sink.pendingBytes() > 0) this.waitForDrain();
     let next = Infinity;
     for (const lane of TIMED) {
       const opened = this.openedAt[lane];
@@ -322,9 +326,6 @@ export class LiveConnection {
       this.clearTimer();
       return;
     }
-    // Adapt the other way too: when a lagging sink catches up, re-read the
-    // windows at once instead of waiting out a long one.
-    if (saturation >= 0.1 && this.sink.pendingBytes() > 0) this.waitForDrain();
     if (this.timer !== null && this.timerAt <= next) return;
     this.clearTimer();
     const now = this.host.timers.now();
