@@ -65,7 +65,7 @@ describe('publishing helpers', () => {
     expect(frames).toHaveLength(1);
     expect(frames[0]!.id).toBe(receipt.cursor);
     expect(frames[0]!.message).toMatchObject({ kind: 'batch', seq: receipt.seq });
-    expect((frames[0]!.message as { events: unknown[] }).events).toHaveLength(3);
+    expect((frames[0]!.message as unknown as { events: unknown[] }).events).toHaveLength(3);
   });
 
   it("routes a batch on its events' common topic, or on 'batch' when they differ, or on the topic it names", async () => {

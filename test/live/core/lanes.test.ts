@@ -40,7 +40,7 @@ describe('lanes: instant, batched, coalesced', () => {
     endOfTick();
     await hub.invalidate('acme', { resource: 'orders', id: '1' });
     endOfTick();
-    expect(sink.data.map((m) => m.seq)).toEqual([1, 2]);
+    expect(sink.frames.filter((f) => f.id !== null).map((f) => f.seq)).toEqual([1, 2]);
   });
 
   it('holds batched frames until the window closes, then writes them in one write in publish order', async () => {
