@@ -8,6 +8,8 @@ export type {
 } from './liveTransport';
 export { SocketSink } from './socketSink';
 export type { SocketSinkHost } from './socketSink';
+export { createStreamErrors } from './streamErrors';
+export type { StreamErrors } from './streamErrors';
 export { Heartbeat } from './heartbeat';
 export type { HeartbeatMember } from './heartbeat';
 export { SSE_PING, SSE_RETURN, isSendableEventId, sseConnected, sseRetry, sseSerializedError, sseTracked, sseUntracked } from './sseFormat';

@@ -13,7 +13,8 @@ import {
 import { isLiveStream } from '../trpc';
 import { Heartbeat } from './heartbeat';
 import { SocketSink, type SocketSinkHost } from './socketSink';
-import { isSendableEventId, sseConnected, sseSerializedError } from './sseFormat';
+import { isSendableEventId, sseConnected } from './sseFormat';
+import { createStreamErrors } from './streamErrors';
 
 /** What the transport's `createContext` receives; the same request the stock route would see. */
 export interface LiveTransportContextOptions {
@@ -148,17 +149,12 @@ export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: Live
   const baseHeaders: OutgoingHttpHeaders = { vary: 'trpc-accept, accept' };
   for (const [key, value] of Object.entries(sseHeaders)) baseHeaders[key.toLowerCase()] = value;
 
-  const serializedError = (error: TRPCError, input: unknown, ctx: TCtx | undefined) =>
-    sseSerializedError(
-      config.transformer.output.serialize(getErrorShape({ config, error, type: 'subscription', path, input, ctx })),
-    );
-
+  const errors = createStreamErrors(router, path);
+  const serializedError = (error: TRPCError, input: unknown, ctx: TCtx | undefined) => errors.event(error, input, ctx);
   const host: SocketSinkHost = {
     heartbeat,
     ...(maxDurationMs ? { maxDurationMs } : {}),
-    // The stock route's LiveStream throws this when the hub closes a stream as unauthorized.
-    unauthorizedEvent: () =>
-      serializedError(new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' }), undefined, undefined),
+    unauthorizedEvent: errors.unauthorized,
   };
 
   const reportError = (error: TRPCError, req: IncomingMessage, input: unknown, ctx: TCtx | undefined) => {

@@ -42,6 +42,9 @@ export class SocketSink implements LiveSink, HeartbeatMember {
   private active = true;
   private ended = false;
   private openedAt = 0;
+  /** Writes not yet handed to the kernel; 'drain' waiters fire when it reaches 0. */
+  private unflushed = 0;
+  private drainWaiters: Array<() => void> | null = null;
   private readonly abortController = new AbortController();
 
   constructor(
@@ -114,10 +117,16 @@ export class SocketSink implements LiveSink, HeartbeatMember {
     return this.ended ? 0 : this.res.writableLength;
   }
 
+  /**
+   * Calls `fn` once everything written so far has left the process (the
+   * callbacks of our writes fired). Not the response's `'drain'` event: that
+   * one only fires after a write crossed the socket's high-water mark, so a
+   * small backlog would never report.
+   */
   onDrain(fn: () => void): void {
     if (this.ended) return;
-    if (this.held === null && this.res.writableLength === 0) setImmediate(fn);
-    else this.res.once('drain', fn);
+    if (this.held === null && this.unflushed === 0) setImmediate(fn);
+    else (this.drainWaiters ??= []).push(fn);
   }
 
   /**
@@ -156,12 +165,22 @@ export class SocketSink implements LiveSink, HeartbeatMember {
 
   private writeRaw(text: string): void {
     this.active = true;
+    // A destroyed socket drops writes without calling back; its 'close' disposes the connection.
+    if (this.res.destroyed) return;
+    this.unflushed++;
     try {
-      this.res.write(text);
+      this.res.write(text, this.onWritten);
     } catch {
-      // The socket is gone; its 'close' disposes the connection.
+      this.unflushed--;
     }
   }
+
+  private readonly onWritten = (): void => {
+    if (--this.unflushed > 0 || this.drainWaiters === null) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = null;
+    for (const fn of waiters) fn();
+  };
 
   private end(tail: string): void {
     if (this.ended) return;

@@ -1,0 +1,195 @@
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Frame, LiveMessage } from '../../../src/live/core';
+import { Heartbeat, SocketSink, SSE_PING, SSE_RETURN, sseTracked } from '../../../src/live/node';
+
+function frame(message: LiveMessage, id: string | null, payload = JSON.stringify(message)): Frame {
+  return {
+    seq: id ? Number(id.split(':')[1]) : 0,
+    epoch: 'E',
+    id,
+    key: id ?? 'control',
+    topic: 't',
+    lane: 'instant',
+    message,
+    payload,
+    bytes: payload.length,
+    idempotent: id !== null,
+    publishedAt: 0,
+  };
+}
+const data = (seq: number, payload?: string) =>
+  frame({ kind: 'invalidate', resource: 'orders', id: String(seq), action: 'updated', seq }, `E:${seq}`, payload);
+const reconnect = (afterMs: number) => frame({ kind: 'reconnect', afterMs, reason: 'drain' }, null);
+
+interface Pair {
+  sink: SocketSink;
+  res: ServerResponse;
+  client: IncomingMessage;
+  /** Everything the client received so far. */
+  text(): string;
+  ended: Promise<void>;
+  destroy(): void;
+}
+
+describe('SocketSink over a real socket', () => {
+  let server: Server;
+  let url: string;
+  const heartbeat = new Heartbeat<SocketSink>(null);
+  const pending: Array<(res: ServerResponse) => void> = [];
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => pending.shift()!(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  /** Opens a stream; the sink is begun and attached to `connection`. */
+  function open(connection = { dispose: vi.fn() }): Promise<Pair> {
+    const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
+      pending.push((res) => {
+        const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => 'event: serialized-error\ndata: {}\n\n\n' });
+        sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
+        sink.attach(connection);
+        resolve({ sink, res });
+      }),
+    );
+    return new Promise((resolve) => {
+      const req = request(url, async (client) => {
+        let body = '';
+        client.setEncoding('utf8');
+        client.on('data', (chunk: string) => (body += chunk));
+        client.on('error', () => undefined);
+        const ended = new Promise<void>((r) => client.on('end', r));
+        const { sink, res } = await serverSide;
+        resolve({ sink, res, client, text: () => body, ended, destroy: () => req.destroy() });
+      });
+      req.on('error', () => undefined);
+      req.end();
+    });
+  }
+
+  it('writes what a flush hands it in one socket write, and encodes a shared frame once for every recipient', async () => {
+    const a = await open();
+    const b = await open();
+    const writesA = vi.spyOn(a.res, 'write');
+    const writesB = vi.spyOn(b.res, 'write');
+    const shared = [data(1), data(2), data(3)];
+
+    a.sink.write(shared);
+    expect(writesA).toHaveBeenCalledTimes(1);
+    expect(shared[0]!.wire).toBe(sseTracked(shared[0]!.payload, 'E:1'));
+
+    // The second recipient reuses the cached encoding instead of encoding again.
+    (shared[1] as { wire?: string }).wire = 'data: "cached"\nid: E:2\n\n\n';
+    b.sink.write(shared);
+    expect(writesB).toHaveBeenCalledTimes(1);
+    expect(String(writesB.mock.calls[0]![0])).toContain('data: "cached"\nid: E:2');
+    expect(String(writesA.mock.calls[0]![0])).not.toContain('cached');
+    a.destroy();
+    b.destroy();
+  });
+
+  it('holds the preamble and what the hub writes while connecting, then sends them in one write', async () => {
+    const res = await new Promise<ServerResponse>((resolve) => {
+      pending.push(resolve);
+      request(url, () => undefined).on('error', () => undefined).end();
+    });
+    const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
+    const writes = vi.spyOn(res, 'write');
+    sink.begin({}, 'event: connected\ndata: {}\n\n\n', null);
+    sink.write([frame({ kind: 'hello', connectionId: 'c', epoch: 'E' }, null)]);
+    sink.write([data(1)]);
+    expect(writes).not.toHaveBeenCalled();
+    expect(sink.pendingBytes()).toBeGreaterThan(0);
+    sink.attach({ dispose: () => undefined });
+    expect(writes).toHaveBeenCalledTimes(1);
+    expect(String(writes.mock.calls[0]![0])).toMatch(/^event: connected\n.*"hello".*\ndata: .*\nid: E:1\n\n\n$/s);
+    res.destroy();
+  });
+
+  it('reports the bytes the peer has not taken, and calls onDrain once it took them', async () => {
+    const pair = await open();
+    pair.client.pause();
+    const big = 'x'.repeat(64 * 1024);
+    // Fill the kernel buffers until the socket itself holds data (bounded: at most 64 MiB).
+    for (let i = 0; i < 1024 && pair.sink.pendingBytes() < 256 * 1024; i++) pair.sink.write([data(i + 1, JSON.stringify(big))]);
+    expect(pair.sink.pendingBytes()).toBeGreaterThanOrEqual(256 * 1024);
+
+    const drained = new Promise<number>((resolve) => pair.sink.onDrain(() => resolve(pair.sink.pendingBytes())));
+    pair.client.resume();
+    expect(await drained).toBe(0);
+    pair.destroy();
+  });
+
+  it('calls onDrain for a small backlog that never crossed the high-water mark', async () => {
+    const pair = await open();
+    pair.sink.write([data(1)]);
+    // Whether or not the bytes already left, the callback comes (a plain 'drain' listener would wait forever).
+    await new Promise<void>((resolve) => pair.sink.onDrain(resolve));
+    expect(pair.sink.pendingBytes()).toBe(0);
+    pair.destroy();
+  });
+
+  it('disposes the hub connection and aborts the request signal as soon as the socket closes', async () => {
+    let onDisposed!: () => void;
+    const disposed = new Promise<void>((resolve) => (onDisposed = resolve));
+    const dispose = vi.fn(() => onDisposed());
+    const pair = await open({ dispose });
+    expect(pair.sink.signal.aborted).toBe(false);
+    pair.destroy();
+    await disposed;
+    expect(dispose).toHaveBeenCalledTimes(1);
+    expect(pair.sink.signal.aborted).toBe(true);
+    expect(pair.sink.done).toBe(true);
+  });
+
+  it('pings only after a whole tick without writes', async () => {
+    const pair = await open();
+    const writes = vi.spyOn(pair.res, 'write');
+    pair.sink.beat(1); // attach wrote the preamble during this tick
+    expect(writes).not.toHaveBeenCalled();
+    pair.sink.beat(2);
+    expect(writes).toHaveBeenCalledWith(SSE_PING, expect.any(Function));
+    pair.sink.write([data(1)]);
+    pair.sink.beat(3);
+    expect(writes).toHaveBeenCalledTimes(2); // the data, no ping
+    pair.destroy();
+  });
+
+  it('ends a drained stream with the retry delay of its reconnect frame and no return event', async () => {
+    const pair = await open();
+    pair.sink.write([data(1), reconnect(1234)]);
+    pair.sink.close('drain');
+    await pair.ended;
+    expect(pair.text()).toMatch(/retry: 1234\n\n$/);
+    expect(pair.text()).not.toContain('event: return');
+    // The reconnect frame after a tracked one keeps the cursor for the reconnect (restore-id).
+    expect(pair.text()).toContain('event: restore-id\ndata: \nid: E:1\n');
+  });
+
+  it('ends an unauthorized stream with a serialized-error and a closed one with return', async () => {
+    const a = await open();
+    a.sink.close('unauthorized');
+    await a.ended;
+    expect(a.text()).toMatch(/event: serialized-error\n.*\n\n\n$/);
+    const b = await open();
+    b.sink.close('closed');
+    await b.ended;
+    expect(b.text().endsWith(SSE_RETURN)).toBe(true);
+  });
+
+  it('ignores writes and closes after the stream ended, without throwing', async () => {
+    const pair = await open();
+    pair.sink.close('closed');
+    expect(() => pair.sink.write([data(9)])).not.toThrow();
+    expect(() => pair.sink.close('drain')).not.toThrow();
+    await pair.ended;
+    expect(pair.text()).not.toContain('id: E:9');
+  });
+});
