@@ -66,6 +66,8 @@ export class LiveConnection {
   private closedState = false;
   /** Replay in progress (async backends): hold live frames until it is written. */
   private holding = false;
+  /** Highest seq the replay snapshot covered: live frames up to it were already sent. */
+  private replayedThrough = 0;
 
   constructor(
     readonly id: string,
@@ -126,7 +128,7 @@ export class LiveConnection {
 
   /** Queues a published frame on its lane. Never blocks, never throws. */
   enqueue(frame: Frame): void {
-    if (this.closedState) return;
+    if (this.closedState || frame.seq <= this.replayedThrough) return;
     if (this.pausedState && frame.idempotent) {
       // While paused only the latest value per key matters.
       this.outbox.pushDirty(frame);
@@ -157,8 +159,10 @@ export class LiveConnection {
   /**
    * Writes replayed frames (already filtered for this connection, oldest
    * first) or a reset. Used by the hub right after registration.
+   * `snapshotSeq` is the head the snapshot was taken at, when known (a
+   * synchronous backend): live frames up to it are never sent again.
    */
-  sendReplay(frames: readonly Frame[] | ResetReason): void {
+  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0): void {
     if (this.closedState) return;
     this.holding = false;
     if (typeof frames === 'string') {
@@ -167,7 +171,8 @@ export class LiveConnection {
       return;
     }
     // Live frames that arrived while an async replay was read are covered by it.
-    if (frames.length) this.outbox.dropUpTo(frames[frames.length - 1]!.seq);
+    this.replayedThrough = Math.max(snapshotSeq, frames.length ? frames[frames.length - 1]!.seq : 0);
+    this.outbox.dropUpTo(this.replayedThrough);
     if (frames.length) {
       this.sink.write(frames);
       this.host.metrics.delivered?.('replay', frames.length);

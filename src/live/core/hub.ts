@@ -299,6 +299,7 @@ export class Hub {
       connection.sendReplay('unknown-cursor');
       return;
     }
+    let snapshotSeq = 0;
     const answer = (result: Awaited<ReturnType<LiveBackend['since']>>) => {
       if (connection.closed) return;
       if (!result.ok) {
@@ -319,7 +320,7 @@ export class Hub {
         return;
       }
       this.metrics.replay?.(true, frames.length);
-      connection.sendReplay(frames);
+      connection.sendReplay(frames, snapshotSeq);
     };
     let result: ReturnType<LiveBackend['since']>;
     try {
@@ -331,6 +332,9 @@ export class Hub {
       connection.hold();
       result.then(answer, () => answer({ ok: false, reason: 'gap' }));
     } else {
+      // Synchronous: the snapshot holds everything up to the head, even an
+      // entry being delivered right now (a connect from inside a delivery).
+      snapshotSeq = this.lastSeq;
       answer(result);
     }
   }
