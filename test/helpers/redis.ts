@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { freePort } from './prodServer';
 import { findBinary } from './services';
 
@@ -75,5 +75,82 @@ export async function startRedis(): Promise<TestRedis> {
     kill: () => halt('SIGKILL'),
     restart: launch,
     stop: () => halt('SIGTERM'),
+  };
+}
+
+/** A TCP proxy in front of a port, to cut or stall one client's link (a network partition). */
+export interface TcpProxy {
+  readonly port: number;
+  readonly url: string;
+  /** Drops every connection and refuses new ones until {@link heal}. */
+  cut(): void;
+  /** Stops forwarding bytes (a hung peer) without closing anything, until {@link heal}. */
+  stall(): void;
+  /** Back to normal: new connections are forwarded again, stalled ones resume. */
+  heal(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a loopback TCP proxy to `127.0.0.1:<targetPort>`. */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  let state: 'open' | 'cut' | 'stalled' = 'open';
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  const server = createServer((client) => {
+    if (state === 'cut') {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    if (state === 'stalled') {
+      client.pause();
+      upstream.pause();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const cut = () => {
+    state = 'cut';
+    for (const { client, upstream } of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    cut,
+    stall() {
+      state = 'stalled';
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    heal() {
+      const wasStalled = state === 'stalled';
+      state = 'open';
+      if (!wasStalled) return;
+      for (const { client, upstream } of pairs) {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
+    },
+    close() {
+      cut();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -1,0 +1,193 @@
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { redisServerBinary, startRedis, startTcpProxy, type TcpProxy, type TestRedis } from '../../helpers/redis';
+import { describeWithService } from '../../helpers/services';
+import { createInstance, received, until, type Instance } from './instances';
+
+describeWithService('redis-server', redisServerBinary, 'redis backend: faults', () => {
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  const cleanups: Array<() => Promise<void>> = [];
+  let n = 0;
+  let prefix = '';
+  const instance = (url: string, options?: Parameters<typeof createInstance>[2]) => {
+    const created = createInstance(url, prefix, options);
+    cleanups.push(() => created.close());
+    return created;
+  };
+  const redisForTest = async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    return redis;
+  };
+  const proxyTo = async (redis: TestRedis): Promise<TcpProxy> => {
+    const proxy = await startTcpProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    return proxy;
+  };
+  const joined = (...instances: Instance[]) => Promise.all(instances.map((i) => i.untilMode('shared')));
+
+  beforeAll(() => {
+    process.on('unhandledRejection', onRejection);
+  });
+  beforeEach(() => {
+    prefix = `faults${++n}`;
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onRejection);
+  });
+
+  it('keeps delivering locally while Redis is down, then resumes cross-instance delivery and resets every client', async () => {
+    const redis = await redisForTest();
+    const a = instance(redis.url);
+    const b = instance(redis.url);
+    await joined(a, b);
+    const onA = a.listen();
+    const onB = b.listen();
+    const before = await a.hub.invalidate('acme', { resource: 'orders', id: 'before' });
+    await until(onB, ['before']);
+
+    await redis.kill();
+    await Promise.all([a.untilMode('local'), b.untilMode('local')]);
+    expect(a.backend.health!()).toMatchObject({ ok: false, detail: expect.stringMatching(/unreachable since .*local clients only/) });
+    const during: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const receipt = await a.hub.invalidate('acme', { resource: 'orders', id: `during-${i}` });
+      expect(receipt.epoch).toBe(a.backend.epoch());
+      expect(receipt.epoch).not.toBe(before.epoch);
+      during.push(`during-${i}`);
+    }
+    await until(onA, during);
+    // A client of A that reconnects during the outage is served from the local history.
+    const rejoinedA = a.listen({ lastEventId: `${a.backend.epoch()}:2` });
+    await until(rejoinedA, ['during-2', 'during-3', 'during-4']);
+    expect(received(rejoinedA)).toEqual(['during-2', 'during-3', 'during-4']);
+    // A client of B holding a shared cursor cannot be served now: reset.
+    const rejoinedB = b.listen({ lastEventId: before.cursor });
+    await until(rejoinedB, ['reset:gap']);
+    expect(received(onB)).toEqual(['before']);
+
+    await redis.restart();
+    await joined(a, b);
+    await until(onA, ['reset:gap']);
+    await until(onB, ['reset:gap']);
+    const after = await a.hub.invalidate('acme', { resource: 'orders', id: 'after' });
+    await until(onB, ['after']);
+    // The restarted Redis is empty: a new shared epoch, and old cursors get `epoch`.
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(b.backend.epoch()).toBe(after.epoch);
+    const stale = b.listen({ lastEventId: before.cursor });
+    await until(stale, ['reset:epoch']);
+    expect(a.backend.state()).toMatchObject({ mode: 'shared', outages: 1, localPublishes: 5, error: null });
+    expect(a.backend.health!()).toEqual({ ok: true, detail: `redis: shared epoch ${after.epoch}` });
+    const transitions = a.states.map((s) => s.mode).filter((mode, i, all) => mode !== all[i - 1]);
+    expect(transitions).toEqual(['shared', 'local', 'shared']);
+  });
+
+  it('forwards what a partitioned instance published locally to the others once healed, and resets only its own clients', async () => {
+    const redis = await redisForTest();
+    const proxy = await proxyTo(redis);
+    const a = instance(proxy.url);
+    const b = instance(redis.url);
+    await joined(a, b);
+    const onA = a.listen();
+    const onB = b.listen();
+
+    proxy.cut();
+    await a.untilMode('local');
+    expect(b.backend.state().mode).toBe('shared');
+    await a.hub.invalidate('acme', { resource: 'orders', id: 'x1' });
+    await a.hub.invalidate('acme', { resource: 'orders', id: 'x2' });
+    await a.hub.invalidate('acme', { resource: 'orders', id: 'x1', action: 'deleted' });
+    await a.hub.signal('acme', 'notifications', { text: 'hello' });
+    await b.hub.invalidate('acme', { resource: 'orders', id: 'from-b' });
+    await until(onA, ['x1', 'x2', 'event']);
+    await until(onB, ['from-b']);
+    expect(received(onA)).not.toContain('from-b');
+    expect(a.backend.state().forwardPending).toBe(3);
+
+    proxy.heal();
+    await a.untilMode('shared');
+    // A's clients missed 'from-b': reset. B's clients get what A published, latest per key.
+    await until(onA, ['reset:gap']);
+    await until(onB, ['x2', 'x1', 'event']);
+    expect(received(onB)).toEqual(['from-b', 'x2', 'x1', 'event']);
+    expect(onB.data.find((m) => m.kind === 'invalidate' && m.id === 'x1')).toMatchObject({ action: 'deleted' });
+    expect(onB.data.find((m) => m.kind === 'event')).toMatchObject({ topic: 'notifications', data: { text: 'hello' } });
+    expect(a.backend.state().forwardPending).toBe(0);
+  });
+
+  it('resets every client of every instance when more was published locally than can be forwarded', async () => {
+    const redis = await redisForTest();
+    const proxy = await proxyTo(redis);
+    const a = instance(proxy.url, { maxForward: 2 });
+    const b = instance(redis.url);
+    await joined(a, b);
+    const onB = b.listen();
+    proxy.cut();
+    await a.untilMode('local');
+    for (const id of ['k1', 'k2', 'k3']) await a.hub.invalidate('acme', { resource: 'orders', id });
+    proxy.heal();
+    await a.untilMode('shared');
+    await until(onB, ['k2', 'k3', 'reset:gap']);
+    expect(received(onB)).not.toContain('k1');
+  });
+
+  it('falls back to local delivery when Redis stops answering, and rejoins when it answers again', async () => {
+    const redis = await redisForTest();
+    const proxy = await proxyTo(redis);
+    const a = instance(proxy.url, { commandTimeoutMs: 200 });
+    const b = instance(redis.url);
+    await joined(a, b);
+    const onA = a.listen();
+    const onB = b.listen();
+    proxy.stall();
+    // The publish does not hang: it times out and is delivered locally.
+    const receipt = await a.hub.invalidate('acme', { resource: 'orders', id: 'stalled' });
+    expect(a.backend.state().mode).toBe('local');
+    expect(receipt.epoch).toBe(a.backend.epoch());
+    await until(onA, ['stalled']);
+    proxy.heal();
+    await a.untilMode('shared');
+    await until(onA, ['reset:gap']);
+    await a.hub.invalidate('acme', { resource: 'orders', id: 'healed' });
+    await until(onB, ['healed']);
+  });
+
+  it('serves locally when Redis is unreachable at startup, and joins once it is reachable', async () => {
+    const redis = await redisForTest();
+    const proxy = await proxyTo(redis);
+    proxy.cut();
+    const a = instance(proxy.url);
+    expect(await a.backend.ready(300)).toBe(false);
+    expect(a.backend.state().mode).toBe('local');
+    const onA = a.listen();
+    await a.hub.invalidate('acme', { resource: 'orders', id: 'early' });
+    await until(onA, ['early']);
+    proxy.heal();
+    expect(await a.backend.ready(10_000)).toBe(true);
+    const b = instance(redis.url);
+    await joined(b);
+    const onB = b.listen();
+    await a.hub.invalidate('acme', { resource: 'orders', id: 'joined' });
+    await until(onB, ['joined']);
+    await until(onA, ['reset:gap', 'joined']);
+  });
+
+  it('closes cleanly while Redis is down and stops retrying', async () => {
+    const redis = await redisForTest();
+    const a = instance(redis.url);
+    await joined(a);
+    await redis.kill();
+    await a.untilMode('local');
+    await a.close();
+    expect(a.backend.state().mode).toBe('closed');
+    await expect(a.hub.invalidate('acme', { resource: 'orders' })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('raised no unhandled rejection during any of the faults above', () => {
+    expect(rejections).toEqual([]);
+  });
+});
