@@ -158,17 +158,17 @@ export class LiveConnection {
 
   /**
    * Writes replayed frames (already filtered for this connection, oldest
-   * first) or a reset. Used by the hub right after registration.
+   * first), then a reset when one is given (alone, or after what a reset
+   * does not cover). Used by the hub right after registration.
    * `snapshotSeq` is the head the snapshot was taken at, when known (a
    * synchronous backend): live frames up to it are never sent again.
    */
-  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0): void {
+  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason): void {
     if (this.closedState) return;
     this.holding = false;
     if (typeof frames === 'string') {
-      this.outbox.requestReset(frames);
-      this.flush('all');
-      return;
+      reset = frames;
+      frames = [];
     }
     // Live frames that arrived while an async replay was read are covered by it.
     this.replayedThrough = Math.max(snapshotSeq, frames.length ? frames[frames.length - 1]!.seq : 0);
@@ -177,6 +177,7 @@ export class LiveConnection {
       this.sink.write(frames);
       this.host.metrics.delivered?.('replay', frames.length);
     }
+    if (reset) this.outbox.requestReset(reset);
     if (!this.outbox.empty) this.flush('all');
   }
 

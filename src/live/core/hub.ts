@@ -313,10 +313,19 @@ export class Hub {
         if (!connection.patterns.some((p) => matchTopic(p, entry.topic))) continue;
         frames.push(this.frames.data(entry));
       }
-      // A replay is bounded like an outbox: past the dirty-key bound a reset is cheaper for everyone.
-      if (frames.length > this.limits.maxDirtyKeys) {
-        this.metrics.replay?.(false, 0);
-        connection.sendReplay('overflow');
+      // A replay is bounded like an outbox: past the dirty-key bound, one reset
+      // replaces the invalidations, and only what it does not cover is sent.
+      const max = this.limits.maxDirtyKeys;
+      if (frames.length > max) {
+        let kept = frames.filter((frame) => frame.message.kind !== 'invalidate');
+        if (kept.length > max) {
+          // Progress and completion first (their final value must arrive); events are dropped, counted.
+          const lasting = kept.filter((frame) => frame.idempotent).slice(-max);
+          this.metrics.dropped?.(kept.length - lasting.length);
+          kept = lasting;
+        }
+        this.metrics.replay?.(false, kept.length);
+        connection.sendReplay(kept, snapshotSeq, 'overflow');
         return;
       }
       this.metrics.replay?.(true, frames.length);

@@ -176,6 +176,27 @@ describe('replay through the hub', () => {
     expect(sink.data).toEqual([{ kind: 'reset', reason: 'overflow', seq: 12 }]);
   });
 
+  it('still replays progress, completion and events past the bound, before the reset', async () => {
+    const { hub } = fakeHub({ limits: { maxDirtyKeys: 10 } });
+    const first = await hub.invalidate('acme', { resource: 'orders', id: 'x' });
+    await hub.progress('acme', 'import', 100, 100);
+    await hub.signal('acme', 'notifications', { text: 'done' });
+    for (let i = 0; i < 11; i++) await hub.invalidate('acme', { resource: 'orders', id: `k${i}` });
+    const { sink } = connectSink(hub, { lastEventId: first.cursor });
+    expect(sink.data.map((m) => m.kind)).toEqual(['progress', 'event', 'reset']);
+    expect(sink.frames.at(-1)!.id).toBe(`${first.epoch}:14`);
+  });
+
+  it('keeps the final progress values over events when even those overflow the bound', async () => {
+    const { hub, counts } = fakeHub({ limits: { maxDirtyKeys: 2 } });
+    const first = await hub.invalidate('acme', { resource: 'orders', id: 'x' });
+    await hub.progress('acme', 'import', 100, 100);
+    for (let i = 0; i < 3; i++) await hub.signal('acme', 'notifications', { n: i });
+    const { sink } = connectSink(hub, { lastEventId: first.cursor });
+    expect(sink.data.map((m) => m.kind)).toEqual(['progress', 'reset']);
+    expect(counts.dropped).toBe(3);
+  });
+
   it('does not send twice an entry a connection opened during its delivery already got by replay', async () => {
     const { hub } = fakeHub();
     const first = await hub.invalidate('acme', { resource: 'orders', id: 'a' });
