@@ -17,7 +17,7 @@
 import { createServer } from 'node:http';
 import next from 'next';
 import { getDb } from './server/db/connection';
-import { getHub } from './server/hub';
+import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
 
 const dev = process.argv.includes('--dev');
@@ -29,6 +29,9 @@ async function main() {
   // Open (migrate, seed) the database before serving, so a bad DATA_DIR fails fast.
   getDb();
   getHub();
+  // With LIVE_REDIS_URL: join the shared history before serving (waits at most 5 s; after that the
+  // backend keeps retrying and serves this instance's clients locally).
+  await hubReady();
   const app = next({ dev, dir: process.cwd(), hostname, port });
   const handle = app.getRequestHandler();
   await app.prepare();

@@ -1,5 +1,6 @@
 import superjson from 'superjson';
-import { createHub, type Hub, type HubOptions, type LiveMessage } from '../live/core';
+import { createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from '../live/core';
+import { createRedisBackend, type RedisBackend } from '../live/redis';
 import { getLiveStats } from './liveStats';
 
 const HUB_KEY = Symbol.for('trpc-live.app.hub');
@@ -17,6 +18,39 @@ export function hubOptions(): HubOptions {
   return { serialize: serializeMessage, metrics: getLiveStats() };
 }
 
+const envInt = (value: string | undefined): number | undefined => {
+  const n = Number(value);
+  return value && Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+/**
+ * The backend the environment asks for: Redis when `LIVE_REDIS_URL` is set
+ * (every instance with the same URL and `LIVE_REDIS_PREFIX` shares one
+ * history), else `undefined` (the hub's in-memory default).
+ * `LIVE_REDIS_MAXLEN` bounds each tenant's replay stream (default 10,000).
+ * `subscribe: false` is for workers and scripts that only publish.
+ */
+export function liveBackendFromEnv(
+  options: { subscribe?: boolean } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): LiveBackend | undefined {
+  const url = env.LIVE_REDIS_URL;
+  if (!url) return undefined;
+  const maxLen = envInt(env.LIVE_REDIS_MAXLEN);
+  return createRedisBackend({
+    url,
+    prefix: env.LIVE_REDIS_PREFIX || 'live',
+    subscribe: options.subscribe ?? true,
+    ...(maxLen ? { maxLenPerScope: maxLen } : {}),
+  });
+}
+
+/** A hub configured like the app's, on the backend the environment asks for. */
+export function createAppHub(options: { subscribe?: boolean } = {}): Hub {
+  const backend = liveBackendFromEnv(options);
+  return createHub({ ...hubOptions(), ...(backend ? { backend } : {}) });
+}
+
 /**
  * The process-wide hub. Kept on `globalThis` so the Next.js route bundles and
  * the Node entry (fast transport) publish into and read from one instance.
@@ -24,10 +58,20 @@ export function hubOptions(): HubOptions {
 export function getHub(): Hub {
   const g = globalThis as HubGlobal;
   if (!g[HUB_KEY]) {
-    g[HUB_KEY] = createHub(hubOptions());
+    g[HUB_KEY] = createAppHub();
     getLiveStats().attach(g[HUB_KEY]);
   }
   return g[HUB_KEY];
+}
+
+/**
+ * Resolves once the process-wide hub's backend has joined its shared
+ * history (`true`), or after `timeoutMs` (`false`: it keeps retrying and
+ * delivers to this instance's clients meanwhile). Immediate for memory.
+ */
+export function hubReady(timeoutMs = 5000): Promise<boolean> {
+  const backend = getHub().backend as LiveBackend & Partial<Pick<RedisBackend, 'ready'>>;
+  return backend.ready ? backend.ready(timeoutMs) : Promise.resolve(true);
 }
 
 /** Replaces the process-wide hub (tests). */
