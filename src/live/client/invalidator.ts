@@ -10,10 +10,18 @@ export interface LiveInvalidatorOptions {
   /** The app's resource registry (the same object the server types its meta with). */
   registry: ResourceRegistry;
   /**
-   * Schedules a batch: every change received before it runs is applied in
-   * one `invalidateQueries` pass (one refetch per query even when several
-   * of its keys changed).
-   * @default (fn) => setTimeout(fn, 0)
+   * How long after the first change of a batch the batch is applied: every
+   * change received in the window is applied in one `invalidateQueries` pass,
+   * so a query reading several changed keys (a dashboard depending on orders
+   * and products) refetches once. One mutation's signals leave the server in
+   * one write, but browsers dispatch each SSE event as its own task and a
+   * transport may split them; the window absorbs that, at this much latency.
+   * @default 10
+   */
+  batchWindowMs?: number;
+  /**
+   * Schedules a batch (replaces `batchWindowMs`; tests pass a manual one).
+   * @default (fn) => setTimeout(fn, batchWindowMs)
    */
   schedule?: (fn: () => void) => void;
   /**
@@ -67,8 +75,14 @@ export class LiveInvalidator {
 
   constructor(private readonly options: LiveInvalidatorOptions) {
     this.matcher = createQueryMatcher(options.registry);
-    this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, 0));
+    const windowMs = Math.max(0, options.batchWindowMs ?? 10);
+    this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, windowMs));
     this.maxTrackedKeys = Math.max(1, options.maxTrackedKeys ?? 10_000);
+  }
+
+  /** True while a batch is scheduled and not yet applied. */
+  get batchPending(): boolean {
+    return this.scheduled;
   }
 
   /** Subscribes to every message received; returns an unsubscribe function. */
