@@ -77,7 +77,7 @@ export const ordersRouter = router({
     }),
 
   updateStatus: authedProcedure
-    .meta({ invalidates: ({ input }: { input: { id: string } }) => [{ resource: 'orders', id: input.id, action: 'updated' }] })
+    .meta({ invalidates: { resources: ['orders'], keys: ({ input }: { input: { id: string } }) => [{ resource: 'orders', id: input.id, action: 'updated' }] } })
     .input(z.object({ id: orderId, status: z.enum(ORDER_STATUSES) }).strict())
     .mutation(async ({ ctx, input }) => {
       const { order, previous } = domain(() => changeOrderStatus(ctx.db, ctx.session.tenantId, input.id, input.status));

@@ -17,7 +17,7 @@ export const productsRouter = router({
 
   /** Receives (positive) or writes off (negative) stock. */
   adjustStock: authedProcedure
-    .meta({ invalidates: ({ input }: { input: { id: string } }) => [{ resource: 'products', id: input.id, action: 'updated' }] })
+    .meta({ invalidates: { resources: ['products'], keys: ({ input }: { input: { id: string } }) => [{ resource: 'products', id: input.id, action: 'updated' }] } })
     .input(
       z
         .object({
@@ -34,7 +34,7 @@ export const productsRouter = router({
     .mutation(({ ctx, input }) => domain(() => adjustStock(ctx.db, ctx.session.tenantId, input.id, input.delta))),
 
   setLowStockThreshold: authedProcedure
-    .meta({ invalidates: ({ input }: { input: { id: string } }) => [{ resource: 'products', id: input.id, action: 'updated' }] })
+    .meta({ invalidates: { resources: ['products'], keys: ({ input }: { input: { id: string } }) => [{ resource: 'products', id: input.id, action: 'updated' }] } })
     .input(z.object({ id: productId, threshold: z.number().int().min(0).max(10_000) }).strict())
     .mutation(({ ctx, input }) =>
       domain(() => setLowStockThreshold(ctx.db, ctx.session.tenantId, input.id, input.threshold)),
