@@ -1,13 +1,22 @@
 import { createPublishLog, type PublishLog } from '../live/trpc';
-import { readCookie, SESSION_COOKIE, verifySession, type Session } from './auth/session';
+import { CREDENTIAL_HEADER, issueCredential, verifyCredential } from './auth/credential';
+import { readBearer, readCookie, SESSION_COOKIE, verifySession, type Session } from './auth/session';
+import { redeemTicket } from './auth/tickets';
 import { getDb, type Db } from './db/connection';
+
+/**
+ * How the caller authenticated. `ticket` and `credential` are for the live
+ * stream only (non-browser clients); every other procedure refuses them.
+ */
+export type AuthMethod = 'cookie' | 'bearer' | 'ticket' | 'credential';
 
 /** Per-request context of every procedure. */
 export interface Context {
   readonly db: Db;
   /** The verified session, or `null` when signed out. */
   readonly session: Session | null;
-  /** Response headers (cookies set by sign-in/out). */
+  readonly authMethod: AuthMethod | null;
+  /** Response headers (cookies set by sign-in/out, the stream credential). */
   readonly resHeaders: Headers;
   /** What this request's mutations published (the read-your-writes fence). */
   readonly live: PublishLog;
@@ -17,11 +26,50 @@ export interface Context {
 export interface ContextInput {
   readonly headers: Headers;
   readonly resHeaders?: Headers;
+  /** tRPC connection params (`httpSubscriptionLink`'s `connectionParams`): `{ ticket }` or `{ credential }`. */
+  readonly connectionParams?: { readonly [key: string]: string | undefined } | null;
 }
 
-/** Creates the context from request headers: the session comes from the httpOnly cookie. */
-export async function createContext({ headers, resHeaders }: ContextInput): Promise<Context> {
-  const token = readCookie(headers.get('cookie'), SESSION_COOKIE);
-  const session = token ? await verifySession(token) : null;
-  return { db: getDb(), session, resHeaders: resHeaders ?? new Headers(), live: createPublishLog() };
+async function authenticate(input: ContextInput, db: Db, resHeaders: Headers) {
+  const cookie = readCookie(input.headers.get('cookie'), SESSION_COOKIE);
+  if (cookie) {
+    const session = await verifySession(cookie);
+    if (session) return { session, authMethod: 'cookie' as const };
+  }
+  const bearer = readBearer(input.headers.get('authorization'));
+  if (bearer) {
+    const session = await verifySession(bearer);
+    if (session) return { session, authMethod: 'bearer' as const };
+  }
+  const params = input.connectionParams;
+  if (params && typeof params.ticket === 'string') {
+    const redeemed = redeemTicket(db, params.ticket);
+    if (!redeemed.ok || redeemed.claims.exp * 1000 <= Date.now()) return null;
+    // The spent ticket is exchanged for a credential the client presents on reconnects.
+    resHeaders.set(CREDENTIAL_HEADER, await issueCredential(redeemed.claims));
+    return { session: redeemed.claims, authMethod: 'ticket' as const };
+  }
+  if (params && typeof params.credential === 'string') {
+    const session = await verifyCredential(params.credential);
+    if (session) return { session, authMethod: 'credential' as const };
+  }
+  return null;
+}
+
+/**
+ * Creates the context from a request: the session comes from the httpOnly
+ * cookie (browsers), an `Authorization: Bearer` token, or, for the live
+ * stream of non-browser clients, a one-time ticket or connection credential.
+ */
+export async function createContext(input: ContextInput): Promise<Context> {
+  const db = getDb();
+  const resHeaders = input.resHeaders ?? new Headers();
+  const auth = await authenticate(input, db, resHeaders);
+  return {
+    db,
+    session: auth?.session ?? null,
+    authMethod: auth?.authMethod ?? null,
+    resHeaders,
+    live: createPublishLog(),
+  };
 }

@@ -15,7 +15,8 @@ export function handleTrpcRequest(req: Request): Promise<Response> {
     endpoint: TRPC_ENDPOINT,
     req,
     router: appRouter,
-    createContext: ({ req, resHeaders }) => createContext({ headers: req.headers, resHeaders }),
+    createContext: ({ req, resHeaders, info }) =>
+      createContext({ headers: req.headers, resHeaders, connectionParams: info.connectionParams }),
     responseMeta({ ctx }) {
       const fence = fenceHeader(ctx?.live);
       return fence ? { headers: { [LIVE_FENCE_HEADER]: fence } } : {};

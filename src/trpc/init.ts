@@ -48,8 +48,12 @@ export const publicProcedure = t.procedure;
 
 /** Requires a signed-in user; narrows `ctx.session`. */
 export const authedProcedure = t.procedure
-  .use(({ ctx, next }) => {
+  .use(({ ctx, type, next }) => {
     if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+    // Tickets and stream credentials authenticate the live stream only.
+    if ((ctx.authMethod === 'ticket' || ctx.authMethod === 'credential') && type !== 'subscription') {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Stream credentials are valid for the live stream only' });
+    }
     return next({ ctx: { ...ctx, session: ctx.session } });
   })
   .use(live.invalidationMiddleware);

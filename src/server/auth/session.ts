@@ -1,73 +1,26 @@
-import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import { getAuthConfig } from './config';
+import { signToken, verifyToken, type Claims } from './tokens';
 
-/** Name of the httpOnly session cookie (also authenticates the live stream). */
+/** Name of the httpOnly session cookie (also authenticates the browser's live stream). */
 export const SESSION_COOKIE = 'live_session';
 /** Session lifetime. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
-const ISSUER = 'trpc-live';
-const AUDIENCE = 'trpc-live:app';
 
 /** What a verified session says about the caller. */
-export interface Session {
-  readonly userId: string;
-  readonly tenantId: string;
-  readonly role: 'admin' | 'staff';
-  readonly name: string;
-  readonly email: string;
-  /** Expiry, seconds since the epoch. */
-  readonly exp: number;
-}
+export type Session = Claims;
 
-const DEV_SECRET = 'trpc-live-development-secret-change-me-0123456789';
-let warned = false;
-
-function secretKey(): Uint8Array {
-  let secret = process.env.AUTH_SECRET;
-  if (!secret) {
-    if (!warned) {
-      warned = true;
-      console.warn(
-        '[auth] AUTH_SECRET is not set: using the built-in development secret. Set AUTH_SECRET (32+ characters) before deploying.',
-      );
-    }
-    secret = DEV_SECRET;
-  } else if (secret.length < 32) {
-    throw new Error('AUTH_SECRET must be at least 32 characters long');
-  }
-  return new TextEncoder().encode(secret);
-}
-
-/** Signs a session token (HS256). */
+/** Signs a session token (HS256, app secret, `aud` = the app audience). */
 export async function signSession(session: Omit<Session, 'exp'>, ttlSeconds = SESSION_TTL_SECONDS): Promise<string> {
-  return new SignJWT({ tid: session.tenantId, role: session.role, name: session.name, email: session.email })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(session.userId)
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${ttlSeconds}s`)
-    .sign(secretKey());
+  return signToken(session, await getAuthConfig(), { ttlSeconds });
 }
 
 /**
- * Verifies a session token: signature (HS256 only), `exp`, `nbf`, `iss`,
- * `aud`. Returns `null` for anything invalid.
+ * Verifies a session token (cookie or `Authorization: Bearer`): signature,
+ * algorithm, `exp`, `nbf`, `iss`, `aud`. Returns `null` for anything invalid.
  */
 export async function verifySession(token: string): Promise<Session | null> {
-  try {
-    const { payload } = await jwtVerify(token, secretKey(), {
-      algorithms: ['HS256'],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-    });
-    const { sub, tid, role, name, email, exp } = payload as Record<string, unknown>;
-    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof exp !== 'number') return null;
-    if (role !== 'admin' && role !== 'staff') return null;
-    return { userId: sub, tenantId: tid, role, name: String(name ?? ''), email: String(email ?? ''), exp };
-  } catch (error) {
-    if (error instanceof joseErrors.JOSEError) return null;
-    throw error;
-  }
+  const result = await verifyToken(token, await getAuthConfig());
+  return result.ok ? result.claims : null;
 }
 
 /** Reads one cookie from a `Cookie` header. */
@@ -85,6 +38,12 @@ export function readCookie(header: string | null | undefined, name: string): str
     }
   }
   return null;
+}
+
+/** The bearer token of an `Authorization` header, or `null`. */
+export function readBearer(header: string | null | undefined): string | null {
+  const match = header ? /^Bearer\s+([A-Za-z0-9_\-.]{10,4096})$/i.exec(header.trim()) : null;
+  return match ? match[1]! : null;
 }
 
 /** `Set-Cookie` value for a session token (httpOnly, SameSite=Lax). */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { publicProcedure, router } from '../../trpc/init';
 import { verifyPassword } from '../auth/password';
 import { clearSessionCookie, sessionCookie, signSession } from '../auth/session';
+import { issueTicket } from '../auth/tickets';
 
 interface UserRow {
   id: string;
@@ -38,6 +39,18 @@ export const authRouter = router({
       ctx.resHeaders.append('set-cookie', sessionCookie(token));
       return { name: user.name, tenant: user.tenant_name };
     }),
+
+  /**
+   * A single-use ticket (30 s) for a non-browser client's live stream, which
+   * cannot send headers: pass it as `connectionParams: { ticket }`. Needs a
+   * cookie or bearer session; a ticket or stream credential cannot mint another.
+   */
+  streamTicket: publicProcedure.mutation(({ ctx }) => {
+    if (!ctx.session || (ctx.authMethod !== 'cookie' && ctx.authMethod !== 'bearer')) {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+    }
+    return issueTicket(ctx.db, ctx.session);
+  }),
 
   signOut: publicProcedure.mutation(({ ctx }) => {
     ctx.resHeaders.append('set-cookie', clearSessionCookie());

@@ -1,0 +1,119 @@
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { AuthConfig } from './config';
+
+/** What a verified token says about the caller. */
+export interface Claims {
+  readonly userId: string;
+  readonly tenantId: string;
+  readonly role: 'admin' | 'staff';
+  readonly name: string;
+  readonly email: string;
+  /** Topic patterns the caller may receive (absent: everything in the tenant). */
+  readonly topics?: readonly string[];
+  /** Expiry, seconds since the epoch. */
+  readonly exp: number;
+}
+
+/** Why a token was refused (for logs and tests; never shown to users). */
+export type TokenRejection =
+  | 'malformed'
+  | 'algorithm'
+  | 'signature'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'issuer'
+  | 'audience'
+  | 'claims';
+
+export type VerifyResult = { ok: true; claims: Claims } | { ok: false; reason: TokenRejection };
+
+function claimsFrom(payload: JWTPayload): Claims | null {
+  const { sub, tid, role, name, email, exp, topics } = payload as Record<string, unknown>;
+  if (typeof sub !== 'string' || !sub || typeof tid !== 'string' || !tid || typeof exp !== 'number') return null;
+  if (role !== 'admin' && role !== 'staff') return null;
+  if (topics !== undefined && (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string'))) return null;
+  return {
+    userId: sub,
+    tenantId: tid,
+    role,
+    name: typeof name === 'string' ? name : '',
+    email: typeof email === 'string' ? email : '',
+    exp,
+    ...(topics ? { topics: topics as string[] } : {}),
+  };
+}
+
+function rejection(error: unknown): TokenRejection {
+  if (error instanceof joseErrors.JWTExpired) return 'expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'not-yet-valid';
+    if (error.claim === 'iss') return 'issuer';
+    if (error.claim === 'aud') return 'audience';
+    return 'claims';
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return 'algorithm';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature';
+  return 'malformed';
+}
+
+/**
+ * Verifies a token against the configuration: the algorithm picks the key
+ * (HS256 → the app secret; RS256/ES256 → the identity provider's key), never
+ * the token's own choice of key; `exp`, `nbf`, `iss` and `aud` are checked.
+ */
+export async function verifyToken(
+  token: string,
+  config: AuthConfig,
+  audience: string = config.audience,
+): Promise<VerifyResult> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  const options = { issuer: config.issuer, audience, clockTolerance: config.clockToleranceSeconds, requiredClaims: ['exp'] };
+  try {
+    let payload: JWTPayload;
+    if (alg === 'HS256') {
+      ({ payload } = await jwtVerify(token, config.secret, { ...options, algorithms: ['HS256'] }));
+    } else if (config.asymmetric && (alg === 'RS256' || alg === 'ES256')) {
+      const allowed = config.asymmetric.algorithm ? [config.asymmetric.algorithm] : ['RS256', 'ES256'];
+      if (!allowed.includes(alg)) return { ok: false, reason: 'algorithm' };
+      const key = config.asymmetric.key;
+      ({ payload } =
+        typeof key === 'function'
+          ? await jwtVerify(token, key, { ...options, algorithms: allowed })
+          : await jwtVerify(token, key, { ...options, algorithms: allowed }));
+    } else {
+      // `none`, unknown algorithms, or asymmetric tokens without a configured key.
+      return { ok: false, reason: 'algorithm' };
+    }
+    const claims = claimsFrom(payload);
+    return claims ? { ok: true, claims } : { ok: false, reason: 'claims' };
+  } catch (error) {
+    return { ok: false, reason: rejection(error) };
+  }
+}
+
+/** Signs claims as an HS256 token with the app secret. */
+export async function signToken(
+  claims: Omit<Claims, 'exp'>,
+  config: AuthConfig,
+  options: { ttlSeconds: number; audience?: string },
+): Promise<string> {
+  return new SignJWT({
+    tid: claims.tenantId,
+    role: claims.role,
+    name: claims.name,
+    email: claims.email,
+    ...(claims.topics ? { topics: [...claims.topics] } : {}),
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.userId)
+    .setIssuer(config.issuer)
+    .setAudience(options.audience ?? config.audience)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + options.ttlSeconds)
+    .sign(config.secret);
+}
