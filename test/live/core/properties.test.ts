@@ -1,0 +1,316 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  assertPattern,
+  createHub,
+  createManualTimers,
+  groupsMatch,
+  matchTopic,
+  TopicIndex,
+  type Frame,
+  type GroupFilter,
+  type Lane,
+  type LiveConnection,
+  type PublishedEntry,
+} from '../../../src/live/core';
+import { RecordingSink } from '../../helpers/sink';
+
+/** The simplest correct matcher: NATS semantics as a regular expression. */
+function referenceMatch(pattern: string, topic: string): boolean {
+  const tokens = pattern.split('.');
+  const source = tokens
+    .map((token) => (token === '*' ? '[^.]+' : token === '>' ? '.+' : token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('\\.');
+  return new RegExp(`^${source}$`).test(topic);
+}
+const referenceValid = (pattern: string) => {
+  const tokens = pattern.split('.');
+  return tokens.every((t, i) => t.length > 0 && (t !== '>' || i === tokens.length - 1));
+};
+
+// A small world, so random sequences collide on keys, topics and audiences often.
+const SCOPES = ['a', 'b'];
+const ROLES = ['x', 'y'];
+const TOPICS = ['orders', 'orders.1', 'orders.2', 'stock.1', 'jobs.j1'];
+const PATTERNS = ['>', 'orders', 'orders.>', 'orders.*', '*.1', 'stock.*', 'jobs.>', 'j1', 'j2'];
+const LANES: Lane[] = ['instant', 'batched', 'coalesced'];
+const LIMITS = { maxPendingFrames: 5, maxPendingBytes: 600, maxDirtyKeys: 8, maxDirtyBytes: 100_000, sinkHighWaterBytes: 300 };
+
+const audience = fc.option(fc.oneof(fc.constantFrom(...ROLES).map((role) => ({ role })), fc.constant({ role: [...ROLES] })), { nil: undefined });
+const command = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('connect' as const), scope: fc.constantFrom(...SCOPES), role: fc.constantFrom(...ROLES), patterns: fc.subarray(PATTERNS, { minLength: 1, maxLength: 3 }), resume: fc.option(fc.nat(), { nil: undefined }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('disconnect' as const), i: fc.nat() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant('invalidate' as const),
+      scope: fc.constantFrom(...SCOPES),
+      resource: fc.constantFrom('orders', 'stock'),
+      id: fc.option(fc.constantFrom('1', '2', '3'), { nil: undefined }),
+      lane: fc.constantFrom(...LANES),
+      groups: audience,
+      topic: fc.option(fc.constantFrom(...TOPICS), { nil: undefined }),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('progress' as const), scope: fc.constantFrom(...SCOPES), key: fc.constantFrom('j1', 'j2'), lane: fc.constantFrom(...LANES), topic: fc.option(fc.constant('jobs.j1'), { nil: undefined }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('complete' as const), scope: fc.constantFrom(...SCOPES), key: fc.constantFrom('j1', 'j2') }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('event' as const), scope: fc.constantFrom(...SCOPES), topic: fc.constantFrom(...TOPICS), lane: fc.constantFrom(...LANES), groups: audience }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('batch' as const), scope: fc.constantFrom(...SCOPES), n: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('pause' as const, 'resume' as const), i: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('stall' as const), i: fc.nat(), bytes: fc.integer({ min: 1, max: 2000 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('drain' as const), i: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 3000 }) }) },
+  { weight: 2, arbitrary: fc.constant({ op: 'tick' as const }) },
+);
+type Command = typeof command extends fc.Arbitrary<infer T> ? T : never;
+
+/** What the random sessions exercised, summed over runs: a guard against vacuous properties. */
+const coverage = { collapsed: 0, dropped: 0, resets: 0, replayHits: 0, replayResets: 0, coalesced: 0, delivered: 0 };
+
+interface Client {
+  readonly scope: string;
+  readonly role: string;
+  readonly patterns: readonly string[];
+  readonly sink: RecordingSink;
+  readonly connection: LiveConnection;
+  /** Everything published after this seq that matches must arrive (or be covered by a reset). */
+  readonly fromSeq: number;
+  open: boolean;
+}
+
+const dataFrames = (client: Client) => client.sink.frames.filter((f) => f.id !== null);
+const seqOfId = (frame: Frame) => Number(frame.id!.split(':')[1]);
+
+/** Runs a random session against a hub on a manual clock, checking bounds after every step. */
+async function runSession(commands: readonly Command[]) {
+  const timers = createManualTimers(1_000_000);
+  const hub = createHub({
+    timers,
+    limits: LIMITS,
+    metrics: {
+      collapsed: (n) => (coverage.collapsed += n),
+      dropped: (n) => (coverage.dropped += n),
+      resetSent: () => coverage.resets++,
+      replay: (hit) => (hit ? coverage.replayHits++ : coverage.replayResets++),
+      coalesced: () => coverage.coalesced++,
+    },
+  });
+  const entries = new Map<number, PublishedEntry>();
+  hub.tap((entry) => entries.set(entry.seq, entry));
+  const clients: Client[] = [];
+  let head = 0;
+  const pick = (i: number) => (clients.length ? clients[i % clients.length] : undefined);
+
+  for (const c of commands) {
+    switch (c.op) {
+      case 'connect': {
+        const sink = new RecordingSink();
+        const previous = c.resume === undefined ? undefined : pick(c.resume);
+        // Resume like a browser: same identity, the last cursor its stream delivered.
+        const from = previous && !previous.open ? dataFrames(previous).at(-1) : undefined;
+        const identity = from ? previous! : { scope: c.scope, role: c.role, patterns: c.patterns };
+        const connection = hub.connect({
+          scope: identity.scope,
+          groups: { role: identity.role },
+          topics: identity.patterns,
+          sink,
+          ...(from ? { lastEventId: from.id } : {}),
+        });
+        clients.push({ ...identity, sink, connection, fromSeq: from ? seqOfId(from) : head, open: true });
+        break;
+      }
+      case 'disconnect': {
+        const client = pick(c.i);
+        if (client?.open) {
+          client.connection.dispose();
+          client.open = false;
+        }
+        break;
+      }
+      case 'invalidate':
+        head = (await hub.invalidate(c.scope, { resource: c.resource, ...(c.id ? { id: c.id } : {}) }, { lane: c.lane, ...(c.topic ? { topic: c.topic } : {}), ...(c.groups ? { groups: c.groups as GroupFilter } : {}) })).seq;
+        break;
+      case 'progress':
+        head = (await hub.progress(c.scope, c.key, head, 100, undefined, { lane: c.lane, ...(c.topic ? { topic: c.topic } : {}) })).seq;
+        break;
+      case 'complete':
+        head = (await hub.complete(c.scope, c.key, true)).seq;
+        break;
+      case 'event':
+        head = (await hub.signal(c.scope, c.topic, { at: head }, { lane: c.lane, ...(c.groups ? { groups: c.groups as GroupFilter } : {}) })).seq;
+        break;
+      case 'batch':
+        head = (await hub.batch(c.scope, Array.from({ length: c.n }, (_, k) => ({ kind: 'invalidate' as const, resource: 'orders', id: String(k), action: 'changed' as const })), { topic: 'orders.1' })).seq;
+        break;
+      case 'pause':
+      case 'resume': {
+        const client = pick(c.i);
+        if (client?.open) client.connection[c.op]();
+        break;
+      }
+      case 'stall': {
+        const client = pick(c.i);
+        if (client) client.sink.pending = c.bytes;
+        break;
+      }
+      case 'drain':
+        pick(c.i)?.sink.drain();
+        break;
+      case 'advance':
+        timers.advance(c.ms);
+        break;
+      case 'tick':
+        timers.runDeferred();
+        break;
+    }
+    // (d) no connection's pending data ever exceeds its bounds.
+    for (const client of clients) {
+      if (!client.open) continue;
+      const { connection } = client;
+      if (connection.pendingFrames > LIMITS.maxPendingFrames || connection.pendingBytes > LIMITS.maxPendingBytes) {
+        throw new Error(`outbox over its bound: ${connection.pendingFrames} frames, ${connection.pendingBytes} bytes`);
+      }
+      if (connection.dirtyKeys > LIMITS.maxDirtyKeys || connection.dirtyBytes > LIMITS.maxDirtyBytes) {
+        throw new Error(`dirty keys over their bound: ${connection.dirtyKeys} keys, ${connection.dirtyBytes} bytes`);
+      }
+    }
+  }
+
+  // Let every open client catch up: resume, drain, and wait out the longest window.
+  for (const client of clients) {
+    if (!client.open) continue;
+    client.connection.resume();
+    client.sink.drain();
+  }
+  timers.advance(10_000);
+  timers.advance(10_000);
+  return { clients, entries };
+}
+
+/** True when `entry` is addressed to `client`: scope, groups and topics all match. */
+const addressedTo = (entry: PublishedEntry, client: Client) =>
+  entry.scope === client.scope && groupsMatch(entry.groups, { role: client.role }) && client.patterns.some((p) => referenceMatch(p, entry.topic));
+
+function checkSession({ clients, entries }: Awaited<ReturnType<typeof runSession>>) {
+  for (const client of clients) {
+    const frames = dataFrames(client);
+    const resets = frames.filter((f) => f.message.kind === 'reset');
+    const delivered = frames.filter((f) => f.message.kind !== 'reset');
+    coverage.delivered += delivered.length;
+
+    // (a) nothing outside the client's scope, groups and topics.
+    for (const frame of delivered) {
+      const entry = entries.get(frame.seq)!;
+      expect(addressedTo(entry, client), `seq ${frame.seq} (${entry.scope}/${entry.topic}) reached ${client.scope}/${client.role}/${client.patterns}`).toBe(true);
+    }
+
+    // Nothing twice, and per-key order preserved: a key's seqs strictly increase.
+    const seqs = delivered.map((f) => f.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const lastByKey = new Map<string, number>();
+    for (const frame of delivered) {
+      expect(frame.seq, `key ${frame.key} went back in time`).toBeGreaterThan(lastByKey.get(frame.key) ?? -1);
+      lastByKey.set(frame.key, frame.seq);
+    }
+
+    // The cursor a client keeps never moves backwards.
+    const ids = frames.map(seqOfId);
+    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+
+    if (!client.open) continue;
+    const received = new Set(seqs);
+    const lastReset = resets.length ? Math.max(...resets.map((f) => f.seq)) : -1;
+    const latest = new Map<string, PublishedEntry>();
+    for (const entry of entries.values()) {
+      if (entry.seq <= client.fromSeq || !addressedTo(entry, client)) continue;
+      const previous = latest.get(entry.key);
+      if (!previous || previous.seq < entry.seq) latest.set(entry.key, entry);
+    }
+    for (const [key, entry] of latest) {
+      const kind = entry.signal.kind;
+      if (kind === 'progress' || kind === 'complete') {
+        // (b) the last value of every coalesce key is delivered, whatever happened (resets included).
+        expect(received.has(entry.seq), `last value of ${key} (seq ${entry.seq}) never arrived`).toBe(true);
+      } else if (kind === 'invalidate') {
+        // Lossless: the latest change of every key arrives, or a later reset covers it.
+        const got = lastByKey.get(key) ?? -1;
+        expect(got >= entry.seq || lastReset >= entry.seq, `invalidation ${key}@${entry.seq} lost`).toBe(true);
+      }
+    }
+    // Events and batches are never dropped silently: each arrives or a reset follows.
+    for (const entry of entries.values()) {
+      if (entry.seq <= client.fromSeq || !addressedTo(entry, client)) continue;
+      if (entry.signal.kind !== 'event' && entry.signal.kind !== 'batch') continue;
+      expect(received.has(entry.seq) || lastReset >= entry.seq, `event seq ${entry.seq} dropped without a reset`).toBe(true);
+    }
+  }
+}
+
+describe('hub properties (fast-check, random publish/connect/disconnect/pause/backpressure sequences)', () => {
+  const opening: Command[] = [
+    { op: 'connect', scope: 'a', role: 'x', patterns: ['>'], resume: undefined },
+    { op: 'connect', scope: 'a', role: 'y', patterns: ['orders.>', 'j1'], resume: undefined },
+  ];
+
+  it('keeps scope, groups, order, final values and bounds over many random sessions', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 120, size: 'max' }), async (commands) => {
+        checkSession(await runSession([...opening, ...commands]));
+      }),
+      { numRuns: 400 },
+    );
+    // The sessions really went through backpressure, collapse, resets, replay and coalescing.
+    expect(coverage.collapsed).toBeGreaterThan(100);
+    expect(coverage.dropped).toBeGreaterThan(10);
+    expect(coverage.resets).toBeGreaterThan(50);
+    expect(coverage.replayHits + coverage.replayResets).toBeGreaterThan(50);
+    expect(coverage.coalesced).toBeGreaterThan(100);
+    expect(coverage.delivered).toBeGreaterThan(5000);
+  });
+
+  it('resumes from any cursor a client held without losing anything (the watermark rule)', async () => {
+    // Sessions that always disconnect and resume, so replay from watermarked cursors is exercised a lot.
+    const session = fc
+      .array(command, { minLength: 5, maxLength: 60 })
+      .chain((commands) =>
+        fc.tuple(fc.constant(commands), fc.array(command, { maxLength: 30, size: 'max' }), fc.nat()).map(([before, after, i]) => [
+          { op: 'connect' as const, scope: 'a', role: 'x', patterns: ['>'], resume: undefined },
+          ...before,
+          { op: 'disconnect' as const, i },
+          { op: 'connect' as const, scope: 'a', role: 'x', patterns: ['>'], resume: i },
+          ...after,
+        ]),
+      );
+    await fc.assert(
+      fc.asyncProperty(session, async (commands) => {
+        checkSession(await runSession(commands));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('(e) matches topics exactly like a reference matcher, in matchTopic and in the trie', () => {
+    const token = fc.constantFrom('a', 'b', 'c', '*', '>');
+    const pattern = fc.array(token, { minLength: 1, maxLength: 5 }).map((t) => t.join('.'));
+    const topic = fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 5 }).map((t) => t.join('.'));
+    fc.assert(
+      fc.property(fc.uniqueArray(pattern, { minLength: 1, maxLength: 12 }), topic, (patterns, t) => {
+        const index = new TopicIndex<string>();
+        const expected = new Set<string>();
+        for (const p of patterns) {
+          if (!referenceValid(p)) {
+            expect(() => assertPattern(p)).toThrowError(/">" is only allowed as the last token/);
+            continue;
+          }
+          index.add(p, p);
+          expect(matchTopic(p, t)).toBe(referenceMatch(p, t));
+          if (referenceMatch(p, t)) expected.add(p);
+        }
+        const seen: string[] = [];
+        index.match(t, (p) => seen.push(p));
+        expect(seen.sort()).toEqual([...expected].sort());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
