@@ -43,6 +43,16 @@ export function getMetricsRegistry(): Registry {
       this.set(getHub().draining ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'trpc_live_backend_up',
+    help: '1 while the live backend is healthy; 0 while a shared backend (Redis) is unreachable and delivery is local only.',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+    collect() {
+      const backend = getHub().backend;
+      this.set({ backend: backend.name }, backend.health?.().ok === false ? 0 : 1);
+    },
+  });
   g[REGISTRY_KEY] = registry;
   return registry;
 }
