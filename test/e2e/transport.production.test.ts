@@ -1,0 +1,75 @@
+/**
+ * The production entry (`node dist/main.js`): one Node server for Next and
+ * the fast transport. Next's route bundle and main.js are separate module
+ * instances sharing the hub and the database through globalThis: a mutation
+ * through the Next route must reach a stream served by the fast transport.
+ */
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionCookieFor } from '../helpers/app';
+import { createNodeClient } from '../helpers/client';
+import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
+import { listen } from './liveClientSuite';
+
+// Sign cookies with the secret the production fixture gives the server.
+process.env.AUTH_SECRET ??= 'test-secret-test-secret-test-secret-0001';
+
+/** Opens a raw stream and resolves with a reader of its body once `ready` arrived. */
+function rawStream(url: string, cookie: string, ready: string) {
+  return new Promise<{ text(): string; ended: Promise<void> }>((resolve, reject) => {
+    const req = request(`${url}/api/trpc/live.stream`, { headers: { cookie, accept: 'text/event-stream' } }, (res) => {
+      let body = '';
+      let resolved = false;
+      const ended = new Promise<void>((r) => res.on('end', r).on('close', r));
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        if (!resolved && body.includes(ready)) {
+          resolved = true;
+          resolve({ text: () => body, ended });
+        }
+      });
+      res.on('error', () => undefined);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe.each(['fast', 'stock'] as const)('production server with LIVE_TRANSPORT=%s', (mode) => {
+  let server: ProductionServer;
+  beforeAll(async () => {
+    server = await startProductionServer(mode === 'stock' ? { LIVE_TRANSPORT: 'stock' } : {});
+  }, 600_000);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) await server.stop('SIGKILL');
+  });
+
+  it('announces which transport serves the live stream', () => {
+    expect(server.output()).toContain(`live transport: ${mode}`);
+  });
+
+  it("delivers a mutation made through Next's route to a live stream of the same tenant", async () => {
+    const alice = createNodeClient(server.url, await sessionCookieFor('alice@acme.test'));
+    const bob = await listen(createNodeClient(server.url, await sessionCookieFor('bob@acme.test')));
+    const order = await alice.orders.create.mutate({ customer: 'Prod', items: [{ productId: 'prd_acme_1', quantity: 1 }] });
+    await bob.until(
+      () => bob.data().some((r) => r.message.kind === 'invalidate' && r.message.resource === 'orders' && r.message.id === order.id),
+      'the orders invalidation',
+    );
+    const health = (await (await fetch(`${server.url}/api/health`)).json()) as { connections: number };
+    expect(health.connections).toBe(1); // Next's health route sees the stream registered by main.js: one hub
+    bob.stop();
+  });
+
+  it('ends open streams on SIGTERM so clients reconnect, each transport its own way', async () => {
+    const stream = await rawStream(server.url, await sessionCookieFor('bob@acme.test'), '"hello"');
+    const exited = server.stop('SIGTERM');
+    await stream.ended;
+    expect(stream.text()).toContain('"kind":"reconnect"');
+    expect(stream.text()).not.toContain('event: return');
+    if (mode === 'fast') expect(stream.text()).toMatch(/retry: \d+\n\n$/);
+    else expect(stream.text()).toContain('"SERVICE_UNAVAILABLE"');
+    expect(await exited).toBe(0);
+  });
+});
