@@ -55,7 +55,7 @@ function ToastItem({ toast, onDone }: { toast: Toast; onDone: (id: string) => vo
   }, [onDone, toast.id]);
   return (
     <div className={`toast ${toast.kind.replace('.', '-')}`} role="status" data-testid="toast">
-      <div className="toast-title">{toast.link ? <Link href={toast.link}>{toast.title}</Link> : toast.title}</div>
+      <div className="toast-title">{toast.link ? <Link href={toast.link} prefetch={false}>{toast.title}</Link> : toast.title}</div>
       {toast.body && <div className="toast-body">{toast.body}</div>}
       <button className="close" aria-label="Dismiss" onClick={() => onDone(toast.id)}>
         ×

@@ -1,0 +1,118 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { DEMO_PASSWORD } from '../../src/server/db/seed';
+import type { DemoEmail } from '../helpers/app';
+import { findBinary } from '../helpers/services';
+
+/** Debian's Chromium (installed by `.ci/run`), or null. */
+export const chromiumPath = findBinary('chromium', ['/usr/bin/chromium-browser']);
+
+/** Where screenshots go (a CI artifact). */
+export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-results/screenshots');
+
+/** Headless Chromium without background traffic (updates, sync, safe browsing): only the app makes requests. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath!,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/** A browser context (one "browser profile": shared cookies, one live stream) signed in as a demo user. */
+export async function signedInContext(browser: Browser, baseURL: string, email: DemoEmail): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 860 } });
+  const res = await context.request.post('/api/trpc/auth.signIn', {
+    data: { json: { email, password: DEMO_PASSWORD } },
+  });
+  if (!res.ok()) throw new Error(`sign-in as ${email} failed: ${res.status()} ${await res.text()}`);
+  return context;
+}
+
+/** One SSE message as Chromium's network layer saw it. */
+export interface SseMessage {
+  readonly requestId: string;
+  readonly event: string;
+  readonly id: string;
+  readonly data: string;
+  readonly at: number;
+}
+
+/** A live-stream payload (superjson `json` part) of one SSE data message. */
+export type StreamPayload = { kind: string; [key: string]: unknown };
+
+/**
+ * Records a page's network at the DevTools protocol level: EventSource
+ * requests opened and every SSE message received on them, with arrival
+ * times. Attach before navigating.
+ */
+export async function watchNetwork(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const streams: Array<{ requestId: string; url: string }> = [];
+  const messages: SseMessage[] = [];
+  cdp.on('Network.requestWillBeSent', (e) => {
+    if (e.type === 'EventSource') streams.push({ requestId: e.requestId, url: e.request.url });
+  });
+  cdp.on('Network.eventSourceMessageReceived', (e) => {
+    messages.push({ requestId: e.requestId, event: e.eventName, id: e.eventId, data: e.data, at: Date.now() });
+  });
+  return {
+    /** EventSource requests the page opened (live stream, inspector). */
+    streams,
+    /** Every SSE message, in arrival order. */
+    messages,
+    /** Payloads of data messages on live-stream requests, in arrival order. */
+    payloads(since = 0): StreamPayload[] {
+      const live = new Set(streams.filter((s) => s.url.includes('/live.stream')).map((s) => s.requestId));
+      return messages
+        .filter((m) => m.at >= since && live.has(m.requestId) && m.event === 'message' && m.data)
+        .map((m) => (JSON.parse(m.data) as { json: StreamPayload }).json);
+    },
+    liveStreams: () => streams.filter((s) => s.url.includes('/live.stream')),
+    detach: () => cdp.detach().catch(() => undefined),
+  };
+}
+
+export type NetworkWatch = Awaited<ReturnType<typeof watchNetwork>>;
+
+/** Resolves once the page's live badge says the browser's stream is connected, and returns this tab's role. */
+export async function waitForLive(page: Page): Promise<string> {
+  const badge = page.getByTestId('live-status');
+  await badge.and(page.locator('[data-connected=true]')).waitFor({ timeout: 15_000 });
+  return (await badge.getAttribute('data-role')) ?? '';
+}
+
+/** Saves a full-page screenshot under test-results/screenshots/. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Calls a tRPC procedure as the context's signed-in user (the HTTP API a browser uses). */
+export async function trpcCall<T = unknown>(
+  context: BrowserContext,
+  kind: 'query' | 'mutation',
+  path: string,
+  input?: unknown,
+): Promise<T> {
+  const body = input === undefined ? undefined : { json: input };
+  const res =
+    kind === 'mutation'
+      ? await context.request.post(`/api/trpc/${path}`, { data: body ?? {} })
+      : await context.request.get(`/api/trpc/${path}${body ? `?input=${encodeURIComponent(JSON.stringify(body))}` : ''}`);
+  const json = (await res.json()) as { result?: { data: { json: T } }; error?: unknown };
+  if (!res.ok() || !json.result) throw new Error(`${path} failed: ${res.status()} ${JSON.stringify(json.error)}`);
+  return json.result.data.json;
+}
