@@ -1,0 +1,230 @@
+/**
+ * The real thing: two production app instances (`node dist/main.js`) on two
+ * ports, one SQLite data folder and one Redis, as behind a load balancer.
+ * Clients use the unchanged `httpSubscriptionLink` (eventsource@4), so the
+ * stream may be served by the fast transport or the stock route.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { LiveMessage } from '../../src/live/core';
+import { sessionCookieFor } from '../helpers/app';
+import { createNodeClient } from '../helpers/client';
+import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
+import { redisServerBinary, startRedis, type TestRedis } from '../helpers/redis';
+import { describeWithService } from '../helpers/services';
+import { waitFor } from '../helpers/wait';
+
+// Sign cookies with the secret the production fixture gives the servers.
+process.env.AUTH_SECRET ??= 'test-secret-test-secret-test-secret-0001';
+
+type Client = ReturnType<typeof createNodeClient>;
+type Received = { message: LiveMessage; id?: string; at: number };
+
+/** Subscribes to the live stream and records what arrives, with arrival times; resolves once the hello arrived. */
+async function listen(client: Client, input?: { lastEventId?: string }) {
+  const received: Received[] = [];
+  let onHello!: () => void;
+  const ready = new Promise<void>((resolve) => (onHello = resolve));
+  const waiters: Array<() => void> = [];
+  const subscription = client.live.stream.subscribe(input, {
+    onData(value) {
+      const tracked = value as unknown as { id?: string; data?: LiveMessage };
+      const message = (tracked.id ? tracked.data : value) as LiveMessage;
+      received.push({ message, at: performance.now(), ...(tracked.id ? { id: tracked.id } : {}) });
+      if (message.kind === 'hello') onHello();
+      for (const wake of waiters.splice(0)) wake();
+    },
+  });
+  await ready;
+  const data = () => received.filter((r) => r.message.kind !== 'hello' && r.message.kind !== 'reconnect');
+  return {
+    data,
+    /** Invalidations of `resource` in arrival order (`<id>`), resets as `reset:<reason>`. */
+    keys: (resource: string) =>
+      data().flatMap((r) =>
+        r.message.kind === 'reset'
+          ? [`reset:${r.message.reason}`]
+          : r.message.kind === 'invalidate' && r.message.resource === resource
+            ? [r.message.id ?? '*']
+            : [],
+      ),
+    lastCursor: () => data().at(-1)?.id,
+    /** Resolves once `condition` holds, re-checked at every message; rejects after `ms`. */
+    until: (condition: () => boolean, what: string, ms = 10_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+        const check = () => {
+          if (condition()) {
+            clearTimeout(timer);
+            resolve();
+          } else waiters.push(check);
+        };
+        check();
+      }),
+    stop: () => subscription.unsubscribe(),
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+describeWithService('redis-server', redisServerBinary, 'two production instances on one Redis', () => {
+  let redis: TestRedis;
+  let dataDir: string;
+  let a: ProductionServer;
+  let b: ProductionServer;
+  let alice: { a: Client; b: Client };
+  let bobCookie: string;
+  const open: Array<{ stop(): void }> = [];
+  const subscriber = async (server: ProductionServer, input?: { lastEventId?: string }) => {
+    const listener = await listen(createNodeClient(server.url, bobCookie), input);
+    open.push(listener);
+    return listener;
+  };
+  const createOrder = (client: Client, customer: string) =>
+    client.orders.create.mutate({ customer, items: [{ productId: 'prd_acme_4', quantity: 1 }] });
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'trpc-live-redis-e2e-'));
+    const env = { LIVE_REDIS_URL: redis.url, DATA_DIR: dataDir };
+    // One after the other: the first migrates and seeds the shared database.
+    a = await startProductionServer(env);
+    b = await startProductionServer(env);
+    const aliceCookie = await sessionCookieFor('alice@acme.test');
+    alice = { a: createNodeClient(a.url, aliceCookie), b: createNodeClient(b.url, aliceCookie) };
+    bobCookie = await sessionCookieFor('bob@acme.test');
+    // Enough stock for every order the tests create.
+    await alice.a.products.adjustStock.mutate({ id: 'prd_acme_4', delta: 1000 });
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const listener of open) listener.stop();
+    await Promise.all([a, b].filter(Boolean).map((server) => server.stop('SIGKILL')));
+    await redis?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('joins one shared history on both instances and reports it in /api/health', async () => {
+    const epochOf = (server: ProductionServer) => /\[live:redis\] connected: shared epoch (\S+)/.exec(server.output())?.[1];
+    expect(epochOf(a)).toBeDefined();
+    expect(epochOf(a)).toBe(epochOf(b));
+    const health = (await (await fetch(`${b.url}/api/health`)).json()) as { status: string; backend: { name: string; ok: boolean } };
+    expect(health).toMatchObject({ status: 'ok', backend: { name: 'redis', ok: true } });
+  });
+
+  it('delivers a mutation on A to a subscriber on B, 500 times in a row (prints publish-to-receive p50/p99)', async () => {
+    const onA = await subscriber(a);
+    const onB = await subscriber(b);
+    const count = (l: typeof onA) => l.keys('products').filter((k) => k === 'prd_acme_2').length;
+    const cross: number[] = [];
+    const local: number[] = [];
+    const roundTrip: number[] = [];
+    for (let i = 1; i <= 500; i++) {
+      const started = performance.now();
+      await alice.a.products.adjustStock.mutate({ id: 'prd_acme_2', delta: 1 });
+      roundTrip.push(performance.now() - started);
+      await onB.until(() => count(onB) >= i, `signal ${i} on B`);
+      await onA.until(() => count(onA) >= i, `signal ${i} on A`);
+      const arrival = (l: typeof onA) => l.data().filter((r) => r.message.kind === 'invalidate' && r.message.id === 'prd_acme_2')[i - 1]!.at;
+      cross.push(arrival(onB) - started);
+      local.push(arrival(onA) - started);
+    }
+    expect(count(onB)).toBe(500);
+    const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
+    const [c, l, r] = [sorted(cross), sorted(local), sorted(roundTrip)];
+    console.log(
+      `[e2e redis] mutation on A → subscriber on B, 500 signals: p50 ${percentile(c, 50).toFixed(1)} ms, p99 ${percentile(c, 99).toFixed(1)} ms` +
+        ` | subscriber on A (same instance): p50 ${percentile(l, 50).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms` +
+        ` | mutation round trip: p50 ${percentile(r, 50).toFixed(1)} ms, p99 ${percentile(r, 99).toFixed(1)} ms`,
+    );
+  }, 180_000);
+
+  it('replays to a client that moved from A to B exactly the keys of the 20 signals published while it was away', async () => {
+    for (let have = (await alice.a.orders.list.query({ limit: 40 })).length; have < 21; have++) {
+      await createOrder(alice.a, `Replay ${have}`);
+    }
+    const orders = (await alice.a.orders.list.query({ limit: 40 })).map((o) => o.id);
+    const mover = await subscriber(a);
+    await alice.a.orders.updateStatus.mutate({ id: orders[20]!, status: 'shipped' });
+    await mover.until(() => mover.keys('orders').includes(orders[20]!), 'the signal before leaving');
+    const cursor = mover.lastCursor()!;
+    mover.stop();
+    const missed = orders.slice(0, 20);
+    for (const [i, id] of missed.entries()) {
+      // Half of them on each instance: history is shared.
+      await (i % 2 ? alice.a : alice.b).orders.updateStatus.mutate({ id, status: i % 3 ? 'shipped' : 'cancelled' });
+    }
+    const moved = await subscriber(b, { lastEventId: cursor });
+    await moved.until(() => moved.keys('orders').length >= 20, '20 replayed keys');
+    // A live signal after the replay marks the end: nothing else may have come in between.
+    await alice.a.orders.updateStatus.mutate({ id: orders[20]!, status: 'pending' });
+    await moved.until(() => moved.keys('orders').length >= 21, 'the live signal after the replay');
+    expect(moved.keys('orders')).toEqual([...missed, orders[20]]);
+    expect(moved.data()).toHaveLength(21);
+  });
+
+  it('delivers what the publisher script (no HTTP server, publish-only) publishes to clients of both instances', async () => {
+    const onA = await subscriber(a);
+    const onB = await subscriber(b);
+    const before = await alice.b.products.byId.query({ id: 'prd_acme_3' });
+    const script = spawn(process.execPath, ['--import', 'tsx', 'scripts/publish.ts', 'restock', 'acme', 'prd_acme_3', '7'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { ...process.env, LIVE_REDIS_URL: redis.url, DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    script.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    script.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => script.once('exit', resolve));
+    expect(code, output).toBe(0);
+    await onA.until(() => onA.keys('products').includes('prd_acme_3'), 'the script signal on A');
+    await onB.until(() => onB.keys('products').includes('prd_acme_3'), 'the script signal on B');
+    expect((await alice.a.products.byId.query({ id: 'prd_acme_3' })).stock).toBe(before.stock + 7);
+  }, 60_000);
+
+  it('keeps local delivery through a Redis crash, resumes cross-instance delivery after restart and resets gapped clients', async () => {
+    const onA = await subscriber(a);
+    const onB = await subscriber(b);
+    const first = await createOrder(alice.a, 'Before the crash');
+    await onB.until(() => onB.keys('orders').includes(first.id), 'the first order on B');
+
+    await redis.kill();
+    await waitFor(() => a.output().includes('Redis unreachable') && b.output().includes('Redis unreachable'), 'both instances to notice', 15_000);
+    const health = (await (await fetch(`${a.url}/api/health`)).json()) as { status: string; backend: { ok: boolean; detail: string } };
+    expect(health).toMatchObject({ status: 'degraded', backend: { ok: false, detail: expect.stringMatching(/unreachable/) } });
+
+    // Local delivery never stops: every order made on A while Redis is down reaches A's client.
+    const during: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const order = await createOrder(alice.a, `During the outage ${i}`);
+      during.push(order.id);
+      await onA.until(() => onA.keys('orders').includes(order.id), `order ${i} on A during the outage`);
+    }
+    const onB2 = await createOrder(alice.b, 'On B during the outage');
+    await onB.until(() => onB.keys('orders').includes(onB2.id), "B's own order on B during the outage");
+    expect(onB.keys('orders').filter((id) => during.includes(id))).toEqual([]);
+    expect(onA.keys('orders')).not.toContain(onB2.id);
+
+    await redis.restart();
+    await waitFor(() => a.output().includes('Redis is back') && b.output().includes('Redis is back'), 'both instances to rejoin', 15_000);
+    // Clients that may have missed something get a reset.
+    await onA.until(() => onA.keys('orders').includes('reset:gap'), 'the reset on A');
+    await onB.until(() => onB.keys('orders').includes('reset:gap'), 'the reset on B');
+    // Cross-instance delivery resumes, both ways.
+    const fromA = await createOrder(alice.a, 'After the restart (A)');
+    const fromB = await createOrder(alice.b, 'After the restart (B)');
+    await onB.until(() => onB.keys('orders').includes(fromA.id), "A's order on B after the restart");
+    await onA.until(() => onA.keys('orders').includes(fromB.id), "B's order on A after the restart");
+
+    // Both processes are still up and healthy.
+    expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
+    for (const server of [a, b]) {
+      const after = (await (await fetch(`${server.url}/api/health`)).json()) as { status: string };
+      expect(after.status).toBe('ok');
+    }
+    expect(a.output() + b.output()).not.toMatch(/unhandled|UnhandledPromiseRejection/i);
+  }, 120_000);
+});
