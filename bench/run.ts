@@ -11,7 +11,9 @@ const root = path.resolve(import.meta.dirname, '..');
 const resultsDir = path.join(root, 'bench', 'results');
 
 /** Every benchmark, in report order. Add new ones here. */
-const benchmarks: Record<string, () => Promise<BenchModule>> = {};
+const benchmarks: Record<string, () => Promise<BenchModule>> = {
+  hub: () => import('./hub/index'),
+};
 
 async function main() {
   const args = process.argv.slice(2);
