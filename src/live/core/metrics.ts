@@ -26,5 +26,5 @@ export interface LiveMetrics {
   publishToWrite?(ms: number): void;
 }
 
-/** The default: reports nothing. */
-export const noopMetrics: LiveMetrics = {};
+/** The default: reports nothing. Frozen: core keeps no mutable module state. */
+export const noopMetrics: LiveMetrics = Object.freeze({});
