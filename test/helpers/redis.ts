@@ -82,6 +82,8 @@ export async function startRedis(): Promise<TestRedis> {
 export interface TcpProxy {
   readonly port: number;
   readonly url: string;
+  /** Connections refused while cut (each is one reconnect attempt of a client). */
+  readonly refused: number;
   /** Drops every connection and refuses new ones until {@link heal}. */
   cut(): void;
   /** Stops forwarding bytes (a hung peer) without closing anything, until {@link heal}. */
@@ -94,9 +96,11 @@ export interface TcpProxy {
 /** Starts a loopback TCP proxy to `127.0.0.1:<targetPort>`. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let state: 'open' | 'cut' | 'stalled' = 'open';
+  let refused = 0;
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
   const server = createServer((client) => {
     if (state === 'cut') {
+      refused++;
       client.destroy();
       return;
     }
@@ -129,6 +133,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get refused() {
+      return refused;
+    },
     cut,
     stall() {
       state = 'stalled';

@@ -451,6 +451,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     health(): BackendHealth {
       if (mode === 'shared') return { ok: true, detail: `redis: shared epoch ${sharedEpoch}` };
       if (mode === 'closed') return { ok: false, detail: 'redis: closed' };
+      if (mode === 'connecting') return { ok: false, detail: 'redis: connecting; delivering to local clients until joined' };
       const at = new Date(modeSince).toISOString();
       return {
         ok: false,

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { redisServerBinary, startRedis, startTcpProxy, type TcpProxy, type TestRedis } from '../../helpers/redis';
 import { describeWithService } from '../../helpers/services';
+import { waitFor } from '../../helpers/wait';
 import { createInstance, received, until, type Instance } from './instances';
 
 describeWithService('redis-server', redisServerBinary, 'redis backend: faults', () => {
@@ -185,6 +186,27 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: faults', 
     await a.close();
     expect(a.backend.state().mode).toBe('closed');
     await expect(a.hub.invalidate('acme', { resource: 'orders' })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('logs one line when Redis goes away and one when it is back, not one per retry', async () => {
+    const redis = await redisForTest();
+    const proxy = await proxyTo(redis);
+    const lines: string[] = [];
+    const logger = { info: (line: string) => lines.push(`info ${line}`), warn: (line: string) => lines.push(`warn ${line}`) };
+    const a = instance(proxy.url, { logger });
+    await joined(a);
+    proxy.cut();
+    await a.untilMode('local');
+    const changes = a.states.length;
+    await waitFor(() => proxy.refused >= 5, 'five reconnect attempts');
+    expect(a.states.length).toBe(changes);
+    proxy.heal();
+    await a.untilMode('shared');
+    expect(lines).toEqual([
+      expect.stringMatching(/^info \[live:redis\] connected: shared epoch \S+$/),
+      expect.stringMatching(/^warn \[live:redis\] Redis unreachable \(.+\): delivering to this instance's clients only, under local epoch \S+; retrying$/),
+      expect.stringMatching(/^warn \[live:redis\] Redis is back: shared epoch \S+; resetting clients$/),
+    ]);
   });
 
   it('raised no unhandled rejection during any of the faults above', () => {
