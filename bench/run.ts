@@ -13,6 +13,7 @@ const resultsDir = path.join(root, 'bench', 'results');
 /** Every benchmark, in report order. Add new ones here. */
 const benchmarks: Record<string, () => Promise<BenchModule>> = {
   hub: () => import('./hub/index'),
+  backend: () => import('./backend/index'),
 };
 
 async function main() {

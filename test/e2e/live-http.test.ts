@@ -68,6 +68,9 @@ describe('live over HTTP: real tRPC handler, httpSubscriptionLink, eventsource@4
     await expect(listenerB.next(200)).rejects.toThrow(/no message/);
     await listenerA.next(500).catch(() => undefined); // the products key may still be in flight
     expect(listenerA.data().map((r) => r.message)).toEqual([
+      // The resolver's own notification (event, then its list's invalidation), before the declared keys.
+      expect.objectContaining({ kind: 'event', topic: 'notifications' }),
+      expect.objectContaining({ kind: 'invalidate', resource: 'notifications', action: 'created' }),
       expect.objectContaining({ kind: 'invalidate', resource: 'orders', id: order.id, action: 'created' }),
       expect.objectContaining({ kind: 'invalidate', resource: 'products', id: 'prd_acme_1' }),
     ]);
