@@ -345,6 +345,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       encodeRequest(request),
       maxLen,
       slack,
+      request.key ?? '',
     );
     adoptEpoch(epoch);
     const entry = toEntry(request, epoch, seq);
@@ -402,11 +403,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     sub.on('message', onMessage);
   }
 
-  const compact = (raw: Array<[string, string[]]>, epoch: string): PublishedEntry[] => {
-    // Latest entry per key, oldest first: re-inserting moves a key to the end.
+  const decodeReplay = (newestFirst: Array<[string, string[]]>, epoch: string): PublishedEntry[] => {
+    // The script compacted already; re-inserting per key keeps that true
+    // whatever the stream holds, and yields oldest first.
     const latest = new Map<string, PublishedEntry>();
-    for (const [id, fields] of raw) {
-      const payload = fields[fields.indexOf('d') + 1];
+    for (let i = newestFirst.length - 1; i >= 0; i--) {
+      const [id, fields] = newestFirst[i]!;
+      let payload: string | undefined;
+      for (let j = 0; j + 1 < fields.length; j += 2) if (fields[j] === 'd') payload = fields[j + 1];
       const entry = payload === undefined ? null : decodePayload(payload, epoch, seqOfId(id));
       if (!entry) continue;
       latest.delete(entry.key);
@@ -441,7 +445,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       }
       return cmd.liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope).then(
         ([status, raw]): ReplayResult =>
-          status === 'ok' ? { ok: true, entries: compact(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason },
+          status === 'ok' ? { ok: true, entries: decodeReplay(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason },
         (error: unknown): ReplayResult => {
           if (!isReplyError(error)) degrade(messageOf(error));
           return { ok: false, reason: 'gap' };

@@ -21,7 +21,8 @@
  * cost per publish stays O(1) amortized, like `MAXLEN ~`.
  *
  * KEYS: epoch, seq, stream, floor. ARGV: candidate epoch, channel, scope,
- * payload, maxLen, slack. Returns `{ epoch, seq }`.
+ * payload, maxLen, slack, compaction key (`''` for unique signals).
+ * Returns `{ epoch, seq }`.
  */
 export const PUBLISH_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -31,7 +32,7 @@ if not epoch then
 end
 local seq = redis.call('INCR', KEYS[2])
 local seqText = string.format('%d', seq)
-redis.call('XADD', KEYS[3], seqText .. '-0', 'd', ARGV[4])
+redis.call('XADD', KEYS[3], seqText .. '-0', 'k', ARGV[7], 'd', ARGV[4])
 local maxLen = tonumber(ARGV[5])
 local len = redis.call('XLEN', KEYS[3])
 if len > maxLen + tonumber(ARGV[6]) then
@@ -48,9 +49,11 @@ return { epoch, seq }
 /**
  * Reads what a reconnecting client missed, atomically with the checks that
  * decide whether it can be served: epoch, head and the scope's trim floor.
+ * Compacts on the server (latest entry per key), so a reconnect after a
+ * burst on a few keys transfers those keys, not the burst.
  *
  * KEYS: epoch, seq, stream, floor. ARGV: cursor epoch, cursor seq, scope.
- * Returns `{ 'ok', entries }` (raw XRANGE reply) or `{ reason }`.
+ * Returns `{ 'ok', entries }` (XRANGE entries, NEWEST first) or `{ reason }`.
  */
 export const SINCE_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -60,7 +63,17 @@ local head = tonumber(redis.call('GET', KEYS[2]) or '0')
 if afterSeq > head then return { 'unknown-cursor' } end
 local floor = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
 if afterSeq < floor then return { 'evicted' } end
-return { 'ok', redis.call('XRANGE', KEYS[3], '(' .. string.format('%d', afterSeq) .. '-0', '+') }
+local raw = redis.call('XRANGE', KEYS[3], '(' .. string.format('%d', afterSeq) .. '-0', '+')
+local seen = {}
+local out = {}
+for i = #raw, 1, -1 do
+  local key = raw[i][2][2]
+  if key == '' or not seen[key] then
+    if key ~= '' then seen[key] = true end
+    out[#out + 1] = raw[i]
+  end
+end
+return { 'ok', out }
 `;
 
 /**
