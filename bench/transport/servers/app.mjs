@@ -1,0 +1,19 @@
+// The app's production entry (dist/main.js, built by `npm run build`), run in
+// this process with the benchmark's IPC hooks. LIVE_TRANSPORT=stock makes
+// main.js leave the live stream to the stock tRPC route inside Next.
+// Events are published into the app's own hub, which main.js and Next's route
+// bundles share through globalThis.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { serveIpc } from './ipc.mjs';
+
+const HUB = Symbol.for('trpc-live.app.hub');
+const hub = () => globalThis[HUB];
+
+serveIpc({
+  connections: () => hub()?.connectionCount ?? 0,
+  publish(round, count) {
+    for (let i = 0; i < count; i++) void hub().invalidate('acme', { resource: 'bench', id: `${round}-${i}` });
+  },
+});
+await import(pathToFileURL(path.resolve(process.cwd(), 'dist/main.js')).href);
