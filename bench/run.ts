@@ -13,6 +13,7 @@ const resultsDir = path.join(root, 'bench', 'results');
 /** Every benchmark, in report order. Add new ones here. */
 const benchmarks: Record<string, () => Promise<BenchModule>> = {
   hub: () => import('./hub/index'),
+  transport: () => import('./transport/index'),
   backend: () => import('./backend/index'),
 };
 
