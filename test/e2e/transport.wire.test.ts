@@ -107,6 +107,14 @@ describe('stock route and fast transport on the wire', () => {
     expect(app.hub.connectionCount).toBe(0);
   });
 
+  it('answers malformed connection params with the same status and JSON error body', async () => {
+    const { stock: a, fast: b } = await refused('/api/trpc/live.stream?connectionParams=%7Bnope', { cookie });
+    expect(a.res.statusCode).toBe(400);
+    expect(b.res.statusCode).toBe(a.res.statusCode);
+    expect(b.text()).toBe(a.text());
+    expect(JSON.parse(a.text())).toMatchObject({ error: { json: { data: { code: 'BAD_REQUEST' } } } });
+  });
+
   it('sends the same headers, preamble and frame bytes for one publish to both streams', async () => {
     const [a, b] = await Promise.all([
       open(stock.url, '/api/trpc/live.stream', { cookie }),
@@ -127,5 +135,14 @@ describe('stock route and fast transport on the wire', () => {
     a.close();
     b.close();
     await waitFor(() => app.hub.connectionCount === 0, 'both streams to leave');
+  });
+
+  // Last: a drained hub stays drained.
+  it('refuses a new stream of a draining hub with the same bytes', async () => {
+    app.hub.drain({ jitterMs: 0 });
+    const { stock: a, fast: b } = await refused('/api/trpc/live.stream', { cookie });
+    expect(a.text()).toContain('event: serialized-error');
+    expect(b.text()).toBe(a.text());
+    expect(fast.live!.streams).toBe(0);
   });
 });
