@@ -112,7 +112,7 @@ describe('stock route and fast transport on the wire', () => {
     expect(a.res.statusCode).toBe(400);
     expect(b.res.statusCode).toBe(a.res.statusCode);
     expect(b.text()).toBe(a.text());
-    expect(JSON.parse(a.text())).toMatchObject({ error: { json: { data: { code: 'BAD_REQUEST' } } } });
+    expect(JSON.parse(a.text())).toMatchObject({ error: { json: { data: { code: 'PARSE_ERROR' } } } });
   });
 
   it('sends the same headers, preamble and frame bytes for one publish to both streams', async () => {
