@@ -69,9 +69,12 @@ async function trpcBytes(script: Step[], lastEventId: string | null): Promise<st
       }),
   });
   const decoder = new TextDecoder();
+  const reader = stream.getReader();
   try {
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
     }
   } finally {
     vi.useRealTimers();
