@@ -1,5 +1,5 @@
 import { createMemoryBackend, type LiveBackend, type PublishedEntry } from './backend';
-import { systemTimers, type LiveTimers } from './clock';
+import { systemTimers, type LiveTimers, type TimerHandle } from './clock';
 import { LiveConnection, type ConnectionHost } from './connection';
 import { parseCursor } from './cursor';
 import { LiveError } from './errors';
@@ -55,6 +55,14 @@ export interface HubOptions {
   newId?: () => string;
   /** Connections written per slice of the event loop during a fan-out. @default 512 */
   flushSliceSize?: number;
+  /**
+   * Longest life of one stream, in ms: past it the stream gets a `reconnect`
+   * hint and is closed, and the client resumes from its cursor. Rotation
+   * spreads long-lived connections across instances after a deploy and
+   * bounds what one stream holds. Each stream's limit is shortened by a random
+   * 0-10 % so rotations do not line up. @default undefined (never rotate)
+   */
+  maxDurationMs?: number;
 }
 
 /** What a stream asks for when it connects. */
@@ -67,6 +75,12 @@ export interface ConnectOptions {
   groups?: ConnectionGroups;
   /** Cursor to resume from (`epoch:seq`); malformed or unknown cursors get a reset. */
   lastEventId?: string | null;
+  /**
+   * When the credential behind the stream expires (ms since the epoch): the
+   * stream is then closed with reason `unauthorized`, which the transports
+   * turn into an UNAUTHORIZED error the client can act on. @default never
+   */
+  expiresAt?: number;
   sink: LiveSink;
 }
 
@@ -163,6 +177,9 @@ export class Hub {
   private drainingState = false;
   private readonly publishedCounts: Record<Lane, number> = { instant: 0, batched: 0, coalesced: 0 };
   private readonly taps = new Set<(entry: PublishedEntry) => void>();
+  private readonly maxDurationMs: number | undefined;
+  /** Expiry/rotation timer per connection that has one. */
+  private readonly lifetimes = new Map<LiveConnection, TimerHandle>();
 
   constructor(options: HubOptions = {}) {
     this.timers = options.timers ?? systemTimers;
@@ -170,6 +187,10 @@ export class Hub {
     this.metrics = options.metrics ?? noopMetrics;
     this.newId = options.newId ?? randomId;
     this.sliceSize = options.flushSliceSize ?? 512;
+    this.maxDurationMs = options.maxDurationMs;
+    if (this.maxDurationMs !== undefined && !(this.maxDurationMs > 0)) {
+      throw new LiveError('BAD_OPTIONS', 'maxDurationMs must be a positive number');
+    }
     const flushIntervalMs = options.flushIntervalMs ?? 2000;
     const coalesceWindowMs = options.coalesceWindowMs ?? flushIntervalMs;
     if (!(flushIntervalMs > 0)) throw new LiveError('BAD_OPTIONS', 'flushIntervalMs must be a positive number');
@@ -271,7 +292,30 @@ export class Hub {
     connection.sendControl({ kind: 'hello', connectionId: connection.id, epoch: this.backend.epoch() });
 
     if (options.lastEventId) this.replay(connection, options.lastEventId);
+    this.scheduleLifetime(connection, options.expiresAt);
     return connection;
+  }
+
+  /** Arms the earlier of credential expiry and rotation for a connection. */
+  private scheduleLifetime(connection: LiveConnection, expiresAt: number | undefined): void {
+    const now = this.timers.now();
+    const rotateAt = this.maxDurationMs === undefined ? Infinity : now + this.maxDurationMs * (1 - 0.1 * Math.random());
+    const expireAt = expiresAt ?? Infinity;
+    const at = Math.min(rotateAt, expireAt);
+    if (at === Infinity || connection.closed) return;
+    const handle = this.timers.setTimeout(
+      () => {
+        this.lifetimes.delete(connection);
+        if (expireAt <= rotateAt) {
+          connection.close('unauthorized');
+        } else {
+          connection.sendControl({ kind: 'reconnect', afterMs: Math.floor(Math.random() * 1000), reason: 'rotate' });
+          connection.close('rotate');
+        }
+      },
+      Math.max(0, at - now),
+    );
+    this.lifetimes.set(connection, handle);
   }
 
   /**
@@ -509,6 +553,11 @@ export class Hub {
   private unregister(connection: LiveConnection): void {
     if (!this.byId.delete(connection.id)) return;
     this.instantQueue.delete(connection);
+    const lifetime = this.lifetimes.get(connection);
+    if (lifetime !== undefined) {
+      this.timers.clearTimeout(lifetime);
+      this.lifetimes.delete(connection);
+    }
     const index = this.scopes.get(connection.scope);
     if (index) {
       for (const pattern of connection.patterns) index.remove(pattern, connection);
