@@ -252,6 +252,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       }
       const [epoch] = await cmd.liveHello(keys.epoch, keys.seq, newEpoch(now()));
       if ((mode as RedisBackendMode) === 'closed') return;
+      // The subscription dropped while joining: its 'ready' event starts over.
+      if (sub && !subscribed) return;
       const rejoined = mode === 'local';
       sharedEpoch = epoch;
       mode = 'shared';
@@ -290,10 +292,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const chunk = pending.slice(i, i + CHUNK);
       const results = await Promise.allSettled(chunk.map((request) => publishShared(request)));
       // A request Redis refused (a reply error) would be refused again: it is dropped and logged.
+      let unreachable: unknown = null;
       const failed = chunk.filter((_, j) => {
         const result = results[j]!;
         if (result.status === 'fulfilled') return false;
-        if (!isReplyError(result.reason)) return true;
+        if (!isReplyError(result.reason)) {
+          unreachable = result.reason;
+          return true;
+        }
         logger?.warn(`[live:redis] dropped a forwarded signal Redis refused: ${messageOf(result.reason)}`);
         return false;
       });
@@ -301,7 +307,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         // Redis went away again: keep the rest for the next recovery.
         for (const request of [...failed, ...pending.slice(i + CHUNK)]) remember(request);
         forwardOverflow ||= overflow;
-        changed();
+        degrade(messageOf(unreachable));
         return;
       }
     }
