@@ -185,6 +185,19 @@ describeWithService('redis-server', redisServerBinary, 'two production instances
     expect((await alice.a.products.byId.query({ id: 'prd_acme_3' })).stock).toBe(before.stock + 7);
   }, 60_000);
 
+  it("streams a CSV import's progress and completion, run by A's background worker, to a client on B", async () => {
+    const onB = await subscriber(b);
+    const rows = Array.from({ length: 600 }, (_, i) => `Import customer ${i},ACM-PACK,1`);
+    const record = await alice.a.imports.start.mutate({ fileName: 'cross.csv', csv: ['customer,sku,quantity', ...rows].join('\n') });
+    const key = `imports.${record.id}`;
+    const progress = () => onB.data().flatMap((r) => (r.message.kind === 'progress' && r.message.key === key ? [r.message] : []));
+    await onB.until(() => onB.data().some((r) => r.message.kind === 'complete' && r.message.key === key), 'the completion on B', 30_000);
+    // Progress is coalesced (the completion may overtake it), but its final value always arrives.
+    await onB.until(() => progress().at(-1)?.current === 600, 'the final progress on B', 5_000);
+    expect(progress().at(-1)).toMatchObject({ current: 600, total: 600 });
+    expect(onB.data().find((r) => r.message.kind === 'complete')!.message).toMatchObject({ ok: true, extra: { imported: 600 } });
+  }, 60_000);
+
   it('keeps local delivery through a Redis crash, resumes cross-instance delivery after restart and resets gapped clients', async () => {
     const onA = await subscriber(a);
     const onB = await subscriber(b);
