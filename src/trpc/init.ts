@@ -37,6 +37,10 @@ export const live: Live<Context, Resources> = createLive<Context, Resources>({
   scope: (ctx) => ctx.session?.tenantId,
   groups: (ctx): Record<string, string> => (ctx.session ? { user: ctx.session.userId, role: ctx.session.role } : {}),
   publishLog: (ctx) => ctx.live,
+  // A token may narrow what its holder receives (claim `topics`); the stream gets the intersection.
+  allowedTopics: (ctx) => ctx.session?.topics,
+  // The stream ends with UNAUTHORIZED when the session (or stream credential) expires.
+  expiresAt: (ctx) => (ctx.session ? ctx.session.exp * 1000 : undefined),
   resources,
   // Lazy: the router imports this module. Lets `invalidates` functions see the parsed input.
   router: () => import('../server/routers/_app').then((m) => m.appRouter),

@@ -147,6 +147,50 @@ describe('live stream authentication: the attack table (stock tRPC route)', () =
     await expectRefused(withCookie(credential));
   });
 
+  it('ends the stream with UNAUTHORIZED when the session expires mid-stream', async () => {
+    const client = withCookie(await makeToken({ expiresIn: 2 }));
+    const events: string[] = [];
+    const ended = new Promise<string>((resolve) => {
+      client.live.stream.subscribe(undefined, {
+        onData: (value) => void events.push((value as { kind?: string }).kind ?? 'data'),
+        onError: (error) => resolve((error as { data?: { code?: string } }).data?.code ?? error.message),
+      });
+    });
+    expect(await ended).toBe('UNAUTHORIZED');
+    expect(events).toContain('hello');
+    expect(app.hub.connectionCount).toBe(0);
+  });
+
+  it('gives a stream the intersection of the topics it asks for and those its token allows', async () => {
+    const limited = withCookie(await makeToken({ claims: { topics: ['orders'] } }));
+    const refused = await new Promise<string>((resolve) => {
+      limited.live.stream.subscribe({ topics: ['products'] }, { onError: (e) => resolve((e as { data?: { code?: string } }).data?.code ?? '') });
+    });
+    expect(refused).toBe('FORBIDDEN');
+    const received: string[] = [];
+    let onOrder: () => void = () => undefined;
+    const gotOrder = new Promise<void>((resolve) => (onOrder = resolve));
+    let onHello: () => void = () => undefined;
+    const hello = new Promise<void>((resolve) => (onHello = resolve));
+    const subscription = limited.live.stream.subscribe(undefined, {
+      onData(value) {
+        const tracked = value as unknown as { id?: string; data?: { kind: string; resource?: string } };
+        const message = (tracked.id ? tracked.data : value) as { kind: string; resource?: string };
+        if (message.kind === 'hello') onHello();
+        if (message.kind === 'invalidate') {
+          received.push(message.resource!);
+          if (message.resource === 'orders') onOrder();
+        }
+      },
+    });
+    await hello;
+    await app.hub.invalidate('acme', { resource: 'products', id: 'p' });
+    await app.hub.invalidate('acme', { resource: 'orders', id: 'o' });
+    await gotOrder;
+    expect(received).toEqual(['orders']);
+    subscription.unsubscribe();
+  });
+
   it("keeps a ticket client's stream alive across a server-side reconnect by exchanging the ticket for a credential", async () => {
     const bearer = createNodeClient(server.url, null, { authorization: `Bearer ${await makeToken()}` });
     const { ticket } = await bearer.auth.streamTicket.mutate();

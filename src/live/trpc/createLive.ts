@@ -27,7 +27,13 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * Topic patterns a stream may receive; a stream gets the intersection of
    * what it asks for and these. @default ['>'] (everything in its scope)
    */
-  allowedTopics?: (ctx: TCtx) => readonly string[];
+  allowedTopics?: (ctx: TCtx) => readonly string[] | undefined;
+  /**
+   * When the stream's credential expires (ms since the epoch): the hub then
+   * ends the stream with UNAUTHORIZED, which the client can act on (sign in
+   * again). @default never
+   */
+  expiresAt?: (ctx: TCtx) => number | undefined;
   /** Where to record publishes for the response fence. @default none */
   publishLog?: (ctx: TCtx) => PublishLog | undefined;
   /**
@@ -162,6 +168,10 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
       const allowed = options.allowedTopics?.(ctx);
       const asked = input?.topics;
       const topics = intersectTopics(asked, allowed);
+      const expiresAt = options.expiresAt?.(ctx);
+      if (expiresAt !== undefined && expiresAt <= Date.now()) {
+        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' });
+      }
       return new LiveStream(
         hub(),
         {
@@ -169,6 +179,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
           topics,
           groups: options.groups?.(ctx) ?? {},
           lastEventId: input?.lastEventId ?? null,
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
         },
         signal,
       );

@@ -7,6 +7,8 @@ export interface LiveStreamRequest {
   readonly topics?: readonly string[];
   readonly groups?: ConnectionGroups;
   readonly lastEventId?: string | null;
+  /** When the credential behind the stream expires (ms since the epoch); the stream then ends with UNAUTHORIZED. */
+  readonly expiresAt?: number;
 }
 
 /** One item of a live subscription: data frames are tracked (carry a cursor), control frames are not. */
