@@ -60,6 +60,14 @@ export async function watchNetwork(page: Page) {
   await cdp.send('Network.enable');
   const streams: Array<{ requestId: string; url: string }> = [];
   const messages: SseMessage[] = [];
+  /** Console warnings and errors of the page, for failure reports. */
+  const console: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') console.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (error) => console.push(`pageerror: ${error.message}`));
+  const failed: string[] = [];
+  cdp.on('Network.loadingFailed', (e) => failed.push(`${e.requestId} ${e.errorText}${e.canceled ? ' (canceled)' : ''}`));
   cdp.on('Network.requestWillBeSent', (e) => {
     if (e.type === 'EventSource') streams.push({ requestId: e.requestId, url: e.request.url });
   });
@@ -71,6 +79,9 @@ export async function watchNetwork(page: Page) {
     streams,
     /** Every SSE message, in arrival order. */
     messages,
+    console,
+    /** Requests that failed (network errors, cancellations). */
+    failed,
     /** Payloads of data messages on live-stream requests, in arrival order. */
     payloads(since = 0): StreamPayload[] {
       const live = new Set(streams.filter((s) => s.url.includes('/live.stream')).map((s) => s.requestId));
@@ -85,10 +96,25 @@ export async function watchNetwork(page: Page) {
 
 export type NetworkWatch = Awaited<ReturnType<typeof watchNetwork>>;
 
-/** Resolves once the page's live badge says the browser's stream is connected, and returns this tab's role. */
-export async function waitForLive(page: Page): Promise<string> {
+/**
+ * Resolves once the page's live badge says the browser's stream is
+ * connected, and returns this tab's role. On timeout, the error says what
+ * the tab and its network were doing.
+ */
+export async function waitForLive(page: Page, net?: NetworkWatch, timeout = 15_000): Promise<string> {
   const badge = page.getByTestId('live-status');
-  await badge.and(page.locator('[data-connected=true]')).waitFor({ timeout: 15_000 });
+  try {
+    await badge.and(page.locator('[data-connected=true]')).waitFor({ timeout });
+  } catch (error) {
+    const state = await badge
+      .evaluate((el) => `${el.getAttribute('data-role')} connected=${el.getAttribute('data-connected')} "${el.textContent}"`)
+      .catch((e: unknown) => `no badge (${String(e)})`);
+    const detail = net
+      ? `streams ${JSON.stringify(net.streams)}; last messages ${JSON.stringify(net.messages.slice(-5))}; ` +
+        `failed ${JSON.stringify(net.failed)}; console ${JSON.stringify(net.console.slice(-10))}`
+      : '';
+    throw new Error(`${page.url()} never connected its live stream: badge ${state}; ${detail}`, { cause: error });
+  }
   return (await badge.getAttribute('data-role')) ?? '';
 }
 
@@ -96,7 +122,7 @@ export async function waitForLive(page: Page): Promise<string> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
 }
 

@@ -70,7 +70,7 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
     const a2Orders = await tab(a2, '/orders');
     const a2Dashboard = await tab(a2, '/dashboard');
     const bOrders = await tab(b, '/orders');
-    for (const { page } of [a1Orders, a2Orders, a2Dashboard, bOrders]) await waitForLive(page);
+    for (const { page, net } of [a1Orders, a2Orders, a2Dashboard, bOrders]) await waitForLive(page, net);
     await a2Dashboard.page.getByTestId('stat-orders').and(a2Dashboard.page.locator(':not(:text("—"))')).waitFor();
     const ordersBefore = Number((await a2Dashboard.page.getByTestId('stat-orders').textContent())!.replace(/,/g, ''));
     await bOrders.page.getByTestId('orders').locator('tbody tr').first().waitFor();
@@ -151,10 +151,10 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
     const dave = await open('dave@globex.test');
     const carol = await open('carol@globex.test');
     const tabs = [await tab(dave, '/orders')];
-    expect(await waitForLive(tabs[0]!.page)).toBe('leader');
+    expect(await waitForLive(tabs[0]!.page, tabs[0]!.net)).toBe('leader');
     tabs.push(await tab(dave, '/orders'), await tab(dave, '/dashboard'));
-    expect(await waitForLive(tabs[1]!.page)).toBe('follower');
-    expect(await waitForLive(tabs[2]!.page)).toBe('follower');
+    expect(await waitForLive(tabs[1]!.page, tabs[1]!.net)).toBe('follower');
+    expect(await waitForLive(tabs[2]!.page, tabs[2]!.net)).toBe('follower');
     await tabs[0]!.page.getByTestId('live-status').and(tabs[0]!.page.locator('[data-tabs="3"]')).waitFor();
     await expectServerConnections(1);
     expect(tabs.map((t) => t.net.liveStreams().length)).toEqual([1, 0, 0]);
@@ -173,7 +173,11 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
       customer: 'During Handover',
       items: [{ productId: 'prd_globex_1', quantity: 1 }],
     });
-    const roles = await Promise.all(tabs.slice(1).map((t) => waitForLive(t.page)));
+    // One of the remaining tabs wins the lock and connects (the others keep showing the old leader's status meanwhile).
+    await Promise.any(
+      tabs.slice(1).map((t) => t.page.locator('[data-testid=live-status][data-role=leader][data-connected=true]').waitFor({ timeout: 15_000 })),
+    );
+    const roles = await Promise.all(tabs.slice(1).map((t) => waitForLive(t.page, t.net)));
     expect(roles.sort()).toEqual(['follower', 'leader']);
     await expectServerConnections(1);
     const after = await trpcCall<{ id: string }>(carol, 'mutation', 'orders.create', {
@@ -195,8 +199,8 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
     const alice = await open('alice@acme.test');
     const imports = await tab(alice, '/imports');
     const dashboard = await tab(alice, '/dashboard');
-    expect(await waitForLive(imports.page)).toBe('leader');
-    await waitForLive(dashboard.page);
+    expect(await waitForLive(imports.page, imports.net)).toBe('leader');
+    await waitForLive(dashboard.page, dashboard.net);
     await dashboard.page.getByTestId('stat-orders').and(dashboard.page.locator(':not(:text("—"))')).waitFor();
     const ordersBefore = Number((await dashboard.page.getByTestId('stat-orders').textContent())!.replace(/,/g, ''));
     const products = await trpcCall<Array<{ sku: string }>>(alice, 'query', 'products.list');
@@ -221,6 +225,8 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
       `[browser] import of 10,000 rows: done after ${doneMs} ms; the browser received ${frames.length} progress frames ` +
         `(${frames.map((p) => p.current).join(', ')}) and ${completions.length} completion`,
     );
+    // The page counts the progress messages its live listener got: the same frames, none twice.
+    await row.getByText(`${frames.length} progress updates received`).waitFor({ timeout: 5000 });
     expect(frames.length).toBeGreaterThanOrEqual(1);
     expect(frames.length).toBeLessThanOrEqual(20);
     expect(completions).toHaveLength(1);
@@ -236,7 +242,7 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
   it('makes no request but the single live stream during 10 idle seconds', async () => {
     const bob = await open('bob@acme.test');
     const pages = [await tab(bob, '/dashboard'), await tab(bob, '/orders'), await tab(bob, '/products')];
-    for (const { page } of pages) await waitForLive(page);
+    for (const { page, net } of pages) await waitForLive(page, net);
     for (const { page } of pages) await page.waitForLoadState('load');
     await pages[0]!.page.getByTestId('stat-orders').and(pages[0]!.page.locator(':not(:text("—"))')).waitFor();
     await pages[1]!.page.getByTestId('orders').locator('tbody tr').first().waitFor();
@@ -257,7 +263,7 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
   it('pauses the browser stream on the server while every tab is hidden and resumes it when one is shown', async () => {
     const bob = await open('bob@acme.test');
     const pages = [await tab(bob, '/orders'), await tab(bob, '/notifications')];
-    for (const { page } of pages) await waitForLive(page);
+    for (const { page, net } of pages) await waitForLive(page, net);
     const setVisibility = (page: Page, state: 'visible' | 'hidden') =>
       page.evaluate((value) => {
         Object.defineProperty(document, 'visibilityState', { value, configurable: true });
@@ -314,6 +320,11 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
       await page.waitForURL(`**${path}`);
       await page.getByRole('heading', { name: heading }).first().waitFor();
       await page.locator(ready).first().waitFor({ timeout: 10_000 });
+      if (path === '/inspector') {
+        // The inspector shows this tab's own stream (the only acme stream open now).
+        await page.getByTestId('inspector-connections').filter({ hasText: /^1$/ }).waitFor({ timeout: 5000 });
+        await page.getByTestId('inspector-connection-list').locator('tr.me').waitFor({ timeout: 5000 });
+      }
       await screenshot(page, path.slice(1).replace(/\//g, '-'));
     }
     expect(errors).toEqual([]);

@@ -149,6 +149,8 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   let resetWhenLive = false;
   /** Heard of a leader before (a later election is a takeover). */
   let hadLeader = false;
+  /** The tab a follower last heard from as leader. */
+  let leaderId: string | null = null;
   let status: SharedLiveStreamStatus = { role, tabs: 0, paused: false, connected: false };
   const listeners = new Set<(status: SharedLiveStreamStatus) => void>();
 
@@ -229,18 +231,18 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     switch (envelope.type) {
       case 'signal':
         if (role === 'leader') return; // a late relay of the previous leader: our stream replays it
-        becomeFollower();
+        becomeFollower(envelope.from);
         invalidator.receive(envelope.message, envelope.cursor);
         return;
       case 'leader':
-        if (role !== 'leader') becomeFollower();
+        if (role !== 'leader') becomeFollower(envelope.from);
         return;
       case 'census':
         post({ type: 'visibility', from: tabId, visible: visible() });
         return;
       case 'status':
         if (role !== 'leader') {
-          becomeFollower();
+          becomeFollower(envelope.from);
           setStatus({ tabs: envelope.tabs, paused: envelope.paused, connected: envelope.connected });
         }
         return;
@@ -256,6 +258,8 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
         reconcile();
         return;
       case 'bye':
+        // The leader left: not connected until the next leader's stream says hello.
+        if (role === 'follower' && envelope.from === leaderId) setStatus({ connected: false });
         if (role !== 'leader') return;
         peers.delete(envelope.from);
         reconcile();
@@ -263,8 +267,9 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     }
   };
 
-  function becomeFollower() {
+  function becomeFollower(from: string) {
     hadLeader = true;
+    leaderId = from;
     if (role === 'connecting') {
       role = 'follower';
       setStatus({});

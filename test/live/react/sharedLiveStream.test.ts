@@ -172,13 +172,17 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     deliver(a, hello('conn-a'));
     await waitFor(() => b.stream.status().role === 'follower' && c.stream.status().role === 'follower', 'followers');
 
+    await waitFor(() => c.stream.status().connected, 'C to show the stream connected');
     a.stream.close();
     await waitFor(() => b.stream.status().role === 'leader', 'B to take over');
+    // C is not connected until the new leader's stream says hello.
+    await waitFor(() => !c.stream.status().connected, 'C to show the handover');
     expect(b.opened).toEqual([null]);
     expect(b.invalidated).toBe(0);
     deliver(b, hello('conn-b'));
     expect(b.invalidated).toBe(1);
     await waitFor(() => c.invalidated === 1, 'C to reset too');
+    await waitFor(() => c.stream.status().connected, 'C to show the new stream connected');
   });
 
   it('does not reset on the first election of a fresh browser', async () => {

@@ -103,7 +103,7 @@ export function DashboardView() {
                 {s?.topProducts.map((p) => (
                   <tr key={p.id}>
                     <td>{p.name}</td>
-                    <td className="num">{count(p.units)} units</td>
+                    <td className="num">{count(p.units)} {p.units === 1 ? 'unit' : 'units'}</td>
                     <td className="num muted">{money(p.revenueCents)}</td>
                   </tr>
                 ))}

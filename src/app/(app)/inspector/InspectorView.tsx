@@ -40,7 +40,7 @@ export function InspectorView() {
       </div>
       <div className="stats">
         <div className="stat card">
-          <div className="stat-label">Open live connections</div>
+          <div className="stat-label">Live connections</div>
           <div className="stat-value" data-testid="inspector-connections">
             {s ? s.connections.length : '—'}
           </div>

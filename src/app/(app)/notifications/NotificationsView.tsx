@@ -6,7 +6,7 @@ import { useTRPC } from '../../../trpc/react';
 import { when } from '../format';
 
 const ICONS: Record<string, string> = {
-  'order.created': '＋',
+  'order.created': '+',
   'order.paid': '$',
   'import.done': '⇪',
   'import.failed': '!',
