@@ -1,0 +1,46 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setupApp, type TestApp } from '../helpers/app';
+
+describe('live.pause / live.resume', () => {
+  let app: TestApp;
+  let controller: AbortController;
+  beforeEach(async () => {
+    app = await setupApp();
+    controller = new AbortController();
+  });
+  afterEach(async () => {
+    controller.abort();
+    await app.close();
+  });
+
+  /** Opens bob's stream through the procedure and returns its connection id (from hello). */
+  async function openStream() {
+    const bob = await app.callerAs('bob@acme.test', { signal: controller.signal });
+    const stream = await bob.live.stream();
+    const hello = await stream[Symbol.asyncIterator]().next();
+    return (hello.value as unknown as { connectionId: string }).connectionId;
+  }
+
+  it('pauses and resumes the caller own stream', async () => {
+    const id = await openStream();
+    const bob = await app.callerAs('bob@acme.test');
+    expect(await bob.live.pause({ connectionId: id })).toEqual({ paused: true });
+    expect(app.hub.connection(id)!.paused).toBe(true);
+    expect(await bob.live.resume({ connectionId: id })).toEqual({ paused: false });
+    expect(app.hub.connection(id)!.paused).toBe(false);
+  });
+
+  it('answers NOT_FOUND for the stream of another user or tenant, and leaves it running', async () => {
+    const id = await openStream();
+    for (const email of ['alice@acme.test', 'carol@globex.test'] as const) {
+      const other = await app.callerAs(email);
+      await expect(other.live.pause({ connectionId: id })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'No such live connection' });
+    }
+    expect(app.hub.connection(id)!.paused).toBe(false);
+  });
+
+  it('answers NOT_FOUND for an unknown stream', async () => {
+    const bob = await app.callerAs('bob@acme.test');
+    await expect(bob.live.resume({ connectionId: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
