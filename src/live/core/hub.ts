@@ -174,6 +174,8 @@ export class Hub {
   private stamp = 0;
   /** Highest seq delivered: where a reset points. */
   private lastSeq = 0;
+  /** Epoch of `lastSeq`: a seq means nothing in another epoch (Redis lost its data, local fallback). */
+  private lastEpoch = '';
   private drainingState = false;
   private readonly publishedCounts: Record<Lane, number> = { instant: 0, batched: 0, coalesced: 0 };
   private readonly taps = new Set<(entry: PublishedEntry) => void>();
@@ -207,7 +209,7 @@ export class Hub {
       limits: this.limits,
       throttle: { flushIntervalMs, coalesceWindowMs },
       requestInstantFlush: (connection) => this.requestInstantFlush(connection),
-      resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.lastSeq),
+      resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.headSeq()),
       controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
       unregister: (connection) => this.unregister(connection),
     };
@@ -387,7 +389,7 @@ export class Hub {
     } else {
       // Synchronous: the snapshot holds everything up to the head, even an
       // entry being delivered right now (a connect from inside a delivery).
-      snapshotSeq = this.lastSeq;
+      snapshotSeq = this.headSeq();
       answer(result);
     }
   }
@@ -509,8 +511,23 @@ export class Hub {
     await this.backend.close();
   }
 
+  /**
+   * The newest seq this hub delivered in the backend's current epoch (0 when
+   * it delivered nothing in it yet). A reset points here: a seq from an older
+   * epoch could be ahead of the new epoch's history and make a later replay
+   * skip entries.
+   */
+  private headSeq(): number {
+    return this.lastEpoch === this.backend.epoch() ? this.lastSeq : 0;
+  }
+
   private deliver(entry: PublishedEntry): void {
-    if (entry.seq > this.lastSeq) this.lastSeq = entry.seq;
+    if (entry.epoch !== this.lastEpoch) {
+      this.lastEpoch = entry.epoch;
+      this.lastSeq = entry.seq;
+    } else if (entry.seq > this.lastSeq) {
+      this.lastSeq = entry.seq;
+    }
     this.publishedCounts[entry.lane]++;
     this.metrics.published?.(entry.lane);
     for (const tap of this.taps) tap(entry);

@@ -261,3 +261,35 @@ describe('replay through the hub', () => {
     });
   });
 });
+
+describe('regression: reset cursor after an epoch change', () => {
+  it('points a reset at the new epoch head, not at a seq carried over from the old epoch', async () => {
+    const { createHub } = await import('../../../src/live/core');
+    const { RecordingSink } = await import('../../helpers/sink');
+    let epoch = 'old';
+    let seq = 0;
+    let listener: { deliver(entry: any): void } | null = null;
+    const backend = {
+      name: 'switching',
+      epoch: () => epoch,
+      attach: (l: { deliver(entry: any): void }) => void (listener = l),
+      publish: (request: any) => {
+        const entry = { ...request, key: request.key ?? `#${seq + 1}`, epoch, seq: ++seq };
+        listener!.deliver(entry);
+        return entry;
+      },
+      since: () => ({ ok: false as const, reason: 'epoch' as const }),
+      close: async () => undefined,
+    };
+    const hub = createHub({ backend });
+    for (let i = 0; i < 100; i++) await hub.invalidate('acme', { resource: 'orders', id: String(i) });
+    // History lost: a new epoch starts again at 1.
+    epoch = 'new';
+    seq = 0;
+    await hub.invalidate('acme', { resource: 'orders', id: 'fresh' });
+    const sink = new RecordingSink();
+    hub.connect({ scope: 'acme', sink, lastEventId: 'old:50' });
+    const reset = sink.frames.find((f) => f.message.kind === 'reset')!;
+    expect(reset.id).toBe('new:1');
+  });
+});
