@@ -141,9 +141,14 @@ class Child {
     });
   }
 
+  /** Asks the child to exit (it does when the IPC channel closes), and kills it if it does not within 3 s. */
   async kill(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
-    await this.exited;
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      if (this.proc.connected) this.proc.disconnect();
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(timer);
+    }
   }
 }
 
@@ -216,7 +221,8 @@ async function runVariant(variant: Variant, plan: Plan, log: (line: string) => v
   const server = new Child(
     fork(path.join(here, variant.script), [], {
       cwd: root,
-      execArgv: ['--expose-gc'],
+      // BENCH_CPU_PROF=<dir> writes a CPU profile of each server (where the time goes).
+      execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
       env: {
         ...process.env,
         NODE_ENV: 'production',
