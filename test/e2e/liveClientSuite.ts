@@ -9,6 +9,7 @@ import type { LiveMessage } from '../../src/live/core';
 import { setupApp, sessionCookieFor, type TestApp } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
 import { serveTrpc } from '../helpers/http';
+import { makeToken } from '../helpers/tokens';
 import { waitFor } from '../helpers/wait';
 
 type Received = { message: LiveMessage; id?: string };
@@ -135,6 +136,24 @@ export function runLiveClientSuite(transport: 'stock' | 'fast'): void {
       expect(bob.data().filter((r) => isInvalidation(r, 'orders', 'before-kill'))).toHaveLength(1);
       expect(bob.data().filter((r) => isInvalidation(r, 'orders', 'while-away'))).toHaveLength(1);
       bob.stop();
+    });
+
+    it('ends the stream with UNAUTHORIZED when the session expires mid-stream, and frees the connection', async () => {
+      await waitFor(() => app.hub.connectionCount === 0, 'earlier streams to leave');
+      const client = createNodeClient(server.url, `live_session=${await makeToken({ expiresIn: 2 })}`);
+      const kinds: string[] = [];
+      const ended = new Promise<{ message: string; data?: { code?: string } }>((resolve) => {
+        client.live.stream.subscribe(undefined, {
+          onData: (value) => void kinds.push((value as { kind?: string }).kind ?? 'tracked'),
+          onError: (error) => resolve(error as never),
+        });
+      });
+      const error = await ended;
+      expect(error.data?.code).toBe('UNAUTHORIZED');
+      expect(error.message).toBe('Session expired');
+      expect(kinds).toContain('hello');
+      await waitFor(() => app.hub.connectionCount === 0, 'the expired stream to leave the hub');
+      if (transport === 'fast') expect(server.live!.streams).toBe(0);
     });
 
     it('refuses an unauthenticated stream with UNAUTHORIZED and registers nothing', async () => {
