@@ -6,7 +6,7 @@ import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useCallback, useState, type ReactNode } from 'react';
 import superjson from 'superjson';
 import { createLiveInvalidator, liveLink } from '../live/client';
-import { LiveProvider } from '../live/react';
+import { LiveProvider, type StreamEvents } from '../live/react';
 import type { AppRouter } from '../server/routers/_app';
 import { makeQueryClient } from './queryClient';
 import { resources } from './resources';
@@ -45,9 +45,14 @@ export function TRPCReactProvider({
     return { queryClient, invalidator, trpcClient };
   });
   const subscribe = useCallback(
-    (lastEventId: string | null) =>
+    (lastEventId: string | null, events: StreamEvents) =>
       state.trpcClient.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, {
+        onConnectionStateChange(connection) {
+          // 'connecting' after the first connection: the link is reconnecting (it resends the last cursor).
+          if (connection.state === 'connecting') events.disconnected();
+        },
         onError(error) {
+          events.disconnected();
           console.warn('[live] stream stopped:', error.message);
         },
       }),

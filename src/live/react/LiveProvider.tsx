@@ -8,7 +8,6 @@ import {
   type SharedLiveStream,
   type SharedLiveStreamOptions,
   type SharedLiveStreamStatus,
-  type Unsubscribable,
 } from './sharedLiveStream';
 
 /** Props of {@link LiveProvider}. */
@@ -16,10 +15,11 @@ export interface LiveProviderProps {
   invalidator: LiveInvalidator;
   /**
    * Opens the live subscription, from `lastEventId` when given, e.g.
-   * `(lastEventId) => client.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, {})`.
-   * The link in the client's chain applies what arrives; this only keeps it open.
+   * `(lastEventId, events) => client.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, { onError: events.disconnected })`.
+   * The link in the client's chain applies what arrives; this only keeps it
+   * open and reports when the transport loses it.
    */
-  subscribe: (lastEventId: string | null) => Unsubscribable;
+  subscribe: SharedLiveStreamOptions['open'];
   /** Keep the stream closed (e.g. signed out). @default true */
   enabled?: boolean;
   /**

@@ -10,5 +10,6 @@ export type {
   SharedLiveStream,
   SharedLiveStreamOptions,
   SharedLiveStreamStatus,
+  StreamEvents,
   Unsubscribable,
 } from './sharedLiveStream';

@@ -25,6 +25,12 @@ export interface SharedLiveStreamStatus {
   readonly connected: boolean;
 }
 
+/** What the subscription tells the shared stream about its transport. */
+export interface StreamEvents {
+  /** The stream is down (the transport is reconnecting, or gave up). */
+  disconnected(): void;
+}
+
 /** The parts of the Web Locks API used (`navigator.locks`). */
 export interface LockManagerLike {
   request(name: string, options: { signal?: AbortSignal }, callback: (lock: unknown) => Promise<void>): Promise<unknown>;
@@ -57,9 +63,11 @@ export interface SharedLiveStreamOptions {
   /**
    * Opens the live subscription, resuming after `lastEventId` when given (a
    * takeover continues from the last cursor any tab saw: the server replays
-   * the gap).
+   * the gap). Call `events.disconnected()` when the transport loses the
+   * stream (reconnecting, or stopped for good); the next `hello` marks it
+   * connected again.
    */
-  open: (lastEventId: string | null) => Unsubscribable;
+  open: (lastEventId: string | null, events: StreamEvents) => Unsubscribable;
   /**
    * Pauses or resumes the leader's connection on the server (e.g. a `live.pause`
    * mutation). Called when every tab becomes hidden, and when one becomes
@@ -214,6 +222,15 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     }
   });
 
+  const streamEvents: StreamEvents = {
+    disconnected() {
+      if (closed || (role !== 'leader' && role !== 'solo') || !status.connected) return;
+      setStatus({ connected: false });
+      // Followers show it too; the next hello (a reconnect) says connected again.
+      reconcile();
+    },
+  };
+
   const becomeLeader = () => {
     role = 'leader';
     peers.clear();
@@ -223,7 +240,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     post({ type: 'leader', from: tabId });
     post({ type: 'census', from: tabId });
     reconcile();
-    stream = options.open(invalidator.lastCursor);
+    stream = options.open(invalidator.lastCursor, streamEvents);
   };
 
   const onEnvelope = (envelope: Envelope) => {
@@ -290,7 +307,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   if (!locks || !makeChannel) {
     role = 'solo';
     setStatus({ tabs: 1 });
-    stream = options.open(invalidator.lastCursor);
+    stream = options.open(invalidator.lastCursor, streamEvents);
   } else {
     channel = makeChannel(`trpc-live:${options.name}`);
     channel.onmessage = (event) => onEnvelope(event.data as Envelope);

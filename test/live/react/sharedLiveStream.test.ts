@@ -6,6 +6,7 @@ import {
   type LockManagerLike,
   type PageLike,
   type SharedLiveStream,
+  type StreamEvents,
 } from '../../../src/live/react';
 import { resources } from '../../../src/trpc/resources';
 import { waitFor } from '../../helpers/wait';
@@ -80,6 +81,8 @@ interface Tab {
   live: number;
   paused: Array<[string, boolean]>;
   invalidated: number;
+  /** The events handle of the last `open`. */
+  events: StreamEvents | null;
 }
 
 const tabs: Tab[] = [];
@@ -101,7 +104,8 @@ function openTab(locks: LockManagerLike | null, name: string, visibility: 'visib
     locks,
     document: page,
     window: null,
-    open(lastEventId) {
+    open(lastEventId, events) {
+      tab.events = events;
       tab.opened.push(lastEventId);
       tab.live++;
       return { unsubscribe: () => void tab.live-- };
@@ -192,6 +196,22 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     deliver(a, hello('conn-a'));
     expect(a.invalidated).toBe(0);
     expect(a.stream.status()).toMatchObject({ role: 'leader', connected: true, tabs: 1 });
+  });
+
+  it('shows every tab disconnected while the transport reconnects, until the next hello', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name);
+    deliver(a, hello('conn-1'));
+    await waitFor(() => b.stream.status().connected, 'B to show the stream connected');
+    a.events!.disconnected();
+    expect(a.stream.status().connected).toBe(false);
+    await waitFor(() => !b.stream.status().connected, 'B to show the stream down');
+    deliver(a, hello('conn-2'));
+    await waitFor(() => b.stream.status().connected, 'B to show the stream back');
+    expect(a.opened).toEqual([null]); // the transport reconnected by itself: no second subscription
   });
 
   it('connects every tab on its own when Web Locks are missing', () => {
