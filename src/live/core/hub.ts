@@ -138,6 +138,8 @@ export interface HubStats {
 }
 
 const MAX_SCOPE_LENGTH = 128;
+/** Recipient visits routed per event-loop turn (about 2-4 ms of work). */
+const ROUTE_BUDGET = 8_192;
 const MAX_PATTERNS = 32;
 const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 
@@ -174,6 +176,11 @@ export class Hub {
   private stamp = 0;
   /** Highest seq delivered: where a reset points. */
   private lastSeq = 0;
+  /** Entries waiting to be routed (a burst beyond this slice's budget); `routeHead` is the next one. */
+  private readonly routeQueue: PublishedEntry[] = [];
+  private routeHead = 0;
+  private routeBudget = ROUTE_BUDGET;
+  private routeScheduled = false;
   /** Epoch of `lastSeq`: a seq means nothing in another epoch (Redis lost its data, local fallback). */
   private lastEpoch = '';
   private drainingState = false;
@@ -531,11 +538,50 @@ export class Hub {
     this.publishedCounts[entry.lane]++;
     this.metrics.published?.(entry.lane);
     for (const tap of this.taps) tap(entry);
+    // Route now while this slice has budget and nothing is queued ahead
+    // (keeps per-entry order); otherwise queue it for the next slice.
+    if (this.routeHead === this.routeQueue.length && this.routeBudget > 0) this.route(entry);
+    else this.routeQueue.push(entry);
+    this.scheduleRouteSlice();
+  }
+
+  /**
+   * Budget: at most about {@link ROUTE_BUDGET} recipient visits run in one
+   * event-loop turn, so a burst (hundreds of publishes to thousands of
+   * connections in one tick) is routed in slices and the process keeps
+   * answering other requests in between. Entries are routed whole, in order.
+   */
+  private scheduleRouteSlice(): void {
+    if (this.routeScheduled) return;
+    this.routeScheduled = true;
+    this.timers.defer(() => this.routeSlice());
+  }
+
+  private routeSlice(): void {
+    this.routeScheduled = false;
+    this.routeBudget = ROUTE_BUDGET;
+    while (this.routeHead < this.routeQueue.length && this.routeBudget > 0) {
+      const entry = this.routeQueue[this.routeHead]!;
+      this.routeQueue[this.routeHead++] = undefined as unknown as PublishedEntry;
+      this.route(entry);
+    }
+    if (this.routeHead === this.routeQueue.length) {
+      this.routeQueue.length = 0;
+      this.routeHead = 0;
+    } else {
+      this.scheduleRouteSlice();
+    }
+  }
+
+  /** Hands an entry's frame to every connection of its scope whose topics and groups match. */
+  private route(entry: PublishedEntry): void {
     const index = this.scopes.get(entry.scope);
     if (!index) return;
     const stamp = ++this.stamp;
     let frame: Frame | undefined;
+    let visits = 1;
     index.match(entry.topic, (connection) => {
+      visits++;
       // A connection with several matching patterns is visited once per pattern.
       if (connection.stamp === stamp) return;
       connection.stamp = stamp;
@@ -543,6 +589,7 @@ export class Hub {
       frame ??= this.frames.data(entry);
       connection.enqueue(frame);
     });
+    this.routeBudget -= visits;
   }
 
   private requestInstantFlush(connection: LiveConnection): void {
