@@ -1,7 +1,8 @@
 import superjson from 'superjson';
-import { createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from '../live/core';
+import { combineMetrics, createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from '../live/core';
 import { createRedisBackend, type RedisBackend } from '../live/redis';
 import { getLiveStats } from './liveStats';
+import { prometheusLiveMetrics } from './metrics';
 
 const HUB_KEY = Symbol.for('trpc-live.app.hub');
 type HubGlobal = { [HUB_KEY]?: Hub };
@@ -16,8 +17,9 @@ export const serializeMessage = (message: LiveMessage): string => JSON.stringify
 export function hubOptions(): HubOptions {
   return {
     serialize: serializeMessage,
-    // The inspector's collector (src/server/liveStats.ts) sees every hub metric.
-    metrics: getLiveStats(),
+    // The inspector's collector (src/server/liveStats.ts) sees every hub metric;
+    // the Prometheus exporter reads its totals at scrape time and keeps two histograms.
+    metrics: combineMetrics(getLiveStats(), prometheusLiveMetrics()),
     // Progress bars move twice a second: a 10,000-row import (~2-3 s) shows a
     // handful of steps instead of one jump, still far from one frame per chunk.
     coalesceWindowMs: 500,

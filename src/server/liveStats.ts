@@ -189,6 +189,11 @@ export class LiveStats implements LiveMetrics {
     this.latencyNext = (this.latencyNext + 1) % LATENCY_SAMPLES;
   }
 
+  /** Server-wide totals since start (for `/api/metrics`). */
+  totals() {
+    return { deliveredByLane: { ...this.deliveredTotal }, resets: { ...this.resets }, ...this.counters };
+  }
+
   /** Starts recording the per-tenant history of `hub` (idempotent; a new hub replaces the old one). */
   attach(hub: Hub): void {
     if (this.attached === hub) return;

@@ -1,22 +1,32 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { Lane } from '../live/core';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Lane, LiveMetrics, ResetReason } from '../live/core';
 import { getHub } from './hub';
+import { getLiveStats } from './liveStats';
 
-const REGISTRY_KEY = Symbol.for('trpc-live.app.metrics');
-type MetricsGlobal = { [REGISTRY_KEY]?: Registry };
+const METRICS_KEY = Symbol.for('trpc-live.app.metrics');
+type MetricsGlobal = { [METRICS_KEY]?: { registry: Registry; live: LiveMetrics } };
 
-/**
- * A minimal Prometheus registry for `GET /api/metrics`: open live
- * connections, signals published by lane, draining state, and Node's
- * default process metrics. Values are read from the hub at scrape time, so
- * the hot path pays nothing. On `globalThis`: one registry per process,
- * whichever bundle asks first.
- */
-export function getMetricsRegistry(): Registry {
-  const g = globalThis as MetricsGlobal;
-  if (g[REGISTRY_KEY]) return g[REGISTRY_KEY];
+const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
+const RESET_REASONS: readonly ResetReason[] = ['unknown-cursor', 'evicted', 'epoch', 'overflow', 'gap'];
+
+/** A counter whose value is read at scrape time (the hot path only bumps plain numbers). */
+function readCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+function build(): { registry: Registry; live: LiveMetrics } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const stats = () => getLiveStats().totals();
+
   new Gauge({
     name: 'trpc_live_connections',
     help: 'Open live connections (SSE streams attached to the hub).',
@@ -25,15 +35,68 @@ export function getMetricsRegistry(): Registry {
       this.set(getHub().connectionCount);
     },
   });
-  new Gauge({
-    name: 'trpc_live_published_signals',
-    help: 'Signals published into the hub since start, by lane (a counter read at scrape time).',
+  new Counter({
+    name: 'trpc_live_signals_published_total',
+    help: 'Signals published into the hub (once per publish, whatever the fan-out), by lane.',
     labelNames: ['lane'] as const,
     registers: [registry],
     collect() {
-      const published = getHub().stats().published as Record<Lane, number>;
-      for (const lane of ['instant', 'batched', 'coalesced'] as const) this.set({ lane }, published[lane] ?? 0);
+      this.reset();
+      const published = getHub().stats().published;
+      for (const lane of LANES) this.inc({ lane }, published[lane] ?? 0);
     },
+  });
+  new Counter({
+    name: 'trpc_live_frames_delivered_total',
+    help: 'Frames written to live connections, by lane ("replay": frames sent to resuming clients).',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const totals = stats();
+      for (const lane of LANES) this.inc({ lane }, totals.deliveredByLane[lane]);
+      this.inc({ lane: 'replay' }, totals.replayedFrames);
+    },
+  });
+  readCounter(registry, 'trpc_live_frames_coalesced_total', 'Pending frames replaced by a newer one for the same key.', () => stats().coalesced);
+  readCounter(registry, 'trpc_live_frames_collapsed_total', 'Pending frames collapsed into dirty keys under backpressure or pause.', () => stats().collapsed);
+  readCounter(registry, 'trpc_live_frames_dropped_total', 'Frames dropped under backpressure (each followed by a reset).', () => stats().dropped);
+  readCounter(registry, 'trpc_live_connections_opened_total', 'Live connections opened.', () => stats().opened);
+  readCounter(registry, 'trpc_live_connections_closed_total', 'Live connections closed.', () => stats().closed);
+  new Counter({
+    name: 'trpc_live_resets_total',
+    help: 'Reset signals sent (the client refetches every active query), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const resets = stats().resets;
+      for (const reason of RESET_REASONS) this.inc({ reason }, resets[reason] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'trpc_live_replay_requests_total',
+    help: 'Reconnects with a cursor: served from history (hit) or answered with a reset (miss).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const totals = stats();
+      this.inc({ result: 'hit' }, totals.replayHits);
+      this.inc({ result: 'miss' }, totals.replayMisses);
+    },
+  });
+  const latency = new Histogram({
+    name: 'trpc_live_publish_to_write_seconds',
+    help: 'Time from publish to the write of the oldest frame of a batch to a connection.',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const batch = new Histogram({
+    name: 'trpc_live_flush_batch_frames',
+    help: 'Frames in one write to one connection.',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [registry],
   });
   new Gauge({
     name: 'trpc_live_draining',
@@ -53,6 +116,48 @@ export function getMetricsRegistry(): Registry {
       this.set({ backend: backend.name }, backend.health?.().ok === false ? 0 : 1);
     },
   });
-  g[REGISTRY_KEY] = registry;
-  return registry;
+  const live: LiveMetrics = {
+    publishToWrite: (ms) => latency.observe(ms / 1000),
+    flushBatch: (frames) => batch.observe(frames),
+  };
+  return { registry, live };
+}
+
+function metrics() {
+  const g = globalThis as MetricsGlobal;
+  g[METRICS_KEY] ??= build();
+  return g[METRICS_KEY];
+}
+
+/**
+ * The Prometheus registry behind `GET /api/metrics`: live connections,
+ * signals published and frames delivered by lane, coalesced, collapsed and
+ * dropped frames, resets by reason, replay hits and misses, publish-to-write
+ * latency and flush batch sizes, draining and backend state, plus Node's
+ * default process metrics. Label values are bounded (lanes, reasons, backend
+ * name). Counters are read from the hub and the stats collector at scrape
+ * time; only the two histograms observe on the hot path. One per process
+ * (on `globalThis`).
+ */
+export function getMetricsRegistry(): Registry {
+  return metrics().registry;
+}
+
+/** The hub-side half of the exporter: the histograms the hub reports into. */
+export function prometheusLiveMetrics(): LiveMetrics {
+  return metrics().live;
+}
+
+/**
+ * Whether a scrape may read the metrics: with `METRICS_TOKEN` set, only a
+ * request with `Authorization: Bearer <token>`; without it, anyone who can
+ * reach the port (keep the port private then).
+ */
+export function metricsAccessAllowed(authorization: string | null, token = process.env.METRICS_TOKEN): boolean {
+  if (!token) return true;
+  const expected = `Bearer ${token}`;
+  if (!authorization || authorization.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= authorization.charCodeAt(i) ^ expected.charCodeAt(i);
+  return diff === 0;
 }

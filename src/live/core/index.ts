@@ -31,7 +31,7 @@ export { systemTimers } from './clock';
 export type { LiveTimers, TimerHandle } from './clock';
 export { createManualTimers } from './manualTimers';
 export type { ManualTimers } from './manualTimers';
-export { noopMetrics } from './metrics';
+export { combineMetrics, noopMetrics } from './metrics';
 export type { LiveMetrics } from './metrics';
 export { LiveError, isLiveError } from './errors';
 export type { LiveErrorCode } from './errors';

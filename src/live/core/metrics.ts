@@ -28,3 +28,38 @@ export interface LiveMetrics {
 
 /** The default: reports nothing. Frozen: core keeps no mutable module state. */
 export const noopMetrics: LiveMetrics = Object.freeze({});
+
+const METRIC_METHODS = [
+  'connectionOpened',
+  'connectionClosed',
+  'published',
+  'delivered',
+  'coalesced',
+  'collapsed',
+  'dropped',
+  'resetSent',
+  'replay',
+  'flushBatch',
+  'publishToWrite',
+] as const satisfies ReadonlyArray<keyof LiveMetrics>;
+
+/**
+ * One {@link LiveMetrics} that reports to several (e.g. an in-app inspector
+ * and a Prometheus exporter). Each method calls only the sinks that
+ * implement it; methods no sink implements stay absent (no call at all).
+ */
+export function combineMetrics(...sinks: readonly LiveMetrics[]): LiveMetrics {
+  const combined: Record<string, (...args: never[]) => void> = {};
+  for (const name of METRIC_METHODS) {
+    const targets = sinks.filter((sink) => typeof sink[name] === 'function');
+    if (targets.length === 1) {
+      const sink = targets[0]!;
+      combined[name] = (...args: never[]) => (sink[name] as (...a: never[]) => void).apply(sink, args);
+    } else if (targets.length > 1) {
+      combined[name] = (...args: never[]) => {
+        for (const sink of targets) (sink[name] as (...a: never[]) => void).apply(sink, args);
+      };
+    }
+  }
+  return combined as LiveMetrics;
+}
