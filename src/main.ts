@@ -19,6 +19,7 @@ import next from 'next';
 import { getDb } from './server/db/connection';
 import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
+import { createGracefulShutdown } from './live/node';
 
 const dev = process.argv.includes('--dev');
 const port = Number(process.env.PORT ?? 3000);
@@ -26,6 +27,7 @@ const hostname = process.env.HOST ?? '0.0.0.0';
 const transportMode = process.env.LIVE_TRANSPORT === 'stock' ? 'stock' : 'fast';
 
 async function main() {
+  const drain = { timeoutMs: envMs('LIVE_DRAIN_TIMEOUT_MS', 10_000), jitterMs: envMs('LIVE_DRAIN_JITTER_MS', 2_000) };
   // Open (migrate, seed) the database before serving, so a bad DATA_DIR fails fast.
   getDb();
   getHub();
@@ -51,19 +53,32 @@ async function main() {
     );
   });
 
-  let stopping = false;
+  // SIGTERM/SIGINT: drain (health 503, reconnect hints with jitter, streams closed, in-flight
+  // requests finish), then exit 0. A second signal while draining changes nothing.
+  const shutdown = createGracefulShutdown({
+    server,
+    hub: getHub(),
+    transport: live,
+    ...drain,
+  });
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`[server] ${signal}: closing`);
-    getHub().drain({ jitterMs: 2000 });
-    live?.close();
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
-    setTimeout(() => process.exit(0), 10_000).unref();
+    if (shutdown.draining) {
+      console.log(`[server] ${signal}: already draining`);
+      return;
+    }
+    void shutdown.shutdown(signal).then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** A non-negative integer of milliseconds from the environment, or `fallback`. */
+function envMs(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number of milliseconds`);
+  return value;
 }
 
 main().catch((error: unknown) => {

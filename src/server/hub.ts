@@ -23,7 +23,18 @@ export function hubOptions(): HubOptions {
     // Progress bars move twice a second: a 10,000-row import (~2-3 s) shows a
     // handful of steps instead of one jump, still far from one frame per chunk.
     coalesceWindowMs: 500,
+    // Streams rotate (reconnect hint, resume from the cursor) after LIVE_MAX_DURATION_MS
+    // (default 1 h; 0 turns rotation off), which spreads clients over instances after a deploy.
+    ...(maxDurationMs() ? { maxDurationMs: maxDurationMs() } : {}),
   };
+}
+
+function maxDurationMs(): number {
+  const raw = process.env.LIVE_MAX_DURATION_MS;
+  if (raw === undefined || raw === '') return 3_600_000;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error('LIVE_MAX_DURATION_MS must be a whole number of milliseconds (0: never rotate)');
+  return value;
 }
 
 const envInt = (value: string | undefined): number | undefined => {

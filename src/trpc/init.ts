@@ -6,11 +6,28 @@ import type { Context } from '../server/context';
 import { getHub } from '../server/hub';
 import { resources, type Resources } from './resources';
 
-/** SSE settings shared by the stock route and the fast transport. */
-export const sseOptions = {
-  ping: { enabled: true, intervalMs: 15_000 },
-  client: { reconnectAfterInactivityMs: 40_000 },
-} as const;
+function envMs(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of milliseconds`);
+  return value;
+}
+
+/**
+ * SSE settings shared by the stock route and the fast transport. Pings keep
+ * proxies from cutting idle streams and reveal half-open sockets
+ * (LIVE_PING_INTERVAL_MS, default 15 s); a client that hears nothing for
+ * LIVE_CLIENT_TIMEOUT_MS (default 40 s) reconnects. The ping must be shorter.
+ */
+export const sseOptions = (() => {
+  const intervalMs = envMs('LIVE_PING_INTERVAL_MS', 15_000);
+  const reconnectAfterInactivityMs = envMs('LIVE_CLIENT_TIMEOUT_MS', 40_000);
+  if (intervalMs >= reconnectAfterInactivityMs) {
+    throw new Error('LIVE_PING_INTERVAL_MS must be shorter than LIVE_CLIENT_TIMEOUT_MS');
+  }
+  return { ping: { enabled: true, intervalMs }, client: { reconnectAfterInactivityMs } } as const;
+})();
 
 const t = initTRPC
   .context<Context>()

@@ -142,6 +142,8 @@ describe('stock route and fast transport on the wire', () => {
     app.hub.drain({ jitterMs: 0 });
     const { stock: a, fast: b } = await refused('/api/trpc/live.stream', { cookie });
     expect(a.text()).toContain('event: serialized-error');
+    // Retryable, so clients reconnect (to another instance) rather than give up.
+    expect(a.text()).toContain('"code":"SERVICE_UNAVAILABLE"');
     expect(b.text()).toBe(a.text());
     expect(fast.live!.streams).toBe(0);
   });

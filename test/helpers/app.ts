@@ -10,6 +10,14 @@ import { hubOptions, setHub } from '../../src/server/hub';
 import { appRouter } from '../../src/server/routers/_app';
 import { createCallerFactory } from '../../src/trpc/init';
 
+/**
+ * The secret tests sign sessions with; production servers started by the
+ * tests get the same one (see prodServer.ts). Set at import, before anything
+ * reads the auth configuration.
+ */
+export const TEST_AUTH_SECRET = 'test-secret-test-secret-test-secret-0001';
+process.env.AUTH_SECRET ??= TEST_AUTH_SECRET;
+
 export type DemoEmail = (typeof demoUsers)[number]['email'];
 
 /** A cookie header for a seeded user, signed like a real sign-in. */
@@ -39,7 +47,6 @@ export interface TestApp {
  * (migrated and seeded), and a fresh hub installed as the process-wide one.
  */
 export async function setupApp(options: HubOptions = {}): Promise<TestApp> {
-  process.env.AUTH_SECRET ??= 'test-secret-test-secret-test-secret-0001';
   const dir = mkdtempSync(path.join(tmpdir(), 'trpc-live-test-'));
   const db = openDb(path.join(dir, 'app.db'));
   const hub = createHub({ ...hubOptions(), ...options });

@@ -13,3 +13,5 @@ export type { StreamErrors } from './streamErrors';
 export { Heartbeat } from './heartbeat';
 export type { HeartbeatMember } from './heartbeat';
 export { SSE_PING, SSE_RETURN, isSendableEventId, sseConnected, sseRetry, sseSerializedError, sseTracked, sseUntracked } from './sseFormat';
+export { createGracefulShutdown } from './gracefulShutdown';
+export type { GracefulShutdown, GracefulShutdownOptions, ShutdownReport } from './gracefulShutdown';

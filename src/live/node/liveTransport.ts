@@ -257,9 +257,9 @@ export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: Live
     }
     let connection;
     try {
-      connection = result.hub.connect({ ...result.request, sink });
+      connection = result.connect(sink);
     } catch (cause) {
-      // The stock route meets the same error on its first read of the stream.
+      // The stock route meets the same error (mapped the same way) on its first read of the stream.
       const failure = getTRPCErrorFromUnknown(cause);
       reportError(failure, req, call.result(), ctx);
       sink.fail(serializedError(failure, call.result(), ctx));

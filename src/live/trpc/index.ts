@@ -1,7 +1,7 @@
 // Public API of the tRPC server binding.
 export { createLive, covers, intersectTopics } from './createLive';
 export type { CreateLiveOptions, InvalidationMiddlewareOptions, Live, PublishProblem } from './createLive';
-export { LiveStream, isLiveStream } from './liveStream';
+export { LiveStream, isLiveStream, toTRPCError } from './liveStream';
 export type { LiveStreamItem, LiveStreamRequest } from './liveStream';
 export { liveStreamInput, MAX_STREAM_TOPICS } from './liveInput';
 export type { LiveStreamInput } from './liveInput';

@@ -1,5 +1,6 @@
 import { tracked, TRPCError, type TrackedEnvelope } from '@trpc/server';
-import type { CloseReason, ConnectionGroups, Frame, Hub, LiveConnection, LiveMessage, LiveSink } from '../core';
+import { isLiveError, type CloseReason, type ConnectionGroups, type Frame, type Hub, type LiveConnection, type LiveMessage, type LiveSink } from '../core';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 
 /** What a live stream asks the hub for, after auth and validation. */
 export interface LiveStreamRequest {
@@ -31,9 +32,47 @@ export class LiveStream implements AsyncIterable<LiveStreamItem> {
     private readonly signal?: AbortSignal,
   ) {}
 
-  [Symbol.asyncIterator](): AsyncIterator<LiveStreamItem> {
-    return iterate(this.hub, this.request, this.signal);
+  /**
+   * Attaches `sink` to the hub with this stream's request: what the fast
+   * transport does instead of iterating. Hub errors come out as the tRPC
+   * errors the stock route would send (see {@link toTRPCError}).
+   */
+  connect(sink: LiveSink): LiveConnection {
+    try {
+      return this.hub.connect({ ...this.request, sink });
+    } catch (cause) {
+      throw toTRPCError(cause);
+    }
   }
+
+  [Symbol.asyncIterator](): AsyncIterator<LiveStreamItem> {
+    return iterate(this, this.signal);
+  }
+}
+
+const CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
+  BAD_TOPIC: 'BAD_REQUEST',
+  BAD_CURSOR: 'BAD_REQUEST',
+  BAD_SIGNAL: 'BAD_REQUEST',
+  BAD_OPTIONS: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  // Retryable: the client reconnects (to another instance) instead of giving up.
+  DRAINING: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * The tRPC error for a hub error: bad input → BAD_REQUEST, auth codes as
+ * they are, DRAINING → SERVICE_UNAVAILABLE (retryable), the rest →
+ * INTERNAL_SERVER_ERROR. The message of a `LiveError` is safe to show.
+ */
+export function toTRPCError(cause: unknown): TRPCError {
+  if (cause instanceof TRPCError) return cause;
+  if (isLiveError(cause)) {
+    return new TRPCError({ code: CODES[cause.code] ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
+  }
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
 }
 
 /** True for the value a live subscription procedure returns. */
@@ -88,7 +127,7 @@ class QueueSink implements LiveSink {
   }
 }
 
-function iterate(hub: Hub, request: LiveStreamRequest, signal?: AbortSignal): AsyncIterator<LiveStreamItem> {
+function iterate(stream: LiveStream, signal?: AbortSignal): AsyncIterator<LiveStreamItem> {
   const sink = new QueueSink();
   let connection: LiveConnection | null = null;
   let done = false;
@@ -108,7 +147,7 @@ function iterate(hub: Hub, request: LiveStreamRequest, signal?: AbortSignal): As
       if (!connection) {
         if (signal?.aborted) return finish();
         signal?.addEventListener('abort', onAbort, { once: true });
-        connection = hub.connect({ ...request, sink });
+        connection = stream.connect(sink);
       }
       while (true) {
         const frame = sink.shift();
@@ -120,7 +159,7 @@ function iterate(hub: Hub, request: LiveStreamRequest, signal?: AbortSignal): As
           finish();
           // A drained or rotated stream must make the client reconnect: a
           // retryable error does, a normal end (`return`) would stop it.
-          if (reason === 'drain' || reason === 'rotate') {
+          if (reason === 'drain' || reason === 'rotate' || reason === 'error') {
             throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Stream closed by the server; reconnect' });
           }
           if (reason === 'unauthorized') {

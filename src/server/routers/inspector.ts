@@ -1,3 +1,4 @@
+import { TRPCError } from '@trpc/server';
 import { authedProcedure, live, router } from '../../trpc/init';
 import { getLiveStats } from '../liveStats';
 
@@ -33,6 +34,8 @@ export const inspectorRouter = router({
   watch: authedProcedure.subscription(async function* ({ ctx, signal }) {
     const stats = getLiveStats();
     while (!signal?.aborted) {
+      // A draining server ends the watch (retryable) so shutdown does not wait for it.
+      if (live.hub().draining) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Server restarting' });
       yield stats.snapshot(live.hub(), ctx.session.tenantId);
       await pause(INSPECTOR_INTERVAL_MS, signal);
     }
