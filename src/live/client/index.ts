@@ -5,3 +5,5 @@ export { createLiveInvalidator, LiveInvalidator } from './invalidator';
 export type { LiveInvalidatorOptions, LiveInvalidatorStats, LiveMessageListener } from './invalidator';
 export { createQueryMatcher, parseQueryKey } from './queryMatcher';
 export type { ChangedKey, ParsedQueryKey, QueryMatcher } from './queryMatcher';
+export { credentialEventSource } from './credentialEventSource';
+export type { CredentialEventSourceOptions, FetchingEventSourceClass } from './credentialEventSource';
