@@ -26,7 +26,7 @@ function openStream(client: Client): Promise<{ outcome: string; stop: () => void
   });
 }
 
-describe('live stream authentication: the attack table (stock tRPC route)', () => {
+describe.each(['stock', 'fast'] as const)('live stream authentication: the attack table (%s transport)', (transport) => {
   let app: TestApp;
   let server: Awaited<ReturnType<typeof serveTrpc>>;
   let idp: Awaited<ReturnType<typeof rsaIdentityProvider>>;
@@ -39,7 +39,7 @@ describe('live stream authentication: the attack table (stock tRPC route)', () =
     process.env.AUTH_ALGORITHM = 'RS256';
     resetAuthConfig();
     app = await setupApp({ metrics: { connectionOpened: () => void opened++ } });
-    server = await serveTrpc();
+    server = await serveTrpc({ transport });
   });
   afterAll(async () => {
     await server.close();

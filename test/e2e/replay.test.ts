@@ -43,13 +43,13 @@ async function connected(client: ReturnType<typeof createNodeClient>, lastEventI
   return s;
 }
 
-describe('replay over HTTP: reconnect with a cursor', () => {
+describe.each(['stock', 'fast'] as const)('replay over HTTP (%s transport): reconnect with a cursor', (transport) => {
   let app: TestApp;
   let server: Awaited<ReturnType<typeof serveTrpc>>;
   let client: ReturnType<typeof createNodeClient>;
   beforeAll(async () => {
     app = await setupApp();
-    server = await serveTrpc();
+    server = await serveTrpc({ transport });
     client = createNodeClient(server.url, await sessionCookieFor('bob@acme.test'));
   });
   afterAll(async () => {
