@@ -9,7 +9,7 @@ const backends = ['ioredis', 'ioredis/*', 'redis', 'redis/*', '@redis/*', 'bette
 const leavesLive = ['../../*', '../../**'];
 
 export default tseslint.config(
-  { ignores: ['.next/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'test-results/**', 'bench/.out/**'] },
+  { ignores: ['.next/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'test-results/**', 'bench/.out/**', 'soak/.out/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,0 +1,567 @@
+/**
+ * A client process of the soak harness: many raw SSE streams (node:http, one
+ * socket each, no agent pooling), parsed with EventSource's rules and the
+ * tRPC SSE protocol, driven by the runner over IPC. Runs in its own process
+ * so its CPU does not count against the server's figures.
+ *
+ * Each stream behaves like `httpSubscriptionLink`: it resends its last cursor
+ * as `input.lastEventId` when it reconnects. Everything a stream receives is
+ * recorded for the oracles (sequence numbers, resets) and checked on arrival
+ * against the stream's own scope, groups and topics when isolation is on.
+ */
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Histogram } from './histogram';
+import { coverageGaps, inScope, SeqSet, type TappedEntry } from './oracle';
+import type { ChaosOptions, ClientCommand, ClientStats, ReconnectPolicy, StreamSpec, VerifyResult } from './protocol';
+import { SseParser, type SseEvent } from './sse';
+
+const PATH = '/api/trpc/live.stream';
+const now = () => performance.timeOrigin + performance.now();
+
+let baseUrl = new URL('http://127.0.0.1:3000');
+let latencyFlow: string | null = null;
+let checkIsolation = false;
+let policy: ReconnectPolicy | null = null;
+
+const latency = new Histogram();
+const resumeHello = new Histogram();
+const resumeFirst = new Histogram();
+const totals = {
+  unexpectedEnds: 0,
+  reconnects: 0,
+  openErrors: 0,
+  violations: 0,
+  chaos: { disconnects: 0, stalls: 0, pauses: 0, pauseErrors: 0 },
+  resumedBy: { reset: 0, data: 0 },
+};
+const errorSamples: string[] = [];
+const violationSamples: string[] = [];
+const serializedErrors: Record<string, number> = {};
+const resetReasons: Record<string, number> = {};
+const epochs = new Set<string>();
+
+const sample = (list: string[], text: string) => {
+  if (list.length < 20) list.push(text);
+};
+
+type ChaosState = 'idle' | 'down' | 'stalled' | 'paused';
+
+class Stream {
+  readonly received = new SeqSet();
+  maxResetSeq = 0;
+  resets = 0;
+  data = 0;
+  violations = 0;
+  hellos = 0;
+  lastEventId = '';
+  connectionId: string | null = null;
+  connected = false;
+  /** Set by us before we end the socket: not an unexpected end. */
+  private intentional = false;
+  private attempt = 0;
+  private req: ClientRequest | null = null;
+  private res: IncomingMessage | null = null;
+  private retryMs: number | null = null;
+  /** When the last unexpected end (or chaos cut) happened; cleared once resumed. */
+  private goneAt: number | null = null;
+  private awaitingFirst = false;
+  private stalled = false;
+  chaos: ChaosState = 'idle';
+  /** Resolves the pending `open`: true on hello, false on failure. */
+  private opened: ((ok: boolean) => void) | null = null;
+  failed = false;
+  ended = false;
+
+  /** Timeline of this stream (connects, hellos, frames, chaos), kept when SOAK_TRACE is set; for diagnosing a gap. */
+  readonly trace: string[] | null = process.env.SOAK_TRACE ? [] : null;
+
+  constructor(readonly spec: StreamSpec) {}
+
+  note(text: string): void {
+    if (this.trace && this.trace.length < 5000) this.trace.push(`${(now() % 100_000).toFixed(1)} ${text}`);
+  }
+
+  /** True when the data frame with `seq` arrived (the oracle's view). */
+  has(seq: number): boolean {
+    return this.received.has(seq);
+  }
+
+  open(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.opened = resolve;
+      this.connect();
+    });
+  }
+
+  private settleOpen(ok: boolean): void {
+    const done = this.opened;
+    this.opened = null;
+    done?.(ok);
+  }
+
+  connect(): void {
+    const attempt = ++this.attempt;
+    this.intentional = false;
+    this.connected = false;
+    this.ended = false;
+    const topics = this.spec.view.topics;
+    const input = { ...(this.lastEventId ? { lastEventId: this.lastEventId } : {}), ...(topics?.length ? { topics } : {}) };
+    this.note(`connect #${attempt} lastEventId=${this.lastEventId}`);
+    const query = Object.keys(input).length ? `?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : '';
+    const parser = new SseParser((event) => this.onEvent(event, attempt), this.lastEventId);
+    const req = request({
+      host: baseUrl.hostname,
+      port: baseUrl.port,
+      path: PATH + query,
+      headers: { cookie: this.spec.cookie, accept: 'text/event-stream' },
+      agent: false,
+    });
+    this.req = req;
+    req.on('response', (res) => {
+      if (attempt !== this.attempt) return void res.destroy();
+      this.res = res;
+      if (res.statusCode !== 200) {
+        this.fail(`HTTP ${res.statusCode}`);
+        res.resume();
+        return;
+      }
+      res.setEncoding('utf8');
+      if (this.stalled) res.pause();
+      res.on('data', (chunk: string) => {
+        parser.feed(chunk);
+        this.lastEventId = parser.lastEventId;
+        if (parser.retryMs !== null) this.retryMs = parser.retryMs;
+      });
+      res.on('end', () => this.gone(attempt, 'end'));
+      res.on('close', () => this.gone(attempt, 'close'));
+      res.on('error', () => this.gone(attempt, 'error'));
+    });
+    req.on('error', (error) => {
+      if (attempt !== this.attempt) return;
+      if (!this.connected && !this.intentional && this.opened) {
+        this.fail(`socket: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+        return;
+      }
+      this.gone(attempt, 'error');
+    });
+    req.end();
+  }
+
+  fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    totals.openErrors++;
+    sample(errorSamples, `stream ${this.spec.key}: ${reason}`);
+    this.teardown('end');
+    this.settleOpen(false);
+  }
+
+  private onEvent(event: SseEvent, attempt: number): void {
+    if (attempt !== this.attempt) return;
+    switch (event.type) {
+      case 'message':
+        return this.onMessage(event.data);
+      case 'serialized-error': {
+        let code = 'unknown';
+        try {
+          const shape = JSON.parse(event.data) as { json?: { data?: { code?: string }; code?: unknown } };
+          code = shape.json?.data?.code ?? String(shape.json?.code ?? 'unknown');
+        } catch {
+          // keep 'unknown'
+        }
+        serializedErrors[code] = (serializedErrors[code] ?? 0) + 1;
+        if (!this.connected) this.fail(`serialized-error ${code}`);
+        else this.teardown('end');
+        return;
+      }
+      case 'return':
+        this.teardown('end');
+        return;
+      default:
+        return; // connected, ping, restore-id
+    }
+  }
+
+  private onMessage(data: string): void {
+    let message: { kind: string; seq?: number; reason?: string; epoch?: string; connectionId?: string; hint?: Record<string, unknown> };
+    try {
+      message = (JSON.parse(data) as { json: typeof message }).json;
+    } catch {
+      sample(errorSamples, `stream ${this.spec.key}: unparsable frame ${data.slice(0, 80)}`);
+      return;
+    }
+    const at = now();
+    this.note(`frame ${message.kind} seq=${message.seq ?? ''} id=${this.lastEventId}`);
+    switch (message.kind) {
+      case 'hello':
+        this.hellos++;
+        this.connected = true;
+        this.connectionId = message.connectionId ?? null;
+        if (message.epoch) epochs.add(message.epoch);
+        if (this.goneAt !== null) {
+          resumeHello.add(at - this.goneAt);
+          this.awaitingFirst = true;
+        }
+        this.settleOpen(true);
+        return;
+      case 'reconnect':
+        return;
+      case 'reset':
+        this.resets++;
+        resetReasons[message.reason ?? '?'] = (resetReasons[message.reason ?? '?'] ?? 0) + 1;
+        if ((message.seq ?? 0) > this.maxResetSeq) this.maxResetSeq = message.seq ?? 0;
+        this.resumed(at, 'reset');
+        return;
+      default: {
+        this.data++;
+        if (typeof message.seq === 'number') this.received.add(message.seq);
+        this.resumed(at, 'data');
+        const hint = message.hint;
+        if (!hint) return;
+        if (latencyFlow !== null && hint.f === latencyFlow && typeof hint.t === 'number' && this.spec.recordLatency !== false) {
+          latency.add(at - hint.t);
+        }
+        if (checkIsolation && typeof hint.s === 'string') {
+          const entry = { scope: hint.s, topic: String(hint.tp), groups: hint.g as Record<string, string> | undefined };
+          if (!inScope(this.spec.checkView ?? this.spec.view, entry)) {
+            totals.violations++;
+            this.violations++;
+            sample(violationSamples, `stream ${this.spec.key} (${JSON.stringify(this.spec.view)}) got ${JSON.stringify(hint)}`);
+          }
+        }
+      }
+    }
+  }
+
+  private resumed(at: number, by: 'reset' | 'data'): void {
+    if (!this.awaitingFirst || this.goneAt === null) return;
+    resumeFirst.add(at - this.goneAt);
+    totals.resumedBy[by]++;
+    this.awaitingFirst = false;
+    this.goneAt = null;
+  }
+
+  private gone(attempt: number, why: string): void {
+    if (attempt !== this.attempt || this.ended) return;
+    this.note(`gone #${attempt} (${why})`);
+    this.ended = true;
+    const wasConnected = this.connected;
+    this.connected = false;
+    if (this.intentional || this.failed) return;
+    totals.unexpectedEnds++;
+    this.goneAt ??= now();
+    if (!wasConnected && this.opened) {
+      // Ended before its hello: an open failure unless the policy reconnects.
+      if (!policy) return this.fail('ended before hello');
+    }
+    if (!policy) return;
+    const delay = (policy.honorRetry && this.retryMs !== null ? this.retryMs : policy.delayMs) + Math.random() * (policy.jitterMs ?? 0);
+    this.retryMs = null;
+    const reconnectAttempt = this.attempt;
+    setTimeout(() => {
+      if (reconnectAttempt !== this.attempt || this.intentional) return;
+      totals.reconnects++;
+      this.connect();
+    }, delay);
+  }
+
+  /** Ends the current socket on purpose: `rst` resets it (abrupt), `end` destroys it. */
+  teardown(mode: 'rst' | 'end'): void {
+    this.intentional = true;
+    this.connected = false;
+    this.ended = true;
+    const socket = this.req?.socket;
+    if (mode === 'rst' && socket && typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
+    else this.req?.destroy();
+    this.req = null;
+    this.res = null;
+  }
+
+  /** Chaos: cut the connection now and come back with the cursor later. */
+  cut(): void {
+    this.note('chaos: cut');
+    this.goneAt = now();
+    this.teardown('rst');
+  }
+
+  reconnect(): void {
+    totals.reconnects++;
+    this.connect();
+  }
+
+  stall(on: boolean): void {
+    this.note(`stall ${on}`);
+    this.stalled = on;
+    if (on) this.res?.pause();
+    else this.res?.resume();
+  }
+}
+
+const streams = new Map<number, Stream>();
+
+async function open(specs: readonly StreamSpec[], concurrency: number, timeoutMs: number) {
+  let next = 0;
+  let opened = 0;
+  let failed = 0;
+  const started = now();
+  const worker = async () => {
+    while (next < specs.length) {
+      const spec = specs[next++]!;
+      const stream = new Stream(spec);
+      streams.set(spec.key, stream);
+      const ok = await Promise.race([
+        stream.open(),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
+      ]);
+      if (ok) opened++;
+      else {
+        failed++;
+        stream.fail('no hello before the open timeout');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, specs.length)) }, worker));
+  return { opened, failed, ms: now() - started };
+}
+
+function select(keys?: readonly number[]): Stream[] {
+  if (!keys) return [...streams.values()];
+  return keys.map((k) => streams.get(k)).filter((s): s is Stream => s !== undefined);
+}
+
+function stats(): ClientStats {
+  let connected = 0;
+  let withCursor = 0;
+  let hellos = 0;
+  let data = 0;
+  let resets = 0;
+  for (const s of streams.values()) {
+    if (s.connected) connected++;
+    if (s.lastEventId) withCursor++;
+    hellos += s.hellos;
+    data += s.data;
+    resets += s.resets;
+  }
+  return {
+    streams: streams.size,
+    connected,
+    withCursor,
+    hellos,
+    data,
+    resets,
+    resetReasons: { ...resetReasons },
+    unexpectedEnds: totals.unexpectedEnds,
+    reconnects: totals.reconnects,
+    openErrors: totals.openErrors,
+    errorSamples: [...errorSamples],
+    serializedErrors: { ...serializedErrors },
+    violations: totals.violations,
+    violationSamples: [...violationSamples],
+    chaos: { ...totals.chaos },
+    resumedBy: { ...totals.resumedBy },
+    epochs: [...epochs],
+    latency: latency.toJSON(),
+    resumeHello: resumeHello.toJSON(),
+    resumeFirst: resumeFirst.toJSON(),
+  };
+}
+
+function verify(entries: readonly TappedEntry[], afterSeq: number, keys?: readonly number[]): VerifyResult {
+  const byScope = new Map<string, TappedEntry[]>();
+  for (const entry of entries) {
+    let list = byScope.get(entry.scope);
+    if (!list) byScope.set(entry.scope, (list = []));
+    list.push(entry);
+  }
+  const result: VerifyResult = { streams: 0, keysChecked: 0, gapStreams: 0, gaps: 0, samples: [] };
+  for (const stream of select(keys)) {
+    if (stream.failed) continue;
+    result.streams++;
+    const { keys: checked, gaps } = coverageGaps(byScope.get(stream.spec.view.scope) ?? [], stream.spec.view, stream, afterSeq);
+    result.keysChecked += checked;
+    if (!gaps.length) continue;
+    result.gapStreams++;
+    result.gaps += gaps.length;
+    for (const gap of gaps) if (result.samples.length < 10) result.samples.push({ ...gap, stream: stream.spec.key });
+  }
+  return result;
+}
+
+async function waitConnected(timeoutMs: number): Promise<{ connected: number; of: number }> {
+  const deadline = now() + timeoutMs;
+  const live = () => [...streams.values()].filter((s) => !s.failed);
+  while (live().some((s) => !s.connected) && now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const all = live();
+  return { connected: all.filter((s) => s.connected).length, of: all.length };
+}
+
+// ---- chaos -------------------------------------------------------------------
+
+let chaosTimer: ReturnType<typeof setInterval> | null = null;
+const chaosTimers = new Set<ReturnType<typeof setTimeout>>();
+const pending = new Set<Promise<unknown>>();
+
+function mulberry32(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function later(ms: number, fn: () => void): void {
+  const timer = setTimeout(() => {
+    chaosTimers.delete(timer);
+    fn();
+  }, ms);
+  chaosTimers.add(timer);
+}
+
+/** `live.pause` / `live.resume` through the app's own mutation, with the stream's cookie. */
+async function setPaused(stream: Stream, paused: boolean): Promise<boolean> {
+  stream.note(`live.${paused ? 'pause' : 'resume'} ${stream.connectionId}`);
+  if (!stream.connectionId) return false;
+  const res = await fetch(new URL(`/api/trpc/live.${paused ? 'pause' : 'resume'}`, baseUrl), {
+    method: 'POST',
+    headers: { cookie: stream.spec.cookie, 'content-type': 'application/json' },
+    body: JSON.stringify({ json: { connectionId: stream.connectionId } }),
+  });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+function track<T>(promise: Promise<T>): void {
+  const p = promise.catch(() => undefined).finally(() => pending.delete(p));
+  pending.add(p);
+}
+
+const finishers = new Map<Stream, () => void>();
+
+function startAction(stream: Stream, options: ChaosOptions, random: () => number): void {
+  const r = random() * (options.disconnectPerSec + options.stallPerSec + options.pausePerSec);
+  if (r < options.disconnectPerSec) {
+    totals.chaos.disconnects++;
+    stream.chaos = 'down';
+    stream.cut();
+    const finish = () => {
+      finishers.delete(stream);
+      stream.chaos = 'idle';
+      stream.reconnect();
+    };
+    finishers.set(stream, finish);
+    later(random() * options.maxDownMs, () => finishers.get(stream)?.());
+  } else if (r < options.disconnectPerSec + options.stallPerSec) {
+    totals.chaos.stalls++;
+    stream.chaos = 'stalled';
+    stream.stall(true);
+    const finish = () => {
+      finishers.delete(stream);
+      stream.stall(false);
+      stream.chaos = 'idle';
+    };
+    finishers.set(stream, finish);
+    later(random() * options.maxStallMs, () => finishers.get(stream)?.());
+  } else {
+    totals.chaos.pauses++;
+    stream.chaos = 'paused';
+    const paused = setPaused(stream, true).then((ok) => {
+      if (!ok) totals.chaos.pauseErrors++;
+    });
+    track(paused);
+    const finish = () => {
+      finishers.delete(stream);
+      track(
+        paused
+          .then(() => setPaused(stream, false))
+          .then((ok) => {
+            if (!ok) totals.chaos.pauseErrors++;
+          })
+          .finally(() => (stream.chaos = 'idle')),
+      );
+    };
+    finishers.set(stream, finish);
+    later(random() * options.maxPauseMs, () => finishers.get(stream)?.());
+  }
+}
+
+function chaosStart(options: ChaosOptions): void {
+  const random = mulberry32(options.seed);
+  const perTick = (options.disconnectPerSec + options.stallPerSec + options.pausePerSec) * (options.tickMs / 1000);
+  chaosTimer = setInterval(() => {
+    for (const stream of streams.values()) {
+      if (stream.failed || stream.chaos !== 'idle' || !stream.connected) continue;
+      if (random() < perTick) startAction(stream, options, random);
+    }
+  }, options.tickMs);
+}
+
+async function chaosStop(timeoutMs: number) {
+  if (chaosTimer) clearInterval(chaosTimer);
+  chaosTimer = null;
+  for (const timer of chaosTimers) clearTimeout(timer);
+  chaosTimers.clear();
+  for (const finish of [...finishers.values()]) finish();
+  while (pending.size) await Promise.all([...pending]);
+  return waitConnected(timeoutMs);
+}
+
+// ---- IPC ---------------------------------------------------------------------
+
+async function handle(command: ClientCommand): Promise<unknown> {
+  switch (command.type) {
+    case 'init':
+      baseUrl = new URL(command.url);
+      latencyFlow = command.latencyFlow ?? null;
+      checkIsolation = command.checkIsolation ?? false;
+      return { pid: process.pid };
+    case 'open':
+      return open(command.specs, command.concurrency, command.timeoutMs);
+    case 'close': {
+      const list = select(command.keys);
+      for (const stream of list) stream.teardown(command.mode);
+      return { closed: list.length };
+    }
+    case 'policy':
+      policy = command.policy;
+      return {};
+    case 'stall':
+      for (const stream of select(command.keys)) stream.stall(command.on);
+      return {};
+    case 'stats':
+      return stats();
+    case 'resetLatency':
+      latency.reset();
+      return {};
+    case 'counts':
+      return [...streams.values()].map((s) => [s.spec.key, s.data, s.resets, s.violations] as const);
+    case 'verify':
+      return verify(command.entries, command.afterSeq ?? 0, command.keys);
+    case 'chaosStart':
+      chaosStart(command.options);
+      return {};
+    case 'chaosStop':
+      return chaosStop(command.timeoutMs);
+    case 'waitConnected':
+      return waitConnected(command.timeoutMs);
+    case 'cut':
+      for (const stream of select(command.keys)) stream.cut();
+      return {};
+    case 'reconnect':
+      for (const stream of select(command.keys)) stream.reconnect();
+      return {};
+    case 'trace':
+      return streams.get(command.key)?.trace ?? null;
+  }
+}
+
+process.on('message', (message: { id: number; command: ClientCommand }) => {
+  handle(message.command).then(
+    (result) => process.send!({ id: message.id, ok: true, result }),
+    (error: unknown) => process.send!({ id: message.id, ok: false, error: String((error as Error)?.stack ?? error) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,232 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+// @ts-expect-error -- plain ESM script without types
+import { ensureBuild } from '../../scripts/ensure-build.mjs';
+import type { TappedEntry } from './oracle';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** The secret the soak server signs sessions with; the runner mints cookies with the same one. */
+export const SOAK_AUTH_SECRET = 'soak-secret-soak-secret-soak-secret-00001';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** What the server host reports about one live connection (see serverHost.mjs). */
+export interface ConnectionInfo {
+  id: string;
+  scope: string;
+  groups: Record<string, string>;
+  paused: boolean;
+  pendingFrames: number;
+  pendingBytes: number;
+  dirtyKeys: number;
+  dirtyBytes: number;
+  resetPending: boolean;
+  /** Frames the outbox references (lanes + dirty keys) and their payload + encoded bytes. */
+  heldFrames: number;
+  heldBytes: number;
+  /** Bytes the sink accepted that the socket has not taken (Node's writable buffer). */
+  sinkPendingBytes: number;
+  socketBufferedBytes: number;
+  /** Bytes the socket handed to the kernel so far. */
+  bytesWritten: number;
+}
+
+/** Heap figures after a full GC, from the server process. */
+export interface MemoryInfo {
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  external: number;
+  arrayBuffers: number;
+  connections: number;
+}
+
+/** A steady publisher inside the server process (see serverHost.mjs `flowStart`). */
+export interface FlowSpec {
+  name: string;
+  /** Tenants, round robin. */
+  scopes: readonly string[];
+  ratePerSec: number;
+  tickMs: number;
+  /** Topic to publish on. @default the resource */
+  topic?: string;
+  /** @default 'soak' */
+  resource?: string;
+  /** Cycle ids over this many keys (default: a new key per signal). */
+  keys?: number;
+  /** Bytes of padding in the hint. @default 0 */
+  padBytes?: number;
+}
+
+/** A signal to publish through the app's hub, as `hub.publish` takes it. */
+export interface PublishItem {
+  scope: string;
+  signal: Record<string, unknown>;
+  options?: Record<string, unknown>;
+  /** Put the publish time (ms, wall clock) into `signal.hint.t`. */
+  stamp?: boolean;
+}
+
+export interface SoakServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  output(): string;
+  /** True while the process runs. */
+  alive(): boolean;
+  call<T>(command: string, args?: unknown, timeoutMs?: number): Promise<T>;
+  memory(): Promise<MemoryInfo>;
+  connections(filter?: { scope?: string; groups?: Record<string, string> }): Promise<ConnectionInfo[]>;
+  publish(items: readonly PublishItem[]): Promise<number[]>;
+  flowStart(flow: FlowSpec): Promise<void>;
+  flowStop(name: string): Promise<{ published: number; lastSeq: number; errors: number }>;
+  tapStart(): Promise<void>;
+  tapTake(stop?: boolean): Promise<TappedEntry[]>;
+  resetSockets(filter?: { scope?: string }): Promise<number>;
+  /** `trpc_live_connections` from GET /api/metrics. */
+  gauge(): Promise<number>;
+  /** GET /api/health. */
+  health(): Promise<{ status: number; body: { status: string; connections: number } }>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts the production build (`node scripts/ensure-build.mjs` first) inside
+ * the soak server host (`soak/lib/serverHost.mjs`, `--expose-gc`) on a free
+ * loopback port with its own data folder, and resolves once /api/health
+ * answers 200.
+ */
+export async function startSoakServer(
+  options: { env?: Record<string, string>; dataDir?: string; port?: number } = {},
+): Promise<SoakServer> {
+  ensureBuild({ quiet: true });
+  const port = options.port ?? (await freePort());
+  const ownDir = !options.dataDir;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'trpc-live-soak-'));
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--enable-source-maps', path.join(root, 'soak/lib/serverHost.mjs')],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        AUTH_SECRET: SOAK_AUTH_SECRET,
+        LIVE_REDIS_URL: '',
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let nextId = 0;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  child.on('message', (message: { soak?: boolean; id: number; ok: boolean; result?: unknown; error?: string }) => {
+    if (!message?.soak) return;
+    const waiter = waiting.get(message.id);
+    if (!waiter) return;
+    waiting.delete(message.id);
+    if (message.ok) waiter.resolve(message.result);
+    else waiter.reject(new Error(`server host: ${message.error}`));
+  });
+  child.once('exit', () => {
+    for (const waiter of waiting.values()) waiter.reject(new Error(`server exited:\n${output.slice(-2000)}`));
+    waiting.clear();
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Soak server exited early:\n${output}`);
+    try {
+      const res = await fetch(`${url}/api/health`);
+      await res.arrayBuffer();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`Soak server did not become healthy within 90 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  const call = <T>(command: string, args?: unknown, timeoutMs = 120_000): Promise<T> => {
+    if (child.exitCode !== null) return Promise.reject(new Error(`server exited:\n${output.slice(-2000)}`));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`server host: '${command}' got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiting.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      child.send({ soak: true, id, command, args });
+    });
+  };
+
+  return {
+    url,
+    port,
+    dataDir,
+    child,
+    output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    call,
+    memory: () => call<MemoryInfo>('memory'),
+    connections: (filter) => call<ConnectionInfo[]>('connections', { filter }),
+    publish: async (items) => (await call<{ seqs: number[] }>('publish', { items })).seqs,
+    flowStart: async (flow) => void (await call('flowStart', { flow })),
+    flowStop: (name) => call('flowStop', { name }),
+    tapStart: async () => void (await call('tapStart')),
+    tapTake: async (stop = false) => (await call<{ entries: TappedEntry[] }>('tapTake', { stop })).entries,
+    resetSockets: async (filter) => (await call<{ count: number }>('resetSockets', { filter })).count,
+    async gauge() {
+      const text = await (await fetch(`${url}/api/metrics`)).text();
+      const match = /^trpc_live_connections(?:\{[^}]*\})?\s+(\S+)$/m.exec(text);
+      if (!match) throw new Error('trpc_live_connections is missing from /api/metrics');
+      return Number(match[1]);
+    },
+    async health() {
+      const res = await fetch(`${url}/api/health`);
+      return { status: res.status, body: (await res.json()) as { status: string; connections: number } };
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}

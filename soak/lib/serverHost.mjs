@@ -1,0 +1,209 @@
+// Instrumentation host for the soak scenarios: runs the unchanged production
+// entry (dist/main.js) in this process and answers the soak runner over IPC.
+// Nothing here is part of the product: it exists only when the soak harness
+// starts the server (`node --expose-gc soak/lib/serverHost.mjs`), which is why
+// the product needs no test hook of its own.
+//
+// What it adds, and why:
+// - `memory`: heap after a full GC (`--expose-gc`), the only honest figure for
+//   "memory returned after churn" (a scrape of process metrics sees garbage);
+// - `connections`: what the hub holds for given streams (outbox frames, dirty
+//   keys, bytes, the socket's unflushed buffer), read from the hub's objects;
+// - `publish` / `flow`: publishes through the app's process-wide hub, the call
+//   the app's mutations make after they commit, at volumes and with routing
+//   (tenants, groups, topics) the demo's mutations cannot produce;
+// - `tap`: every entry the hub delivered (seq, scope, topic, key, groups), the
+//   ground truth the oracles check clients against;
+// - `resetSockets`: a connection reset from the server side (every live socket
+//   destroyed at once), the start of a reconnect storm.
+import { performance } from 'node:perf_hooks';
+import { setImmediate as tick } from 'node:timers/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+
+const HUB_KEY = Symbol.for('trpc-live.app.hub');
+const now = () => performance.timeOrigin + performance.now();
+
+function hub() {
+  const h = globalThis[HUB_KEY];
+  if (!h) throw new Error('the app has not created its hub yet');
+  return h;
+}
+
+async function memory() {
+  if (typeof globalThis.gc !== 'function') throw new Error('start the server with --expose-gc');
+  // Several rounds: the first frees objects whose finalizers free more.
+  for (let i = 0; i < 4; i++) {
+    globalThis.gc();
+    await tick();
+  }
+  const usage = process.memoryUsage();
+  const heap = v8.getHeapStatistics();
+  return { ...usage, totalHeapSize: heap.total_heap_size, connections: hub().connectionCount };
+}
+
+/** Payload and wire bytes of the frames an outbox holds (frames may be shared with other streams). */
+function outboxBytes(connection) {
+  const outbox = connection.outbox;
+  let frames = 0;
+  let bytes = 0;
+  const seen = (frame) => {
+    frames++;
+    bytes += frame.payload.length + (frame.wire ? frame.wire.length : 0);
+  };
+  if (outbox?.lanes) for (const lane of Object.values(outbox.lanes)) for (const frame of lane.values()) seen(frame);
+  if (outbox?.dirty) for (const frame of outbox.dirty.values()) seen(frame);
+  return { frames, bytes };
+}
+
+function describe(connection) {
+  const sink = connection.sink;
+  const socket = sink?.res?.socket;
+  const held = outboxBytes(connection);
+  return {
+    id: connection.id,
+    scope: connection.scope,
+    groups: connection.groups,
+    patterns: connection.patterns,
+    paused: connection.paused,
+    pendingFrames: connection.pendingFrames,
+    pendingBytes: connection.pendingBytes,
+    dirtyKeys: connection.dirtyKeys,
+    dirtyBytes: connection.dirtyBytes,
+    resetPending: connection.resetPending,
+    heldFrames: held.frames,
+    heldBytes: held.bytes,
+    sinkPendingBytes: typeof sink?.pendingBytes === 'function' ? sink.pendingBytes() : 0,
+    socketBufferedBytes: socket ? socket.writableLength : 0,
+    bytesWritten: socket ? socket.bytesWritten : 0,
+  };
+}
+
+const matches = (connection, filter = {}) =>
+  (!filter.scope || connection.scope === filter.scope) &&
+  Object.entries(filter.groups ?? {}).every(([k, v]) => connection.groups[k] === v);
+
+let tapped = null;
+let untap = null;
+const flows = new Map();
+
+/** One signal of a flow: an invalidation whose hint carries what the clients check. */
+function flowSignal(flow, n) {
+  const id = flow.keys ? `${flow.name}-${n % flow.keys}` : `${flow.name}-${n}`;
+  return { resource: flow.resource ?? 'soak', id, action: 'updated', hint: { f: flow.name, n, t: now(), ...(flow.pad ? { pad: flow.pad } : {}) } };
+}
+
+function startFlow(spec) {
+  const flow = { ...spec, n: 0, lastSeq: 0, errors: 0, pad: spec.padBytes ? 'x'.repeat(spec.padBytes) : '' };
+  const perTick = Math.max(1, Math.round((spec.ratePerSec * spec.tickMs) / 1000));
+  flow.timer = setInterval(() => {
+    for (let i = 0; i < perTick; i++) {
+      const n = flow.n++;
+      const scope = spec.scopes[n % spec.scopes.length];
+      hub()
+        .invalidate(scope, flowSignal(flow, n), spec.topic ? { topic: spec.topic } : undefined)
+        .then((receipt) => {
+          if (receipt.seq > flow.lastSeq) flow.lastSeq = receipt.seq;
+        })
+        .catch(() => flow.errors++);
+    }
+  }, spec.tickMs);
+  flows.set(spec.name, flow);
+}
+
+async function stopFlow(name) {
+  const flow = flows.get(name);
+  if (!flow) return null;
+  clearInterval(flow.timer);
+  flows.delete(name);
+  await tick();
+  return { name, published: flow.n, lastSeq: flow.lastSeq, errors: flow.errors };
+}
+
+async function publish(items) {
+  const seqs = [];
+  for (const item of items) {
+    const signal = item.stamp && item.signal.hint ? { ...item.signal, hint: { ...item.signal.hint, t: now() } } : item.signal;
+    try {
+      const receipt = await hub().publish(item.scope, signal, item.options ?? {});
+      seqs.push(receipt.seq);
+    } catch (error) {
+      seqs.push(-1);
+      if (item.mustSucceed) throw error;
+    }
+  }
+  return { seqs };
+}
+
+function resetSockets(filter) {
+  let count = 0;
+  for (const connection of [...hub().connections()]) {
+    if (!matches(connection, filter)) continue;
+    const socket = connection.sink?.res?.socket;
+    if (!socket) continue;
+    if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+    else socket.destroy();
+    count++;
+  }
+  return { count };
+}
+
+const commands = {
+  ping: () => ({ pid: process.pid }),
+  memory,
+  hub: () => {
+    const stats = hub().stats();
+    return { connections: hub().connectionCount, stats };
+  },
+  connections: ({ filter }) => [...hub().connections()].filter((c) => matches(c, filter)).map(describe),
+  publish: ({ items }) => publish(items),
+  flowStart: ({ flow }) => {
+    startFlow(flow);
+    return { started: flow.name };
+  },
+  flowStop: ({ name }) => stopFlow(name),
+  tapStart: () => {
+    tapped = [];
+    untap?.();
+    untap = hub().tap((entry) => {
+      tapped.push({
+        seq: entry.seq,
+        epoch: entry.epoch,
+        scope: entry.scope,
+        topic: entry.topic,
+        key: entry.key ?? `#${entry.seq}`,
+        kind: entry.signal.kind,
+        ...(entry.groups ? { groups: entry.groups } : {}),
+      });
+    });
+    return { tapping: true };
+  },
+  tapTake: ({ stop }) => {
+    const entries = tapped ?? [];
+    tapped = stop ? null : [];
+    if (stop) {
+      untap?.();
+      untap = null;
+    }
+    return { entries };
+  },
+  resetSockets: ({ filter }) => resetSockets(filter),
+};
+
+process.on('message', async (message) => {
+  if (!message || typeof message !== 'object' || message.soak !== true) return;
+  const { id, command, args } = message;
+  try {
+    const fn = commands[command];
+    if (!fn) throw new Error(`unknown command ${command}`);
+    const result = await fn(args ?? {});
+    process.send({ soak: true, id, ok: true, result });
+  } catch (error) {
+    process.send({ soak: true, id, ok: false, error: String(error?.stack ?? error) });
+  }
+});
+// The IPC channel must not keep the process alive after the server closes (SIGTERM).
+process.channel?.unref();
+
+await import(pathToFileURL(path.resolve(process.cwd(), 'dist/main.js')).href);

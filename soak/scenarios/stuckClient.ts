@@ -1,0 +1,306 @@
+import { createClientPool } from '../lib/clientPool';
+import type { StreamSpec } from '../lib/protocol';
+import { bytes, int, ms, quietLog, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
+import { startSoakServer, type ConnectionInfo, type SoakServer } from '../lib/server';
+import { sessionCookie } from '../lib/sessions';
+
+/** Parameters of the stuck-client scenario. */
+export interface StuckClientParams {
+  /** Normal clients (they receive the latency flow). */
+  readonly normal: number;
+  /** Normal clients that also read the bulk topic (so the bulk flow is consumed in both runs). */
+  readonly bulkReaders: number;
+  /** Length of each run (baseline, then stuck), ms. */
+  readonly runMs: number;
+  /** Latency flow: signals per second to every client. */
+  readonly latRate: number;
+  /** Bulk flow (the stuck client's busy topic): signals per second, padding bytes, distinct keys. */
+  readonly bulkRate: number;
+  readonly bulkPad: number;
+  readonly bulkKeys: number;
+  /** Keep the stuck run going until the server holds a backlog for the stuck client (at most this long). */
+  readonly engageTimeoutMs: number;
+  /** Time the stuck client gets to converge once it reads again. */
+  readonly catchUpMs: number;
+  readonly processes: number;
+  /** Budget of server memory held for the stuck client. */
+  readonly maxStuckBytes: number;
+  /** p99 latency of normal clients may grow by at most this factor. */
+  readonly maxP99Ratio: number;
+}
+
+export const full: StuckClientParams = {
+  normal: 1000,
+  bulkReaders: 9,
+  runMs: 60_000,
+  latRate: 20,
+  bulkRate: 100,
+  bulkPad: 1500,
+  bulkKeys: 5000,
+  engageTimeoutMs: 120_000,
+  catchUpMs: 60_000,
+  processes: 2,
+  maxStuckBytes: 1024 * 1024,
+  maxP99Ratio: 1.2,
+};
+
+export const ci: StuckClientParams = {
+  normal: 100,
+  bulkReaders: 4,
+  runMs: 4_000,
+  latRate: 20,
+  bulkRate: 400,
+  bulkPad: 1500,
+  bulkKeys: 5000,
+  engageTimeoutMs: 40_000,
+  catchUpMs: 40_000,
+  processes: 1,
+  maxStuckBytes: 1024 * 1024,
+  maxP99Ratio: 1.2,
+};
+
+const TENANT = 'stuck-t';
+/** Per frame referenced by an outbox: the frame and message objects and a map entry, estimated high. */
+const FRAME_OVERHEAD = 400;
+
+/** What the server holds for one stream, in bytes: text in the outbox and the socket buffer, plus per-frame objects. */
+const attributable = (c: ConnectionInfo) => c.heldBytes + c.sinkPendingBytes + c.heldFrames * FRAME_OVERHEAD;
+
+/**
+ * Stuck client: one client stops reading its socket beside `normal` clients
+ * receiving a steady flow, for `runMs`; the same run without the stuck
+ * client is the baseline. The server's memory for the stuck client must
+ * stay under `maxStuckBytes`, normal clients' p99 within `maxP99Ratio` of
+ * the baseline, and once it reads again the stuck client must converge
+ * (last value per key, or a reset after it; checked by the oracle).
+ */
+export async function run(params: StuckClientParams = full, log: Log = quietLog): Promise<ScenarioResult> {
+  const started = Date.now();
+  const server = await startSoakServer();
+  const pool = await createClientPool({ url: server.url, processes: params.processes, latencyFlow: 'lat' });
+  try {
+    const specs: StreamSpec[] = [];
+    const total = params.normal + params.bulkReaders + 1;
+    for (let key = 0; key < total; key++) {
+      const stuck = key === total - 1;
+      const bulk = key >= params.normal;
+      const identity = { tenantId: TENANT, userId: stuck ? 'stuck' : `u${key % 50}`, role: 'staff' } as const;
+      specs.push({
+        key,
+        cookie: await sessionCookie(identity),
+        view: { scope: TENANT, groups: { user: identity.userId, role: identity.role }, topics: bulk ? ['lat', 'bulk'] : ['lat'] },
+        recordLatency: !bulk,
+      });
+    }
+    const stuckKey = total - 1;
+    const opened = await pool.open(specs);
+    if (opened.failed) throw new Error(`${opened.failed} streams failed to open: ${(await pool.stats()).errorSamples.join('; ')}`);
+    log(`stuck: ${opened.opened} streams open`);
+
+    const startFlows = async () => {
+      await server.flowStart({ name: 'lat', scopes: [TENANT], topic: 'lat', ratePerSec: params.latRate, tickMs: 1000 / params.latRate });
+      await server.flowStart({
+        name: 'bulk',
+        scopes: [TENANT],
+        topic: 'bulk',
+        ratePerSec: params.bulkRate,
+        tickMs: 20,
+        padBytes: params.bulkPad,
+        keys: params.bulkKeys,
+      });
+    };
+    const stopFlows = async () => {
+      await server.flowStop('lat');
+      await server.flowStop('bulk');
+    };
+    let tapped: Awaited<ReturnType<SoakServer['tapTake']>> = [];
+
+    // Baseline: the same clients, the would-be stuck one reading normally.
+    await server.tapStart();
+    await startFlows();
+    await new Promise((resolve) => setTimeout(resolve, params.runMs));
+    const baseHeap = await server.memory();
+    await stopFlows();
+    // Let in-flight frames land before the oracle looks (bounded; the oracle decides).
+    tapped = await server.tapTake();
+    await until(async () => (await pool.verify(tapped)).gaps === 0, 'baseline clients to have every signal', 30_000, 250).catch(() => 0);
+    const baseStats = await pool.stats();
+    const baseVerify = await pool.verify(tapped);
+    const baseline = {
+      p50: baseStats.latency.quantile(0.5),
+      p99: baseStats.latency.quantile(0.99),
+      max: baseStats.latency.max,
+      samples: baseStats.latency.n,
+      entries: tapped.length,
+      verify: baseVerify,
+    };
+    log(`stuck: baseline p50 ${ms(baseline.p50)} p99 ${ms(baseline.p99)} over ${int(baseline.samples)} deliveries; oracle gaps ${baseVerify.gaps}`);
+    await pool.resetLatency();
+    const quietHeap = await server.memory();
+
+    // Stuck run.
+    await pool.stall([stuckKey], true);
+    await startFlows();
+    const runStarted = Date.now();
+    let maxHeld: ConnectionInfo | null = null;
+    let engagedAt: number | null = null;
+    let collapsedAt: number | null = null;
+    let collapsed = false;
+    let maxSink = 0;
+    const sampleStuck = async () => {
+      const [info] = await server.connections({ groups: { user: 'stuck' } });
+      if (!info) return;
+      if (!maxHeld || attributable(info) > attributable(maxHeld)) maxHeld = info;
+      maxSink = Math.max(maxSink, info.sinkPendingBytes);
+      if (!collapsed && (info.dirtyKeys > 0 || info.resetPending)) {
+        collapsed = true;
+        collapsedAt = Date.now() - runStarted;
+      }
+      if (engagedAt === null && (info.sinkPendingBytes > 0 || info.pendingFrames > 0 || info.dirtyKeys > 0 || info.resetPending)) {
+        engagedAt = Date.now() - runStarted;
+      }
+    };
+    while (Date.now() - runStarted < params.runMs || (!collapsed && Date.now() - runStarted < params.engageTimeoutMs)) {
+      await sampleStuck();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await sampleStuck();
+    const stuckRunMs = Date.now() - runStarted;
+    const stuckHeap = await server.memory();
+    const [atEnd] = await server.connections({ groups: { user: 'stuck' } });
+    await stopFlows();
+    const stuckStats = await pool.stats();
+    const heldHeap = await server.memory();
+    log(
+      `stuck: after ${ms(stuckRunMs)} the server holds ${atEnd ? bytes(attributable(atEnd)) : '?'} for the stuck client ` +
+        `(max ${maxHeld ? bytes(attributable(maxHeld)) : '?'}); normal p99 ${ms(stuckStats.latency.quantile(0.99))}`,
+    );
+
+    // The stuck client reads again: it must converge (collapsed keys or a reset, never a gap).
+    tapped = await server.tapTake(true);
+    const resumeAt = Date.now();
+    await pool.stall([stuckKey], false);
+    let catchUpMs = NaN;
+    try {
+      catchUpMs = await until(async () => (await pool.verify(tapped, 0, [stuckKey])).gaps === 0, 'the stuck client to converge', params.catchUpMs, 250);
+    } catch {
+      // reported by the oracle check below
+    }
+    const stuckVerify = await pool.verify(tapped, 0, [stuckKey]);
+    const othersVerify = await pool.verify(
+      tapped,
+      0,
+      specs.map((s) => s.key).filter((k) => k !== stuckKey),
+    );
+    const counts = await pool.counts();
+    const stuckCounts = counts.get(stuckKey)!;
+    const afterHeap = await server.memory();
+    const [drained] = await server.connections({ groups: { user: 'stuck' } });
+
+    const heldByHeap = heldHeap.heapUsed + heldHeap.external - (afterHeap.heapUsed + afterHeap.external);
+    const stuckP99 = stuckStats.latency.quantile(0.99);
+    const ratio = stuckP99 / baseline.p99;
+    const held = maxHeld as ConnectionInfo | null;
+    const maxAttributable = held ? attributable(held) : NaN;
+    const checks: Check[] = [
+      {
+        name: 'server-side backlog engaged for the stuck client',
+        pass: collapsed,
+        value: collapsed
+          ? `socket buffer in use after ${ms(engagedAt ?? NaN)} (kernel buffers full), outbox collapsed after ${ms(collapsedAt ?? NaN)}`
+          : `never collapsed in ${ms(stuckRunMs)} (socket buffer max ${bytes(maxSink)})`,
+        target: 'dirty keys or a pending reset',
+      },
+      {
+        name: 'server memory held for the stuck client (max of samples)',
+        pass: maxAttributable < params.maxStuckBytes,
+        value: held
+          ? `${bytes(maxAttributable)} (${int(held.heldFrames)} frames, ${bytes(held.heldBytes)} text, socket buffer ${bytes(held.sinkPendingBytes)})`
+          : 'not sampled',
+        target: `< ${bytes(params.maxStuckBytes)}`,
+      },
+      {
+        name: 'heap held for the stuck client (GC, stuck vs after it drained)',
+        pass: heldByHeap < params.maxStuckBytes,
+        value: bytes(heldByHeap),
+        target: `< ${bytes(params.maxStuckBytes)}`,
+      },
+      {
+        name: 'stuck client converged after reading again (oracle)',
+        pass: stuckVerify.gaps === 0 && stuckVerify.streams === 1,
+        value:
+          stuckVerify.gaps === 0
+            ? `${int(stuckVerify.keysChecked)} keys covered in ${ms(catchUpMs)} (${stuckCounts.resets} reset(s))`
+            : `${stuckVerify.gaps} keys with a silent gap, e.g. ${JSON.stringify(stuckVerify.samples[0])}`,
+        target: 'every key: last value or a reset after it',
+      },
+      {
+        name: 'normal clients missed nothing (oracle, both runs)',
+        pass: baseline.verify.gaps === 0 && othersVerify.gaps === 0,
+        value: `${baseline.verify.gaps + othersVerify.gaps} gaps over ${int(baseline.verify.keysChecked + othersVerify.keysChecked)} keys`,
+        target: '0',
+      },
+      {
+        name: 'normal clients p99 latency, stuck run / baseline',
+        pass: ratio <= params.maxP99Ratio,
+        value: `${ms(stuckP99)} / ${ms(baseline.p99)} = ${ratio.toFixed(2)}x`,
+        target: `≤ ${params.maxP99Ratio}x`,
+        strict: false,
+      },
+    ];
+    return {
+      name: 'stuck-client',
+      title: 'Stuck client',
+      params: { ...params },
+      summary:
+        `1 client stops reading for ${ms(stuckRunMs)} beside ${int(params.normal + params.bulkReaders)} normal ones; server holds at most ` +
+        `${bytes(maxAttributable)} for it (heap Δ ${bytes(heldByHeap)}); normal p99 ${ms(stuckP99)} vs ${ms(baseline.p99)} without it ` +
+        `(${ratio.toFixed(2)}x); on reading again it converged in ${ms(catchUpMs)} with ${stuckCounts.resets} reset(s), 0 silent gaps`,
+      checks,
+      figures: {
+        baseline: { ...baseline, heapRunning: baseHeap.heapUsed },
+        stuck: {
+          runMs: stuckRunMs,
+          p50: stuckStats.latency.quantile(0.5),
+          p99: stuckP99,
+          max: stuckStats.latency.max,
+          samples: stuckStats.latency.n,
+          engagedAfterMs: engagedAt,
+          collapsedAfterMs: collapsedAt,
+          maxHeld: held,
+          atEnd,
+          drained,
+          heapRunning: stuckHeap.heapUsed,
+          heapHeld: heldHeap.heapUsed,
+          heapAfterDrain: afterHeap.heapUsed,
+          heapQuiet: quietHeap.heapUsed,
+          heldByHeap,
+          catchUpMs,
+          resumeToConvergedMs: Date.now() - resumeAt,
+          stuckCounts,
+          verify: stuckVerify,
+          othersVerify,
+          entries: tapped.length,
+        },
+      },
+      method: [
+        `One tenant; ${int(params.normal)} clients read topic \`lat\` (${params.latRate} signals/s, each stamped with its publish time ` +
+          `in the server), ${params.bulkReaders} more and the stuck client also read \`bulk\` (${params.bulkRate} signals/s with ` +
+          `${params.bulkPad}-byte hints over ${int(params.bulkKeys)} keys), so the stuck client's socket fills. Baseline run: ` +
+          `${ms(params.runMs)} with every client reading; stuck run: the same with the stuck client's response paused (its socket ` +
+          `stops being read), ${ms(params.runMs)} or until the outbox collapsed. Latency percentiles are over every \`lat\` delivery to ` +
+          `the normal clients (publish in the server → parsed in the client process; 0.05 ms buckets).`,
+        `Memory held for the stuck client is sampled from the hub every 250 ms (the frames its outbox references: payload and ` +
+          `encoded text plus ${FRAME_OVERHEAD} B per frame for the objects, and the unflushed socket buffer); the heap figure is ` +
+          `\`heapUsed + external\` after full GCs with the client still stuck (flows stopped) minus the same once it drained. ` +
+          `Kernel socket buffers (several MiB on loopback before Node buffers anything) are not process memory and are not counted.`,
+        `The oracle: for every key published during the run that the client may receive, it got the key's last signal or a ` +
+          `\`reset\` at or after it (keys and seqs from the hub's tap of what it delivered).`,
+      ],
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await pool.shutdown();
+    await server.stop();
+  }
+}

@@ -1,0 +1,39 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ci, run } from '../../soak/scenarios/chaos';
+import type { ScenarioResult } from '../../soak/lib/scenario';
+
+// The short version of `npm run soak -- chaos` (RELIABILITY.md, scenario 4), against the production build.
+describe('convergence under chaos: real mutations across 3 tenants while clients are cut, stall and pause (short)', () => {
+  let result: ScenarioResult;
+  let figures: {
+    outcome: { ok: number; clientError: number; serverError: number };
+    signals: number;
+    perTenant: Record<string, number>;
+    chaos: { disconnects: number; stalls: number; pauses: number };
+    settled: { connected: number; of: number };
+    verify: { streams: number; gaps: number; keysChecked: number };
+  };
+  beforeAll(async () => {
+    result = await run(ci);
+    figures = result.figures as typeof figures;
+  }, 180_000);
+
+  it('runs every mutation through the app without a server error, publishing in all three tenants', () => {
+    expect(figures.outcome.ok + figures.outcome.clientError).toBe(ci.mutations);
+    expect(figures.outcome.serverError).toBe(0);
+    expect(Object.values(figures.perTenant).every((n) => n > 0)).toBe(true);
+  });
+
+  it('cuts, stalls and pauses clients while the mutations run, and gets them all back', () => {
+    expect(figures.chaos.disconnects).toBeGreaterThan(0);
+    expect(figures.chaos.stalls).toBeGreaterThan(0);
+    expect(figures.chaos.pauses).toBeGreaterThan(0);
+    expect(figures.settled.connected).toBe(figures.settled.of);
+  });
+
+  it('leaves every client with the last signal of every key, or a reset after it', () => {
+    expect(figures.verify.streams).toBe(3 * ci.clientsPerTenant);
+    expect(figures.verify.keysChecked).toBeGreaterThan(figures.signals);
+    expect(figures.verify.gaps).toBe(0);
+  });
+});

@@ -1,0 +1,32 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ci, run } from '../../soak/scenarios/reconnectStorm';
+import type { ScenarioResult } from '../../soak/lib/scenario';
+
+// The short version of `npm run soak -- reconnect-storm` (RELIABILITY.md, scenario 3), against the production build.
+describe('reconnect storm: every socket reset by the server at once while signals flow (short)', () => {
+  let result: ScenarioResult;
+  let figures: {
+    reset: number;
+    resumed: number;
+    openErrors: number;
+    resumeFirst: { p99: number; n: number };
+    verify: { streams: number; gaps: number; keysChecked: number };
+  };
+  beforeAll(async () => {
+    result = await run(ci);
+    figures = result.figures as typeof figures;
+  }, 180_000);
+
+  it('resumes every client with its cursor (replay or reset) after the reset', () => {
+    expect(figures.reset).toBe(ci.clients);
+    expect(figures.resumed).toBe(ci.clients);
+    expect(figures.openErrors).toBe(0);
+    expect(Number.isFinite(figures.resumeFirst.p99)).toBe(true);
+  });
+
+  it('lets no client miss a signal published before, during or after the storm', () => {
+    expect(figures.verify.streams).toBe(ci.clients);
+    expect(figures.verify.keysChecked).toBeGreaterThan(0);
+    expect(figures.verify.gaps).toBe(0);
+  });
+});
