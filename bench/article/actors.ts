@@ -1,0 +1,196 @@
+/**
+ * Child process of the article benchmark: the mutation workload. One actor
+ * account per tenant (not one of the simulated users) calls the real tRPC API
+ * with a tRPC client: order creations, status changes and stock adjustments,
+ * at random (seeded) times and inputs, so both variants get the same
+ * workload. Each mutation records the server's commit time (the timestamp the
+ * server wrote with the change, returned in the response) and the keys it
+ * changed (the response's `x-trpc-live-fence`, plus the notification the
+ * server stores for a new or newly paid order).
+ */
+import { createTRPCClient, httpBatchLink, type TRPCLink } from '@trpc/client';
+import { observable } from '@trpc/server/observable';
+import superjson from 'superjson';
+import { readFence, type ChangedKey } from '../../src/live/client';
+import type { AppRouter } from '../../src/server/routers/_app';
+import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
+import { serveParent } from '../lib/child';
+import { createRandom, type Random } from './random';
+
+/** One mutation as the actor saw it. */
+export interface MutationRecord {
+  readonly tenant: string;
+  readonly phase: string;
+  readonly kind: 'create' | 'status' | 'stock';
+  /** When the request was sent and its response arrived (actor's clock, ms since the epoch). */
+  readonly sentAt: number;
+  readonly respondedAt: number;
+  /** The server's timestamp of the change (`createdAt`/`updatedAt` it wrote), or NaN when it failed. */
+  readonly commitAt: number;
+  /** What it changed: what the live layer matches queries against. */
+  readonly keys: ChangedKey[];
+  readonly error?: string;
+}
+
+interface TenantSpec {
+  readonly id: string;
+  readonly actor: string;
+  readonly products: readonly string[];
+}
+
+interface Actor {
+  readonly tenant: TenantSpec;
+  readonly net: BrowserFetch;
+  readonly client: ReturnType<typeof createTRPCClient<AppRouter>>;
+  /** Fence of the last mutation response (mutations of one actor run one at a time). */
+  fence: ChangedKey[];
+  /** Known orders (newest first) and their statuses. */
+  orders: string[];
+  readonly status: Map<string, string>;
+  created: number;
+}
+
+const STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
+const actors: Actor[] = [];
+
+async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ json: { email, password } }),
+  });
+  const cookie = sessionCookieOf(res.headers);
+  const text = await res.text();
+  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status} ${text}`);
+  return cookie;
+}
+
+async function start(message: { baseUrl: string; password: string; tenants: TenantSpec[] }) {
+  for (const tenant of message.tenants) {
+    const net = createBrowserFetch({ cookie: await signIn(message.baseUrl, tenant.actor, message.password), maxSockets: 1 });
+    const holder: { actor?: Actor } = {};
+    const fenceLink: TRPCLink<AppRouter> = () => ({ op, next }) =>
+      observable((observer) =>
+        next(op).subscribe({
+          next(value) {
+            if (op.type === 'mutation' && holder.actor) {
+              holder.actor.fence = (readFence(value.context as Record<string, unknown>) ?? []).map((k) =>
+                k.id === undefined ? { resource: k.resource } : { resource: k.resource, id: k.id },
+              );
+            }
+            observer.next(value);
+          },
+          error: (error) => observer.error(error),
+          complete: () => observer.complete(),
+        }),
+      );
+    const client = createTRPCClient<AppRouter>({
+      links: [fenceLink, httpBatchLink({ url: `${message.baseUrl}/api/trpc`, transformer: superjson, fetch: net.fetch })],
+    });
+    // Setup (not measured): the tenant's orders and their statuses, to pick targets and know a transition to "paid".
+    const list = await client.orders.list.query({ limit: 200 });
+    const actor: Actor = { tenant, net, client, fence: [], orders: list.map((o) => o.id), status: new Map(list.map((o) => [o.id, o.status])), created: 0 };
+    holder.actor = actor;
+    actors.push(actor);
+  }
+  return { type: 'started' };
+}
+
+async function mutate(actor: Actor, phase: string, random: Random): Promise<MutationRecord> {
+  const kind = random.pick(['create', 'status', 'stock'] as const);
+  const sentAt = Date.now();
+  actor.fence = [];
+  const base = { tenant: actor.tenant.id, phase, kind, sentAt };
+  try {
+    if (kind === 'create') {
+      const count = random.int(1, 2);
+      const products = random.sample(actor.tenant.products, count);
+      const order = await actor.client.orders.create.mutate({
+        customer: `Bench customer ${++actor.created}`,
+        items: products.map((productId) => ({ productId, quantity: random.int(1, 3) })),
+      });
+      actor.orders.unshift(order.id);
+      actor.status.set(order.id, order.status);
+      // The server stores and publishes an "order created" notification too.
+      return { ...base, respondedAt: Date.now(), commitAt: order.createdAt.getTime(), keys: [...actor.fence, { resource: 'notifications' }] };
+    }
+    if (kind === 'status') {
+      const id = random.pick(actor.orders.slice(0, 20));
+      const previous = actor.status.get(id);
+      const status = random.pick(STATUSES);
+      const order = await actor.client.orders.updateStatus.mutate({ id, status });
+      actor.status.set(id, order.status);
+      const notified = order.status === 'paid' && previous !== 'paid';
+      return {
+        ...base,
+        respondedAt: Date.now(),
+        commitAt: order.updatedAt.getTime(),
+        keys: [...actor.fence, ...(notified ? [{ resource: 'notifications' }] : [])],
+      };
+    }
+    const id = random.pick(actor.tenant.products);
+    const delta = random.pick([-1, 1]) * random.int(1, 5);
+    const product = await actor.client.products.adjustStock.mutate({ id, delta });
+    return { ...base, respondedAt: Date.now(), commitAt: product.updatedAt.getTime(), keys: [...actor.fence] };
+  } catch (error) {
+    return { ...base, respondedAt: Date.now(), commitAt: NaN, keys: [], error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Runs one phase: for each tenant, mutations at exponentially distributed
+ * intervals (mean 60 s / rate) for `durationMs`, one at a time per tenant.
+ * Resolves when the duration is over and every mutation has its response.
+ */
+async function run(message: { phase: string; perMinute: number; durationMs: number; seed: number }) {
+  const startedAt = Date.now();
+  const records: MutationRecord[] = [];
+  await Promise.all(
+    actors.map(async (actor, i) => {
+      const random = createRandom(message.seed * 1000 + i);
+      if (message.perMinute <= 0) return;
+      const meanGapMs = 60_000 / message.perMinute;
+      let at = random.exponential(meanGapMs);
+      while (at < message.durationMs) {
+        const wait = startedAt + at - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        records.push(await mutate(actor, message.phase, random));
+        at += random.exponential(meanGapMs);
+      }
+    }),
+  );
+  const rest = startedAt + message.durationMs - Date.now();
+  if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+  return { type: 'ran', records };
+}
+
+function traffic() {
+  let requests = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  let sockets = 0;
+  for (const actor of actors) {
+    const t = actor.net.traffic();
+    requests += t.queries + t.mutations;
+    bytesIn += t.bytesIn;
+    bytesOut += t.bytesOut;
+    sockets += t.openSockets;
+  }
+  return { type: 'traffic', requests, bytesIn, bytesOut, sockets };
+}
+
+serveParent(async (message) => {
+  switch (message.type) {
+    case 'start':
+      return start(message);
+    case 'run':
+      return run(message);
+    case 'traffic':
+      return traffic();
+    case 'stop':
+      for (const actor of actors) actor.net.destroy();
+      return { type: 'stopped' };
+    default:
+      throw new Error(`unknown message ${String(message.type)}`);
+  }
+});

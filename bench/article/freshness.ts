@@ -1,0 +1,75 @@
+import { createQueryMatcher } from '../../src/live/client';
+import { resources } from '../../src/trpc/resources';
+import type { MutationRecord } from './actors';
+import type { ObserverLog } from './users';
+
+/** Freshness samples of one set of mutations. */
+export interface Freshness {
+  /** ms from a mutation's commit until an affected observer held data fetched after it, one per (mutation, observer). */
+  readonly samples: number[];
+  /** For the same pairs: ms from the commit until the fetch that brought the data started (signal or poll, plus batching). */
+  readonly startSamples: number[];
+  /** Pairs whose observer never held such data before the run ended. */
+  readonly unresolved: number;
+  /** Mutations that failed (no commit). */
+  readonly failed: number;
+}
+
+/**
+ * Pairs every committed mutation with every observer of its tenant whose
+ * query reads a key it changed (the app's own registry and matcher decide,
+ * in both variants), and measures how long until that observer held data
+ * from a fetch that started after the commit.
+ *
+ * Why "started after the commit" means "holds the new data": the server
+ * writes the commit timestamp and the change in one synchronous step
+ * (better-sqlite3), so a request sent after that timestamp is handled after
+ * the change. Times are whole milliseconds of the same machine's clock; the
+ * fetch must start at least 1 ms after the commit's millisecond, so a
+ * sample may be up to ~1 ms too long, never too short.
+ */
+export function measureFreshness(mutations: readonly MutationRecord[], logs: readonly ObserverLog[]): Freshness {
+  const matcher = createQueryMatcher(resources);
+  const byTenant = new Map<string, ObserverLog[]>();
+  for (const log of logs) {
+    const list = byTenant.get(log.tenant) ?? [];
+    list.push(log);
+    byTenant.set(log.tenant, list);
+  }
+  const samples: number[] = [];
+  const startSamples: number[] = [];
+  let unresolved = 0;
+  let failed = 0;
+  for (const mutation of mutations) {
+    if (!Number.isFinite(mutation.commitAt)) {
+      failed++;
+      continue;
+    }
+    for (const log of byTenant.get(mutation.tenant) ?? []) {
+      if (!matcher.matches(log.queryKey, mutation.keys)) continue;
+      const update = log.updates.find(([startedAt]) => startedAt >= mutation.commitAt + 1);
+      if (update) {
+        samples.push(update[1] - mutation.commitAt);
+        startSamples.push(update[0] - mutation.commitAt);
+      }
+      else unresolved++;
+    }
+  }
+  return { samples, startSamples, unresolved, failed };
+}
+
+/** Observer updates whose data was unchanged, among those held within [from, to). */
+export function unchangedShare(logs: readonly ObserverLog[], from: number, to: number): { updates: number; unchanged: number } {
+  let updates = 0;
+  let unchanged = 0;
+  for (const log of logs) {
+    // The first update of each observer is its initial load, not a refetch.
+    for (let i = 1; i < log.updates.length; i++) {
+      const [, heldAt, changed] = log.updates[i]!;
+      if (heldAt < from || heldAt >= to) continue;
+      updates++;
+      if (!changed) unchanged++;
+    }
+  }
+  return { updates, unchanged };
+}

@@ -1,0 +1,262 @@
+import { get } from 'node:http';
+import path from 'node:path';
+import { Child } from '../lib/child';
+import { startAppServer, tempDataDir } from '../lib/appServer';
+import { establishedConnections, processCpuSeconds } from '../lib/proc';
+import type { MutationRecord } from './actors';
+import { measureFreshness, unchangedShare, type Freshness } from './freshness';
+import { PAGES } from './pages';
+import { createRandom } from './random';
+import { BENCH_PASSWORD, seedBenchData } from './seed';
+import type { ObserverLog, UserSpec, Variant } from './users';
+
+const here = import.meta.dirname;
+
+/** One phase of a run: a mutation rate held for a while. Rates and durations are in simulated (uncompressed) time. */
+export interface PhaseSpec {
+  readonly name: string;
+  /** Mutations per tenant per simulated minute. */
+  readonly perTenantPerMinute: number;
+  readonly minutes: number;
+}
+
+/** The shape of a run. */
+export interface ArticlePlan {
+  readonly tenants: number;
+  readonly usersPerTenant: number;
+  /** Time compression: every interval and rate of the simulation is scaled by this one factor, in both variants. */
+  readonly factor: number;
+  /** The article's poll interval (uncompressed). */
+  readonly pollIntervalMs: number;
+  readonly phases: readonly PhaseSpec[];
+  readonly runs: number;
+  /** Child processes the simulated users are spread over. */
+  readonly userProcesses: number;
+}
+
+/** What one phase of one run measured. */
+export interface PhaseFigures {
+  readonly name: string;
+  readonly perTenantPerMinute: number;
+  /** Simulated minutes the phase lasted (real seconds × factor / 60). */
+  readonly simMinutes: number;
+  readonly realSeconds: number;
+  readonly mutations: number;
+  readonly failedMutations: number;
+  /** Per user per simulated minute, counted at the users' own sockets (client side). */
+  readonly requestsPerUserMinute: number;
+  readonly callsPerUserMinute: number;
+  readonly bytesInPerUserMinute: number;
+  readonly bytesOutPerUserMinute: number;
+  /** Stream (re)connections opened during the phase, all users. */
+  readonly streamOpens: number;
+  /** Server process (and descendants) CPU seconds per simulated minute, from /proc/<pid>/stat. */
+  readonly serverCpuPerMinute: number;
+  /** The users' processes, for scale (their CPU is not the server's). */
+  readonly usersCpuPerMinute: number;
+  /** Live streams registered on the server per user (hub connection count at the end of the phase / users). */
+  readonly streamsPerUser: number;
+  /** TCP connections each user's browser held open at the end of the phase (mean) and the most any user had at once. */
+  readonly tcpPerUser: number;
+  readonly tcpPeakPerUser: number;
+  /** Established server-side TCP connections, sampled each second: mean and max (users and actors). */
+  readonly serverTcpMean: number;
+  readonly serverTcpMax: number;
+  /** Observer refetches in the phase whose data was identical to what the observer held. */
+  readonly refetches: number;
+  readonly unchangedRefetches: number;
+  readonly freshness: Freshness;
+  readonly invalidatorResets: number;
+}
+
+/** One variant's run. */
+export interface VariantRun {
+  readonly variant: Variant;
+  readonly run: number;
+  readonly phases: PhaseFigures[];
+  readonly error?: string;
+}
+
+interface UsersSnapshot {
+  at: number;
+  traffic: { queries: number; mutations: number; streams: number; queryCalls: number; bytesIn: number; bytesOut: number; openSockets: number };
+  socketsPerUser: number[];
+  peakPerUser: number[];
+  invalidations: { applied: number; duplicates: number; flushes: number; resets: number };
+  cpuSeconds: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** GET /api/health on a fresh connection (closed after), so it adds no kept-alive socket: the hub's connection count. */
+function hubConnections(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = get(`${url}/api/health`, { agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          resolve(Number((JSON.parse(body) as { connections: number }).connections));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error('health timed out')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * One variant, one run: a fresh database and server, the simulated users
+ * (child processes), the actors (another child), then the phases back to
+ * back, measured between snapshots; a drain of one poll interval lets the
+ * last phase's changes reach every observer; then everything stops.
+ */
+export async function runVariant(plan: ArticlePlan, variant: Variant, run: number, log: (line: string) => void): Promise<VariantRun> {
+  const factor = plan.factor;
+  const pollMs = plan.pollIntervalMs / factor;
+  const dataDir = tempDataDir();
+  const tenants = seedBenchData(dataDir, { tenants: plan.tenants, usersPerTenant: plan.usersPerTenant, productsPerTenant: 8, ordersPerTenant: 60 });
+  // Time-driven server costs compress with the run: the SSE ping (15 s) and the client's inactivity timeout (40 s).
+  const server = await startAppServer({
+    dataDir,
+    ownDataDir: true,
+    env: { LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)), LIVE_CLIENT_TIMEOUT_MS: String(Math.round(40_000 / factor)) },
+  });
+  const random = createRandom(run * 7919);
+  const users: UserSpec[] = [];
+  for (const tenant of tenants) {
+    tenant.users.forEach((email, u) => {
+      users.push({
+        tenant: tenant.id,
+        email,
+        orderId: tenant.orders[u % 10]!,
+        tabDelaysMs: PAGES.map(() => Math.floor(random.next() * pollMs)),
+      });
+    });
+  }
+  const userChildren = Array.from({ length: plan.userProcesses }, (_, i) => Child.forkTs(path.join(here, 'users.ts'), `users ${i + 1}`));
+  const actors = Child.forkTs(path.join(here, 'actors.ts'), 'actors');
+  const phases: PhaseFigures[] = [];
+  try {
+    await actors.ask(
+      { type: 'start', baseUrl: server.url, password: BENCH_PASSWORD, tenants: tenants.map((t) => ({ id: t.id, actor: t.actor, products: t.products })) },
+      'started',
+      60_000,
+    );
+    const share = Math.ceil(users.length / userChildren.length);
+    await Promise.all(
+      userChildren.map((child, i) =>
+        child.ask(
+          { type: 'start', baseUrl: server.url, variant, pollMs, password: BENCH_PASSWORD, users: users.slice(i * share, (i + 1) * share), offset: i * share },
+          'started',
+          120_000,
+        ),
+      ),
+    );
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const states = await Promise.all(userChildren.map((child) => child.ask<{ ready: boolean; loaded: number; expected: number; connected: number }>({ type: 'ready' }, 'ready', 10_000)));
+      if (states.every((s) => s.ready)) break;
+      if (Date.now() > deadline) throw new Error(`users not ready within 60 s: ${JSON.stringify(states)}`);
+      await sleep(200);
+    }
+    // Warm-up: one poll interval, so every tab has settled into its rhythm.
+    await sleep(pollMs);
+
+    const snapshotUsers = async () => {
+      const snaps = await Promise.all(userChildren.map((child) => child.ask<UsersSnapshot>({ type: 'snapshot' }, 'snapshot', 10_000)));
+      return {
+        at: Date.now(),
+        queries: sum(snaps.map((s) => s.traffic.queries)),
+        calls: sum(snaps.map((s) => s.traffic.queryCalls)),
+        streams: sum(snaps.map((s) => s.traffic.streams)),
+        bytesIn: sum(snaps.map((s) => s.traffic.bytesIn)),
+        bytesOut: sum(snaps.map((s) => s.traffic.bytesOut)),
+        socketsPerUser: snaps.flatMap((s) => s.socketsPerUser),
+        peakPerUser: snaps.flatMap((s) => s.peakPerUser),
+        resets: sum(snaps.map((s) => s.invalidations.resets)),
+        cpu: sum(snaps.map((s) => s.cpuSeconds)),
+      };
+    };
+
+    const mutationsByPhase = new Map<string, MutationRecord[]>();
+    const windows = new Map<string, [number, number]>();
+    for (const [p, phase] of plan.phases.entries()) {
+      await Promise.all(userChildren.map((child) => child.ask({ type: 'resetPeak' }, 'peakReset', 10_000)));
+      const before = await snapshotUsers();
+      const cpuBefore = processCpuSeconds(server.pid);
+      const durationMs = (phase.minutes * 60_000) / factor;
+      const tcp: number[] = [];
+      const sampler = setInterval(() => tcp.push(establishedConnections(server.port)), 1000);
+      const ran = await actors.ask<{ records: MutationRecord[] }>(
+        { type: 'run', phase: phase.name, perMinute: phase.perTenantPerMinute * factor, durationMs, seed: run * 100 + p },
+        'ran',
+        durationMs + 60_000,
+      );
+      clearInterval(sampler);
+      const cpuAfter = processCpuSeconds(server.pid);
+      const after = await snapshotUsers();
+      const hub = await hubConnections(server.url);
+      windows.set(phase.name, [before.at, after.at]);
+      mutationsByPhase.set(phase.name, ran.records);
+      const realSeconds = (after.at - before.at) / 1000;
+      const simMinutes = (realSeconds * factor) / 60;
+      const perUserMinute = (value: number) => value / users.length / simMinutes;
+      phases.push({
+        name: phase.name,
+        perTenantPerMinute: phase.perTenantPerMinute,
+        simMinutes,
+        realSeconds,
+        mutations: ran.records.length,
+        failedMutations: ran.records.filter((r) => r.error).length,
+        requestsPerUserMinute: perUserMinute(after.queries - before.queries),
+        callsPerUserMinute: perUserMinute(after.calls - before.calls),
+        bytesInPerUserMinute: perUserMinute(after.bytesIn - before.bytesIn),
+        bytesOutPerUserMinute: perUserMinute(after.bytesOut - before.bytesOut),
+        streamOpens: after.streams - before.streams,
+        serverCpuPerMinute: (cpuAfter - cpuBefore) / simMinutes,
+        usersCpuPerMinute: (after.cpu - before.cpu) / simMinutes,
+        streamsPerUser: hub / users.length,
+        tcpPerUser: sum(after.socketsPerUser) / users.length,
+        tcpPeakPerUser: Math.max(...after.peakPerUser),
+        serverTcpMean: tcp.length ? sum(tcp) / tcp.length : NaN,
+        serverTcpMax: tcp.length ? Math.max(...tcp) : NaN,
+        refetches: 0,
+        unchangedRefetches: 0,
+        freshness: { samples: [], startSamples: [], unresolved: 0, failed: 0 },
+        invalidatorResets: after.resets - before.resets,
+      });
+      const last = phases.at(-1)!;
+      log(
+        `  ${variant} run ${run} ${phase.name}: ${last.mutations} mutations, ${fmt1(last.requestsPerUserMinute)} req/user/min, ` +
+          `server CPU ${fmt1(last.serverCpuPerMinute)} s/min, streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}`,
+      );
+    }
+    // Drain: no mutations for one poll interval (+1 s), so a poll after the last change can land.
+    await sleep(pollMs + 1000);
+    const logs = (await Promise.all(userChildren.map((child) => child.ask<{ logs: ObserverLog[] }>({ type: 'observations' }, 'observations', 60_000)))).flatMap(
+      (o) => o.logs,
+    );
+    for (const [i, figures] of phases.entries()) {
+      const [from, to] = windows.get(figures.name)!;
+      const share = unchangedShare(logs, from, to);
+      phases[i] = { ...figures, refetches: share.updates, unchangedRefetches: share.unchanged, freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs) };
+    }
+    await Promise.all(userChildren.map((child) => child.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined)));
+    await actors.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined);
+    return { variant, run, phases };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`  ${variant} run ${run} failed: ${message}`);
+    return { variant, run, phases, error: message };
+  } finally {
+    await Promise.all([...userChildren, actors].map((child) => child.kill()));
+    await server.stop();
+  }
+}
+
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+const fmt1 = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '—');

@@ -1,0 +1,284 @@
+/**
+ * Child process of the article benchmark: simulated browsers, each a signed-in
+ * user with the app's six live pages open in six tabs. Every tab is what the
+ * app builds in src/trpc/react.tsx: its own TanStack QueryClient
+ * (makeQueryClient) and tRPC client, with QueryObservers for the page's
+ * queries. Variant `live`: the real liveLink + LiveInvalidator per tab and ONE
+ * stream per browser through createSharedLiveStream (an in-process lock
+ * stands in for Web Locks; Node's BroadcastChannel relays to the other tabs).
+ * Variant `polling`: no stream, every query refetches every `pollMs` (the
+ * article's "before"). Network: one pooled, counting `fetch` per browser
+ * (bench/lib/browserFetch.ts). Driven over IPC by bench/article/index.ts.
+ */
+import './browserGlobals';
+import { QueryObserver, type QueryClient, type QueryFunctionContext } from '@tanstack/react-query';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCLink } from '@trpc/client';
+import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
+import { EventSource } from 'eventsource';
+import superjson from 'superjson';
+import { createLiveInvalidator, liveLink, type LiveInvalidator } from '../../src/live/client';
+import { createSharedLiveStream, type SharedLiveStream } from '../../src/live/react/sharedLiveStream';
+import type { AppRouter } from '../../src/server/routers/_app';
+import { makeQueryClient } from '../../src/trpc/queryClient';
+import { resources } from '../../src/trpc/resources';
+import { createBrowserFetch, sessionCookieOf, type BrowserFetch, type BrowserTraffic } from '../lib/browserFetch';
+import { serveParent } from '../lib/child';
+import { PAGES } from './pages';
+import { createTabLocks } from './tabLocks';
+
+export type Variant = 'polling' | 'live';
+
+/** One simulated user, as the orchestrator assigns them. */
+export interface UserSpec {
+  readonly tenant: string;
+  readonly email: string;
+  /** The order the user's order-detail tab shows. */
+  readonly orderId: string;
+  /** When each of the six tabs opens, in ms after start (spreads the first loads and the poll phases). */
+  readonly tabDelaysMs: readonly number[];
+}
+
+/**
+ * Every data update an observer saw: [fetch started, observer held the data
+ * (ms since the epoch), 1 if the data differed from what it held before, else 0].
+ */
+export interface ObserverLog {
+  readonly tenant: string;
+  readonly user: number;
+  readonly page: string;
+  readonly queryKey: readonly unknown[];
+  readonly updates: Array<[number, number, 0 | 1]>;
+}
+
+interface Tab {
+  readonly page: string;
+  readonly queryClient: QueryClient;
+  readonly invalidator: LiveInvalidator | null;
+  readonly unsubscribes: Array<() => void>;
+  shared: SharedLiveStream | null;
+  loaded: number;
+  readonly expected: number;
+}
+
+interface Browser {
+  readonly index: number;
+  readonly spec: UserSpec;
+  readonly net: BrowserFetch;
+  readonly tabs: Tab[];
+}
+
+const browsers: Browser[] = [];
+const logs: ObserverLog[] = [];
+let variant: Variant = 'live';
+
+async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ json: { email, password } }),
+  });
+  const cookie = sessionCookieOf(res.headers);
+  const text = await res.text();
+  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status} ${text}`);
+  return cookie;
+}
+
+function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: number): Tab {
+  const page = PAGES[pageIndex]!;
+  const url = `${baseUrl}/api/trpc`;
+  const queryClient = makeQueryClient();
+  const invalidator = variant === 'live' ? createLiveInvalidator({ queryClient, registry: resources }) : null;
+  const net = browser.net;
+  class BrowserEventSource extends EventSource {
+    constructor(target: string | URL, init?: EventSourceInit) {
+      super(target, { ...init, fetch: net.fetch });
+    }
+  }
+  const links: TRPCLink<AppRouter>[] = [
+    ...(invalidator ? [liveLink<AppRouter>({ invalidator })] : []),
+    splitLink({
+      condition: (op) => op.type === 'subscription',
+      true: httpSubscriptionLink({ url, transformer: superjson, EventSource: BrowserEventSource }),
+      false: httpBatchLink({ url, transformer: superjson, fetch: net.fetch }),
+    }),
+  ];
+  const client = createTRPCClient<AppRouter>({ links });
+  const trpc = createTRPCOptionsProxy<AppRouter>({ client, queryClient });
+  const queries = page.queries(trpc, { orderId: browser.spec.orderId });
+  const tab: Tab = { page: page.name, queryClient, invalidator, unsubscribes: [], shared: null, loaded: 0, expected: queries.length };
+
+  for (const options of queries) {
+    const inner = (options as unknown as { queryFn: (ctx: QueryFunctionContext) => Promise<unknown> }).queryFn;
+    /** Start of the fetch whose data the query is about to hold (a cancelled fetch never lands). */
+    let landingStart = 0;
+    const log: ObserverLog = { tenant: browser.spec.tenant, user: browser.index, page: page.name, queryKey: options.queryKey, updates: [] };
+    logs.push(log);
+    const observer = new QueryObserver(queryClient, {
+      ...(options as object),
+      queryKey: options.queryKey,
+      queryFn: async (ctx: QueryFunctionContext) => {
+        const started = Date.now();
+        const data = await inner(ctx);
+        if (!ctx.signal.aborted) landingStart = started;
+        return data;
+      },
+      ...(variant === 'polling' ? { refetchInterval: pollMs } : {}),
+    } as never);
+    let seen = 0;
+    let held = '';
+    let first = true;
+    tab.unsubscribes.push(
+      observer.subscribe((result) => {
+        if (result.status !== 'success' || result.dataUpdatedAt === seen) return;
+        seen = result.dataUpdatedAt;
+        const heldAt = Date.now();
+        // Compared as JSON: structural sharing keeps references only for plain objects, and every row here has Dates.
+        const text = JSON.stringify(result.data);
+        log.updates.push([landingStart, heldAt, text === held ? 0 : 1]);
+        held = text;
+        if (first) {
+          first = false;
+          tab.loaded++;
+        }
+      }),
+    );
+  }
+
+  if (invalidator) {
+    tab.shared = createSharedLiveStream({
+      name: `bench:${browser.spec.tenant}:${browser.spec.email}`,
+      invalidator,
+      locks: browserLocks.get(browser)!,
+      // Node's BroadcastChannel relays between the tabs of this process, as a browser's does between its tabs.
+      channel: (name) => new BroadcastChannel(name) as never,
+      document: null,
+      window: null,
+      open: (lastEventId, events) =>
+        client.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, {
+          onConnectionStateChange(connection) {
+            if (connection.state === 'connecting') events.disconnected();
+          },
+          onError(error) {
+            events.disconnected();
+            console.warn(`[users] ${browser.spec.email}: stream stopped: ${error.message}`);
+          },
+        }),
+      setPaused: (connectionId, paused) =>
+        paused ? client.live.pause.mutate({ connectionId }) : client.live.resume.mutate({ connectionId }),
+    });
+  }
+  return tab;
+}
+
+const browserLocks = new WeakMap<Browser, ReturnType<typeof createTabLocks>>();
+
+async function start(message: { baseUrl: string; variant: Variant; pollMs: number; password: string; users: UserSpec[]; offset: number }) {
+  variant = message.variant;
+  // Sign in a few at a time (scrypt on the server); not part of any measured window.
+  const cookies: string[] = new Array(message.users.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 5 }, async () => {
+      while (next < message.users.length) {
+        const i = next++;
+        cookies[i] = await signIn(message.baseUrl, message.users[i]!.email, message.password);
+      }
+    }),
+  );
+  const opening: Promise<void>[] = [];
+  message.users.forEach((spec, i) => {
+    const browser: Browser = { index: message.offset + i, spec, net: createBrowserFetch({ cookie: cookies[i]! }), tabs: [] };
+    browserLocks.set(browser, createTabLocks());
+    browsers.push(browser);
+    PAGES.forEach((_, p) => {
+      opening.push(
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            browser.tabs.push(openTab(browser, p, message.baseUrl, message.pollMs));
+            resolve();
+          }, spec.tabDelaysMs[p] ?? 0),
+        ),
+      );
+    });
+  });
+  await Promise.all(opening);
+  return { type: 'started' };
+}
+
+/** True once every tab holds its first data and, when live, every browser's stream said hello. */
+function ready(): { type: string; ready: boolean; loaded: number; expected: number; connected: number; leaders: number } {
+  let loaded = 0;
+  let expected = 0;
+  let connected = 0;
+  let leaders = 0;
+  for (const browser of browsers) {
+    let browserConnected = false;
+    for (const tab of browser.tabs) {
+      loaded += tab.loaded;
+      expected += tab.expected;
+      const status = tab.shared?.status();
+      if (status?.role === 'leader' || status?.role === 'solo') {
+        leaders++;
+        if (status.connected) browserConnected = true;
+      }
+    }
+    if (browserConnected) connected++;
+  }
+  const allTabs = browsers.every((b) => b.tabs.length === PAGES.length);
+  const ok = allTabs && loaded === expected && (variant === 'polling' || connected === browsers.length);
+  return { type: 'ready', ready: ok, loaded, expected, connected, leaders };
+}
+
+function snapshot() {
+  const sum: BrowserTraffic = { queries: 0, mutations: 0, streams: 0, queryCalls: 0, bytesIn: 0, bytesOut: 0, openSockets: 0, peakSockets: 0, socketsOpened: 0 };
+  const socketsPerUser: number[] = [];
+  const peakPerUser: number[] = [];
+  const invalidations = { applied: 0, duplicates: 0, flushes: 0, resets: 0 };
+  let leaders = 0;
+  for (const browser of browsers) {
+    const t = browser.net.traffic();
+    for (const key of Object.keys(sum) as Array<keyof BrowserTraffic>) sum[key] += t[key];
+    socketsPerUser.push(t.openSockets);
+    peakPerUser.push(t.peakSockets);
+    for (const tab of browser.tabs) {
+      const stats = tab.invalidator?.stats;
+      if (stats) for (const key of Object.keys(invalidations) as Array<keyof typeof invalidations>) invalidations[key] += stats[key];
+      const role = tab.shared?.status().role;
+      if (role === 'leader' || role === 'solo') leaders++;
+    }
+  }
+  const cpu = process.cpuUsage();
+  return { type: 'snapshot', at: Date.now(), traffic: sum, socketsPerUser, peakPerUser, invalidations, leaders, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+function stop() {
+  for (const browser of browsers) {
+    for (const tab of browser.tabs) {
+      tab.shared?.close();
+      for (const unsubscribe of tab.unsubscribes) unsubscribe();
+      tab.queryClient.clear();
+    }
+    browser.net.destroy();
+  }
+  return { type: 'stopped' };
+}
+
+serveParent(async (message) => {
+  switch (message.type) {
+    case 'start':
+      return start(message);
+    case 'ready':
+      return ready();
+    case 'snapshot':
+      return snapshot();
+    case 'resetPeak':
+      for (const browser of browsers) browser.net.resetPeak();
+      return { type: 'peakReset' };
+    case 'observations':
+      return { type: 'observations', logs };
+    case 'stop':
+      return stop();
+    default:
+      throw new Error(`unknown message ${String(message.type)}`);
+  }
+});
