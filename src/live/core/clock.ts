@@ -34,6 +34,10 @@ export const systemTimers: LiveTimers = {
     return handle;
   },
   clearTimeout(handle) {
+    // Node deletes the timer list of a delay when its last timer is cleared only if that
+    // timer is ref'd: an unref'd one leaves its list until the delay would have passed
+    // (hours for a stream's credential expiry), ~150 B per distinct delay. Re-ref first.
+    (handle as { ref?: () => void } | null)?.ref?.();
     (globalThis as unknown as TimerGlobals).clearTimeout(handle);
   },
   defer(fn) {
