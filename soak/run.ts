@@ -18,15 +18,30 @@ const resultsDir = path.join(root, 'soak', 'results');
 
 interface ScenarioModule {
   run(params: unknown, log: (message: string) => void): Promise<ScenarioResult>;
-  full: unknown;
-  ci: unknown;
+  [params: string]: unknown;
 }
 
-/** Every scenario, in report order (the issue's numbering). */
-const scenarios: Record<string, { number: string; load: () => Promise<ScenarioModule>; deadlineMin: number }> = {
+interface Entry {
+  /** Row number in RELIABILITY.md (the issue's numbering; letters for extra rows). */
+  number: string;
+  load: () => Promise<ScenarioModule>;
+  deadlineMin: number;
+  /** Suffix of the module's parameter sets (`full<variant>`, `ci<variant>`). @default '' */
+  variant?: string;
+}
+
+/** Every scenario, in report order. */
+const scenarios: Record<string, Entry> = {
   churn: { number: '1', load: () => import('./scenarios/churn') as Promise<ScenarioModule>, deadlineMin: 10 },
   'stuck-client': { number: '2', load: () => import('./scenarios/stuckClient') as Promise<ScenarioModule>, deadlineMin: 10 },
   'reconnect-storm': { number: '3', load: () => import('./scenarios/reconnectStorm') as Promise<ScenarioModule>, deadlineMin: 10 },
+  'deploy-storm': { number: '3b', load: () => import('./scenarios/deployStorm') as Promise<ScenarioModule>, deadlineMin: 10 },
+  'deploy-storm-redis': {
+    number: '3c',
+    load: () => import('./scenarios/deployStorm') as Promise<ScenarioModule>,
+    deadlineMin: 10,
+    variant: 'Redis',
+  },
   chaos: { number: '4', load: () => import('./scenarios/chaos') as Promise<ScenarioModule>, deadlineMin: 15 },
   cursorless: { number: '4b', load: () => import('./scenarios/cursorless') as Promise<ScenarioModule>, deadlineMin: 5 },
   isolation: { number: '5', load: () => import('./scenarios/isolation') as Promise<ScenarioModule>, deadlineMin: 10 },
@@ -64,7 +79,7 @@ async function main() {
     let stored: Stored;
     try {
       const result = await Promise.race([
-        mod.run(short ? mod.ci : mod.full, log),
+        mod.run(mod[`${short ? 'ci' : 'full'}${entry.variant ?? ''}`], log),
         new Promise<never>((_, reject) => {
           deadline = setTimeout(() => reject(new Error(`did not finish within ${entry.deadlineMin} min`)), entry.deadlineMin * 60_000);
         }),

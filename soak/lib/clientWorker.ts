@@ -12,7 +12,7 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Histogram } from './histogram';
-import { coverageGaps, inScope, SeqSet, type TappedEntry } from './oracle';
+import { coverageGaps, inScope, ReceivedLog, type TappedEntry } from './oracle';
 import type { ChaosOptions, ClientCommand, ClientStats, ReconnectPolicy, StreamSpec, VerifyResult } from './protocol';
 import { SseParser, type SseEvent } from './sse';
 
@@ -41,6 +41,12 @@ const serializedErrors: Record<string, number> = {};
 const resetReasons: Record<string, number> = {};
 const epochs = new Set<string>();
 
+/** The epoch of a frame: its SSE id (`epoch:seq`), else the connection's. */
+const epochOf = (id: string, fallback: string) => {
+  const colon = id.lastIndexOf(':');
+  return colon > 0 ? id.slice(0, colon) : fallback;
+};
+
 const sample = (list: string[], text: string) => {
   if (list.length < 20) list.push(text);
 };
@@ -48,8 +54,10 @@ const sample = (list: string[], text: string) => {
 type ChaosState = 'idle' | 'down' | 'stalled' | 'paused';
 
 class Stream {
-  readonly received = new SeqSet();
-  maxResetSeq = 0;
+  /** Data frames and resets by epoch: what the coverage oracle reads. */
+  readonly received = new ReceivedLog();
+  /** Epoch of the current connection (its hello). */
+  private epoch = '';
   resets = 0;
   data = 0;
   violations = 0;
@@ -72,6 +80,8 @@ class Stream {
   private opened: ((ok: boolean) => void) | null = null;
   failed = false;
   ended = false;
+  /** Closed for good by the runner (`close`): no longer expected to be connected. */
+  retired = false;
 
   /** Timeline of this stream (connects, hellos, frames, chaos), kept when SOAK_TRACE is set; for diagnosing a gap. */
   readonly trace: string[] | null = process.env.SOAK_TRACE ? [] : null;
@@ -82,10 +92,6 @@ class Stream {
     if (this.trace && this.trace.length < 5000) this.trace.push(`${(now() % 100_000).toFixed(1)} ${text}`);
   }
 
-  /** True when the data frame with `seq` arrived (the oracle's view). */
-  has(seq: number): boolean {
-    return this.received.has(seq);
-  }
 
   open(): Promise<boolean> {
     return new Promise((resolve) => {
@@ -161,7 +167,7 @@ class Stream {
     if (attempt !== this.attempt) return;
     switch (event.type) {
       case 'message':
-        return this.onMessage(event.data);
+        return this.onMessage(event.data, event.lastEventId);
       case 'serialized-error': {
         let code = 'unknown';
         try {
@@ -183,7 +189,7 @@ class Stream {
     }
   }
 
-  private onMessage(data: string): void {
+  private onMessage(data: string, id: string): void {
     let message: { kind: string; seq?: number; reason?: string; epoch?: string; connectionId?: string; hint?: Record<string, unknown> };
     try {
       message = (JSON.parse(data) as { json: typeof message }).json;
@@ -198,7 +204,11 @@ class Stream {
         this.hellos++;
         this.connected = true;
         this.connectionId = message.connectionId ?? null;
-        if (message.epoch) epochs.add(message.epoch);
+        if (message.epoch) {
+          epochs.add(message.epoch);
+          this.epoch = message.epoch;
+          this.received.meet(message.epoch);
+        }
         if (this.goneAt !== null) {
           resumeHello.add(at - this.goneAt);
           this.awaitingFirst = true;
@@ -210,12 +220,12 @@ class Stream {
       case 'reset':
         this.resets++;
         resetReasons[message.reason ?? '?'] = (resetReasons[message.reason ?? '?'] ?? 0) + 1;
-        if ((message.seq ?? 0) > this.maxResetSeq) this.maxResetSeq = message.seq ?? 0;
+        this.received.addReset(epochOf(id, this.epoch), message.seq ?? 0);
         this.resumed(at, 'reset');
         return;
       default: {
         this.data++;
-        if (typeof message.seq === 'number') this.received.add(message.seq);
+        if (typeof message.seq === 'number') this.received.addData(epochOf(id, this.epoch), message.seq);
         this.resumed(at, 'data');
         const hint = message.hint;
         if (!hint) return;
@@ -378,7 +388,7 @@ function verify(entries: readonly TappedEntry[], afterSeq: number, keys?: readon
   for (const stream of select(keys)) {
     if (stream.failed) continue;
     result.streams++;
-    const { keys: checked, gaps } = coverageGaps(byScope.get(stream.spec.view.scope) ?? [], stream.spec.view, stream, afterSeq);
+    const { keys: checked, gaps } = coverageGaps(byScope.get(stream.spec.view.scope) ?? [], stream.spec.view, stream.received, afterSeq);
     result.keysChecked += checked;
     if (!gaps.length) continue;
     result.gapStreams++;
@@ -390,7 +400,7 @@ function verify(entries: readonly TappedEntry[], afterSeq: number, keys?: readon
 
 async function waitConnected(timeoutMs: number): Promise<{ connected: number; of: number }> {
   const deadline = now() + timeoutMs;
-  const live = () => [...streams.values()].filter((s) => !s.failed);
+  const live = () => [...streams.values()].filter((s) => !s.failed && !s.retired);
   while (live().some((s) => !s.connected) && now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const all = live();
   return { connected: all.filter((s) => s.connected).length, of: all.length };
@@ -493,7 +503,7 @@ function chaosStart(options: ChaosOptions): void {
   const perTick = (options.disconnectPerSec + options.stallPerSec + options.pausePerSec) * (options.tickMs / 1000);
   chaosTimer = setInterval(() => {
     for (const stream of streams.values()) {
-      if (stream.failed || stream.chaos !== 'idle' || !stream.connected) continue;
+      if (stream.failed || stream.retired || stream.chaos !== 'idle' || !stream.connected) continue;
       if (random() < perTick) startAction(stream, options, random);
     }
   }, options.tickMs);
@@ -522,7 +532,10 @@ async function handle(command: ClientCommand): Promise<unknown> {
       return open(command.specs, command.concurrency, command.timeoutMs);
     case 'close': {
       const list = select(command.keys);
-      for (const stream of list) stream.teardown(command.mode);
+      for (const stream of list) {
+        stream.retired = true;
+        stream.teardown(command.mode);
+      }
       return { closed: list.length };
     }
     case 'policy':

@@ -97,24 +97,28 @@ export class SeqSet {
 
 /** What a client saw, for the coverage oracle. */
 export interface ReceivedView {
-  /** True when the data frame with this seq arrived (live or replayed). */
-  has(seq: number): boolean;
-  /** Highest seq of a `reset` it received (0: none). */
-  readonly maxResetSeq: number;
+  /**
+   * True when the client received the data frame `seq` of `epoch` (live or
+   * replayed), or a `reset` that covers it: one at or after it in the same
+   * epoch, or any reset in an epoch it met later (a restarted server: its
+   * reset came after everything the old one published).
+   */
+  covers(epoch: string, seq: number): boolean;
 }
 
 /** A key the client neither received the last signal of nor got a reset after. */
 export interface Gap {
   readonly key: string;
+  readonly epoch: string;
   readonly lastSeq: number;
-  readonly maxResetSeq: number;
 }
 
 /**
  * The convergence oracle: for every key of every entry that could reach the
  * stream (published after `afterSeq`), the stream must have received the
- * key's LAST signal, or a `reset` at or after it (a reset makes the client
- * refetch everything up to the reset's seq). Returns the keys that fail.
+ * key's LAST signal, or a `reset` after it (a reset makes the client refetch
+ * everything). `entries` are in publish order (one server's tap is; the taps
+ * of a server and of its successor are concatenated). Returns the keys that fail.
  */
 export function coverageGaps(
   entries: readonly TappedEntry[],
@@ -122,16 +126,47 @@ export function coverageGaps(
   received: ReceivedView,
   afterSeq = 0,
 ): { keys: number; gaps: Gap[] } {
-  const last = new Map<string, number>();
+  const last = new Map<string, TappedEntry>();
   for (const entry of entries) {
     if (entry.seq <= afterSeq || !inScope(view, entry)) continue;
-    const prev = last.get(entry.key);
-    if (prev === undefined || entry.seq > prev) last.set(entry.key, entry.seq);
+    last.set(entry.key, entry);
   }
   const gaps: Gap[] = [];
-  for (const [key, lastSeq] of last) {
-    if (received.has(lastSeq) || received.maxResetSeq >= lastSeq) continue;
-    gaps.push({ key, lastSeq, maxResetSeq: received.maxResetSeq });
+  for (const [key, entry] of last) {
+    if (received.covers(entry.epoch, entry.seq)) continue;
+    gaps.push({ key, epoch: entry.epoch, lastSeq: entry.seq });
   }
   return { keys: last.size, gaps };
+}
+
+/** What one stream received, by epoch: the {@link ReceivedView} of the client processes. */
+export class ReceivedLog implements ReceivedView {
+  private readonly data = new Map<string, SeqSet>();
+  private readonly resets = new Map<string, number>();
+  /** Epochs in the order the stream met them (its hellos). */
+  private readonly epochs: string[] = [];
+
+  meet(epoch: string): void {
+    if (!this.epochs.includes(epoch)) this.epochs.push(epoch);
+  }
+
+  addData(epoch: string, seq: number): void {
+    this.meet(epoch);
+    let set = this.data.get(epoch);
+    if (!set) this.data.set(epoch, (set = new SeqSet()));
+    set.add(seq);
+  }
+
+  addReset(epoch: string, seq: number): void {
+    this.meet(epoch);
+    this.resets.set(epoch, Math.max(this.resets.get(epoch) ?? -1, seq));
+  }
+
+  covers(epoch: string, seq: number): boolean {
+    if (this.data.get(epoch)?.has(seq)) return true;
+    if ((this.resets.get(epoch) ?? -1) >= seq) return true;
+    const i = this.epochs.indexOf(epoch);
+    if (i === -1) return false;
+    return this.epochs.slice(i + 1).some((later) => this.resets.has(later));
+  }
 }

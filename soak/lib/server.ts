@@ -90,6 +90,8 @@ export interface SoakServer {
   alive(): boolean;
   call<T>(command: string, args?: unknown, timeoutMs?: number): Promise<T>;
   memory(): Promise<MemoryInfo>;
+  /** CPU time the server process used so far, ms (user + system). */
+  cpuMs(): Promise<number>;
   connections(filter?: { scope?: string; groups?: Record<string, string> }): Promise<ConnectionInfo[]>;
   publish(items: readonly PublishItem[]): Promise<number[]>;
   flowStart(flow: FlowSpec): Promise<void>;
@@ -203,6 +205,10 @@ export async function startSoakServer(
     alive: () => child.exitCode === null && child.signalCode === null,
     call,
     memory: () => call<MemoryInfo>('memory'),
+    cpuMs: async () => {
+      const usage = await call<{ user: number; system: number }>('cpu');
+      return (usage.user + usage.system) / 1000;
+    },
     connections: (filter) => call<ConnectionInfo[]>('connections', { filter }),
     publish: async (items) => (await call<{ seqs: number[] }>('publish', { items })).seqs,
     flowStart: async (flow) => void (await call('flowStart', { flow })),

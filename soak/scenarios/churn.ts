@@ -20,8 +20,8 @@ export interface ChurnParams {
   readonly maxHeapGrowth: number;
 }
 
-export const full: ChurnParams = { waves: 10, perWave: 1000, warmup: 500, tenants: 5, flowRate: 200, holdMs: 1000, processes: 2, maxHeapGrowth: 0.1 };
-export const ci: ChurnParams = { waves: 4, perWave: 250, warmup: 100, tenants: 3, flowRate: 100, holdMs: 300, processes: 1, maxHeapGrowth: 0.1 };
+export const full: ChurnParams = { waves: 10, perWave: 1000, warmup: 1000, tenants: 5, flowRate: 200, holdMs: 1000, processes: 2, maxHeapGrowth: 0.1 };
+export const ci: ChurnParams = { waves: 4, perWave: 250, warmup: 250, tenants: 3, flowRate: 100, holdMs: 300, processes: 1, maxHeapGrowth: 0.1 };
 
 /**
  * Churn: waves of streams opened, kept while signals flow, then destroyed

@@ -334,7 +334,8 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
       if (r < 0.55) path = queryPath('live.stream', encoded(streamValues()));
       else if (r < 0.65) path = queryPath('live.stream', undefined, `lastEventId=${encodeURIComponent(pick(cursors))}`);
       else if (r < 0.75) {
-        headers['last-event-id'] = pick(cursors);
+        // Header values must be Latin-1 without control characters, or Node refuses to send them.
+        headers['last-event-id'] = pick(cursors.filter((c) => /^[\x20-\x7e]*$/.test(c)));
         path = queryPath('live.stream', undefined);
       } else if (r < 0.85) {
         path = queryPath('live.stream', undefined, `connectionParams=1&input=${encodeURIComponent(pick(['{', '{"json":{"ticket":1}}', '{"ticket":"x"}', '[]', 'null']))}`);

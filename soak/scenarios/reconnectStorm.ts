@@ -75,6 +75,7 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
     await new Promise((resolve) => setTimeout(resolve, params.beforeMs));
     const before = await pool.stats();
 
+    const cpuBefore = await server.cpuMs();
     const resetAt = Date.now();
     const reset = await server.resetSockets();
     log(`storm: reset ${reset} sockets`);
@@ -89,6 +90,7 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
     } catch {
       // reported below
     }
+    const stormCpuMs = (await server.cpuMs()) - cpuBefore;
     const gaugeAfter = await server.gauge();
     await new Promise((resolve) => setTimeout(resolve, params.afterMs));
     const flow = await server.flowStop('storm');
@@ -133,7 +135,8 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
       summary:
         `${int(params.clients)} sockets reset by the server at once under ${params.flowRate} signals/s; all ${int(resumed)} reconnected with their cursor ` +
         `and resumed (${int(stats.resumedBy.data)} by replay, ${int(stats.resumedBy.reset)} by reset): time to resumed delivery p50 ` +
-        `${ms(stats.resumeFirst.quantile(0.5))}, p99 ${ms(stats.resumeFirst.quantile(0.99))}, max ${ms(stats.resumeFirst.max)}; ` +
+        `${ms(stats.resumeFirst.quantile(0.5))}, p99 ${ms(stats.resumeFirst.quantile(0.99))}, max ${ms(stats.resumeFirst.max)} ` +
+        `(server CPU ${(stormCpuMs / params.clients).toFixed(2)} ms per reconnect); ` +
         `${verify.gaps} missed signals over ${int(verify.keysChecked)} (client, key) pairs`,
       checks,
       figures: {
@@ -142,6 +145,8 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
         allResumedMs,
         resetToAllResumedMs: Number.isFinite(allResumedMs) ? allResumedMs : null,
         gaugeAfter,
+        stormCpuMs,
+        serverCpuPerReconnectMs: stormCpuMs / params.clients,
         resumeHello: { p50: stats.resumeHello.quantile(0.5), p99: stats.resumeHello.quantile(0.99), max: stats.resumeHello.max, n: stats.resumeHello.n },
         resumeFirst: { p50: stats.resumeFirst.quantile(0.5), p99: stats.resumeFirst.quantile(0.99), max: stats.resumeFirst.max, n: stats.resumeFirst.n },
         resumedBy: stats.resumedBy,
@@ -162,7 +167,8 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
           `reconnects immediately with \`input.lastEventId\` = its last cursor, as \`httpSubscriptionLink\` does, so all ` +
           `${int(params.clients)} connect at once while signals keep flowing.`,
         'Time to resumed delivery: from the client seeing its socket end to the first data frame or reset after its new hello ' +
-          '(replayed frames arrive in the same write as the hello). The oracle then checks, for every client and every signal ' +
+          '(replayed frames arrive in the same write as the hello). Server CPU per reconnect is the server process\'s CPU time ' +
+          'from the reset until every client resumed (signals included), divided by the clients. The oracle then checks, for every client and every signal ' +
           'published to its tenant during the run, that it received that signal or a reset at or after it.',
       ],
       seconds: (Date.now() - started) / 1000,

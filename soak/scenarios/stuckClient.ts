@@ -1,4 +1,5 @@
 import { createClientPool } from '../lib/clientPool';
+import { Histogram } from '../lib/histogram';
 import type { StreamSpec } from '../lib/protocol';
 import { bytes, int, ms, quietLog, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
 import { startSoakServer, type ConnectionInfo, type SoakServer } from '../lib/server';
@@ -10,7 +11,7 @@ export interface StuckClientParams {
   readonly normal: number;
   /** Normal clients that also read the bulk topic (so the bulk flow is consumed in both runs). */
   readonly bulkReaders: number;
-  /** Length of each run (baseline, then stuck), ms. */
+  /** Length of the stuck run and of the baseline (half before it, half after), ms. */
   readonly runMs: number;
   /** Latency flow: signals per second to every client. */
   readonly latRate: number;
@@ -68,8 +69,8 @@ const attributable = (c: ConnectionInfo) => c.heldBytes + c.sinkPendingBytes + c
 
 /**
  * Stuck client: one client stops reading its socket beside `normal` clients
- * receiving a steady flow, for `runMs`; the same run without the stuck
- * client is the baseline. The server's memory for the stuck client must
+ * receiving a steady flow, for `runMs`; the same flows without the stuck
+ * client, half before and half after, are the baseline. The server's memory for the stuck client must
  * stay under `maxStuckBytes`, normal clients' p99 within `maxP99Ratio` of
  * the baseline, and once it reads again the stuck client must converge
  * (last value per key, or a reset after it; checked by the oracle).
@@ -115,30 +116,32 @@ export async function run(params: StuckClientParams = full, log: Log = quietLog)
     };
     let tapped: Awaited<ReturnType<SoakServer['tapTake']>> = [];
 
-    // Baseline: the same clients, the would-be stuck one reading normally.
-    await server.tapStart();
-    await startFlows();
-    await new Promise((resolve) => setTimeout(resolve, params.runMs));
-    const baseHeap = await server.memory();
-    await stopFlows();
-    // Let in-flight frames land before the oracle looks (bounded; the oracle decides).
-    tapped = await server.tapTake();
-    await until(async () => (await pool.verify(tapped)).gaps === 0, 'baseline clients to have every signal', 30_000, 250).catch(() => 0);
-    const baseStats = await pool.stats();
-    const baseVerify = await pool.verify(tapped);
-    const baseline = {
-      p50: baseStats.latency.quantile(0.5),
-      p99: baseStats.latency.quantile(0.99),
-      max: baseStats.latency.max,
-      samples: baseStats.latency.n,
-      entries: tapped.length,
-      verify: baseVerify,
+    /**
+     * A run without the stuck client (it reads normally): half before the
+     * stuck run and half after it, so drift over time (machine load, a replay
+     * log filling up, JIT) weighs on both sides alike. Nothing else runs
+     * meanwhile (no GC is forced while signals flow: it would stall delivery).
+     */
+    const baselineRun = async (durationMs: number) => {
+      await server.tapStart();
+      await pool.resetLatency();
+      await startFlows();
+      await new Promise((resolve) => setTimeout(resolve, durationMs));
+      await stopFlows();
+      const entries = await server.tapTake(true);
+      // Let in-flight frames land before the oracle looks (bounded; the oracle decides).
+      await until(async () => (await pool.verify(entries)).gaps === 0, 'baseline clients to have every signal', 30_000, 250).catch(() => 0);
+      const verify = await pool.verify(entries);
+      const stats = await pool.stats();
+      return { latency: stats.latency, verify, entries: entries.length };
     };
-    log(`stuck: baseline p50 ${ms(baseline.p50)} p99 ${ms(baseline.p99)} over ${int(baseline.samples)} deliveries; oracle gaps ${baseVerify.gaps}`);
-    await pool.resetLatency();
+    const before = await baselineRun(params.runMs / 2);
+    log(`stuck: baseline (first half) p99 ${ms(before.latency.quantile(0.99))}; oracle gaps ${before.verify.gaps}`);
     const quietHeap = await server.memory();
 
     // Stuck run.
+    await server.tapStart();
+    await pool.resetLatency();
     await pool.stall([stuckKey], true);
     await startFlows();
     const runStarted = Date.now();
@@ -166,15 +169,9 @@ export async function run(params: StuckClientParams = full, log: Log = quietLog)
     }
     await sampleStuck();
     const stuckRunMs = Date.now() - runStarted;
-    const stuckHeap = await server.memory();
     const [atEnd] = await server.connections({ groups: { user: 'stuck' } });
     await stopFlows();
-    const stuckStats = await pool.stats();
     const heldHeap = await server.memory();
-    log(
-      `stuck: after ${ms(stuckRunMs)} the server holds ${atEnd ? bytes(attributable(atEnd)) : '?'} for the stuck client ` +
-        `(max ${maxHeld ? bytes(attributable(maxHeld)) : '?'}); normal p99 ${ms(stuckStats.latency.quantile(0.99))}`,
-    );
 
     // The stuck client reads again: it must converge (collapsed keys or a reset, never a gap).
     tapped = await server.tapTake(true);
@@ -194,8 +191,35 @@ export async function run(params: StuckClientParams = full, log: Log = quietLog)
     );
     const counts = await pool.counts();
     const stuckCounts = counts.get(stuckKey)!;
+    const stuckStats = await pool.stats();
     const afterHeap = await server.memory();
     const [drained] = await server.connections({ groups: { user: 'stuck' } });
+    log(
+      `stuck: after ${ms(stuckRunMs)} the server held ${atEnd ? bytes(attributable(atEnd)) : '?'} for the stuck client ` +
+        `(max ${maxHeld ? bytes(attributable(maxHeld)) : '?'}); normal p99 ${ms(stuckStats.latency.quantile(0.99))}; ` +
+        `it converged ${ms(catchUpMs)} after reading again`,
+    );
+
+    const after = await baselineRun(params.runMs / 2);
+    const baseLatency = new Histogram();
+    baseLatency.merge(before.latency.toJSON());
+    baseLatency.merge(after.latency.toJSON());
+    const baseline = {
+      p50: baseLatency.quantile(0.5),
+      p99: baseLatency.quantile(0.99),
+      max: baseLatency.max,
+      samples: baseLatency.n,
+      p99Before: before.latency.quantile(0.99),
+      p99After: after.latency.quantile(0.99),
+      entries: before.entries + after.entries,
+      verify: {
+        streams: before.verify.streams,
+        keysChecked: before.verify.keysChecked + after.verify.keysChecked,
+        gaps: before.verify.gaps + after.verify.gaps,
+        samples: [...before.verify.samples, ...after.verify.samples],
+      },
+    };
+    log(`stuck: baseline p99 ${ms(baseline.p99Before)} before, ${ms(baseline.p99After)} after the stuck run`);
 
     const heldByHeap = heldHeap.heapUsed + heldHeap.external - (afterHeap.heapUsed + afterHeap.external);
     const stuckP99 = stuckStats.latency.quantile(0.99);
@@ -258,7 +282,7 @@ export async function run(params: StuckClientParams = full, log: Log = quietLog)
         `(${ratio.toFixed(2)}x); on reading again it converged in ${ms(catchUpMs)} with ${stuckCounts.resets} reset(s), 0 silent gaps`,
       checks,
       figures: {
-        baseline: { ...baseline, heapRunning: baseHeap.heapUsed },
+        baseline,
         stuck: {
           runMs: stuckRunMs,
           p50: stuckStats.latency.quantile(0.5),
@@ -270,7 +294,6 @@ export async function run(params: StuckClientParams = full, log: Log = quietLog)
           maxHeld: held,
           atEnd,
           drained,
-          heapRunning: stuckHeap.heapUsed,
           heapHeld: heldHeap.heapUsed,
           heapAfterDrain: afterHeap.heapUsed,
           heapQuiet: quietHeap.heapUsed,
@@ -286,10 +309,12 @@ export async function run(params: StuckClientParams = full, log: Log = quietLog)
       method: [
         `One tenant; ${int(params.normal)} clients read topic \`lat\` (${params.latRate} signals/s, each stamped with its publish time ` +
           `in the server), ${params.bulkReaders} more and the stuck client also read \`bulk\` (${params.bulkRate} signals/s with ` +
-          `${params.bulkPad}-byte hints over ${int(params.bulkKeys)} keys), so the stuck client's socket fills. Baseline run: ` +
-          `${ms(params.runMs)} with every client reading; stuck run: the same with the stuck client's response paused (its socket ` +
-          `stops being read), ${ms(params.runMs)} or until the outbox collapsed. Latency percentiles are over every \`lat\` delivery to ` +
-          `the normal clients (publish in the server → parsed in the client process; 0.05 ms buckets).`,
+          `${params.bulkPad}-byte hints over ${int(params.bulkKeys)} keys), so the stuck client's socket fills. Baseline: ` +
+          `${ms(params.runMs)} with every client reading, half before and half after the stuck run (so drift over time weighs on ` +
+          `both sides alike); stuck run: the same flows with the stuck client's response paused (its socket stops being read), ` +
+          `${ms(params.runMs)} or until the outbox collapsed. Latency percentiles are over every \`lat\` delivery to the normal ` +
+          `clients (publish in the server → parsed in the client process; 0.05 ms buckets); nothing else (no forced GC) runs ` +
+          `while signals flow.`,
         `Memory held for the stuck client is sampled from the hub every 250 ms (the frames its outbox references: payload and ` +
           `encoded text plus ${FRAME_OVERHEAD} B per frame for the objects, and the unflushed socket buffer); the heap figure is ` +
           `\`heapUsed + external\` after full GCs with the client still stuck (flows stopped) minus the same once it drained. ` +

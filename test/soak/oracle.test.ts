@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coverageGaps, groupsMatch, inScope, SeqSet, topicMatches, type TappedEntry } from '../../soak/lib/oracle';
+import { coverageGaps, groupsMatch, inScope, ReceivedLog, topicMatches, type TappedEntry } from '../../soak/lib/oracle';
 
 // The soak oracles are the judges of scenarios 2-5: they must fail when they should.
 describe('soak oracles', () => {
@@ -43,17 +43,39 @@ describe('soak oracles', () => {
       { seq: 5, epoch: 'e', scope: 't', topic: 'notifications', key: '#5', kind: 'event', groups: { user: 'u2' } },
     ];
     const view = { scope: 't', groups: { user: 'u1' } };
-    const got = (seqs: number[], maxResetSeq = 0) => {
-      const set = new SeqSet();
-      for (const seq of seqs) set.add(seq);
-      return { has: (seq: number) => set.has(seq), maxResetSeq };
+    const got = (seqs: number[], resetAt?: number) => {
+      const log = new ReceivedLog();
+      log.meet('e');
+      for (const seq of seqs) log.addData('e', seq);
+      if (resetAt !== undefined) log.addReset('e', resetAt);
+      return log;
     };
     // The last value of each of its keys: nothing missing (seq 1 was replaced, 4 and 5 are not for it).
     expect(coverageGaps(entries, view, got([2, 3])).gaps).toEqual([]);
     // The older value of a only: a gap on a.
-    expect(coverageGaps(entries, view, got([1, 3])).gaps).toEqual([{ key: 'orders|a', lastSeq: 2, maxResetSeq: 0 }]);
+    expect(coverageGaps(entries, view, got([1, 3])).gaps).toEqual([{ key: 'orders|a', epoch: 'e', lastSeq: 2 }]);
     // A reset at 2 covers a, not b.
     expect(coverageGaps(entries, view, got([], 2)).gaps.map((g) => g.key)).toEqual(['orders|b']);
     expect(coverageGaps(entries, view, got([], 3)).gaps).toEqual([]);
+  });
+
+  it('counts a reset from a server met later as covering everything of the earlier server, not the reverse', () => {
+    const entries: TappedEntry[] = [
+      { seq: 7, epoch: 'old', scope: 't', topic: 'orders', key: 'orders|a', kind: 'invalidate' },
+      { seq: 1, epoch: 'new', scope: 't', topic: 'orders', key: 'orders|b', kind: 'invalidate' },
+    ];
+    const view = { scope: 't', groups: {} };
+    const log = new ReceivedLog();
+    log.meet('old');
+    log.addReset('new', 0);
+    // The new server's reset (at its seq 0) covers the old server's seq 7, but not the new server's seq 1.
+    expect(coverageGaps(entries, view, log).gaps).toEqual([{ key: 'orders|b', epoch: 'new', lastSeq: 1 }]);
+    log.addData('new', 1);
+    expect(coverageGaps(entries, view, log).gaps).toEqual([]);
+    // A reset in the old epoch says nothing about the new one.
+    const reverse = new ReceivedLog();
+    reverse.addReset('old', 100);
+    reverse.meet('new');
+    expect(coverageGaps(entries, view, reverse).gaps.map((g) => g.epoch)).toEqual(['new']);
   });
 });

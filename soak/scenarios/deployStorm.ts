@@ -1,0 +1,206 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClientPool } from '../lib/clientPool';
+import type { StreamSpec } from '../lib/protocol';
+import { int, ms, quietLog, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
+import { startSoakServer, type SoakServer } from '../lib/server';
+import { sessionCookie } from '../lib/sessions';
+import { startRedis } from '../../test/helpers/redis';
+
+/** Parameters of the drain-and-restart storm. */
+export interface DeployStormParams {
+  readonly clients: number;
+  readonly tenants: number;
+  /** Signals per second before the drain (on the old server) and after the restart (on the new one). */
+  readonly flowRate: number;
+  readonly beforeMs: number;
+  readonly afterMs: number;
+  readonly resumeTimeoutMs: number;
+  readonly processes: number;
+  /**
+   * Both processes share a Redis (`LIVE_REDIS_URL`, our own redis-server):
+   * the history survives the restart, so clients resume by replay instead of
+   * a reset.
+   */
+  readonly redis: boolean;
+}
+
+export const full: DeployStormParams = {
+  clients: 2000,
+  tenants: 4,
+  flowRate: 100,
+  beforeMs: 5000,
+  afterMs: 5000,
+  resumeTimeoutMs: 90_000,
+  processes: 2,
+  redis: false,
+};
+export const ci: DeployStormParams = { ...full, clients: 200, tenants: 3, flowRate: 60, beforeMs: 1500, afterMs: 1500, resumeTimeoutMs: 60_000, processes: 1 };
+/** The same with a shared Redis. */
+export const fullRedis: DeployStormParams = { ...full, redis: true };
+export const ciRedis: DeployStormParams = { ...ci, redis: true };
+
+/**
+ * A deploy: the server gets SIGTERM (drain: every stream gets a reconnect
+ * hint with a random delay under 2 s and is closed; the process exits), a new
+ * process starts on the same port and data folder, and every client comes
+ * back with its cursor. With the in-memory hub the new process has a new
+ * history (epoch), so every client must get a `reset`; nothing published
+ * before the drain or after the restart may be missed.
+ */
+export async function run(params: DeployStormParams = full, log: Log = quietLog): Promise<ScenarioResult> {
+  const started = Date.now();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'trpc-live-soak-deploy-'));
+  const redis = params.redis ? await startRedis() : null;
+  const env: Record<string, string> = redis ? { LIVE_REDIS_URL: redis.url, LIVE_REDIS_PREFIX: 'soak' } : {};
+  let current: SoakServer = await startSoakServer({ dataDir, env });
+  const port = current.port;
+  const pool = await createClientPool({ url: current.url, processes: params.processes });
+  try {
+    const cookies = new Map<string, string>();
+    const specs: StreamSpec[] = [];
+    const scopes = Array.from({ length: params.tenants }, (_, t) => `deploy-${t}`);
+    for (let key = 0; key < params.clients; key++) {
+      const tenantId = scopes[key % params.tenants]!;
+      const userId = `u${key % 40}`;
+      const id = `${tenantId}/${userId}`;
+      if (!cookies.has(id)) cookies.set(id, await sessionCookie({ tenantId, userId, role: 'staff' }));
+      specs.push({ key, cookie: cookies.get(id)!, view: { scope: tenantId, groups: { user: userId, role: 'staff' } } });
+    }
+    const opened = await pool.open(specs, 200);
+    if (opened.failed) throw new Error(`${opened.failed} streams failed to open: ${(await pool.stats()).errorSamples.join('; ')}`);
+    // As EventSource does: wait the server's `retry:` hint, then retry every 250-500 ms while nobody answers.
+    await pool.policy({ delayMs: 250, jitterMs: 250, honorRetry: true });
+    log(`deploy: ${opened.opened} streams open`);
+
+    await current.tapStart();
+    await current.flowStart({ name: 'deploy', scopes, ratePerSec: params.flowRate, tickMs: 20 });
+    await new Promise((resolve) => setTimeout(resolve, params.beforeMs));
+    await current.flowStop('deploy');
+    const entriesOld = await current.tapTake(true);
+    const oldEpoch = (await current.call<{ stats: { epoch: string } }>('hub')).stats.epoch;
+    const before = await pool.stats();
+
+    const drainAt = Date.now();
+    const exitCode = await current.stop('SIGTERM');
+    const exitMs = Date.now() - drainAt;
+    current = await startSoakServer({ dataDir, port, env });
+    const readyMs = Date.now() - drainAt;
+    log(`deploy: old server exited (${exitCode}) after ${ms(exitMs)}, new one ready after ${ms(readyMs)}`);
+    await current.tapStart();
+    await current.flowStart({ name: 'deploy', scopes, ratePerSec: params.flowRate, tickMs: 20 });
+    let allResumedMs = NaN;
+    try {
+      await until(
+        async () => (await pool.stats()).resumeFirst.n - before.resumeFirst.n >= params.clients,
+        'every client to resume on the new server',
+        params.resumeTimeoutMs,
+        100,
+      );
+      allResumedMs = Date.now() - drainAt;
+    } catch {
+      // reported below
+    }
+    await new Promise((resolve) => setTimeout(resolve, params.afterMs));
+    await current.flowStop('deploy');
+    const entriesNew = await current.tapTake(true);
+    const newEpoch = (await current.call<{ stats: { epoch: string } }>('hub')).stats.epoch;
+    const entries = [...entriesOld, ...entriesNew];
+    let convergeMs = NaN;
+    try {
+      convergeMs = await until(async () => (await pool.verify(entries)).gaps === 0, 'every client to converge', 30_000, 250);
+    } catch {
+      // reported below
+    }
+    const verify = await pool.verify(entries);
+    const stats = await pool.stats();
+    const resumed = stats.resumeFirst.n - before.resumeFirst.n;
+    const gauge = await current.gauge();
+    log(`deploy: ${resumed}/${params.clients} resumed, p99 ${ms(stats.resumeFirst.quantile(0.99))}; oracle gaps ${verify.gaps}`);
+
+    const checks: Check[] = [
+      { name: 'old server drained and exited cleanly', pass: exitCode === 0, value: `exit ${exitCode} after ${ms(exitMs)}`, target: 'exit 0' },
+      {
+        name: 'clients resumed on the new server',
+        pass: resumed === params.clients && gauge === params.clients,
+        value: `${int(resumed)} (${int(stats.resumedBy.reset)} by reset, ${int(stats.resumedBy.data)} by a frame); gauge ${int(gauge)}`,
+        target: int(params.clients),
+      },
+      params.redis
+        ? {
+            name: 'every client resumed by replay (the shared history survived the restart)',
+            pass: newEpoch === oldEpoch && stats.resumedBy.data === params.clients && stats.resets === 0,
+            value: `${int(stats.resumedBy.data)} by replay, ${stats.resets} resets; epoch ${oldEpoch} → ${newEpoch}`,
+            target: `${int(params.clients)} replays, 0 resets`,
+          }
+        : {
+            name: 'every stale cursor got a reset (new epoch)',
+            pass: (stats.resetReasons.epoch ?? 0) + (stats.resetReasons['unknown-cursor'] ?? 0) >= params.clients && newEpoch !== oldEpoch,
+            value: `${JSON.stringify(stats.resetReasons)}; epoch ${oldEpoch} → ${newEpoch}`,
+            target: `${int(params.clients)} resets`,
+          },
+      {
+        name: 'no client missed a signal, before the drain or after the restart (oracle)',
+        pass: verify.gaps === 0 && verify.streams === params.clients,
+        value: verify.gaps === 0 ? `0 gaps over ${int(verify.keysChecked)} (client, key) pairs` : `${verify.gaps} gaps, e.g. ${JSON.stringify(verify.samples[0])}`,
+        target: '0 gaps',
+      },
+      {
+        name: 'p99 time to resumed delivery',
+        pass: Number.isFinite(stats.resumeFirst.quantile(0.99)),
+        value: ms(stats.resumeFirst.quantile(0.99)),
+        target: 'reported',
+        strict: false,
+      },
+    ];
+    return {
+      name: params.redis ? 'deploy-storm-redis' : 'deploy-storm',
+      title: `Reconnect storm after a deploy (drain and restart${params.redis ? ', shared Redis' : ''})`,
+      params: { ...params },
+      summary:
+        `SIGTERM with ${int(params.clients)} streams open: drained, exited after ${ms(exitMs)}, a new process served after ${ms(readyMs)}; ` +
+        `all ${int(resumed)} clients came back with their cursor and ${params.redis ? `resumed by replay (${stats.resets} resets)` : 'got a reset (new history)'}: time to resumed delivery p50 ` +
+        `${ms(stats.resumeFirst.quantile(0.5))}, p99 ${ms(stats.resumeFirst.quantile(0.99))} (restart included); ` +
+        `${verify.gaps} missed signals over ${int(verify.keysChecked)} (client, key) pairs`,
+      checks,
+      figures: {
+        exitCode,
+        exitMs,
+        readyMs,
+        allResumedMs,
+        resumed,
+        gauge,
+        resumedBy: stats.resumedBy,
+        resetReasons: stats.resetReasons,
+        resumeHello: { p50: stats.resumeHello.quantile(0.5), p99: stats.resumeHello.quantile(0.99), max: stats.resumeHello.max, n: stats.resumeHello.n },
+        resumeFirst: { p50: stats.resumeFirst.quantile(0.5), p99: stats.resumeFirst.quantile(0.99), max: stats.resumeFirst.max, n: stats.resumeFirst.n },
+        reconnectAttempts: stats.reconnects - before.reconnects,
+        epochs: { old: oldEpoch, new: newEpoch },
+        entries: { old: entriesOld.length, new: entriesNew.length },
+        verify,
+        convergeMs,
+      },
+      method: [
+        `${int(params.clients)} raw SSE clients over ${params.tenants} tenants receive ${params.flowRate} invalidations/s. Then the ` +
+          "server process gets SIGTERM: the app's drain tells every stream to reconnect after a random delay under 2 s and closes " +
+          'it, the process exits, and a new one starts on the same port and data folder (as a restart-in-place deploy would; the ' +
+          "clients retry every 250-500 ms while nothing listens, after the server's `retry:` hint). Each client resends its last " +
+          (params.redis
+            ? 'cursor; both processes use the same Redis (our own `redis-server`), so the history survives and each must resume ' +
+              'by replay, without a reset.'
+            : "cursor; the new process has the in-memory hub's new history (epoch), so each must get a `reset`.") +
+          ` The new process publishes ${params.flowRate} invalidations/s too.`,
+        'Time to resumed delivery: from the stream ending (drain) to the first frame after the new hello, restart included. ' +
+          "The oracle covers both servers' signals: every one received, or a reset after it (a reset from the new server covers " +
+          'everything the old one published).',
+      ],
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await pool.shutdown();
+    await current.stop();
+    await redis?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
