@@ -21,6 +21,7 @@
  * bytes, live streams and TCP connections per user, and freshness (commit
  * to each affected observer holding data fetched after it; see freshness.ts).
  */
+import { cpus } from 'node:os';
 import { fmt, median, quantile, table, type BenchOptions, type BenchResult } from '../lib/report';
 import { cdfChart } from '../lib/svgChart';
 import { runVariant, type ArticlePlan, type PhaseFigures, type VariantRun } from './runVariant';
@@ -188,21 +189,38 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
   goals.push(`- one connection per user (article: one per endpoint): ${show(sl, 2)} live streams per user, ${goal(Math.abs(sl.median - 1) < 0.005)}`);
   parts.push(goals.join('\n'), '');
 
-  // What a change costs in the live variant, and where polling breaks even.
   const lightest = mutationPhases[0];
-  const slope = mutationPhases.map((phase) => {
-    const extra = reqL(phase.name).median - reqL(plan.phases[0]!.name).median;
-    return extra / phase.perTenantPerMinute;
-  });
+  // What a change costs in the live variant, and where polling breaks even.
+  const idle = plan.phases[0]!.name;
+  const slope = mutationPhases.map((phase) => (reqL(phase.name).median - reqL(idle).median) / phase.perTenantPerMinute);
   const k = median(slope.filter(Number.isFinite));
-  const pollingRate = reqP(lightest?.name ?? plan.phases[0]!.name).median;
+  const pollingRate = reqP(idle).median;
+  // Server CPU per query request: polling's idle phase is nothing but polls; the live variant's extra CPU over its idle is its refetches.
+  const perPollMs = (by('polling', idle, (f) => f.serverCpuPerMinute).median / (pollingRate * users)) * 1000;
+  const perRefetchMs = median(
+    mutationPhases.map(
+      (phase) =>
+        ((by('live', phase.name, (f) => f.serverCpuPerMinute).median - by('live', idle, (f) => f.serverCpuPerMinute).median) /
+          (reqL(phase.name).median * users)) *
+        1000,
+    ),
+  );
+  const unchangedLight = (() => {
+    const figures = lightest ? phaseOf(runs, 'polling', lightest.name) : [];
+    const all = sumOf(figures.map((f) => f.refetches));
+    return all ? (sumOf(figures.map((f) => f.unchangedRefetches)) / all) * 100 : NaN;
+  })();
   parts.push(
     `**What a change costs.** In the live variant every tab whose open queries read a changed key refetches them (one batched request per tab). ` +
-      `Measured: ${fmt(k, 2)} requests per user for each mutation in the user's tenant (median over the mutation phases). ` +
-      `Polling costs ${fmt(pollingRate, 1)} requests per user per minute whatever happens, so the live variant makes fewer requests while the tenant's data changes less than ` +
-      `**${fmt(pollingRate / k, 1)} times per minute** (and −98% needs under ${fmt((pollingRate * 0.02) / k, 2)} changes per tenant per minute). ` +
-      `The article's ~0.5 requests per user per minute corresponds to about ${fmt(0.5 / k, 2)} changes per tenant per minute here. ` +
-      `The article's own description of its "before" — "90%+ of those returned the exact same data" — is the light phase (see the unchanged share below).`,
+      `Measured: ${fmt(k, 2)} requests per user for each mutation in the user's tenant (median over the mutation phases, above the idle phase). ` +
+      `Polling costs ${fmt(pollingRate, 1)} requests per user per minute whatever happens, so the live variant makes fewer requests while a tenant's data changes less than ` +
+      `**${fmt(pollingRate / k, 1)} times per minute**; −98% needs under ${fmt((pollingRate * 0.02) / k, 2)} changes per tenant per minute, and the article's ~0.5 requests per user per minute corresponds to ${fmt(0.5 / k, 2)} here. ` +
+      `(Extrapolated, not run: at 30 mutations per tenant per minute the live variant would send about ${fmt(30 * k, 0)} requests per user per minute, ${fmt((30 * k) / pollingRate, 1)}× polling.) ` +
+      `In the ${lightest?.name ?? '—'} phase ${fmt(unchangedLight, 0)}% of the polls brought back data the observer already had (the article: "90%+").`,
+    '',
+    `**What a request costs the server.** ${fmt(perPollMs, 1)} ms of CPU per poll (polling, idle phase) and ${fmt(perRefetchMs, 1)} ms per refetch (live, CPU above its idle phase per refetch request): ` +
+      `a query request goes through Next's route handler, the tRPC fetch adapter, session check, SQLite and compression. One mutation makes the server answer about ${fmt(k * plan.usersPerTenant, 0)} refetches ` +
+      `(${fmt(k, 1)} per user × ${plan.usersPerTenant} users of the tenant), about ${fmt(k * plan.usersPerTenant * perRefetchMs, 0)} ms of CPU one after the other: that, not the signal (commit → refetch start below), is most of the live variant's time to fresh data.`,
     '',
   );
 
@@ -224,6 +242,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
         show(stat(figures.map((f) => f.usersCpuPerMinute)), 2),
         fr.samples ? `${fr.samples} (${fr.unresolved} unresolved)` : '—',
         Number.isFinite(fr.startP50.median) ? ms(fr.startP50.median) : '—',
+        `${ms(stat(figures.map((f) => f.queryLatencyP50)).median)} / ${ms(stat(figures.map((f) => f.queryLatencyP99)).median)}`,
         show(stat(figures.map((f) => f.tcpPeakPerUser)), 0),
         show(stat(figures.map((f) => f.streamOpens)), 0),
         show(stat(figures.map((f) => f.invalidatorResets)), 0),
@@ -244,6 +263,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
         'users\u2019 CPU s per min',
         'freshness samples',
         'commit → refetch start, p50',
+        'query fetch → data held, p50 / p99',
         'most TCP connections of one user',
         'stream reconnects',
         'resets',
@@ -253,6 +273,8 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
     '',
   );
   const failed = sumOf(runs.flatMap((r) => r.phases.map((p) => p.failedMutations)));
+  const failedWhy = [...new Set(runs.flatMap((r) => r.phases.flatMap((p) => p.mutationErrors)))].slice(0, 3);
+  const resent = sumOf(runs.flatMap((r) => r.phases.map((p) => p.resent)));
   const errors = runs.filter((r) => r.error).map((r) => `${r.variant} run ${r.run}: ${r.error}`);
   parts.push(
     'How it is measured. Requests: HTTP requests the simulated browsers sent for queries (a tab\u2019s queries due at once go in one batched request, as in the app), counted at their own sockets, not the actors\u2019 mutations (the same in both variants). ' +
@@ -261,7 +283,9 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
       'Streams per user: the hub\u2019s connection count (/api/health) at the end of the last phase / users. TCP: sockets each browser holds open at the end of the phase (pool of 6 per browser, keep-alive). ' +
       `Freshness: for every committed mutation and every observer of its tenant whose query reads a key the mutation changed (decided by the app\u2019s registry and matcher for both variants), the time from the commit (the timestamp the server wrote with the change, returned to the actor) until that observer held data from a fetch started after the commit; a drain of one poll interval after the last phase lets the last changes land. ` +
       `Polling freshness is measured at the compressed ${pollS / F} s interval; the figure "at the real ${pollS} s interval" multiplies it by ${F} (a poll\u2019s wait scales with the interval). Live freshness is not scaled: it is measured while the server carries ${F}× the real request rate, which can only make it worse. ` +
-      `Users\u2019 processes: ${plan.userProcesses}. Failed mutations: ${failed}.` +
+      `Users\u2019 processes: ${plan.userProcesses}. Failed mutations: ${failed}${failedWhy.length ? ` (${failedWhy.join('; ')})` : ''}. ` +
+      `1-minute load average when each run started (on ${cpus().length} cores): ${runs.map((r) => `${r.variant} ${fmt(r.loadAtStart, 1)}`).join(', ')}. ` +
+      `Requests resent on a new connection because the server had closed the idle keep-alive socket under them (as browsers do): ${resent}.` +
       (errors.length ? ` Runs that failed: ${errors.join('; ')}.` : ''),
   );
 

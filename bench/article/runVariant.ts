@@ -1,6 +1,8 @@
 import { get } from 'node:http';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Child } from '../lib/child';
+import { quantile } from '../lib/report';
 import { startAppServer, tempDataDir } from '../lib/appServer';
 import { establishedConnections, processCpuSeconds } from '../lib/proc';
 import type { MutationRecord } from './actors';
@@ -67,6 +69,13 @@ export interface PhaseFigures {
   readonly unchangedRefetches: number;
   readonly freshness: Freshness;
   readonly invalidatorResets: number;
+  /** Query fetches of the phase (not the initial loads): fetch start → observer holds the data, p50 and p99 (ms). */
+  readonly queryLatencyP50: number;
+  readonly queryLatencyP99: number;
+  /** Requests the browsers resent because the server closed the idle keep-alive socket under them. */
+  readonly resent: number;
+  /** Distinct errors of failed mutations (at most 3). */
+  readonly mutationErrors: string[];
 }
 
 /** One variant's run. */
@@ -74,12 +83,14 @@ export interface VariantRun {
   readonly variant: Variant;
   readonly run: number;
   readonly phases: PhaseFigures[];
+  /** 1-minute load average of the machine when the run started (other work on a shared machine shows here). */
+  readonly loadAtStart: number;
   readonly error?: string;
 }
 
 interface UsersSnapshot {
   at: number;
-  traffic: { queries: number; mutations: number; streams: number; queryCalls: number; bytesIn: number; bytesOut: number; openSockets: number };
+  traffic: { queries: number; mutations: number; streams: number; queryCalls: number; bytesIn: number; bytesOut: number; openSockets: number; resent: number };
   socketsPerUser: number[];
   peakPerUser: number[];
   invalidations: { applied: number; duplicates: number; flushes: number; resets: number };
@@ -115,6 +126,7 @@ function hubConnections(url: string): Promise<number> {
  * last phase's changes reach every observer; then everything stops.
  */
 export async function runVariant(plan: ArticlePlan, variant: Variant, run: number, log: (line: string) => void): Promise<VariantRun> {
+  const loadAtStart = loadavg()[0]!;
   const factor = plan.factor;
   const pollMs = plan.pollIntervalMs / factor;
   const dataDir = tempDataDir();
@@ -178,6 +190,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         socketsPerUser: snaps.flatMap((s) => s.socketsPerUser),
         peakPerUser: snaps.flatMap((s) => s.peakPerUser),
         resets: sum(snaps.map((s) => s.invalidations.resets)),
+        resent: sum(snaps.map((s) => s.traffic.resent)),
         cpu: sum(snaps.map((s) => s.cpuSeconds)),
       };
     };
@@ -228,11 +241,16 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         unchangedRefetches: 0,
         freshness: { samples: [], startSamples: [], unresolved: 0, failed: 0 },
         invalidatorResets: after.resets - before.resets,
+        queryLatencyP50: NaN,
+        queryLatencyP99: NaN,
+        resent: after.resent - before.resent,
+        mutationErrors: [...new Set(ran.records.flatMap((r) => (r.error ? [r.error] : [])))].slice(0, 3),
       });
       const last = phases.at(-1)!;
       log(
-        `  ${variant} run ${run} ${phase.name}: ${last.mutations} mutations, ${fmt1(last.requestsPerUserMinute)} req/user/min, ` +
-          `server CPU ${fmt1(last.serverCpuPerMinute)} s/min, streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}`,
+        `  ${variant} run ${run} ${phase.name}: ${last.mutations} mutations${last.failedMutations ? ` (${last.failedMutations} failed: ${last.mutationErrors.join('; ')})` : ''}, ` +
+          `${fmt1(last.requestsPerUserMinute)} req/user/min, server CPU ${fmt1(last.serverCpuPerMinute)} s/min, users CPU ${fmt1(last.usersCpuPerMinute)} s/min, ` +
+          `streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}, resent ${last.resent}`,
       );
     }
     // Drain: no mutations for one poll interval (+1 s), so a poll after the last change can land.
@@ -243,15 +261,23 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     for (const [i, figures] of phases.entries()) {
       const [from, to] = windows.get(figures.name)!;
       const share = unchangedShare(logs, from, to);
-      phases[i] = { ...figures, refetches: share.updates, unchangedRefetches: share.unchanged, freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs) };
+      const latencies = logs.flatMap((l) => l.updates.slice(1).filter(([, heldAt]) => heldAt >= from && heldAt < to).map(([startedAt, heldAt]) => heldAt - startedAt));
+      phases[i] = {
+        ...figures,
+        refetches: share.updates,
+        unchangedRefetches: share.unchanged,
+        freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs),
+        queryLatencyP50: quantile(latencies, 0.5),
+        queryLatencyP99: quantile(latencies, 0.99),
+      };
     }
     await Promise.all(userChildren.map((child) => child.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined)));
     await actors.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined);
-    return { variant, run, phases };
+    return { variant, run, phases, loadAtStart };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`  ${variant} run ${run} failed: ${message}`);
-    return { variant, run, phases, error: message };
+    return { variant, run, phases, loadAtStart, error: message };
   } finally {
     await Promise.all([...userChildren, actors].map((child) => child.kill()));
     await server.stop();

@@ -230,7 +230,7 @@ function ready(): { type: string; ready: boolean; loaded: number; expected: numb
 }
 
 function snapshot() {
-  const sum: BrowserTraffic = { queries: 0, mutations: 0, streams: 0, queryCalls: 0, bytesIn: 0, bytesOut: 0, openSockets: 0, peakSockets: 0, socketsOpened: 0 };
+  const sum: BrowserTraffic = { queries: 0, mutations: 0, streams: 0, queryCalls: 0, bytesIn: 0, bytesOut: 0, openSockets: 0, peakSockets: 0, socketsOpened: 0, resent: 0 };
   const socketsPerUser: number[] = [];
   const peakPerUser: number[] = [];
   const invalidations = { applied: 0, duplicates: 0, flushes: 0, resets: 0 };

@@ -19,6 +19,8 @@ export interface BrowserTraffic {
   peakSockets: number;
   /** TCP connections opened so far. */
   socketsOpened: number;
+  /** Requests sent again because the server had closed the idle keep-alive socket they went out on. */
+  resent: number;
 }
 
 /** A `fetch` over `node:http` with a browser's connection pool, counting its traffic. */
@@ -68,7 +70,7 @@ function plainHeaders(init: HeadersInit | undefined): Record<string, string> {
 export function createBrowserFetch(options: BrowserFetchOptions = {}): BrowserFetch {
   const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 6 });
   const sockets = new Set<Socket>();
-  const counts = { queries: 0, mutations: 0, streams: 0, queryCalls: 0, closedIn: 0, closedOut: 0, peak: 0, opened: 0 };
+  const counts = { resent: 0, queries: 0, mutations: 0, streams: 0, queryCalls: 0, closedIn: 0, closedOut: 0, peak: 0, opened: 0 };
   const create = agent.createConnection.bind(agent) as (...args: unknown[]) => Socket;
   (agent as unknown as { createConnection: (...args: unknown[]) => Socket }).createConnection = (...args: unknown[]) => {
     const socket = create(...args);
@@ -100,11 +102,9 @@ export function createBrowserFetch(options: BrowserFetchOptions = {}): BrowserFe
       counts.queryCalls += procedures ? decodeURIComponent(procedures).split(',').length : 0;
     } else counts.mutations++;
 
-    return new Promise<Response>((resolve, reject) => {
-      const req = request(
-        url,
-        { method, headers, agent, ...(init.signal ? { signal: init.signal } : {}) },
-        (res) => {
+    const send = (attempt: number): Promise<Response> =>
+      new Promise<Response>((resolve, reject) => {
+        const req = request(url, { method, headers, agent, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
           const status = res.statusCode ?? 0;
           const responseHeaders = headersOf(res.rawHeaders);
           if (NULL_BODY.has(status)) {
@@ -125,12 +125,19 @@ export function createBrowserFetch(options: BrowserFetchOptions = {}): BrowserFe
           }
           const stream = Readable.toWeb(decoder ? res.pipe(decoder) : res) as unknown as ReadableStream<Uint8Array>;
           resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
-        },
-      );
-      req.on('error', reject);
-      if (body !== null) req.end(body);
-      else req.end();
-    });
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => {
+          // The server closed an idle keep-alive socket just as this request went out on it. Browsers
+          // resend on a new connection when nothing came back; so do we (once).
+          if (attempt === 0 && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') && !init.signal?.aborted) {
+            counts.resent++;
+            resolve(send(1));
+          } else reject(error);
+        });
+        if (body !== null) req.end(body);
+        else req.end();
+      });
+    return send(0);
   }) as typeof fetch;
 
   return {
@@ -152,6 +159,7 @@ export function createBrowserFetch(options: BrowserFetchOptions = {}): BrowserFe
         openSockets: sockets.size,
         peakSockets: counts.peak,
         socketsOpened: counts.opened,
+        resent: counts.resent,
       };
     },
     resetPeak() {
