@@ -16,7 +16,8 @@ function openStream(client: Client): Promise<{ outcome: string; stop: () => void
   return new Promise((resolve) => {
     const subscription = client.live.stream.subscribe(undefined, {
       onData(value) {
-        const message = (value as { kind?: string }).kind;
+        const tracked = value as unknown as { id?: string; data?: { kind?: string } };
+        const message = (tracked.id ? tracked.data : (value as { kind?: string }))?.kind;
         if (message === 'hello') resolve({ outcome: 'hello', stop: () => subscription.unsubscribe() });
       },
       onError(error) {
@@ -152,7 +153,10 @@ describe.each(['stock', 'fast'] as const)('live stream authentication: the attac
     const events: string[] = [];
     const ended = new Promise<string>((resolve) => {
       client.live.stream.subscribe(undefined, {
-        onData: (value) => void events.push((value as { kind?: string }).kind ?? 'data'),
+        onData: (value) => {
+          const tracked = value as unknown as { id?: string; data?: { kind?: string } };
+          events.push((tracked.id ? tracked.data?.kind : (value as { kind?: string }).kind) ?? 'data');
+        },
         onError: (error) => resolve((error as { data?: { code?: string } }).data?.code ?? error.message),
       });
     });

@@ -1,5 +1,8 @@
 import type { CloseReason, Frame, LiveSink } from '../../src/live/core';
 
+/** True for frames that carry a published signal (not the hello, even when it carries a starting cursor). */
+export const isDataFrame = (frame: Frame): boolean => frame.id !== null && frame.message.kind !== 'hello';
+
 /** A sink that records writes; `pending` simulates a socket buffer the peer has not read. */
 export class RecordingSink implements LiveSink {
   readonly writes: Frame[][] = [];
@@ -32,6 +35,7 @@ export class RecordingSink implements LiveSink {
   }
   /** Messages of data frames (control frames left out). */
   get data() {
-    return this.frames.filter((f) => f.id !== null).map((f) => f.message);
+    // The hello of a fresh stream carries a cursor (its starting point) but is not data.
+    return this.frames.filter(isDataFrame).map((f) => f.message);
   }
 }

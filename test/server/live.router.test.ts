@@ -18,7 +18,9 @@ describe('live.pause / live.resume', () => {
     const bob = await app.callerAs('bob@acme.test', { signal: controller.signal });
     const stream = await bob.live.stream();
     const hello = await stream[Symbol.asyncIterator]().next();
-    return (hello.value as unknown as { connectionId: string }).connectionId;
+    // A fresh stream's hello is tracked (it carries the starting cursor): [id, message, symbol].
+    const [, message] = hello.value as unknown as [string, { connectionId: string }];
+    return message.connectionId;
   }
 
   it('pauses and resumes the caller own stream', async () => {

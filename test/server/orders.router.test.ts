@@ -84,8 +84,11 @@ describe('orders router (createCaller, real SQLite)', () => {
     const alice = await app.callerAs('alice@acme.test', { signal: controller.signal });
     const stream = await alice.live.stream();
     const iterator = stream[Symbol.asyncIterator]();
+    // The hello of a fresh stream is tracked too: it carries the cursor the stream starts from.
     const hello = await iterator.next();
-    expect(hello.value).toMatchObject({ kind: 'hello' });
+    const [helloId, helloData] = hello.value as unknown as [string, unknown];
+    expect(helloData).toMatchObject({ kind: 'hello' });
+    expect(helloId).toMatch(/^[A-Za-z0-9_-]+:\d+$/);
     const receipt = await app.hub.invalidate('acme', { resource: 'orders', id: 'ord_acme_1' });
     const next = await iterator.next();
     // createCaller yields tRPC's raw tracked envelope: [id, data, symbol].

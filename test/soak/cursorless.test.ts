@@ -15,10 +15,10 @@ describe('a stream cut and resumed by its client (as httpSubscriptionLink does)'
     expect(figures.withCursor.gaps).toBe(0);
   });
 
-  // KNOWN BUG, reported to the lead (see RELIABILITY.md 4b): the hello carries no cursor, so a stream cut before its
-  // first signal reconnects without lastEventId and silently misses what was published meanwhile (no replay, no
-  // reset). `it.fails` keeps CI honest about it; once fixed this test fails: turn it into a plain `it`.
-  it.fails('misses nothing published while it was away when it was cut before its first signal (no cursor yet)', () => {
+  // Regression (RELIABILITY.md, scenario 4b, found by the chaos scenario): the hello carried no cursor, so a stream
+  // cut before its first signal reconnected without lastEventId and silently missed what was published meanwhile.
+  // A fresh stream's hello now carries the head as its starting cursor.
+  it('misses nothing published while it was away when it was cut before its first signal', () => {
     expect(figures.cursorless.gaps).toBe(0);
   });
 });

@@ -68,6 +68,8 @@ export class LiveConnection {
   private holding = false;
   /** Highest seq the replay snapshot covered: live frames up to it were already sent. */
   private replayedThrough = 0;
+  /** Epoch of `replayedThrough`: a seq says nothing about frames of another epoch (e.g. a local fallback). */
+  private replayedEpoch: string | null = null;
 
   constructor(
     readonly id: string,
@@ -128,7 +130,7 @@ export class LiveConnection {
 
   /** Queues a published frame on its lane. Never blocks, never throws. */
   enqueue(frame: Frame): void {
-    if (this.closedState || frame.seq <= this.replayedThrough) return;
+    if (this.closedState || (frame.epoch === this.replayedEpoch && frame.seq <= this.replayedThrough)) return;
     if (this.pausedState && frame.idempotent) {
       // While paused only the latest value per key matters.
       this.outbox.pushDirty(frame);
@@ -151,6 +153,17 @@ export class LiveConnection {
   }
 
   /** Writes a control frame ahead of anything queued (hello, reconnect hints). */
+  /**
+   * Writes the hello of a fresh stream, which carries the cursor it starts
+   * from (the head), ahead of anything queued; entries up to that cursor
+   * still being routed are not sent to it (it starts after them).
+   */
+  sendStart(frame: Frame): void {
+    if (this.closedState) return;
+    this.coveredThrough(frame.epoch, frame.seq);
+    this.sink.write([frame]);
+  }
+
   sendControl(message: LiveControlMessage): void {
     if (this.closedState) return;
     this.sink.write([this.host.controlFrame(message)]);
@@ -163,7 +176,7 @@ export class LiveConnection {
    * `snapshotSeq` is the head the snapshot was taken at, when known (a
    * synchronous backend): live frames up to it are never sent again.
    */
-  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason): void {
+  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason, epoch?: string): void {
     if (this.closedState) return;
     this.holding = false;
     if (typeof frames === 'string') {
@@ -171,14 +184,26 @@ export class LiveConnection {
       frames = [];
     }
     // Live frames that arrived while an async replay was read are covered by it.
-    this.replayedThrough = Math.max(snapshotSeq, frames.length ? frames[frames.length - 1]!.seq : 0);
-    this.outbox.dropUpTo(this.replayedThrough);
+    const last = frames.length ? frames[frames.length - 1]! : null;
+    const coveredEpoch = last?.epoch ?? epoch;
+    if (coveredEpoch !== undefined) this.coveredThrough(coveredEpoch, Math.max(snapshotSeq, last?.seq ?? 0));
     if (frames.length) {
       this.sink.write(frames);
       this.host.metrics.delivered?.('replay', frames.length);
     }
     if (reset) this.outbox.requestReset(reset);
     if (!this.outbox.empty) this.flush('all');
+  }
+
+  /** Marks everything of `epoch` up to `seq` as sent: such frames are dropped from the outbox and never enqueued again. */
+  private coveredThrough(epoch: string, seq: number): void {
+    if (epoch !== this.replayedEpoch) {
+      this.replayedEpoch = epoch;
+      this.replayedThrough = seq;
+    } else {
+      this.replayedThrough = Math.max(this.replayedThrough, seq);
+    }
+    this.outbox.dropUpTo(epoch, this.replayedThrough);
   }
 
   /** Holds live frames until {@link sendReplay} (async replay). */

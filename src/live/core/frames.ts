@@ -10,6 +10,13 @@ export interface FrameFactory {
   reset(reason: ResetReason, epoch: string, seq: number): Frame;
   /** A control frame: never replayable, so it carries no cursor. */
   control(message: LiveControlMessage, epoch: string): Frame;
+  /**
+   * The hello of a stream that connects without a cursor: it carries the
+   * head (`epoch:seq`) as its cursor, the position the stream is complete
+   * from (registration and the head are read in one step). So a stream cut
+   * before its first signal still resumes without a gap.
+   */
+  start(message: LiveControlMessage, epoch: string, seq: number): Frame;
 }
 
 /** Creates a {@link FrameFactory} over a serializer and a clock. */
@@ -45,6 +52,9 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
         message: { kind: 'reset', reason, seq },
         idempotent: true,
       });
+    },
+    start(message, epoch, seq) {
+      return build({ seq, epoch, id: `${epoch}:${seq}`, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });
     },
     control(message, epoch) {
       return build({ seq: 0, epoch, id: null, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });

@@ -298,9 +298,15 @@ export class Hub {
     for (const pattern of patterns) index.add(pattern, connection);
     this.byId.set(connection.id, connection);
     this.metrics.connectionOpened?.();
-    connection.sendControl({ kind: 'hello', connectionId: connection.id, epoch: this.backend.epoch() });
-
-    if (options.lastEventId) this.replay(connection, options.lastEventId);
+    const hello = { kind: 'hello', connectionId: connection.id, epoch: this.backend.epoch() } as const;
+    if (options.lastEventId) {
+      // Resuming: the hello carries no cursor (the replay's frames do, or the client keeps its own).
+      connection.sendControl(hello);
+      this.replay(connection, options.lastEventId);
+    } else {
+      // Fresh: the hello carries the head, so a cut before the first signal resumes without a gap.
+      connection.sendStart(this.frames.start(hello, hello.epoch, this.headSeq()));
+    }
     this.scheduleLifetime(connection, options.expiresAt);
     return connection;
   }
@@ -378,11 +384,11 @@ export class Hub {
           kept = lasting;
         }
         this.metrics.replay?.(false, kept.length);
-        connection.sendReplay(kept, snapshotSeq, 'overflow');
+        connection.sendReplay(kept, snapshotSeq, 'overflow', cursor.epoch);
         return;
       }
       this.metrics.replay?.(true, frames.length);
-      connection.sendReplay(frames, snapshotSeq);
+      connection.sendReplay(frames, snapshotSeq, undefined, cursor.epoch);
     };
     let result: ReturnType<LiveBackend['since']>;
     try {

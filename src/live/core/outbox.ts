@@ -248,12 +248,13 @@ export class Outbox {
     return min;
   }
 
-  /** Drops everything whose seq is at most `seq` (covered by a replay). */
-  dropUpTo(seq: number): void {
+  /** Drops everything of `epoch` whose seq is at most `seq` (covered by a replay or a starting cursor). */
+  dropUpTo(epoch: string, seq: number): void {
+    const covered = (frame: Frame) => frame.epoch === epoch && frame.seq <= seq;
     for (const lane of LANES) {
-      for (const frame of [...this.lanes[lane].values()]) if (frame.seq <= seq) this.remove(frame.key);
+      for (const frame of [...this.lanes[lane].values()]) if (covered(frame)) this.remove(frame.key);
     }
-    for (const frame of [...this.dirty.values()]) if (frame.seq <= seq) this.remove(frame.key);
+    for (const frame of [...this.dirty.values()]) if (covered(frame)) this.remove(frame.key);
   }
 
   /** Forgets everything (the connection closed). */

@@ -1,6 +1,6 @@
 import { vi } from 'vitest';
 import { createHub, type Frame, type HubOptions, type LiveMetrics } from '../../../src/live/core';
-import { RecordingSink } from '../../helpers/sink';
+import { RecordingSink, isDataFrame } from '../../helpers/sink';
 
 /** Runs what the hub deferred to the end of the tick (instant flushes), without moving the clock. */
 export const endOfTick = () => vi.advanceTimersByTime(0);
@@ -35,7 +35,7 @@ export function connectSink(hub: ReturnType<typeof createHub>, options: Partial<
     sink,
     connection,
     /** Writes after the hello, each as its data frames. */
-    dataWrites: () => sink.writes.slice(1).map((w) => w.filter((f) => f.id !== null)),
+    dataWrites: () => sink.writes.slice(1).map((w) => w.filter(isDataFrame)),
   };
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LiveError, type Hub, type PublishedEntry } from '../../../src/live/core';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
+import { isDataFrame } from '../../helpers/sink';
 
 describe('publishing helpers', () => {
   let hub: Hub;
@@ -61,7 +62,7 @@ describe('publishing helpers', () => {
       { kind: 'event', topic: 'dashboard', data: { revenue: 249 } },
     ]);
     endOfTick();
-    const frames = sink.frames.filter((f) => f.id !== null);
+    const frames = sink.frames.filter(isDataFrame);
     expect(frames).toHaveLength(1);
     expect(frames[0]!.id).toBe(receipt.cursor);
     expect(frames[0]!.message).toMatchObject({ kind: 'batch', seq: receipt.seq });

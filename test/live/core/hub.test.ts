@@ -12,12 +12,34 @@ describe('hub: publish and subscribe', () => {
     vi.useRealTimers();
   });
 
-  it('writes a hello control frame without a cursor when a stream connects', () => {
+  it('writes a hello carrying the head as its starting cursor when a fresh stream connects', async () => {
+    const before = await hub.invalidate('acme', { resource: 'orders', id: 'before' });
     const sink = new RecordingSink();
     const connection = hub.connect({ scope: 'acme', sink });
     expect(sink.frames).toHaveLength(1);
-    expect(sink.frames[0]!.id).toBeNull();
+    expect(sink.frames[0]!.id).toBe(before.cursor);
     expect(sink.frames[0]!.message).toEqual({ kind: 'hello', connectionId: connection.id, epoch: hub.stats().epoch });
+  });
+
+  it('writes a hello without a cursor when a stream resumes from its own', async () => {
+    const first = await hub.invalidate('acme', { resource: 'orders', id: '1' });
+    await hub.invalidate('acme', { resource: 'orders', id: '2' });
+    const sink = new RecordingSink();
+    hub.connect({ scope: 'acme', sink, lastEventId: first.cursor });
+    expect(sink.frames[0]!.message).toMatchObject({ kind: 'hello' });
+    expect(sink.frames[0]!.id).toBeNull();
+    expect(sink.data).toMatchObject([{ kind: 'invalidate', id: '2' }]);
+  });
+
+  it('regression: a stream cut before its first signal resumes from its hello without a gap', async () => {
+    const sink = new RecordingSink();
+    const connection = hub.connect({ scope: 'acme', sink });
+    const start = sink.frames[0]!.id!;
+    connection.dispose();
+    await hub.invalidate('acme', { resource: 'orders', id: 'while-away' });
+    const again = new RecordingSink();
+    hub.connect({ scope: 'acme', sink: again, lastEventId: start });
+    expect(again.data).toMatchObject([{ kind: 'invalidate', id: 'while-away' }]);
   });
 
   it('delivers an invalidation to a subscriber of the same tenant at the end of the tick', async () => {

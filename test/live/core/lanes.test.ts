@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Hub } from '../../../src/live/core';
 import { connectSink, endOfTick, fakeHub, view } from './fixtures';
+import { isDataFrame } from '../../helpers/sink';
 
 describe('lanes: instant, batched, coalesced', () => {
   let hub: Hub;
@@ -40,7 +41,7 @@ describe('lanes: instant, batched, coalesced', () => {
     endOfTick();
     await hub.invalidate('acme', { resource: 'orders', id: '1' });
     endOfTick();
-    expect(sink.frames.filter((f) => f.id !== null).map((f) => f.seq)).toEqual([1, 2]);
+    expect(sink.frames.filter(isDataFrame).map((f) => f.seq)).toEqual([1, 2]);
   });
 
   it('holds batched frames until the window closes, then writes them in one write in publish order', async () => {
@@ -99,7 +100,7 @@ describe('lanes: instant, batched, coalesced', () => {
     endOfTick();
     await hub.invalidate('acme', { resource: 'orders', id: 'a' }, { lane: 'batched' });
     vi.advanceTimersByTime(500);
-    expect(sink.frames.filter((f) => f.id !== null).map((f) => f.id)).toEqual([first.cursor, `${first.epoch}:2`]);
+    expect(sink.frames.filter(isDataFrame).map((f) => f.id)).toEqual([first.cursor, `${first.epoch}:2`]);
   });
 
   it('flushes the batched lane while a coalescing window is still open, with the watermark cursor', async () => {

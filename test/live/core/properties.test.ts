@@ -13,7 +13,7 @@ import {
   type LiveConnection,
   type PublishedEntry,
 } from '../../../src/live/core';
-import { RecordingSink } from '../../helpers/sink';
+import { RecordingSink, isDataFrame } from '../../helpers/sink';
 
 /** The simplest correct matcher: NATS semantics as a regular expression. */
 function referenceMatch(pattern: string, topic: string): boolean {
@@ -78,7 +78,7 @@ interface Client {
   open: boolean;
 }
 
-const dataFrames = (client: Client) => client.sink.frames.filter((f) => f.id !== null);
+const dataFrames = (client: Client) => client.sink.frames.filter(isDataFrame);
 const seqOfId = (frame: Frame) => Number(frame.id!.split(':')[1]);
 
 /** Runs a random session against a hub on a manual clock, checking bounds after every step. */

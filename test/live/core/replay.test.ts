@@ -293,3 +293,36 @@ describe('regression: reset cursor after an epoch change', () => {
     expect(reset.id).toBe('new:1');
   });
 });
+
+describe('regression: a starting or replayed cursor only covers its own epoch', () => {
+  it('keeps delivering frames of a new epoch whose seqs are lower than the cursor the stream started from', async () => {
+    const { createHub } = await import('../../../src/live/core');
+    const { RecordingSink } = await import('../../helpers/sink');
+    let epoch = 'shared';
+    let seq = 0;
+    let listener: { deliver(entry: any): void } | null = null;
+    const backend = {
+      name: 'switching',
+      epoch: () => epoch,
+      attach: (l: { deliver(entry: any): void }) => void (listener = l),
+      publish: (request: any) => {
+        const entry = { ...request, key: request.key ?? `#${seq + 1}`, epoch, seq: ++seq };
+        listener!.deliver(entry);
+        return entry;
+      },
+      since: () => ({ ok: true as const, entries: [] }),
+      close: async () => undefined,
+    };
+    const hub = createHub({ backend });
+    for (let i = 0; i < 50; i++) await hub.invalidate('acme', { resource: 'orders', id: String(i) });
+    const sink = new RecordingSink();
+    hub.connect({ scope: 'acme', sink });
+    expect(sink.frames[0]!.id).toBe('shared:50');
+    // The shared backend goes away: a local epoch starts again at 1 (as the Redis fallback does).
+    epoch = 'local';
+    seq = 0;
+    await hub.invalidate('acme', { resource: 'orders', id: 'during-outage' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.data).toMatchObject([{ kind: 'invalidate', id: 'during-outage', seq: 1 }]);
+  });
+});

@@ -252,7 +252,8 @@ describe('createLiveTransport', () => {
     // Every stream got every frame, each connection's burst in one write.
     const last = `"id":"${EVENTS}"`;
     await Promise.all(streams.map((s) => s.until(last)));
-    for (const s of streams) expect(s.text().split('\nid: ').length - 1).toBe(EVENTS);
+    // One cursor per event, plus the hello's starting cursor.
+    for (const s of streams) expect(s.text().split('\nid: ').length - 1).toBe(EVENTS + 1);
     expect(seenBetweenTurns.at(-1)).toBe(CLIENTS);
     for (const s of streams) s.close();
   });
