@@ -110,10 +110,11 @@ export interface SoakServer {
  * Starts the production build (`node scripts/ensure-build.mjs` first) inside
  * the soak server host (`soak/lib/serverHost.mjs`, `--expose-gc`) on a free
  * loopback port with its own data folder, and resolves once /api/health
- * answers 200.
+ * answers 200. `nodeArgs` go to node (e.g. `--cpu-prof` to see where a
+ * scenario's server time goes).
  */
 export async function startSoakServer(
-  options: { env?: Record<string, string>; dataDir?: string; port?: number } = {},
+  options: { env?: Record<string, string>; dataDir?: string; port?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<SoakServer> {
   ensureBuild({ quiet: true });
   const port = options.port ?? (await freePort());
@@ -121,7 +122,7 @@ export async function startSoakServer(
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'trpc-live-soak-'));
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--enable-source-maps', path.join(root, 'soak/lib/serverHost.mjs')],
+    ['--expose-gc', '--enable-source-maps', ...(options.nodeArgs ?? []), path.join(root, 'soak/lib/serverHost.mjs')],
     {
       cwd: root,
       env: {
