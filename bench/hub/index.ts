@@ -32,7 +32,8 @@ class CountingSink implements LiveSink {
   write(frames: readonly Frame[]): void {
     this.writes++;
     for (const frame of frames) {
-      if (frame.id === null) continue; // control frames (hello) are not signals
+      // Control frames are not signals. (A hello carries the stream's starting cursor since 7eeca72, so test its kind, not its id.)
+      if (frame.id === null || frame.message.kind === 'hello') continue;
       this.frames++;
       this.bytes += frame.bytes;
       this.last = frame;
