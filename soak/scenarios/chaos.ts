@@ -21,13 +21,6 @@ export interface ChaosParams {
   readonly maxPauseMs: number;
   readonly processes: number;
   readonly seed: number;
-  /**
-   * Give every client a cursor (one signal per tenant) before the chaos
-   * starts. A stream cut before its first signal reconnects without a
-   * cursor and silently misses what was published meanwhile: a known gap,
-   * measured on its own by the `cursorless` scenario.
-   */
-  readonly primeCursors: boolean;
 }
 
 export const full: ChaosParams = {
@@ -42,7 +35,6 @@ export const full: ChaosParams = {
   maxPauseMs: 3000,
   processes: 2,
   seed: 10,
-  primeCursors: true,
 };
 
 export const ci: ChaosParams = {
@@ -110,10 +102,6 @@ export async function run(params: ChaosParams = full, log: Log = quietLog): Prom
     // Should the server end a stream itself, come back as EventSource would (its retry hint first).
     await pool.policy({ delayMs: 250, jitterMs: 500, honorRetry: true });
     await server.tapStart();
-    if (params.primeCursors) {
-      await server.publish(TENANTS.map((t) => ({ scope: t.id, signal: { kind: 'invalidate', resource: 'dashboard', action: 'changed' } })));
-      await until(async () => (await pool.stats()).withCursor === specs.length, 'every client to hold a cursor', 30_000, 50);
-    }
     await pool.chaosStart({
       tickMs: 100,
       disconnectPerSec: params.disconnectPerSec,
@@ -265,13 +253,6 @@ export async function run(params: ChaosParams = full, log: Log = quietLog): Prom
           `paused through the app's \`live.pause\` mutation for 0-${ms(params.maxPauseMs)} (then \`live.resume\`) with chance ` +
           `${params.pausePerSec}. Then chaos stops, everyone resumes, and the oracle checks every (client, key): the key's last ` +
           'signal, or a reset at or after it (events count as keys of their own).',
-        ...(params.primeCursors
-          ? [
-              'Before the chaos starts every client receives one signal, so each holds a cursor: a stream cut before its first ' +
-                'signal reconnects without one and silently misses what was published meanwhile (a known gap, measured by the ' +
-                '`cursorless` row).',
-            ]
-          : []),
       ],
       seconds: (Date.now() - started) / 1000,
     };

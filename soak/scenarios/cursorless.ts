@@ -17,14 +17,15 @@ export const ci: CursorlessParams = { streams: 10 };
 const TENANT = 'cursorless-t';
 
 /**
- * Found by the chaos scenario: a stream that is cut after its `hello` but
- * before its first signal holds no cursor (the hello is a control frame
- * without an SSE id), so `httpSubscriptionLink` reconnects without
- * `lastEventId`; the server sees a new stream, replays nothing and sends no
- * reset, and whatever was published while it was away is silently missed.
+ * A regression check for a gap the chaos scenario found: a stream cut after
+ * its `hello` but before its first signal held no cursor (the hello was a
+ * control frame without an SSE id), so `httpSubscriptionLink` reconnected
+ * without `lastEventId`; the server saw a new stream, replayed nothing and
+ * sent no reset, and what was published while it was away was silently
+ * missed. A fresh stream's hello now carries the head as its starting cursor.
  *
  * Two cases side by side, on the same server: streams cut before any signal
- * (the gap) and streams cut after one signal (they hold a cursor: replay).
+ * (the case that was broken) and streams cut after one signal.
  * Each case: open, cut every socket (TCP reset), wait until the server freed
  * them, publish one invalidation, reconnect each with its cursor (if any),
  * publish a marker, and run the coverage oracle over both signals.
@@ -84,7 +85,7 @@ export async function run(params: CursorlessParams = full, log: Log = quietLog):
         target: '0',
       },
       {
-        name: 'streams cut before their first signal (no cursor yet) miss nothing',
+        name: 'streams cut before their first signal miss nothing',
         pass: cursorless.gaps === 0,
         value:
           cursorless.gaps === 0
@@ -98,20 +99,18 @@ export async function run(params: CursorlessParams = full, log: Log = quietLog):
       title: 'Reconnect before the first signal',
       params: { ...params },
       summary:
-        `${params.streams} streams cut after their hello but before any signal reconnect without a cursor: ${cursorless.gaps} silently ` +
-        `missed the signal published while they were away (no replay, no reset); the same streams cut after one signal: ` +
-        `${withCursor.gaps} missed (replayed)`,
+        `${params.streams} streams cut after their hello but before any signal, reconnecting with the cursor their hello ` +
+        `gave: ${cursorless.gaps} missed the signal published while they were away; the same cut after one signal: ` +
+        `${withCursor.gaps} missed`,
       checks,
       figures: { cursorless, withCursor, resets: stats.resets, resetReasons: stats.resetReasons },
       method: [
-        'Found by the chaos scenario. The `hello` that opens a stream is a control frame without an SSE id, so a client that is ' +
-          'cut before its first signal holds no cursor; `httpSubscriptionLink` then reconnects without `lastEventId` (as the ' +
-          'raw clients here do), the hub treats it as a new stream (no replay, no reset), and what was published while it was ' +
-          'away is lost without a trace. Each case: open, reset every socket, wait until the gauge reads 0, publish one ' +
-          'invalidation, reconnect each stream with its cursor (if any), publish a marker, wait for the marker, run the oracle.',
-        'Possible fixes: the hub gives a cursorless stream a cursor with its hello (`epoch:head` at registration; a wire change ' +
-          'many tests pin), or the client treats a reconnect hello without a cursor as a `reset` (as the shared stream already ' +
-          'does on a takeover without a cursor).',
+        'Found by the chaos scenario (fixed in 7eeca72): the `hello` that opens a stream was a control frame without an SSE ' +
+          'id, so a client cut before its first signal held no cursor; `httpSubscriptionLink` then reconnected without ' +
+          '`lastEventId`, the hub treated it as a new stream (no replay, no reset), and what was published while it was away ' +
+          'was lost without a trace. A fresh stream\'s hello now carries the head as its starting cursor. Each case: open, ' +
+          'reset every socket, wait until the gauge reads 0, publish one invalidation, reconnect each stream with its cursor, ' +
+          'publish a marker, wait for the marker, run the oracle.',
       ],
       seconds: (Date.now() - started) / 1000,
     };
