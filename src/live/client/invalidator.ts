@@ -1,4 +1,4 @@
-import type { QueryClient } from '@tanstack/react-query';
+import { focusManager, type QueryClient } from '@tanstack/query-core';
 import type { DomainSignal, LiveMessage } from '../core/signal';
 import type { PublishedKey } from '../trpc/publishLog';
 import type { ResourceRegistry } from '../trpc/registry';
@@ -31,7 +31,28 @@ export interface LiveInvalidatorOptions {
    * @default 10_000
    */
   maxTrackedKeys?: number;
+  /**
+   * Whether the page is on screen. While it is hidden, changed queries are
+   * only marked stale; they refetch when the page is shown again, once,
+   * however many changes arrived meanwhile (a background tab costs nothing).
+   * `null`: always visible (refetch at once; tests, servers, workers).
+   * @default TanStack Query's `focusManager` (the document's visibility in a browser)
+   */
+  visibility?: LiveVisibility | null;
 }
+
+/** A source of page visibility (see {@link LiveInvalidatorOptions.visibility}). */
+export interface LiveVisibility {
+  isVisible(): boolean;
+  /** Calls `listener` when visibility changes; returns an unsubscribe function. */
+  subscribe(listener: (visible: boolean) => void): () => void;
+}
+
+/** Page visibility as TanStack Query sees it (document visibility in a browser, always visible elsewhere). */
+export const focusVisibility: LiveVisibility = {
+  isVisible: () => focusManager.isFocused(),
+  subscribe: (listener) => focusManager.subscribe(listener),
+};
 
 /** A listener for every message (progress bars, toasts, inspectors, other tabs). */
 export type LiveMessageListener = (message: LiveMessage) => void;
@@ -46,6 +67,10 @@ export interface LiveInvalidatorStats {
   flushes: number;
   /** Reset passes (every query invalidated). */
   resets: number;
+  /** Passes applied while hidden (stale only, no refetch). */
+  deferred: number;
+  /** Refetches of deferred queries when the page was shown again. */
+  shown: number;
 }
 
 /**
@@ -67,7 +92,11 @@ export class LiveInvalidator {
   private scheduled = false;
   private readonly listeners = new Set<LiveMessageListener>();
   /** What this invalidator did so far. */
-  readonly stats: LiveInvalidatorStats = { applied: 0, duplicates: 0, flushes: 0, resets: 0 };
+  readonly stats: LiveInvalidatorStats = { applied: 0, duplicates: 0, flushes: 0, resets: 0, deferred: 0, shown: 0 };
+  private readonly visibility: LiveVisibility | null;
+  private readonly stopVisibility: () => void;
+  /** Invalidations were applied while hidden: refetch them when shown. */
+  private deferredWhileHidden = false;
   /** Connection id from the stream's hello (for pause/resume). */
   connectionId: string | null = null;
   /** Latest cursor seen on the stream (`epoch:seq`). */
@@ -78,6 +107,29 @@ export class LiveInvalidator {
     const windowMs = Math.max(0, options.batchWindowMs ?? 10);
     this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, windowMs));
     this.maxTrackedKeys = Math.max(1, options.maxTrackedKeys ?? 10_000);
+    this.visibility = options.visibility === undefined ? focusVisibility : options.visibility;
+    this.stopVisibility = this.visibility?.subscribe((visible) => visible && this.refetchDeferred()) ?? (() => undefined);
+  }
+
+  /** Stops following page visibility (the invalidator is no longer used). */
+  dispose(): void {
+    this.stopVisibility();
+  }
+
+  /** The page was shown again: refetch, once, the active queries invalidated while it was hidden. */
+  private refetchDeferred(): void {
+    if (!this.deferredWhileHidden) return;
+    this.deferredWhileHidden = false;
+    this.stats.shown++;
+    void this.options.queryClient.refetchQueries({ type: 'active', predicate: (query) => query.state.isInvalidated });
+  }
+
+  /** `active` when visible, else `none` (remembered, so showing the page refetches). */
+  private refetchType(): 'active' | 'none' {
+    if (!this.visibility || this.visibility.isVisible()) return 'active';
+    this.deferredWhileHidden = true;
+    this.stats.deferred++;
+    return 'none';
   }
 
   /** True while a batch is scheduled and not yet applied. */
@@ -175,8 +227,8 @@ export class LiveInvalidator {
       this.pendingReset = false;
       this.pending = [];
       this.stats.resets++;
-      // Every query: active ones refetch now, the rest when next used.
-      void queryClient.invalidateQueries();
+      // Every query: active ones refetch now (or when shown), the rest when next used.
+      void queryClient.invalidateQueries({ refetchType: this.refetchType() });
       return;
     }
     const changes = this.pending;
@@ -184,7 +236,7 @@ export class LiveInvalidator {
     this.pending = [];
     this.stats.flushes++;
     const matches = this.matcher.predicate(changes);
-    void queryClient.invalidateQueries({ predicate: (query) => matches(query.queryKey) });
+    void queryClient.invalidateQueries({ predicate: (query) => matches(query.queryKey), refetchType: this.refetchType() });
   }
 }
 
