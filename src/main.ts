@@ -19,12 +19,16 @@ import next from 'next';
 import { getDb } from './server/db/connection';
 import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
-import { createGracefulShutdown } from './live/node';
+import { createGracefulShutdown, nodeHandlerFromFetch } from './live/node';
+import { handleTrpcRequest, TRPC_ENDPOINT } from './server/trpcHandler';
 
 const dev = process.argv.includes('--dev');
 const port = Number(process.env.PORT ?? 3000);
 const hostname = process.env.HOST ?? '0.0.0.0';
 const transportMode = process.env.LIVE_TRANSPORT === 'stock' ? 'stock' : 'fast';
+// tRPC's HTTP API (queries, mutations) is served by this process through the same fetch handler the
+// Next route exports, minus Next's route runtime; TRPC_HTTP=next leaves it to the Next route.
+const trpcMode = process.env.TRPC_HTTP === 'next' ? 'next' : 'direct';
 
 async function main() {
   const drain = { timeoutMs: envMs('LIVE_DRAIN_TIMEOUT_MS', 10_000), jitterMs: envMs('LIVE_DRAIN_JITTER_MS', 2_000) };
@@ -38,9 +42,12 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
   const live = transportMode === 'fast' ? createAppLiveTransport() : null;
+  const trpc = trpcMode === 'direct' ? nodeHandlerFromFetch(handleTrpcRequest) : null;
+  const trpcPrefix = `${TRPC_ENDPOINT}/`;
 
   const server = createServer((req, res) => {
     if (live?.handle(req, res)) return;
+    if (trpc && req.url?.startsWith(trpcPrefix)) return trpc(req, res);
     handle(req, res).catch((error: unknown) => {
       console.error('[server] request failed:', error);
       if (!res.headersSent) res.writeHead(500);
@@ -49,7 +56,7 @@ async function main() {
   });
   server.listen(port, hostname, () => {
     console.log(
-      `[server] ready on http://localhost:${port} (${dev ? 'development' : 'production'}, live transport: ${transportMode})`,
+      `[server] ready on http://localhost:${port} (${dev ? 'development' : 'production'}, live transport: ${transportMode}, tRPC HTTP: ${trpcMode})`,
     );
   });
 

@@ -50,7 +50,7 @@ const VARIANTS: readonly Variant[] = [
   {
     name: 'stock tRPC (Next route)',
     script: 'servers/app.mjs',
-    env: { LIVE_TRANSPORT: 'stock' },
+    env: { LIVE_TRANSPORT: 'stock', TRPC_HTTP: 'next' },
     ssePath: '/api/trpc/live.stream',
     healthPath: '/api/health',
     readyMarker: '"hello"',

@@ -50,6 +50,8 @@ describe('drain: SIGTERM on the production server', () => {
   });
 
   it('tells 200 streams to reconnect with jitter, finishes an in-flight mutation, and exits 0 within the timeout', async () => {
+    // The default production server serves tRPC's HTTP API itself (the mutation below goes that way).
+    expect(server.output()).toContain('tRPC HTTP: direct');
     const cookies = [await sessionCookieFor('bob@acme.test'), await sessionCookieFor('carol@globex.test')];
     const clients = Array.from({ length: CLIENTS }, (_, i) => openStream(server.url, cookies[i % 2]!));
     await Promise.all(clients.map((c) => c.hello));

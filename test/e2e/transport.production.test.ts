@@ -39,7 +39,8 @@ function rawStream(url: string, cookie: string, ready: string) {
 describe.each(['fast', 'stock'] as const)('production server with LIVE_TRANSPORT=%s', (mode) => {
   let server: ProductionServer;
   beforeAll(async () => {
-    server = await startProductionServer(mode === 'stock' ? { LIVE_TRANSPORT: 'stock' } : {});
+    // TRPC_HTTP=next: mutations go through Next's route bundle, so this proves the hub is shared with main.js.
+    server = await startProductionServer(mode === 'stock' ? { LIVE_TRANSPORT: 'stock', TRPC_HTTP: 'next' } : { TRPC_HTTP: 'next' });
   }, 600_000);
   afterAll(async () => {
     if (server?.child.exitCode === null) await server.stop('SIGKILL');

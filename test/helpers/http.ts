@@ -1,29 +1,8 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
-import type { LiveTransport } from '../../src/live/node';
+import { nodeHandlerFromFetch, type LiveTransport } from '../../src/live/node';
 import { createAppLiveTransport } from '../../src/server/liveTransport';
 import { handleTrpcRequest } from '../../src/server/trpcHandler';
-
-/** Writes a fetch Response to a Node response, streaming the body until either side ends. */
-async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, key) => {
-    if (key !== 'set-cookie') headers[key] = value;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length) headers['set-cookie'] = cookies;
-  res.writeHead(response.status, headers);
-  if (!response.body) return void res.end();
-  const reader = response.body.getReader();
-  res.once('close', () => void reader.cancel().catch(() => undefined));
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done || res.destroyed) break;
-    if (!res.write(value)) await new Promise((resolve) => res.once('drain', resolve));
-  }
-  res.end();
-}
 
 /** Options of {@link serveTrpc}. */
 export interface ServeTrpcOptions {
@@ -44,16 +23,10 @@ export async function serveTrpc(
   options: ServeTrpcOptions = {},
 ): Promise<{ server: Server; url: string; live: LiveTransport | null; close(): Promise<void> }> {
   const live = options.transport === 'fast' ? createAppLiveTransport() : null;
+  const trpc = nodeHandlerFromFetch(handleTrpcRequest, { onError: (error) => console.error('[test server]', error) });
   const server = createServer((req, res) => {
     if (live?.handle(req, res)) return;
-    const request = incomingMessageToRequest(req, res, { maxBodySize: 1_000_000 });
-    handleTrpcRequest(request)
-      .then((response) => sendResponse(response, res))
-      .catch((error: unknown) => {
-        console.error('[test server]', error);
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
-      });
+    trpc(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -15,3 +15,5 @@ export type { HeartbeatMember } from './heartbeat';
 export { SSE_PING, SSE_RETURN, isSendableEventId, sseConnected, sseRetry, sseSerializedError, sseTracked, sseUntracked } from './sseFormat';
 export { createGracefulShutdown } from './gracefulShutdown';
 export type { GracefulShutdown, GracefulShutdownOptions, ShutdownReport } from './gracefulShutdown';
+export { nodeHandlerFromFetch, writeFetchResponse } from './fetchHandler';
+export type { NodeFetchHandlerOptions } from './fetchHandler';
