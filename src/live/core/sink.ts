@@ -6,10 +6,13 @@ import type { Lane, LiveMessage } from './signal';
  * control frames are per connection and carry no cursor.
  */
 export interface Frame {
-  /** Sequence within `epoch`; 0 for control frames. */
+  /** Sequence within `epoch`; 0 for control frames (the head for a fresh stream's `hello`). */
   readonly seq: number;
   readonly epoch: string;
-  /** The SSE `id:` (a cursor), or `null` for control frames, which are never replayable. */
+  /**
+   * The SSE `id:` (a cursor), or `null` for control frames, which are never
+   * replayable. The `hello` of a fresh stream carries the head: its starting point.
+   */
   readonly id: string | null;
   /** Compaction/deduplication key (see `keyOf`). */
   readonly key: string;
