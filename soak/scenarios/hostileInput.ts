@@ -113,7 +113,10 @@ function send(base: URL, c: Case, timeoutMs = 5000): Promise<Answer> {
       resolve(answer);
     };
     const timer = setTimeout(() => done({ outcome: 'no-response', status: 0, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    const req = request({ host: base.hostname, port: base.port, method: c.method, path: c.path, headers: c.headers, agent: false }, (res) => {
+    // Keep-alive: a server that answers before reading a large body (e.g. 401) then discards the rest instead of
+    // closing, so our upload does not fail with EPIPE before we read its answer (`Connection: close` makes it close).
+    const headers = c.body !== undefined ? { ...c.headers, connection: 'keep-alive' } : c.headers;
+    const req = request({ host: base.hostname, port: base.port, method: c.method, path: c.path, headers, agent: false }, (res) => {
       const status = res.statusCode ?? 0;
       const sse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
       let text = '';
