@@ -1,6 +1,7 @@
 import { createQueryMatcher } from '../../src/live/client';
 import { resources } from '../../src/trpc/resources';
 import type { MutationRecord } from './actors';
+import type { VisibilityTimeline } from './switches';
 import type { ObserverLog } from './users';
 
 /** Freshness samples of one set of mutations. */
@@ -11,6 +12,8 @@ export interface Freshness {
   readonly startSamples: number[];
   /** Pairs whose observer never held such data before the run ended. */
   readonly unresolved: number;
+  /** With a timeline: pairs whose tab was on screen at the commit but sent to the background before it held the new data (no sample). */
+  readonly leftBefore: number;
   /** Mutations that failed (no commit). */
   readonly failed: number;
 }
@@ -27,8 +30,13 @@ export interface Freshness {
  * the change. Times are whole milliseconds of the same machine's clock; the
  * fetch must start at least 1 ms after the commit's millisecond, so a
  * sample may be up to ~1 ms too long, never too short.
+ *
+ * With `visible` (what the user sees): only observers of the tab on screen
+ * at the commit count; when the user brought another tab to the front
+ * before the observer held the new data, the pair counts in `leftBefore`
+ * instead (the switch measurement covers what that tab shows next time).
  */
-export function measureFreshness(mutations: readonly MutationRecord[], logs: readonly ObserverLog[]): Freshness {
+export function measureFreshness(mutations: readonly MutationRecord[], logs: readonly ObserverLog[], visible?: VisibilityTimeline): Freshness {
   const matcher = createQueryMatcher(resources);
   const byTenant = new Map<string, ObserverLog[]>();
   for (const log of logs) {
@@ -39,6 +47,7 @@ export function measureFreshness(mutations: readonly MutationRecord[], logs: rea
   const samples: number[] = [];
   const startSamples: number[] = [];
   let unresolved = 0;
+  let leftBefore = 0;
   let failed = 0;
   for (const mutation of mutations) {
     if (!Number.isFinite(mutation.commitAt)) {
@@ -46,16 +55,18 @@ export function measureFreshness(mutations: readonly MutationRecord[], logs: rea
       continue;
     }
     for (const log of byTenant.get(mutation.tenant) ?? []) {
+      if (visible && visible.tabAt(log.user, mutation.commitAt) !== log.tab) continue;
       if (!matcher.matches(log.queryKey, mutation.keys)) continue;
       const update = log.updates.find(([startedAt]) => startedAt >= mutation.commitAt + 1);
-      if (update) {
+      if (visible?.switchedBetween(log.user, mutation.commitAt, update ? update[1] : Infinity)) leftBefore++;
+      else if (!update) unresolved++;
+      else {
         samples.push(update[1] - mutation.commitAt);
         startSamples.push(update[0] - mutation.commitAt);
       }
-      else unresolved++;
     }
   }
-  return { samples, startSamples, unresolved, failed };
+  return { samples, startSamples, unresolved, leftBefore, failed };
 }
 
 /** Observer updates whose data was unchanged, among those held within [from, to). */

@@ -5,25 +5,33 @@
  * run with 10 tenants × 10 users. 100 simulated browsers (child processes,
  * so their CPU is not the server's), each with the six live pages open in
  * six tabs, each tab issuing its page's queries as the app does
- * (bench/article/pages.ts). Two variants, alternated, several runs each:
+ * (bench/article/pages.ts). One tab per browser is on screen at a time; the
+ * user brings another to the front every few simulated minutes (seeded, the
+ * same schedule in both variants). Two variants, alternated, several runs each:
  *
- * - polling: no stream; every query refetches every 30 s (the article's "before");
+ * - polling: no stream; every tab's queries refetch every 30 s, on screen or
+ *   not (the article's "before", its `setInterval`);
  * - live: the app unchanged: one stream per browser shared by its tabs,
- *   refetch on signal through the real liveLink and LiveInvalidator.
+ *   refetch on signal through the real liveLink and LiveInvalidator, which
+ *   defers a hidden tab's refetches until it is shown again.
  *
  * The same seeded mutation workload hits both, through the real tRPC API,
  * from one actor account per tenant, in phases of rising rate (idle, light,
- * busy). Time is compressed by ONE factor for both variants: the poll
- * interval, the mutation rates and the server's SSE ping interval.
+ * busy, and the issue's example rate). Time is compressed by ONE factor for
+ * both variants: the poll interval, the mutation rates, the tab switches and
+ * the server's SSE ping interval.
  *
  * Measured per phase: requests per user per minute (counted at the users'
  * sockets), server CPU seconds per minute (/proc/<pid>/stat of the server),
- * bytes, live streams and TCP connections per user, and freshness (commit
- * to each affected observer holding data fetched after it; see freshness.ts).
+ * bytes, live streams and TCP connections per user, freshness on the tab on
+ * screen (commit to each affected observer holding data fetched after it;
+ * see freshness.ts) and what a tab shows when brought to the front (see
+ * switches.ts); the rate at which live stops beating polling.
  */
 import { cpus } from 'node:os';
 import { fmt, median, quantile, table, type BenchOptions, type BenchResult } from '../lib/report';
 import { cdfChart } from '../lib/svgChart';
+import { breakEven, describeBreakEven } from './breakEven';
 import { runVariant, type ArticlePlan, type PhaseFigures, type VariantRun } from './runVariant';
 import type { Variant } from './users';
 
@@ -36,10 +44,13 @@ const FULL: ArticlePlan = {
   pollIntervalMs: 30_000,
   runs: 3,
   userProcesses: 2,
+  switchMinutes: [2, 4],
   phases: [
     { name: 'idle', perTenantPerMinute: 0, minutes: 2 },
     { name: 'light', perTenantPerMinute: 0.5, minutes: 3 },
     { name: 'busy', perTenantPerMinute: 2, minutes: 2 },
+    // The issue's example rate.
+    { name: 'heavy', perTenantPerMinute: 30, minutes: 2 },
   ],
 };
 
@@ -53,6 +64,7 @@ const QUICK: ArticlePlan = {
     { name: 'idle', perTenantPerMinute: 0, minutes: 1 },
     { name: 'light', perTenantPerMinute: 0.5, minutes: 2 },
     { name: 'busy', perTenantPerMinute: 2, minutes: 1 },
+    { name: 'heavy', perTenantPerMinute: 30, minutes: 1 },
   ],
 };
 
@@ -96,8 +108,27 @@ function freshnessStats(figures: readonly PhaseFigures[]) {
     startP50: stat(perRun.map((f) => quantile(f.freshness.startSamples, 0.5))),
     samples: sumOf(figures.map((f) => f.freshness.samples.length)),
     unresolved: sumOf(figures.map((f) => f.freshness.unresolved)),
+    leftBefore: sumOf(figures.map((f) => f.freshness.leftBefore)),
   };
 }
+
+/** Tab switches of one phase over the runs: share landing on outdated data and time to fresh (per run, then median of runs). */
+function switchStats(figures: readonly PhaseFigures[]) {
+  const perRun = figures.filter((f) => f.switches.length);
+  const outdated = (f: PhaseFigures) => f.switches.filter((s) => s.outdated);
+  const fresh = (f: PhaseFigures) => outdated(f).flatMap((s) => (Number.isFinite(s.freshMs) ? [s.freshMs] : []));
+  return {
+    count: sumOf(figures.map((f) => f.switches.length)),
+    unresolved: sumOf(figures.map((f) => f.switches.filter((s) => !Number.isFinite(s.freshMs)).length)),
+    outdated: stat(perRun.map((f) => outdated(f).length / f.switches.length)),
+    ageP50: stat(perRun.map((f) => quantile(outdated(f).map((s) => s.ageMs), 0.5))),
+    freshP50: stat(perRun.map((f) => quantile(fresh(f), 0.5))),
+    freshP99: stat(perRun.map((f) => quantile(fresh(f), 0.99))),
+    freshMax: stat(perRun.map((f) => (fresh(f).length ? Math.max(...fresh(f)) : NaN))),
+  };
+}
+
+const pct = (share: number) => (Number.isFinite(share) ? `${fmt(share * 100, 0)}%` : '—');
 
 const sumOf = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
@@ -107,11 +138,15 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
   const pollS = plan.pollIntervalMs / 1000;
   const by = (variant: Variant, phase: string, pick: (f: PhaseFigures) => number) => stat(phaseOf(runs, variant, phase).map(pick));
   const mutationPhases = plan.phases.filter((p) => p.perTenantPerMinute > 0);
+  const idle = plan.phases.find((p) => p.perTenantPerMinute === 0)?.name;
+  const trpcHttp = [...new Set(runs.map((r) => r.trpcHttp))].join(', ');
   const parts: string[] = [];
 
   parts.push(
-    `${users} simulated users (${plan.tenants} tenants × ${plan.usersPerTenant}), each with the 6 live pages open (orders, order detail, products, dashboard, notifications, import: 10 queries), against the production build. ` +
-      `**Time compressed ×${F} for both variants**: polls every ${pollS / F} s instead of ${pollS} s, mutation rates ×${F}, SSE ping every ${15 / F} s instead of 15 s; every "per minute" below is per simulated minute (${60 / F} s of real time). ` +
+    `${users} simulated users (${plan.tenants} tenants × ${plan.usersPerTenant}), each with the 6 live pages open in 6 tabs (orders, order detail, products, dashboard, notifications, import: 10 queries), against the production build (tRPC HTTP served ${trpcHttp === 'direct' ? 'by the Node entry directly, `TRPC_HTTP=direct`, the default' : `with \`TRPC_HTTP=${trpcHttp}\``}). ` +
+      `**One tab per browser is on screen at a time**: each user brings another tab to the front every ${plan.switchMinutes[0]}–${plan.switchMinutes[1]} simulated minutes (uniform, seeded: the same schedule in both variants). ` +
+      `Polling: every tab polls every ${pollS} s whether on screen or not, as the article’s \`setInterval\` does. Live: the app unchanged: a hidden tab only marks changed queries stale and refetches them once when it is shown again (the invalidator follows the tab’s visibility); the shared stream watches the same visibility (it pauses the connection only when every tab is hidden, which with one tab on screen happens only for the moment of a switch away from the tab holding the stream; those pause/resume calls count as requests). ` +
+      `**Time compressed ×${F} for both variants**: polls every ${pollS / F} s instead of ${pollS} s, mutation rates and tab switches ×${F}, SSE ping every ${15 / F} s instead of 15 s; every "per minute" below is per simulated minute (${60 / F} s of real time). ` +
       `${plan.runs} run(s) per variant, alternated; figures are the median (min–max) of the runs. Phases back to back in each run: ` +
       plan.phases.map((p) => `${p.name} (${p.perTenantPerMinute} mutations per tenant per minute, ${p.minutes} min)`).join(', ') +
       '.',
@@ -122,6 +157,8 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
   const rows: Array<Array<string>> = [];
   const reqP = (phase: string) => by('polling', phase, (f) => f.requestsPerUserMinute);
   const reqL = (phase: string) => by('live', phase, (f) => f.requestsPerUserMinute);
+  const cpuP = (phase: string) => by('polling', phase, (f) => f.serverCpuPerMinute);
+  const cpuL = (phase: string) => by('live', phase, (f) => f.serverCpuPerMinute);
   for (const phase of plan.phases) {
     rows.push([
       `API requests per user per minute, ${phase.name}`,
@@ -135,16 +172,27 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
     const fp = freshnessStats(phaseOf(runs, 'polling', phase.name));
     const fl = freshnessStats(phaseOf(runs, 'live', phase.name));
     rows.push([
-      `Time to see new data, ${phase.name}: p50 / p99 / max`,
+      `Time to see new data on the tab on screen, ${phase.name}: p50 / p99 / max`,
       phase === mutationPhases[0] ? ARTICLE.freshness : '',
       `${ms(fp.p50.median)} / ${ms(fp.p99.median)} / ${ms(fp.max.median)} (at the real ${pollS} s interval: ${ms(fp.p50.median * F)} / ${ms(fp.p99.median * F)} / ${ms(fp.max.median * F)})`,
       `${ms(fl.p50.median)} / ${ms(fl.p99.median)} / ${ms(fl.max.median)}`,
       Number.isFinite(fl.p50.median) && fl.p50.median > 0 ? `${fmt((fp.p50.median * F) / fl.p50.median, 0)}× sooner (p50, real interval)` : '—',
     ]);
   }
+  for (const phase of mutationPhases) {
+    const sp = switchStats(phaseOf(runs, 'polling', phase.name));
+    const sl = switchStats(phaseOf(runs, 'live', phase.name));
+    rows.push([
+      `Tab brought to the front, ${phase.name}: showing outdated data / then fresh after p50 / p99`,
+      '',
+      `${pct(sp.outdated.median)} / ${ms(sp.freshP50.median * F)} / ${ms(sp.freshP99.median * F)} (at the real interval)`,
+      `${pct(sl.outdated.median)} / ${ms(sl.freshP50.median)} / ${ms(sl.freshP99.median)}`,
+      Number.isFinite(sl.freshP50.median) && sl.freshP50.median > 0 ? `${fmt((sp.freshP50.median * F) / sl.freshP50.median, 0)}× sooner (p50)` : '—',
+    ]);
+  }
   for (const phase of plan.phases) {
-    const cp = by('polling', phase.name, (f) => f.serverCpuPerMinute);
-    const cl = by('live', phase.name, (f) => f.serverCpuPerMinute);
+    const cp = cpuP(phase.name);
+    const cl = cpuL(phase.name);
     rows.push([
       `Server CPU s per minute (% of one core), ${phase.name}`,
       phase === plan.phases[0] ? ARTICLE.cpu : '',
@@ -169,60 +217,64 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
 
   // Goals.
   const goal = (ok: boolean) => (ok ? 'met' : '**not met**');
+  const cut = (before: number, after: number) => (before > 0 ? (1 - after / before) * 100 : NaN);
+  const signed = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? '−' : '+'}${fmt(Math.abs(value), 1)}%` : '—');
   const goals: string[] = ['Goals (issue 9; ours vs the article):', ''];
   for (const phase of plan.phases) {
-    const p = reqP(phase.name).median;
-    const l = reqL(phase.name).median;
-    const cut = p > 0 ? (1 - l / p) * 100 : NaN;
-    goals.push(`- requests −98% (article −96%), ${phase.name}: ${Number.isFinite(cut) ? `−${fmt(cut, 1)}%` : '—'}, ${goal(cut >= 98)}`);
+    const c = cut(reqP(phase.name).median, reqL(phase.name).median);
+    goals.push(`- requests −98% (article −96%), ${phase.name}: ${signed(c)}, ${goal(c >= 98)}`);
   }
   for (const phase of plan.phases) {
-    const p = by('polling', phase.name, (f) => f.serverCpuPerMinute).median;
-    const l = by('live', phase.name, (f) => f.serverCpuPerMinute).median;
-    const cut = p > 0 ? (1 - l / p) * 100 : NaN;
-    goals.push(`- server CPU −90% (article −77%), ${phase.name}: ${Number.isFinite(cut) ? `${cut >= 0 ? '−' : '+'}${fmt(Math.abs(cut), 1)}%` : '—'}, ${goal(cut >= 90)}`);
+    const c = cut(cpuP(phase.name).median, cpuL(phase.name).median);
+    goals.push(`- server CPU −90% (article −77%), ${phase.name}: ${signed(c)}, ${goal(c >= 90)}`);
   }
   for (const phase of mutationPhases) {
     const p99 = freshnessStats(phaseOf(runs, 'live', phase.name)).p99.median;
-    goals.push(`- freshness p99 ≤ 50 ms (article < 200 ms), ${phase.name}: ${ms(p99)}, ${goal(p99 <= 50)}`);
+    goals.push(`- freshness p99 ≤ 50 ms on the tab on screen (article < 200 ms), ${phase.name}: ${ms(p99)}, ${goal(p99 <= 50)}`);
   }
   goals.push(`- one connection per user (article: one per endpoint): ${show(sl, 2)} live streams per user, ${goal(Math.abs(sl.median - 1) < 0.005)}`);
   parts.push(goals.join('\n'), '');
 
-  const lightest = mutationPhases[0];
   // What a change costs in the live variant, and where polling breaks even.
-  const idle = plan.phases[0]!.name;
-  const slope = mutationPhases.map((phase) => (reqL(phase.name).median - reqL(idle).median) / phase.perTenantPerMinute);
-  const k = median(slope.filter(Number.isFinite));
-  const pollingRate = reqP(idle).median;
-  // Server CPU per query request: polling's idle phase is nothing but polls; the live variant's extra CPU over its idle is its refetches.
-  const perPollMs = (by('polling', idle, (f) => f.serverCpuPerMinute).median / (pollingRate * users)) * 1000;
-  const perRefetchMs = median(
-    mutationPhases.map(
-      (phase) =>
-        ((by('live', phase.name, (f) => f.serverCpuPerMinute).median - by('live', idle, (f) => f.serverCpuPerMinute).median) /
-          (reqL(phase.name).median * users)) *
-        1000,
-    ),
-  );
-  const unchangedLight = (() => {
-    const figures = lightest ? phaseOf(runs, 'polling', lightest.name) : [];
-    const all = sumOf(figures.map((f) => f.refetches));
-    return all ? (sumOf(figures.map((f) => f.unchangedRefetches)) / all) * 100 : NaN;
-  })();
-  parts.push(
-    `**What a change costs.** In the live variant every tab whose open queries read a changed key refetches them (one batched request per tab). ` +
-      `Measured: ${fmt(k, 2)} requests per user for each mutation in the user's tenant (median over the mutation phases, above the idle phase). ` +
-      `Polling costs ${fmt(pollingRate, 1)} requests per user per minute whatever happens, so the live variant makes fewer requests while a tenant's data changes less than ` +
-      `**${fmt(pollingRate / k, 1)} times per minute**; −98% needs under ${fmt((pollingRate * 0.02) / k, 2)} changes per tenant per minute, and the article's ~0.5 requests per user per minute corresponds to ${fmt(0.5 / k, 2)} here. ` +
-      `(Extrapolated, not run: at 30 mutations per tenant per minute the live variant would send about ${fmt(30 * k, 0)} requests per user per minute, ${fmt((30 * k) / pollingRate, 1)}× polling.) ` +
-      `In the ${lightest?.name ?? '—'} phase ${fmt(unchangedLight, 0)}% of the polls brought back data the observer already had (the article: "90%+").`,
-    '',
-    `**What a request costs the server.** ${fmt(perPollMs, 1)} ms of CPU per poll (polling, idle phase) and ${fmt(perRefetchMs, 1)} ms per refetch (live, CPU above its idle phase per refetch request): ` +
-      `a query request goes through Next's route handler, the tRPC fetch adapter, session check, SQLite and compression. One mutation makes the server answer about ${fmt(k * plan.usersPerTenant, 0)} refetches ` +
-      `(${fmt(k, 1)} per user × ${plan.usersPerTenant} users of the tenant), about ${fmt(k * plan.usersPerTenant * perRefetchMs, 0)} ms of CPU one after the other: that, not the signal (commit → refetch start below), is most of the live variant's time to fresh data.`,
-    '',
-  );
+  if (idle !== undefined && mutationPhases.length) {
+    const perMutation = mutationPhases.map((phase) => ({
+      phase,
+      requests: (reqL(phase.name).median - reqL(idle).median) / phase.perTenantPerMinute,
+      cpuMs: ((cpuL(phase.name).median - cpuL(idle).median) / phase.perTenantPerMinute / plan.usersPerTenant) * 1000,
+    }));
+    const pollingRate = median(plan.phases.map((p) => reqP(p.name).median).filter(Number.isFinite));
+    const first = perMutation[0]!;
+    const requestsEven = breakEven(plan.phases.map((p) => ({ rate: p.perTenantPerMinute, diff: reqL(p.name).median - reqP(p.name).median })));
+    const cpuEven = breakEven(plan.phases.map((p) => ({ rate: p.perTenantPerMinute, diff: cpuL(p.name).median - cpuP(p.name).median })));
+    const unchangedFirst = (() => {
+      const figures = phaseOf(runs, 'polling', first.phase.name);
+      const all = sumOf(figures.map((f) => f.refetches));
+      return all ? (sumOf(figures.map((f) => f.unchangedRefetches)) / all) * 100 : NaN;
+    })();
+    const pause = stat(mutationPhases.flatMap((p) => phaseOf(runs, 'live', p.name).map((f) => f.browserMutationsPerUserMinute)));
+    parts.push(
+      `**What a change costs.** In the live variant the tab on screen refetches the queries a change touches at once (one batched request); a hidden tab only marks them stale and refetches once when the user comes back to it, however many changes it missed. ` +
+        `Measured, requests per user for each mutation in the user's tenant (above the idle phase): ${perMutation.map((m) => `${fmt(m.requests, 2)} at ${m.phase.perTenantPerMinute} per minute (${m.phase.name})`).join(', ')}: ` +
+        `the cost per change falls as changes get more frequent, because a hidden tab pays once per visit, not once per change. ` +
+        `The browsers' own pause/resume calls around switches: ${show(pause, 2)} per user per minute. ` +
+        `Polling costs ${fmt(pollingRate, 1)} requests per user per minute whatever happens. ` +
+        `**Break-even on requests: ${describeBreakEven(requestsEven)}**; ` +
+        `−98% needs under ${fmt((pollingRate * 0.02) / first.requests, 2)} changes per tenant per minute (at the ${first.phase.name} phase's cost per change), and the article's ~0.5 requests per user per minute corresponds to ${fmt(0.5 / first.requests, 2)} here. ` +
+        `In the ${first.phase.name} phase ${fmt(unchangedFirst, 0)}% of the polls brought back data the observer already had (the article: "90%+").`,
+      '',
+    );
+    // Server CPU per query request: polling's idle phase is nothing but polls; the live variant's extra CPU over its idle is its refetches and the mutations.
+    const perPollMs = (cpuP(idle).median / (reqP(idle).median * users)) * 1000;
+    const perMutationCpuPolling = median(
+      mutationPhases.map((phase) => ((cpuP(phase.name).median - cpuP(idle).median) / (phase.perTenantPerMinute * plan.tenants)) * 1000),
+    );
+    parts.push(
+      `**What a request costs the server.** ${fmt(perPollMs, 2)} ms of CPU per poll (polling, idle phase: the tRPC HTTP handler, session check, SQLite, JSON). ` +
+        `Server CPU per mutation above the idle phase, which includes the mutation itself: polling ${fmt(perMutationCpuPolling, 1)} ms; live ${perMutation.map((m) => `${fmt(m.cpuMs, 1)} ms at ${m.phase.perTenantPerMinute} per minute`).join(', ')} (the mutation, its signals and the refetches it causes). ` +
+        `**Break-even on server CPU: ${describeBreakEven(cpuEven)}.**`,
+      '',
+    );
+  }
 
   // Details per phase.
   const detail: Array<Array<string>> = [];
@@ -240,7 +292,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
         show(stat(figures.map((f) => f.bytesInPerUserMinute / 1024))),
         refetches ? `${fmt((unchanged / refetches) * 100, 0)}% of ${refetches}` : '—',
         show(stat(figures.map((f) => f.usersCpuPerMinute)), 2),
-        fr.samples ? `${fr.samples} (${fr.unresolved} unresolved)` : '—',
+        fr.samples || fr.unresolved || fr.leftBefore ? `${fr.samples} (${fr.unresolved} unresolved, ${fr.leftBefore} left)` : '—',
         Number.isFinite(fr.startP50.median) ? ms(fr.startP50.median) : '—',
         `${ms(stat(figures.map((f) => f.queryLatencyP50)).median)} / ${ms(stat(figures.map((f) => f.queryLatencyP99)).median)}`,
         show(stat(figures.map((f) => f.tcpPeakPerUser)), 0),
@@ -261,7 +313,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
         'KiB received per user per min',
         'refetches returning unchanged data',
         'users\u2019 CPU s per min',
-        'freshness samples',
+        'freshness samples on the tab on screen',
         'commit → refetch start, p50',
         'query fetch → data held, p50 / p99',
         'most TCP connections of one user',
@@ -272,31 +324,76 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
     ),
     '',
   );
+
+  const switchRows: Array<Array<string>> = [];
+  for (const phase of plan.phases) {
+    for (const variant of ['polling', 'live'] as const) {
+      const figures = phaseOf(runs, variant, phase.name);
+      const s = switchStats(figures);
+      const scale = variant === 'polling' ? F : 1;
+      switchRows.push([
+        phase.name,
+        variant,
+        String(s.count),
+        s.count ? pct(s.outdated.median) : '—',
+        ms(s.ageP50.median * F),
+        `${ms(s.freshP50.median * scale)} / ${ms(s.freshP99.median * scale)} / ${ms(s.freshMax.median * scale)}`,
+        String(s.unresolved),
+        variant === 'live' ? `${show(stat(figures.map((f) => f.shownRefetches)), 0)} / ${show(stat(figures.map((f) => f.deferredPasses)), 0)}` : '—',
+        show(stat(figures.map((f) => f.browserMutationsPerUserMinute)), 2),
+      ]);
+    }
+  }
+  parts.push(
+    `Tab switches per phase (all runs; percentages and times: median of runs). Polling times are scaled to the real ${pollS} s interval (×${F}); live times are as measured. The age of the oldest change not shown yet is in simulated time (×${F}) for both, as the changes and the switches are compressed alike.`,
+    '',
+    table(
+      [
+        'phase',
+        'variant',
+        'switches',
+        'tab brought to the front showing outdated data',
+        'oldest change not shown yet, p50 (simulated)',
+        'switch → tab fresh, p50 / p99 / max',
+        'not fresh by the end of the run',
+        'refetch passes on show / invalidations deferred while hidden',
+        'pause/resume calls per user per min',
+      ],
+      switchRows,
+    ),
+    '',
+  );
+
   const failed = sumOf(runs.flatMap((r) => r.phases.map((p) => p.failedMutations)));
   const failedWhy = [...new Set(runs.flatMap((r) => r.phases.flatMap((p) => p.mutationErrors)))].slice(0, 3);
   const resent = sumOf(runs.flatMap((r) => r.phases.map((p) => p.resent)));
   const errors = runs.filter((r) => r.error).map((r) => `${r.variant} run ${r.run}: ${r.error}`);
   parts.push(
-    'How it is measured. Requests: HTTP requests the simulated browsers sent for queries (a tab\u2019s queries due at once go in one batched request, as in the app), counted at their own sockets, not the actors\u2019 mutations (the same in both variants). ' +
-      'Server CPU: utime + stime of the server process (and any children) from /proc/<pid>/stat between the phase\u2019s snapshots, per simulated minute; % of one core = that / 60 s. ' +
-      'Bytes: read from the browsers\u2019 sockets (headers and framing included; responses gzip-encoded when the server compresses, as for a browser). ' +
-      'Streams per user: the hub\u2019s connection count (/api/health) at the end of the last phase / users. TCP: sockets each browser holds open at the end of the phase (pool of 6 per browser, keep-alive). ' +
-      `Freshness: for every committed mutation and every observer of its tenant whose query reads a key the mutation changed (decided by the app\u2019s registry and matcher for both variants), the time from the commit (the timestamp the server wrote with the change, returned to the actor) until that observer held data from a fetch started after the commit; a drain of one poll interval after the last phase lets the last changes land. ` +
-      `Polling freshness is measured at the compressed ${pollS / F} s interval; the figure "at the real ${pollS} s interval" multiplies it by ${F} (a poll\u2019s wait scales with the interval). Live freshness is not scaled: it is measured while the server carries ${F}× the real request rate, which can only make it worse. ` +
-      `Users\u2019 processes: ${plan.userProcesses}. Failed mutations: ${failed}${failedWhy.length ? ` (${failedWhy.join('; ')})` : ''}. ` +
+    'How it is measured. Requests: HTTP requests the simulated browsers sent (a tab’s queries due at once go in one batched request, as in the app, plus the live variant’s pause/resume calls), counted at their own sockets; not the actors’ mutations (the same in both variants) nor the stream itself. ' +
+      'Server CPU: utime + stime of the server process (and any children) from /proc/<pid>/stat between the phase’s snapshots, per simulated minute; % of one core = that / 60 s. ' +
+      'Bytes: read from the browsers’ sockets (headers and framing included; compressed only when the server compresses). ' +
+      'Streams per user: the hub’s connection count (/api/health) at the end of the last phase / users. TCP: sockets each browser holds open at the end of the phase (pool of 6 per browser, keep-alive). ' +
+      `Freshness on the tab on screen: for every committed mutation and every observer of the tab its user had on screen at the commit whose query reads a key the mutation changed (decided by the app’s registry and matcher for both variants), the time from the commit (the timestamp the server wrote with the change, returned to the actor) until that observer held data from a fetch started after the commit; pairs whose user switched tabs before the data landed are counted apart ("left") and covered by the switch figures; a drain of one poll interval after the last phase lets the last changes land. ` +
+      `Tab switch: the tab brought to the front shows outdated data when one of its queries holds data fetched before a change (to its keys) committed before the switch; it is fresh once every such query holds data fetched after its newest such change. ` +
+      `Polling times are measured at the compressed ${pollS / F} s interval; the figures "at the real ${pollS} s interval" multiply them by ${F} (a poll’s wait scales with the interval). Live times are not scaled: they are measured while the server carries ${F}× the real request rate, which can only make them worse. ` +
+      `Users’ processes: ${plan.userProcesses}. Failed mutations: ${failed}${failedWhy.length ? ` (${failedWhy.join('; ')})` : ''}. ` +
       `1-minute load average when each run started (on ${cpus().length} cores): ${runs.map((r) => `${r.variant} ${fmt(r.loadAtStart, 1)}`).join(', ')}. ` +
       `Requests resent on a new connection because the server had closed the idle keep-alive socket under them (as browsers do): ${resent}.` +
       (errors.length ? ` Runs that failed: ${errors.join('; ')}.` : ''),
   );
 
-  // Chart: pooled freshness of the mutation phases.
+  // Chart: pooled freshness (tab on screen) of the mutation phases, and the live variant's switch → fresh.
   const pool = (variant: Variant) => runs.filter((r) => r.variant === variant).flatMap((r) => r.phases.filter((p) => p.perTenantPerMinute > 0).flatMap((p) => p.freshness.samples));
+  const switchPool = (variant: Variant) =>
+    runs
+      .filter((r) => r.variant === variant)
+      .flatMap((r) => r.phases.flatMap((p) => p.switches.filter((s) => s.outdated && Number.isFinite(s.freshMs)).map((s) => s.freshMs)));
   const live = pool('live');
   const polling = pool('polling');
   const chart = cdfChart({
     title: 'Time to see new data: polling vs live',
-    subtitle: `${users} users × 6 pages, ${mutationPhases.map((p) => p.name).join(' + ')} phases, ${plan.runs} run(s) pooled; time ×${F} (polls every ${pollS / F} s)`,
-    xLabel: 'from the mutation\u2019s commit until the observer holds the new data (log scale)',
+    subtitle: `${users} users × 6 tabs (one on screen), ${mutationPhases.map((p) => p.name).join(' + ')} phases, ${plan.runs} run(s) pooled; time ×${F} (polls every ${pollS / F} s)`,
+    xLabel: 'from the mutation\u2019s commit (or the tab switch) until the tab on screen holds the new data (log scale)',
     xMin: 1,
     xMax: 100_000,
     markers: [
@@ -304,12 +401,14 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
       { at: 200, label: 'article 200 ms' },
     ],
     series: [
-      { label: 'live', color: '#1f77b4', values: live },
+      { label: 'live: commit → tab on screen fresh', color: '#1f77b4', values: live },
+      { label: 'live: tab switch → fresh (outdated arrivals)', color: '#17becf', values: switchPool('live') },
       { label: `polling every ${pollS / F} s (measured)`, color: '#ff7f0e', values: polling },
       { label: `polling every ${pollS} s (×${F})`, color: '#d62728', values: polling.map((v) => v * F) },
+      { label: `polling every ${pollS} s: tab switch → fresh (×${F})`, color: '#9467bd', values: switchPool('polling').map((v) => v * F) },
     ],
   });
-  parts.push('', `![Freshness distribution, polling vs live](${CHART_FILE.replace(/^bench\//, 'bench/')})`);
+  parts.push('', `![Freshness distribution, polling vs live](${CHART_FILE})`);
   return { markdown: parts.join('\n'), chart };
 }
 
@@ -328,8 +427,21 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
   const { markdown, chart } = report(plan, runs);
   const slim = runs.map((r) => ({
     ...r,
-    phases: r.phases.map(({ freshness, ...rest }) => ({
+    phases: r.phases.map(({ freshness, switches, ...rest }) => ({
       ...rest,
+      switches: (() => {
+        const outdated = switches.filter((s) => s.outdated);
+        const fresh = outdated.flatMap((s) => (Number.isFinite(s.freshMs) ? [s.freshMs] : []));
+        return {
+          count: switches.length,
+          outdated: outdated.length,
+          unresolved: switches.filter((s) => !Number.isFinite(s.freshMs)).length,
+          ageP50: quantile(outdated.map((s) => s.ageMs), 0.5),
+          freshP50: quantile(fresh, 0.5),
+          freshP99: quantile(fresh, 0.99),
+          freshMax: fresh.length ? Math.max(...fresh) : NaN,
+        };
+      })(),
       freshness: {
         count: freshness.samples.length,
         unresolved: freshness.unresolved,
@@ -338,6 +450,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
         p99: quantile(freshness.samples, 0.99),
         max: freshness.samples.length ? Math.max(...freshness.samples) : NaN,
         startP50: quantile(freshness.startSamples, 0.5),
+        leftBefore: freshness.leftBefore,
       },
     })),
   }));

@@ -10,6 +10,7 @@ import { measureFreshness, unchangedShare, type Freshness } from './freshness';
 import { PAGES } from './pages';
 import { createRandom } from './random';
 import { BENCH_PASSWORD, seedBenchData } from './seed';
+import { createVisibilityTimeline, measureSwitches, planTabs, type SwitchRecord, type SwitchSample } from './switches';
 import type { ObserverLog, UserSpec, Variant } from './users';
 
 const here = import.meta.dirname;
@@ -34,6 +35,8 @@ export interface ArticlePlan {
   readonly runs: number;
   /** Child processes the simulated users are spread over. */
   readonly userProcesses: number;
+  /** A user brings another tab to the front after a gap drawn uniformly from this range (simulated minutes). */
+  readonly switchMinutes: readonly [number, number];
 }
 
 /** What one phase of one run measured. */
@@ -45,8 +48,10 @@ export interface PhaseFigures {
   readonly realSeconds: number;
   readonly mutations: number;
   readonly failedMutations: number;
-  /** Per user per simulated minute, counted at the users' own sockets (client side). */
+  /** Per user per simulated minute, counted at the users' own sockets (client side): query requests plus the browsers' own mutations (stream pause/resume). */
   readonly requestsPerUserMinute: number;
+  /** Of those, the browsers' own mutations (pause/resume of the shared stream around tab switches). */
+  readonly browserMutationsPerUserMinute: number;
   readonly callsPerUserMinute: number;
   readonly bytesInPerUserMinute: number;
   readonly bytesOutPerUserMinute: number;
@@ -67,8 +72,14 @@ export interface PhaseFigures {
   /** Observer refetches in the phase whose data was identical to what the observer held. */
   readonly refetches: number;
   readonly unchangedRefetches: number;
+  /** Commit → the observer of the tab on screen holds the new data. */
   readonly freshness: Freshness;
+  /** Tab switches in the phase: what the tab brought to the front showed. */
+  readonly switches: SwitchSample[];
   readonly invalidatorResets: number;
+  /** Live: invalidation passes applied while the tab was hidden (stale only), and refetches when a tab was shown again. */
+  readonly deferredPasses: number;
+  readonly shownRefetches: number;
   /** Query fetches of the phase (not the initial loads): fetch start → observer holds the data, p50 and p99 (ms). */
   readonly queryLatencyP50: number;
   readonly queryLatencyP99: number;
@@ -85,6 +96,8 @@ export interface VariantRun {
   readonly phases: PhaseFigures[];
   /** 1-minute load average of the machine when the run started (other work on a shared machine shows here). */
   readonly loadAtStart: number;
+  /** How the server said it serves tRPC's HTTP API (`direct` or `next`, from its start-up line). */
+  readonly trpcHttp: string;
   readonly error?: string;
 }
 
@@ -93,7 +106,7 @@ interface UsersSnapshot {
   traffic: { queries: number; mutations: number; streams: number; queryCalls: number; bytesIn: number; bytesOut: number; openSockets: number; resent: number };
   socketsPerUser: number[];
   peakPerUser: number[];
-  invalidations: { applied: number; duplicates: number; flushes: number; resets: number };
+  invalidations: { applied: number; duplicates: number; flushes: number; resets: number; deferred: number; shown: number };
   cpuSeconds: number;
 }
 
@@ -137,18 +150,23 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     ownDataDir: true,
     env: { LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)), LIVE_CLIENT_TIMEOUT_MS: String(Math.round(40_000 / factor)) },
   });
+  // Seeded by the run alone: both variants of a run get the same tabs, schedule and workload.
   const random = createRandom(run * 7919);
+  const phasesMs = plan.phases.reduce((total, phase) => total + (phase.minutes * 60_000) / factor, 0);
   const users: UserSpec[] = [];
   for (const tenant of tenants) {
     tenant.users.forEach((email, u) => {
-      users.push({
-        tenant: tenant.id,
-        email,
-        orderId: tenant.orders[u % 10]!,
-        tabDelaysMs: PAGES.map(() => Math.floor(random.next() * pollMs)),
+      const tabDelaysMs = PAGES.map(() => Math.floor(random.next() * pollMs));
+      const tabs = planTabs(random, {
+        tabs: PAGES.length,
+        durationMs: phasesMs,
+        minGapMs: (plan.switchMinutes[0] * 60_000) / factor,
+        maxGapMs: (plan.switchMinutes[1] * 60_000) / factor,
       });
+      users.push({ tenant: tenant.id, email, orderId: tenant.orders[u % 10]!, tabDelaysMs, ...tabs });
     });
   }
+  const trpcHttp = () => /tRPC HTTP: (\w+)/.exec(server.output())?.[1] ?? 'unknown';
   const userChildren = Array.from({ length: plan.userProcesses }, (_, i) => Child.forkTs(path.join(here, 'users.ts'), `users ${i + 1}`));
   const actors = Child.forkTs(path.join(here, 'actors.ts'), 'actors');
   const phases: PhaseFigures[] = [];
@@ -177,12 +195,17 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     }
     // Warm-up: one poll interval, so every tab has settled into its rhythm.
     await sleep(pollMs);
+    // The users start switching tabs as the first phase starts.
+    await Promise.all(userChildren.map((child) => child.ask({ type: 'switch' }, 'switching', 10_000)));
 
     const snapshotUsers = async () => {
       const snaps = await Promise.all(userChildren.map((child) => child.ask<UsersSnapshot>({ type: 'snapshot' }, 'snapshot', 10_000)));
       return {
         at: Date.now(),
         queries: sum(snaps.map((s) => s.traffic.queries)),
+        mutations: sum(snaps.map((s) => s.traffic.mutations)),
+        deferred: sum(snaps.map((s) => s.invalidations.deferred)),
+        shown: sum(snaps.map((s) => s.invalidations.shown)),
         calls: sum(snaps.map((s) => s.traffic.queryCalls)),
         streams: sum(snaps.map((s) => s.traffic.streams)),
         bytesIn: sum(snaps.map((s) => s.traffic.bytesIn)),
@@ -225,7 +248,8 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         realSeconds,
         mutations: ran.records.length,
         failedMutations: ran.records.filter((r) => r.error).length,
-        requestsPerUserMinute: perUserMinute(after.queries - before.queries),
+        requestsPerUserMinute: perUserMinute(after.queries - before.queries + after.mutations - before.mutations),
+        browserMutationsPerUserMinute: perUserMinute(after.mutations - before.mutations),
         callsPerUserMinute: perUserMinute(after.calls - before.calls),
         bytesInPerUserMinute: perUserMinute(after.bytesIn - before.bytesIn),
         bytesOutPerUserMinute: perUserMinute(after.bytesOut - before.bytesOut),
@@ -239,8 +263,11 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         serverTcpMax: tcp.length ? Math.max(...tcp) : NaN,
         refetches: 0,
         unchangedRefetches: 0,
-        freshness: { samples: [], startSamples: [], unresolved: 0, failed: 0 },
+        freshness: { samples: [], startSamples: [], unresolved: 0, leftBefore: 0, failed: 0 },
+        switches: [],
         invalidatorResets: after.resets - before.resets,
+        deferredPasses: after.deferred - before.deferred,
+        shownRefetches: after.shown - before.shown,
         queryLatencyP50: NaN,
         queryLatencyP99: NaN,
         resent: after.resent - before.resent,
@@ -249,15 +276,20 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       const last = phases.at(-1)!;
       log(
         `  ${variant} run ${run} ${phase.name}: ${last.mutations} mutations${last.failedMutations ? ` (${last.failedMutations} failed: ${last.mutationErrors.join('; ')})` : ''}, ` +
-          `${fmt1(last.requestsPerUserMinute)} req/user/min, server CPU ${fmt1(last.serverCpuPerMinute)} s/min, users CPU ${fmt1(last.usersCpuPerMinute)} s/min, ` +
+          `${fmt1(last.requestsPerUserMinute)} req/user/min (pause/resume ${fmt1(last.browserMutationsPerUserMinute)}), server CPU ${fmt1(last.serverCpuPerMinute)} s/min, users CPU ${fmt1(last.usersCpuPerMinute)} s/min, ` +
           `streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}, resent ${last.resent}`,
       );
     }
     // Drain: no mutations for one poll interval (+1 s), so a poll after the last change can land.
     await sleep(pollMs + 1000);
-    const logs = (await Promise.all(userChildren.map((child) => child.ask<{ logs: ObserverLog[] }>({ type: 'observations' }, 'observations', 60_000)))).flatMap(
-      (o) => o.logs,
+    const observations = await Promise.all(
+      userChildren.map((child) => child.ask<{ logs: ObserverLog[]; switches: SwitchRecord[] }>({ type: 'observations' }, 'observations', 60_000)),
     );
+    const logs = observations.flatMap((o) => o.logs);
+    const switchRecords = observations.flatMap((o) => o.switches);
+    const timeline = createVisibilityTimeline(switchRecords);
+    const allMutations = [...mutationsByPhase.values()].flat();
+    const switchSamples = measureSwitches(switchRecords, allMutations, logs);
     for (const [i, figures] of phases.entries()) {
       const [from, to] = windows.get(figures.name)!;
       const share = unchangedShare(logs, from, to);
@@ -266,18 +298,19 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         ...figures,
         refetches: share.updates,
         unchangedRefetches: share.unchanged,
-        freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs),
+        freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs, timeline),
+        switches: switchSamples.filter((sample) => sample.at >= from && sample.at < to),
         queryLatencyP50: quantile(latencies, 0.5),
         queryLatencyP99: quantile(latencies, 0.99),
       };
     }
     await Promise.all(userChildren.map((child) => child.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined)));
     await actors.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined);
-    return { variant, run, phases, loadAtStart };
+    return { variant, run, phases, loadAtStart, trpcHttp: trpcHttp() };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`  ${variant} run ${run} failed: ${message}`);
-    return { variant, run, phases, loadAtStart, error: message };
+    return { variant, run, phases, loadAtStart, trpcHttp: trpcHttp(), error: message };
   } finally {
     await Promise.all([...userChildren, actors].map((child) => child.kill()));
     await server.stop();

@@ -7,8 +7,16 @@
  * stream per browser through createSharedLiveStream (an in-process lock
  * stands in for Web Locks; Node's BroadcastChannel relays to the other tabs).
  * Variant `polling`: no stream, every query refetches every `pollMs` (the
- * article's "before"). Network: one pooled, counting `fetch` per browser
+ * article's "before"), in the background too, as the article's `setInterval`
+ * does. Network: one pooled, counting `fetch` per browser
  * (bench/lib/browserFetch.ts). Driven over IPC by bench/article/index.ts.
+ *
+ * What the user sees: exactly one tab per browser is on screen; the user
+ * brings another to the front on a seeded schedule (the same in both
+ * variants). Each tab has its own page visibility (bench/article/tabPage.ts),
+ * which its invalidator follows (a hidden tab only marks changed queries
+ * stale and refetches them when shown) and which the shared stream watches
+ * (it pauses the connection when every tab is hidden).
  */
 import './browserGlobals';
 import { QueryObserver, type QueryClient, type QueryFunctionContext } from '@tanstack/react-query';
@@ -24,7 +32,9 @@ import { resources } from '../../src/trpc/resources';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch, type BrowserTraffic } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 import { PAGES } from './pages';
+import type { PlannedSwitch, SwitchRecord } from './switches';
 import { createTabLocks } from './tabLocks';
+import { createTabPage, type TabPage } from './tabPage';
 
 export type Variant = 'polling' | 'live';
 
@@ -36,6 +46,10 @@ export interface UserSpec {
   readonly orderId: string;
   /** When each of the six tabs opens, in ms after start (spreads the first loads and the poll phases). */
   readonly tabDelaysMs: readonly number[];
+  /** The tab (index into PAGES) on screen when the browser opens; the other five are in the background. */
+  readonly initialTab: number;
+  /** When the user brings another tab to the front (ms after the orchestrator's `switch` message). */
+  readonly switches: readonly PlannedSwitch[];
 }
 
 /**
@@ -46,12 +60,16 @@ export interface ObserverLog {
   readonly tenant: string;
   readonly user: number;
   readonly page: string;
+  /** Index of the observer's tab (its page in PAGES). */
+  readonly tab: number;
   readonly queryKey: readonly unknown[];
   readonly updates: Array<[number, number, 0 | 1]>;
 }
 
 interface Tab {
+  readonly index: number;
   readonly page: string;
+  readonly visibility: TabPage;
   readonly queryClient: QueryClient;
   readonly invalidator: LiveInvalidator | null;
   readonly unsubscribes: Array<() => void>;
@@ -65,10 +83,14 @@ interface Browser {
   readonly spec: UserSpec;
   readonly net: BrowserFetch;
   readonly tabs: Tab[];
+  /** The tab on screen (index into PAGES). */
+  visible: number;
 }
 
 const browsers: Browser[] = [];
 const logs: ObserverLog[] = [];
+const switchLog: SwitchRecord[] = [];
+const switchTimers: ReturnType<typeof setTimeout>[] = [];
 let variant: Variant = 'live';
 
 async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
@@ -87,7 +109,8 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
   const page = PAGES[pageIndex]!;
   const url = `${baseUrl}/api/trpc`;
   const queryClient = makeQueryClient();
-  const invalidator = variant === 'live' ? createLiveInvalidator({ queryClient, registry: resources }) : null;
+  const visibility = createTabPage(pageIndex === browser.visible);
+  const invalidator = variant === 'live' ? createLiveInvalidator({ queryClient, registry: resources, visibility }) : null;
   const net = browser.net;
   class BrowserEventSource extends EventSource {
     constructor(target: string | URL, init?: EventSourceInit) {
@@ -105,13 +128,13 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
   const client = createTRPCClient<AppRouter>({ links });
   const trpc = createTRPCOptionsProxy<AppRouter>({ client, queryClient });
   const queries = page.queries(trpc, { orderId: browser.spec.orderId });
-  const tab: Tab = { page: page.name, queryClient, invalidator, unsubscribes: [], shared: null, loaded: 0, expected: queries.length };
+  const tab: Tab = { index: pageIndex, page: page.name, visibility, queryClient, invalidator, unsubscribes: [], shared: null, loaded: 0, expected: queries.length };
 
   for (const options of queries) {
     const inner = (options as unknown as { queryFn: (ctx: QueryFunctionContext) => Promise<unknown> }).queryFn;
     /** Start of the fetch whose data the query is about to hold (a cancelled fetch never lands). */
     let landingStart = 0;
-    const log: ObserverLog = { tenant: browser.spec.tenant, user: browser.index, page: page.name, queryKey: options.queryKey, updates: [] };
+    const log: ObserverLog = { tenant: browser.spec.tenant, user: browser.index, page: page.name, tab: pageIndex, queryKey: options.queryKey, updates: [] };
     logs.push(log);
     const observer = new QueryObserver(queryClient, {
       ...(options as object),
@@ -122,7 +145,8 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
         if (!ctx.signal.aborted) landingStart = started;
         return data;
       },
-      ...(variant === 'polling' ? { refetchInterval: pollMs } : {}),
+      // The article's setInterval: every tab polls, on screen or not (TanStack alone would stop in the background).
+      ...(variant === 'polling' ? { refetchInterval: pollMs, refetchIntervalInBackground: true } : {}),
     } as never);
     let seen = 0;
     let held = '';
@@ -151,7 +175,7 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
       locks: browserLocks.get(browser)!,
       // Node's BroadcastChannel relays between the tabs of this process, as a browser's does between its tabs.
       channel: (name) => new BroadcastChannel(name) as never,
-      document: null,
+      document: visibility,
       window: null,
       open: (lastEventId, events) =>
         client.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, {
@@ -187,9 +211,10 @@ async function start(message: { baseUrl: string; variant: Variant; pollMs: numbe
   );
   const opening: Promise<void>[] = [];
   message.users.forEach((spec, i) => {
-    const browser: Browser = { index: message.offset + i, spec, net: createBrowserFetch({ cookie: cookies[i]! }), tabs: [] };
+    const browser: Browser = { index: message.offset + i, spec, net: createBrowserFetch({ cookie: cookies[i]! }), tabs: [], visible: spec.initialTab };
     browserLocks.set(browser, createTabLocks());
     browsers.push(browser);
+    switchLog.push({ user: browser.index, tenant: spec.tenant, at: Date.now(), from: -1, to: spec.initialTab });
     PAGES.forEach((_, p) => {
       opening.push(
         new Promise<void>((resolve) =>
@@ -203,6 +228,33 @@ async function start(message: { baseUrl: string; variant: Variant; pollMs: numbe
   });
   await Promise.all(opening);
   return { type: 'started' };
+}
+
+/**
+ * Brings tab `to` to the front: it is shown, then the tab that was on screen
+ * is hidden, in one synchronous step (a browser's tab switch). Either order
+ * leaves one tab visible; when the old one is the stream's leader, it sees
+ * itself hidden before the new tab's message arrives, so the shared stream
+ * pauses and resumes the connection around the switch (as it would in a
+ * browser; those calls count as the browser's requests).
+ */
+function switchTo(browser: Browser, to: number): void {
+  const from = browser.visible;
+  if (from === to) return;
+  const next = browser.tabs.find((t) => t.index === to);
+  const previous = browser.tabs.find((t) => t.index === from);
+  browser.visible = to;
+  switchLog.push({ user: browser.index, tenant: browser.spec.tenant, at: Date.now(), from, to });
+  next?.visibility.setVisible(true);
+  previous?.visibility.setVisible(false);
+}
+
+/** Starts every user's switch schedule (times are relative to now). */
+function beginSwitches() {
+  for (const browser of browsers) {
+    for (const planned of browser.spec.switches) switchTimers.push(setTimeout(() => switchTo(browser, planned.tab), planned.atMs));
+  }
+  return { type: 'switching' };
 }
 
 /** True once every tab holds its first data and, when live, every browser's stream said hello. */
@@ -233,7 +285,7 @@ function snapshot() {
   const sum: BrowserTraffic = { queries: 0, mutations: 0, streams: 0, queryCalls: 0, bytesIn: 0, bytesOut: 0, openSockets: 0, peakSockets: 0, socketsOpened: 0, resent: 0 };
   const socketsPerUser: number[] = [];
   const peakPerUser: number[] = [];
-  const invalidations = { applied: 0, duplicates: 0, flushes: 0, resets: 0 };
+  const invalidations = { applied: 0, duplicates: 0, flushes: 0, resets: 0, deferred: 0, shown: 0 };
   let leaders = 0;
   for (const browser of browsers) {
     const t = browser.net.traffic();
@@ -252,9 +304,11 @@ function snapshot() {
 }
 
 function stop() {
+  for (const timer of switchTimers) clearTimeout(timer);
   for (const browser of browsers) {
     for (const tab of browser.tabs) {
       tab.shared?.close();
+      tab.invalidator?.dispose();
       for (const unsubscribe of tab.unsubscribes) unsubscribe();
       tab.queryClient.clear();
     }
@@ -274,8 +328,10 @@ serveParent(async (message) => {
     case 'resetPeak':
       for (const browser of browsers) browser.net.resetPeak();
       return { type: 'peakReset' };
+    case 'switch':
+      return beginSwitches();
     case 'observations':
-      return { type: 'observations', logs };
+      return { type: 'observations', logs, switches: switchLog };
     case 'stop':
       return stop();
     default:
