@@ -15,6 +15,7 @@ import { Histogram } from './histogram';
 import { coverageGaps, inScope, ReceivedLog, type TappedEntry } from './oracle';
 import type { ChaosOptions, ClientCommand, ClientStats, ReconnectPolicy, StreamSpec, VerifyResult } from './protocol';
 import { SseParser, type SseEvent } from './sse';
+import { mulberry32 } from './random';
 
 const PATH = '/api/trpc/live.stream';
 const now = () => performance.timeOrigin + performance.now();
@@ -411,17 +412,6 @@ async function waitConnected(timeoutMs: number): Promise<{ connected: number; of
 let chaosTimer: ReturnType<typeof setInterval> | null = null;
 const chaosTimers = new Set<ReturnType<typeof setTimeout>>();
 const pending = new Set<Promise<unknown>>();
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function later(ms: number, fn: () => void): void {
   const timer = setTimeout(() => {

@@ -1,27 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
 import type { TappedEntry } from './oracle';
+import { freePort } from '../../test/helpers/prodServer';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
 /** The secret the soak server signs sessions with; the runner mints cookies with the same one. */
 export const SOAK_AUTH_SECRET = 'soak-secret-soak-secret-soak-secret-00001';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** What the server host reports about one live connection (see serverHost.mjs). */
 export interface ConnectionInfo {

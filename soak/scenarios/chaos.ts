@@ -5,6 +5,7 @@ import { int, ms, quietLog, until, type Check, type Log, type ScenarioResult } f
 import { startSoakServer } from '../lib/server';
 import { sessionCookie } from '../lib/sessions';
 import { createThreeTenantDataDir, THIRD_TENANT } from '../lib/thirdTenant';
+import { mulberry32 } from '../lib/random';
 
 /** Parameters of the convergence-under-chaos scenario. */
 export interface ChaosParams {
@@ -56,17 +57,6 @@ const TENANTS = [
   { id: THIRD_TENANT.id, admin: { userId: THIRD_TENANT.admin, role: 'admin' }, users: [THIRD_TENANT.admin, THIRD_TENANT.staff], products: 4 },
 ] as const;
 const STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Convergence under chaos: real mutations through the app's tRPC endpoint

@@ -5,6 +5,7 @@ import { appRouter } from '../../src/server/routers/_app';
 import { int, quietLog, type Check, type Log, type ScenarioResult } from '../lib/scenario';
 import { startSoakServer, SOAK_AUTH_SECRET } from '../lib/server';
 import { sessionCookie } from '../lib/sessions';
+import { mulberry32 } from '../lib/random';
 
 /** Parameters of the hostile-input sweep. */
 export interface HostileParams {
@@ -139,17 +140,6 @@ function send(base: URL, c: Case, timeoutMs = 5000): Promise<Answer> {
     if (c.body !== undefined) req.write(c.body);
     req.end();
   });
-}
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { StreamSpec } from '../lib/protocol';
 import { int, ms, quietLog, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
 import { startSoakServer, type PublishItem } from '../lib/server';
 import { sessionCookie } from '../lib/sessions';
+import { mulberry32 } from '../lib/random';
 
 /** Parameters of the isolation fuzz. */
 export interface IsolationParams {
@@ -57,17 +58,6 @@ const PATTERNS = [
   '*.us.>',
 ] as const;
 const USERS = ['u0', 'u1', 'u2', 'u3', 'u4'] as const;
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Conn = StreamSpec & {
   /** Asks for topics its token does not allow: only checked for leaks, not counted (the server narrows or refuses it). */
