@@ -184,6 +184,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   let forwardOverflow = false;
   let forwardIds = 0;
   let readyWaiters: Array<(joined: boolean) => void> = [];
+  /** Replay reads in flight, by (scope, epoch, cursor seq): identical reads share one Redis call. */
+  const replaysInFlight = new Map<string, Promise<ReplayResult>>();
 
   const state = (): RedisBackendState => ({
     mode,
@@ -449,14 +451,25 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         // The cursor is from the shared history, which cannot be read now.
         return { ok: false, reason: 'gap' };
       }
-      return cmd.liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope).then(
-        ([status, raw]): ReplayResult =>
-          status === 'ok' ? { ok: true, entries: decodeReplay(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason },
-        (error: unknown): ReplayResult => {
-          if (!isReplyError(error)) degrade(messageOf(error));
-          return { ok: false, reason: 'gap' };
-        },
-      );
+      // A reconnect storm (a deploy, a network blip) brings many clients of one tenant back with the
+      // same cursor: identical reads in flight share one Redis call and one decoded (and later
+      // encoded) set of entries, instead of queueing thousands of stream reads in Redis.
+      const flightKey = `${scope}\u0000${epoch}\u0000${afterSeq}`;
+      const inFlight = replaysInFlight.get(flightKey);
+      if (inFlight) return inFlight;
+      const read = cmd
+        .liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope)
+        .then(
+          ([status, raw]): ReplayResult =>
+            status === 'ok' ? { ok: true, entries: decodeReplay(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason },
+          (error: unknown): ReplayResult => {
+            if (!isReplyError(error)) degrade(messageOf(error));
+            return { ok: false, reason: 'gap' };
+          },
+        )
+        .finally(() => replaysInFlight.delete(flightKey));
+      replaysInFlight.set(flightKey, read);
+      return read;
     },
     health(): BackendHealth {
       if (mode === 'shared') return { ok: true, detail: `redis: shared epoch ${sharedEpoch}` };

@@ -41,6 +41,29 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     await redis.stop();
   });
 
+  it('serves a reconnect storm of one tenant (same cursor) with one Redis read, and every client gets the missed keys', async () => {
+    const [a, b] = await pair();
+    const watcher = new RecordingSink();
+    b.hub.connect({ scope: 'acme', sink: watcher });
+    const first = await a.hub.invalidate('acme', { resource: 'orders', id: 'before' });
+    for (let i = 0; i < 30; i++) await a.hub.invalidate('acme', { resource: 'orders', id: `k${i % 10}` });
+    await until(watcher, ['before', 'k9']);
+    const evalCalls = async () => {
+      const stats = await admin.info('commandstats');
+      return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await evalCalls();
+    const sinks = Array.from({ length: 200 }, () => new RecordingSink());
+    for (const sink of sinks) b.hub.connect({ scope: 'acme', sink, lastEventId: first.cursor });
+    await waitFor(() => sinks.every((sink) => sink.data.length === 10), 'every client to get the 10 missed keys');
+    expect(await evalCalls()).toBe(before + 1);
+    for (const sink of sinks) {
+      expect(sink.data.map((m) => (m.kind === 'invalidate' ? m.id : m.kind)).sort()).toEqual(
+        Array.from({ length: 10 }, (_, i) => `k${i}`).sort(),
+      );
+    }
+  });
+
   it('delivers a signal published on hub A to a matching connection on hub B, under the same cursor', async () => {
     const [a, b] = await pair();
     const onA = a.listen();
