@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/connection';
 import type { Claims } from './tokens';
+import { statements } from '../db/statements';
 
 /** Lifetime of a stream ticket (LIVE_TICKET_TTL_MS). @default 30_000 */
 export function ticketTtlMs(): number {
@@ -18,13 +19,13 @@ const hashOf = (ticket: string) => createHash('sha256').update(ticket).digest('h
 export function issueTicket(db: Db, claims: Claims, now = Date.now()): { ticket: string; expiresAt: number } {
   const ticket = randomBytes(32).toString('base64url');
   const expiresAt = now + ticketTtlMs();
-  db.prepare('INSERT INTO stream_tickets (hash, claims, expires_at) VALUES (?, ?, ?)').run(
+  statements(db).prepare('INSERT INTO stream_tickets (hash, claims, expires_at) VALUES (?, ?, ?)').run(
     hashOf(ticket),
     JSON.stringify(claims),
     expiresAt,
   );
   // Housekeeping: tickets are useless an hour after they expire.
-  db.prepare('DELETE FROM stream_tickets WHERE expires_at < ?').run(now - 3_600_000);
+  statements(db).prepare('DELETE FROM stream_tickets WHERE expires_at < ?').run(now - 3_600_000);
   return { ticket, expiresAt };
 }
 
@@ -37,11 +38,11 @@ export type RedeemResult = { ok: true; claims: Claims } | { ok: false; reason: '
 export function redeemTicket(db: Db, ticket: string, now = Date.now()): RedeemResult {
   if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(ticket)) return { ok: false, reason: 'unknown' };
   const hash = hashOf(ticket);
-  const row = db
+  const row = statements(db)
     .prepare('UPDATE stream_tickets SET spent_at = ? WHERE hash = ? AND spent_at IS NULL AND expires_at > ? RETURNING claims')
     .get(now, hash, now) as { claims: string } | undefined;
   if (row) return { ok: true, claims: JSON.parse(row.claims) as Claims };
-  const known = db.prepare('SELECT spent_at, expires_at FROM stream_tickets WHERE hash = ?').get(hash) as
+  const known = statements(db).prepare('SELECT spent_at, expires_at FROM stream_tickets WHERE hash = ?').get(hash) as
     | { spent_at: number | null; expires_at: number }
     | undefined;
   if (!known) return { ok: false, reason: 'unknown' };

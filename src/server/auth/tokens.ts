@@ -56,6 +56,23 @@ function rejection(error: unknown): TokenRejection {
   return 'malformed';
 }
 
+/** HMAC verification keys by secret, imported once (see {@link hmacKey}). */
+const hmacKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+/**
+ * The secret as a WebCrypto HMAC key for verifying. Handing jose the raw bytes
+ * makes it import a key on every call, which was most of a session check's
+ * cost (every tRPC request checks the session cookie).
+ */
+function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
 /**
  * Verifies a token against the configuration: the algorithm picks the key
  * (HS256 → the app secret; RS256/ES256 → the identity provider's key), never
@@ -76,7 +93,7 @@ export async function verifyToken(
   try {
     let payload: JWTPayload;
     if (alg === 'HS256') {
-      ({ payload } = await jwtVerify(token, config.secret, { ...options, algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, await hmacKey(config.secret), { ...options, algorithms: ['HS256'] }));
     } else if (config.asymmetric && (alg === 'RS256' || alg === 'ES256')) {
       const allowed = config.asymmetric.algorithm ? [config.asymmetric.algorithm] : ['RS256', 'ES256'];
       if (!allowed.includes(alg)) return { ok: false, reason: 'algorithm' };

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection';
 import { ORDER_STATUSES, type OrderStatus } from './orders';
+import { statements } from '../db/statements';
 
 /** What the dashboard shows; every figure is of one tenant. */
 export interface DashboardStats {
@@ -21,7 +22,7 @@ export interface DashboardStats {
 export function dashboardStats(db: Db, tenantId: string, now = Date.now()): DashboardStats {
   const midnight = new Date(now);
   midnight.setHours(0, 0, 0, 0);
-  const totals = db
+  const totals = statements(db)
     .prepare(
       `SELECT COUNT(*) AS orders,
          COALESCE(SUM(CASE WHEN status IN ('paid', 'shipped') THEN total_cents END), 0) AS revenueCents,
@@ -35,17 +36,17 @@ export function dashboardStats(db: Db, tenantId: string, now = Date.now()): Dash
     'orders' | 'revenueCents' | 'pendingCents' | 'ordersToday' | 'imported'
   >;
   const byStatus = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
-  const counts = db
+  const counts = statements(db)
     .prepare('SELECT status, COUNT(*) AS n FROM orders WHERE tenant_id = ? GROUP BY status')
     .all(tenantId) as Array<{ status: OrderStatus; n: number }>;
   for (const { status, n } of counts) byStatus[status] = n;
-  const lowStock = db
+  const lowStock = statements(db)
     .prepare(
       `SELECT id, name, stock, low_stock_threshold AS lowStockThreshold FROM products
        WHERE tenant_id = ? AND stock <= low_stock_threshold ORDER BY stock, name`,
     )
     .all(tenantId) as DashboardStats['lowStock'];
-  const topProducts = db
+  const topProducts = statements(db)
     .prepare(
       `SELECT p.id, p.name, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price_cents) AS revenueCents
        FROM order_items i JOIN orders o ON o.id = i.order_id JOIN products p ON p.id = i.product_id

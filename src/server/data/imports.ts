@@ -1,6 +1,7 @@
 import type { Db } from '../db/connection';
 import { newId } from '../db/ids';
 import type { OrderStatus } from './orders';
+import { statements } from '../db/statements';
 
 export type ImportStatus = 'queued' | 'running' | 'done' | 'failed';
 
@@ -54,7 +55,7 @@ export function createImport(
   now = Date.now(),
 ): ImportRecord {
   const id = newId('imp');
-  db.prepare(
+  statements(db).prepare(
     `INSERT INTO imports (id, tenant_id, user_id, file_name, status, total_rows, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
   ).run(id, input.tenantId, input.userId, input.fileName, input.totalRows, now);
   return getImport(db, input.tenantId, id)!;
@@ -62,7 +63,7 @@ export function createImport(
 
 /** One import of a tenant, or `null`. */
 export function getImport(db: Db, tenantId: string, id: string): ImportRecord | null {
-  const row = db.prepare(`SELECT ${COLUMNS} FROM imports WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as
+  const row = statements(db).prepare(`SELECT ${COLUMNS} FROM imports WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as
     | ImportRow
     | undefined;
   return row ? toRecord(row) : null;
@@ -70,7 +71,7 @@ export function getImport(db: Db, tenantId: string, id: string): ImportRecord | 
 
 /** Newest imports of a tenant. */
 export function listImports(db: Db, tenantId: string, limit = 20): ImportRecord[] {
-  const rows = db
+  const rows = statements(db)
     .prepare(`SELECT ${COLUMNS} FROM imports WHERE tenant_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`)
     .all(tenantId, limit) as ImportRow[];
   return rows.map(toRecord);
@@ -82,7 +83,7 @@ export function updateImport(
   id: string,
   patch: { status?: ImportStatus; processed?: number; imported?: number; failed?: number; error?: string | null; finishedAt?: number },
 ): void {
-  db.prepare(
+  statements(db).prepare(
     `UPDATE imports SET
        status = COALESCE(@status, status),
        processed_rows = COALESCE(@processed, processed_rows),
@@ -108,7 +109,7 @@ export function updateImport(
  * their rows lived in that process's memory. Returns how many.
  */
 export function failInterruptedImports(db: Db, now = Date.now()): number {
-  return db
+  return statements(db)
     .prepare(
       `UPDATE imports SET status = 'failed', error = 'Interrupted by a server restart', finished_at = ?
        WHERE status IN ('queued', 'running')`,
@@ -134,14 +135,14 @@ export interface ImportedOrder {
 export function insertImportedOrders(db: Db, tenantId: string, orders: readonly ImportedOrder[], now = Date.now()): string[] {
   const ids: string[] = [];
   db.transaction(() => {
-    const next = db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM orders WHERE tenant_id = ?').get(tenantId) as {
+    const next = statements(db).prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM orders WHERE tenant_id = ?').get(tenantId) as {
       n: number;
     };
-    const insertOrder = db.prepare(
+    const insertOrder = statements(db).prepare(
       `INSERT INTO orders (id, tenant_id, number, customer, status, total_cents, source, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, 'import', ?, ?)`,
     );
-    const insertItem = db.prepare(
+    const insertItem = statements(db).prepare(
       'INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?)',
     );
     orders.forEach((order, i) => {

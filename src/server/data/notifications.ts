@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection';
 import { newId } from '../db/ids';
+import { statements } from '../db/statements';
 
 /** What a notification is about; the UI picks an icon and colour from it. */
 export type NotificationKind = 'order.created' | 'order.paid' | 'import.done' | 'import.failed' | 'stock.low';
@@ -49,7 +50,7 @@ export function insertNotification(db: Db, tenantId: string, input: NewNotificat
     link: input.link ?? null,
     created_at: now,
   };
-  db.prepare(
+  statements(db).prepare(
     'INSERT INTO notifications (id, tenant_id, kind, title, body, link, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   ).run(row.id, tenantId, row.kind, row.title, row.body, row.link, row.created_at);
   return toNotification(row);
@@ -57,7 +58,7 @@ export function insertNotification(db: Db, tenantId: string, input: NewNotificat
 
 /** Newest notifications of a tenant. */
 export function listNotifications(db: Db, tenantId: string, limit = 50): AppNotification[] {
-  const rows = db
+  const rows = statements(db)
     .prepare(
       `SELECT id, kind, title, body, link, created_at FROM notifications
        WHERE tenant_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,

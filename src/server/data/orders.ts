@@ -1,6 +1,7 @@
 import type { Db } from '../db/connection';
 import { newId } from '../db/ids';
 import { DomainError } from './domainError';
+import { statements } from '../db/statements';
 
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -65,7 +66,7 @@ export function listOrders(db: Db, tenantId: string, filter: ListOrdersFilter = 
   const where = ['tenant_id = @tenantId'];
   if (filter.status) where.push('status = @status');
   if (filter.search) where.push("customer LIKE @search ESCAPE '\\'");
-  const rows = db
+  const rows = statements(db)
     .prepare(
       `SELECT id, number, customer, status, total_cents, source, created_at, updated_at FROM orders
        WHERE ${where.join(' AND ')} ORDER BY created_at DESC, number DESC LIMIT @limit`,
@@ -81,13 +82,13 @@ export function listOrders(db: Db, tenantId: string, filter: ListOrdersFilter = 
 
 /** One order of a tenant with its items, or `null`. */
 export function getOrder(db: Db, tenantId: string, id: string): Order | null {
-  const row = db
+  const row = statements(db)
     .prepare(
       'SELECT id, number, customer, status, total_cents, source, created_at, updated_at FROM orders WHERE tenant_id = ? AND id = ?',
     )
     .get(tenantId, id) as OrderRow | undefined;
   if (!row) return null;
-  const items = db
+  const items = statements(db)
     .prepare(
       `SELECT i.product_id AS productId, p.name AS productName, i.quantity, i.unit_price_cents AS unitPriceCents
        FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.order_id = ? ORDER BY p.name`,
@@ -108,14 +109,14 @@ export interface CreateOrderInput {
 export function createOrder(db: Db, tenantId: string, input: CreateOrderInput, now = Date.now()): Order {
   const id = newId('ord');
   db.transaction(() => {
-    const product = db.prepare('SELECT id, name, price_cents, stock FROM products WHERE tenant_id = ? AND id = ?');
-    const take = db.prepare('UPDATE products SET stock = stock - ?, updated_at = ? WHERE id = ? AND stock >= ?');
-    const insertItem = db.prepare(
+    const product = statements(db).prepare('SELECT id, name, price_cents, stock FROM products WHERE tenant_id = ? AND id = ?');
+    const take = statements(db).prepare('UPDATE products SET stock = stock - ?, updated_at = ? WHERE id = ? AND stock >= ?');
+    const insertItem = statements(db).prepare(
       'INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?)',
     );
     const merged = new Map<string, number>();
     for (const item of input.items) merged.set(item.productId, (merged.get(item.productId) ?? 0) + item.quantity);
-    const next = db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM orders WHERE tenant_id = ?').get(tenantId) as {
+    const next = statements(db).prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM orders WHERE tenant_id = ?').get(tenantId) as {
       n: number;
     };
     let total = 0;
@@ -129,7 +130,7 @@ export function createOrder(db: Db, tenantId: string, input: CreateOrderInput, n
       total += row.price_cents * quantity;
       lines.push([productId, quantity, row.price_cents]);
     }
-    db.prepare(
+    statements(db).prepare(
       `INSERT INTO orders (id, tenant_id, number, customer, status, total_cents, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
     ).run(id, tenantId, next.n, input.customer, total, now, now);
@@ -151,11 +152,11 @@ export function changeOrderStatus(
   now = Date.now(),
 ): { order: Order; previous: OrderStatus } {
   const previous = db.transaction(() => {
-    const row = db.prepare('SELECT status FROM orders WHERE tenant_id = ? AND id = ?').get(tenantId, id) as
+    const row = statements(db).prepare('SELECT status FROM orders WHERE tenant_id = ? AND id = ?').get(tenantId, id) as
       | { status: OrderStatus }
       | undefined;
     if (!row) throw new DomainError('NOT_FOUND', `Order ${id} does not exist`);
-    db.prepare('UPDATE orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?').run(status, now, tenantId, id);
+    statements(db).prepare('UPDATE orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?').run(status, now, tenantId, id);
     return row.status;
   })();
   return { order: getOrder(db, tenantId, id)!, previous };

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection';
 import { DomainError } from './domainError';
+import { statements } from '../db/statements';
 
 export interface Product {
   id: string;
@@ -22,12 +23,12 @@ const toProduct = (row: ProductRow): Product => ({ ...row, updatedAt: new Date(r
 
 /** Every product of a tenant, by name. */
 export function listProducts(db: Db, tenantId: string): Product[] {
-  return (db.prepare(`${SELECT} WHERE tenant_id = ? ORDER BY name`).all(tenantId) as ProductRow[]).map(toProduct);
+  return (statements(db).prepare(`${SELECT} WHERE tenant_id = ? ORDER BY name`).all(tenantId) as ProductRow[]).map(toProduct);
 }
 
 /** One product of a tenant, or `null`. */
 export function getProduct(db: Db, tenantId: string, id: string): Product | null {
-  const row = db.prepare(`${SELECT} WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as ProductRow | undefined;
+  const row = statements(db).prepare(`${SELECT} WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as ProductRow | undefined;
   return row ? toProduct(row) : null;
 }
 
@@ -39,7 +40,7 @@ export const MAX_STOCK = 1_000_000;
  * @throws DomainError NOT_FOUND for a product of another tenant or none; CONFLICT when stock would leave [0, MAX_STOCK].
  */
 export function adjustStock(db: Db, tenantId: string, id: string, delta: number, now = Date.now()): Product {
-  const result = db
+  const result = statements(db)
     .prepare(
       `UPDATE products SET stock = stock + @delta, updated_at = @now
        WHERE tenant_id = @tenantId AND id = @id AND stock + @delta BETWEEN 0 AND ${MAX_STOCK}`,
@@ -58,7 +59,7 @@ export function adjustStock(db: Db, tenantId: string, id: string, delta: number,
  * @throws DomainError NOT_FOUND for a product of another tenant or none.
  */
 export function setLowStockThreshold(db: Db, tenantId: string, id: string, threshold: number, now = Date.now()): Product {
-  const result = db
+  const result = statements(db)
     .prepare('UPDATE products SET low_stock_threshold = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
     .run(threshold, now, tenantId, id);
   if (result.changes !== 1) throw new DomainError('NOT_FOUND', `Product ${id} does not exist`);

@@ -4,6 +4,7 @@ import { publicProcedure, router } from '../../trpc/init';
 import { verifyPassword } from '../auth/password';
 import { clearSessionCookie, sessionCookie, signSession } from '../auth/session';
 import { issueTicket } from '../auth/tickets';
+import { statements } from '../db/statements';
 
 interface UserRow {
   id: string;
@@ -20,7 +21,7 @@ export const authRouter = router({
   signIn: publicProcedure
     .input(z.object({ email: z.string().trim().toLowerCase().email().max(200), password: z.string().min(1).max(200) }).strict())
     .mutation(async ({ ctx, input }) => {
-      const user = ctx.db
+      const user = statements(ctx.db)
         .prepare(
           `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.password_hash, t.name AS tenant_name
            FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = ?`,
@@ -60,7 +61,7 @@ export const authRouter = router({
   /** The signed-in user, or `null`. */
   me: publicProcedure.query(({ ctx }) => {
     if (!ctx.session) return null;
-    const tenant = ctx.db.prepare('SELECT name FROM tenants WHERE id = ?').get(ctx.session.tenantId) as
+    const tenant = statements(ctx.db).prepare('SELECT name FROM tenants WHERE id = ?').get(ctx.session.tenantId) as
       | { name: string }
       | undefined;
     return { ...ctx.session, tenantName: tenant?.name ?? ctx.session.tenantId };
