@@ -8,19 +8,21 @@
  * stock route, attached straight to the hub. Everything else, including any
  * live request the transport declines, goes to Next. `LIVE_TRANSPORT=stock`
  * turns the fast transport off, so the stock tRPC route serves the stream
- * (to compare both in one build).
+ * (to compare both in one build). `GET /api/health` is answered here too,
+ * by the health route's own handler.
  *
  * Next's route bundles are separate module instances from this file: the
  * hub and the database are shared through `globalThis` (see
  * `server/hub.ts`, `server/db/connection.ts`).
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import next from 'next';
 import { getDb } from './server/db/connection';
 import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
-import { createGracefulShutdown, nodeHandlerFromFetch } from './live/node';
+import { createGracefulShutdown, nodeHandlerFromFetch, writeFetchResponse } from './live/node';
 import { handleTrpcRequest, TRPC_ENDPOINT } from './server/trpcHandler';
+import { GET as healthRoute } from './app/api/health/route';
 
 const dev = process.argv.includes('--dev');
 const port = Number(process.env.PORT ?? 3000);
@@ -47,6 +49,7 @@ async function main() {
 
   const server = createServer((req, res) => {
     if (live?.handle(req, res)) return;
+    if (isHealthCheck(req.method, req.url)) return serveHealth(res);
     if (trpc && req.url?.startsWith(trpcPrefix)) return trpc(req, res);
     handle(req, res).catch((error: unknown) => {
       console.error('[server] request failed:', error);
@@ -77,6 +80,28 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const HEALTH_PATH = '/api/health';
+
+/** `GET`/`HEAD /api/health` (any query). */
+function isHealthCheck(method: string | undefined, url: string | undefined): boolean {
+  if ((method !== 'GET' && method !== 'HEAD') || !url?.startsWith(HEALTH_PATH)) return false;
+  return url.length === HEALTH_PATH.length || url[HEALTH_PATH.length] === '?';
+}
+
+/**
+ * Answers a health check with the Next route's own `GET` (one code path), but
+ * straight from this server: through Next's route runtime a check costs a few
+ * ms and several event-loop turns, which a load balancer's probe waits out
+ * behind every turn of a large fan-out.
+ */
+function serveHealth(res: ServerResponse): void {
+  writeFetchResponse(healthRoute(), res).catch((error: unknown) => {
+    console.error('[server] health check failed:', error);
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  });
 }
 
 /** A non-negative integer of milliseconds from the environment, or `fallback`. */

@@ -163,6 +163,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+function cpuProfileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return [];
+  const interval = process.env.BENCH_CPU_PROF_INTERVAL;
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(interval ? [`--cpu-prof-interval=${interval}`] : [])];
+}
+
 /** One GET; resolves once its response ended (rejects on error, `signal` or after `timeoutMs`). */
 function get(url: string, agent: Agent, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -221,8 +228,9 @@ async function runVariant(variant: Variant, plan: Plan, log: (line: string) => v
   const server = new Child(
     fork(path.join(here, variant.script), [], {
       cwd: root,
-      // BENCH_CPU_PROF=<dir> writes a CPU profile of each server (where the time goes).
-      execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+      // BENCH_CPU_PROF=<dir> writes a CPU profile of each server (where the time goes);
+      // BENCH_CPU_PROF_INTERVAL=<µs> samples more often than the default 1000 µs.
+      execArgv: ['--expose-gc', ...cpuProfileArgs()],
       env: {
         ...process.env,
         NODE_ENV: 'production',
@@ -441,6 +449,19 @@ function report(results: VariantFigures[], plan: Plan): string {
   return parts.join('\n');
 }
 
+/**
+ * `BENCH_TRANSPORT_VARIANTS=bare,fast` runs only the variants whose names
+ * contain one of the comma-separated words (for side-by-side checks while
+ * working on one server); unset: all of them.
+ */
+function selectedVariants(): readonly Variant[] {
+  const words = (process.env.BENCH_TRANSPORT_VARIANTS ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+  if (!words.length) return VARIANTS;
+  const picked = VARIANTS.filter((v) => words.some((w) => v.name.toLowerCase().includes(w)));
+  if (!picked.length) throw new Error(`BENCH_TRANSPORT_VARIANTS=${process.env.BENCH_TRANSPORT_VARIANTS} matches no variant`);
+  return picked;
+}
+
 /** Runs the transport benchmark. */
 export async function run({ quick }: BenchOptions): Promise<BenchResult> {
   const plan: Plan = quick
@@ -448,7 +469,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     : { sizes: [1000, 4000], burstClients: 1000, burstEvents: 200, roundTimeoutMs: 30_000, burstTimeoutMs: 30_000, openTimeoutMs: 180_000 };
   ensureBuild();
   const results: VariantFigures[] = [];
-  for (const variant of VARIANTS) {
+  for (const variant of selectedVariants()) {
     console.log(`[transport] ${variant.name}`);
     results.push(await runVariant(variant, plan, (line) => console.log(line)));
   }

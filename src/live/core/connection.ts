@@ -56,6 +56,8 @@ const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
 export class LiveConnection {
   /** Used by the hub to visit a connection once per publish. */
   stamp = 0;
+  /** Set by the hub while this connection waits in its instant-flush queue (queued once). */
+  flushQueued = false;
   private readonly outbox: Outbox;
   /** When each timed lane's window opened (its first pending frame), or `null`. */
   private readonly openedAt: Record<TimedLane, number | null> = { batched: null, coalesced: null };
@@ -242,13 +244,23 @@ export class LiveConnection {
    * Writes what is due: `instant` writes the instant lane, dirty keys, a
    * pending reset and the timed lanes whose window has closed; `all` writes
    * everything. Waits for the sink to drain when its buffer is over the
-   * high-water mark.
+   * high-water mark. Returns how many frames it wrote (the hub's slice budget).
    */
-  flush(mode: 'instant' | 'all'): void {
-    if (!this.canWrite()) return;
+  flush(mode: 'instant' | 'all'): number {
+    if (!this.canWrite()) return 0;
     if (this.sink.pendingBytes() > this.host.limits.sinkHighWaterBytes) {
       this.waitForDrain();
-      return;
+      return 0;
+    }
+    const outbox = this.outbox;
+    if (outbox.onlyInstant) {
+      // A fan-out's usual case, kept cheap (it runs once per recipient): only instant frames
+      // wait, so they are everything due in either mode, no window closes and no older frame
+      // stays behind to hold the cursor back.
+      const out = outbox.frames === 0 ? null : outbox.takeInstant();
+      if (out) this.write(out);
+      if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
+      return out ? out.length : 0;
     }
     const reset = this.outbox.takeReset();
     const now = this.host.timers.now();
@@ -272,6 +284,7 @@ export class LiveConnection {
     }
     if (out.length) this.write(out);
     this.reschedule();
+    return out.length;
   }
 
   /** Closes the stream from the server side (drain, rotation, auth expiry). */
@@ -295,7 +308,7 @@ export class LiveConnection {
   }
 
   private requestFlush(): void {
-    if (this.canWrite()) this.host.requestInstantFlush(this);
+    if (!this.flushQueued && this.canWrite()) this.host.requestInstantFlush(this);
   }
 
   /** Frames at or after the oldest still-pending seq carry the cursor just before it. */
@@ -312,16 +325,26 @@ export class LiveConnection {
 
   private write(frames: Frame[]): void {
     this.sink.write(frames);
+    // Once per recipient of a fan-out: no allocation when every frame is of one lane.
     const metrics = this.host.metrics;
     metrics.flushBatch?.(frames.length);
     if (metrics.delivered) {
-      const counts: Partial<Record<Lane, number>> = {};
-      for (const frame of frames) counts[frame.lane] = (counts[frame.lane] ?? 0) + 1;
-      for (const [lane, n] of Object.entries(counts)) metrics.delivered(lane as Lane, n!);
+      const lane = frames[0]!.lane;
+      let oneLane = true;
+      for (let i = 1; i < frames.length; i++) if (frames[i]!.lane !== lane) oneLane = false;
+      if (oneLane) {
+        metrics.delivered(lane, frames.length);
+      } else {
+        const counts: Partial<Record<Lane, number>> = {};
+        for (const frame of frames) counts[frame.lane] = (counts[frame.lane] ?? 0) + 1;
+        for (const [other, n] of Object.entries(counts)) metrics.delivered(other as Lane, n!);
+      }
     }
-    let oldest = Infinity;
-    for (const frame of frames) if (frame.publishedAt < oldest) oldest = frame.publishedAt;
-    metrics.publishToWrite?.(this.host.timers.now() - oldest);
+    if (metrics.publishToWrite) {
+      let oldest = Infinity;
+      for (const frame of frames) if (frame.publishedAt < oldest) oldest = frame.publishedAt;
+      metrics.publishToWrite(this.host.timers.now() - oldest);
+    }
   }
 
   /** Opens `lane`'s window if it is not open yet. */

@@ -140,6 +140,12 @@ export interface HubStats {
 const MAX_SCOPE_LENGTH = 128;
 /** Recipient visits routed per event-loop turn (about 2-4 ms of work). */
 const ROUTE_BUDGET = 8_192;
+/**
+ * Frames written per event-loop turn by instant flushes (with `flushSliceSize`
+ * connections): a turn of a burst, where each connection writes many frames,
+ * costs about what a turn of a one-event fan-out costs.
+ */
+const FLUSH_FRAME_BUDGET = 4_096;
 const MAX_PATTERNS = 32;
 const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 
@@ -171,8 +177,11 @@ export class Hub {
   private readonly host: ConnectionHost;
   private readonly scopes = new Map<string, TopicIndex<LiveConnection>>();
   private readonly byId = new Map<string, LiveConnection>();
-  private readonly instantQueue = new Set<LiveConnection>();
+  /** Connections waiting for an instant flush, in request order, each once (`flushQueued`); `instantHead` is the next. */
+  private readonly instantQueue: LiveConnection[] = [];
+  private instantHead = 0;
   private flushScheduled = false;
+  private readonly flushInstantSlice = () => this.flushInstant();
   private stamp = 0;
   /** Highest seq delivered: where a reset points. */
   private lastSeq = 0;
@@ -599,30 +608,49 @@ export class Hub {
   }
 
   private requestInstantFlush(connection: LiveConnection): void {
-    this.instantQueue.add(connection);
+    connection.flushQueued = true;
+    this.instantQueue.push(connection);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    this.timers.defer(() => this.flushInstant());
+    this.timers.defer(this.flushInstantSlice);
   }
 
-  /** Writes queued instant frames, a slice of connections at a time so the event loop keeps serving. */
+  /**
+   * Writes queued instant frames, a slice at a time so the event loop keeps
+   * serving: at most `flushSliceSize` connections and about
+   * {@link FLUSH_FRAME_BUDGET} frames per turn (a connection's write is never
+   * split). A connection that closed while queued is skipped.
+   */
   private flushInstant(): void {
     this.flushScheduled = false;
-    let n = 0;
-    for (const connection of this.instantQueue) {
-      this.instantQueue.delete(connection);
-      connection.flush('instant');
-      if (++n >= this.sliceSize && this.instantQueue.size) {
-        this.flushScheduled = true;
-        this.timers.defer(() => this.flushInstant());
-        return;
-      }
+    const queue = this.instantQueue;
+    let connections = 0;
+    let frames = 0;
+    while (this.instantHead < queue.length) {
+      const connection = queue[this.instantHead]!;
+      queue[this.instantHead++] = undefined as unknown as LiveConnection;
+      connection.flushQueued = false;
+      frames += connection.flush('instant');
+      if (++connections >= this.sliceSize || frames >= FLUSH_FRAME_BUDGET) break;
     }
+    if (this.instantHead === queue.length) {
+      queue.length = 0;
+      this.instantHead = 0;
+      return;
+    }
+    // Connections re-queued behind the head: compact so the array stays O(connections).
+    if (this.instantHead * 2 >= queue.length) {
+      queue.copyWithin(0, this.instantHead);
+      queue.length -= this.instantHead;
+      this.instantHead = 0;
+    }
+    this.flushScheduled = true;
+    this.timers.defer(this.flushInstantSlice);
   }
 
   private unregister(connection: LiveConnection): void {
     if (!this.byId.delete(connection.id)) return;
-    this.instantQueue.delete(connection);
+    // Left in `instantQueue` if queued: its flush finds it closed and writes nothing.
     const lifetime = this.lifetimes.get(connection);
     if (lifetime !== undefined) {
       this.timers.clearTimeout(lifetime);

@@ -98,6 +98,13 @@ export class Outbox {
   get empty(): boolean {
     return this.frameCount === 0 && this.dirty.size === 0 && this.reset === null;
   }
+  /**
+   * True when whatever waits is on the instant lane (no timed lane, dirty
+   * key or reset): the common case of a fan-out, which a flush writes as is.
+   */
+  get onlyInstant(): boolean {
+    return this.frameCount === this.lanes.instant.size && this.dirty.size === 0 && this.reset === null;
+  }
   /** Frames waiting on `lane`. */
   laneSize(lane: Lane): number {
     return this.lanes[lane].size;
@@ -133,6 +140,13 @@ export class Outbox {
    * `null` when a pending reset already covers it.
    */
   push(frame: Frame, lane: Lane = frame.lane): Lane | null {
+    if (this.frameCount === 0 && this.dirty.size === 0 && this.reset === null) {
+      // Nothing pending (a fan-out's usual case): no duplicate to look for.
+      this.lanes[lane].set(frame.key, frame);
+      this.frameCount++;
+      this.byteCount += frame.bytes;
+      return lane;
+    }
     if (this.reset && coveredByReset(frame)) return null;
     const previous = this.remove(frame.key);
     if (previous && previous !== 'dirty') {
@@ -218,27 +232,52 @@ export class Outbox {
   /** Removes and returns, in seq order, the instant lane, dirty keys and the lanes asked for. */
   take(options: TakeOptions): Frame[] {
     const out: Frame[] = [];
-    const drain = (map: Map<string, Frame>) => {
-      for (const frame of map.values()) out.push(frame);
-      map.clear();
-    };
     for (const lane of LANES) {
       if (lane === 'batched' && !options.batched) continue;
       if (lane === 'coalesced' && !options.coalesced) continue;
-      for (const frame of this.lanes[lane].values()) {
+      const map = this.lanes[lane];
+      if (map.size === 0) continue;
+      for (const frame of map.values()) {
+        out.push(frame);
         this.frameCount--;
         this.byteCount -= frame.bytes;
       }
-      drain(this.lanes[lane]);
+      map.clear();
     }
-    drain(this.dirty);
+    if (this.dirty.size) {
+      for (const frame of this.dirty.values()) out.push(frame);
+      this.dirty.clear();
+    }
     this.dirtyByteCount = 0;
     if (out.length > 1) out.sort(bySeq);
     return out;
   }
 
+  /**
+   * Removes and returns the instant lane, in seq order. Only when
+   * {@link onlyInstant}: then it is everything pending, as `take` would return it.
+   */
+  takeInstant(): Frame[] {
+    const map = this.lanes.instant;
+    const out: Frame[] = [];
+    let sorted = true;
+    let last = -Infinity;
+    for (const frame of map.values()) {
+      // Insertion order is seq order unless a replaced key moved a frame: sort only then.
+      if (frame.seq < last) sorted = false;
+      last = frame.seq;
+      out.push(frame);
+    }
+    map.clear();
+    this.frameCount = 0;
+    this.byteCount = 0;
+    if (!sorted) out.sort(bySeq);
+    return out;
+  }
+
   /** Lowest seq still pending anywhere (`Infinity` when nothing is). */
   oldestPendingSeq(): number {
+    if (this.frameCount === 0 && this.dirty.size === 0) return Infinity;
     let min = Infinity;
     for (const lane of LANES) {
       // Lanes are in insertion order, which is seq order except for replaced keys; scan them.
