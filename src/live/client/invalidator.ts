@@ -15,8 +15,11 @@ export interface LiveInvalidatorOptions {
    * so a query reading several changed keys (a dashboard depending on orders
    * and products) refetches once. One mutation's signals leave the server in
    * one write, but browsers dispatch each SSE event as its own task and a
-   * transport may split them; the window absorbs that, at this much latency.
-   * @default 10
+   * transport may split them, and a tab that shares another tab's stream gets
+   * each one as its own message; all of these land within a millisecond of
+   * each other, so a short window absorbs them. Every millisecond here is
+   * added to the time to fresh data.
+   * @default 2
    */
   batchWindowMs?: number;
   /**
@@ -104,7 +107,7 @@ export class LiveInvalidator {
 
   constructor(private readonly options: LiveInvalidatorOptions) {
     this.matcher = createQueryMatcher(options.registry);
-    const windowMs = Math.max(0, options.batchWindowMs ?? 10);
+    const windowMs = Math.max(0, options.batchWindowMs ?? 2);
     this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, windowMs));
     this.maxTrackedKeys = Math.max(1, options.maxTrackedKeys ?? 10_000);
     this.visibility = options.visibility === undefined ? focusVisibility : options.visibility;
