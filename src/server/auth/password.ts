@@ -1,20 +1,31 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 // scrypt parameters: N=2^14 (~15 ms on these machines), r=8, p=1.
 const KEY_LENGTH = 32;
 
-/** Hashes a password as `scrypt$<salt>$<hash>` (base64url). */
+/** Hashes a password as `scrypt$<salt>$<hash>` (base64url). Synchronous: for seeding, not for request paths. */
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
   const hash = scryptSync(password, salt, KEY_LENGTH);
   return `scrypt$${salt.toString('base64url')}$${hash.toString('base64url')}`;
 }
 
-/** Constant-time check of a password against {@link hashPassword}'s output. */
-export function verifyPassword(password: string, stored: string): boolean {
-  const [scheme, saltText, hashText] = stored.split('$');
+const scryptAsync = (password: string, salt: Buffer, length: number) =>
+  new Promise<Buffer>((resolve, reject) => scrypt(password, salt, length, (error, key) => (error ? reject(error) : resolve(key))));
+
+/** Checked instead of a stored hash when there is none, so an unknown email costs the same time as a wrong password. */
+const NO_USER_HASH = hashPassword(randomBytes(16).toString('base64url'));
+
+/**
+ * Constant-time check of a password against {@link hashPassword}'s output
+ * (`stored` null: no such user; always false, after the same work). scrypt
+ * runs on libuv's thread pool: each check takes ~15–45 ms of CPU, which on
+ * the event loop would hold up every stream and request of the process.
+ */
+export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
+  const [scheme, saltText, hashText] = (stored ?? NO_USER_HASH).split('$');
   if (scheme !== 'scrypt' || !saltText || !hashText) return false;
   const expected = Buffer.from(hashText, 'base64url');
-  const actual = scryptSync(password, Buffer.from(saltText, 'base64url'), expected.length);
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  const actual = await scryptAsync(password, Buffer.from(saltText, 'base64url'), expected.length);
+  return stored !== null && expected.length === actual.length && timingSafeEqual(expected, actual);
 }

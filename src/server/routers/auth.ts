@@ -27,7 +27,9 @@ export const authRouter = router({
            FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = ?`,
         )
         .get(input.email) as UserRow | undefined;
-      if (!user || !verifyPassword(input.password, user.password_hash)) {
+      // Checked even for an unknown email, so the answer's timing does not tell which emails exist.
+      const ok = await verifyPassword(input.password, user?.password_hash ?? null);
+      if (!user || !ok) {
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong email or password' });
       }
       const token = await signSession({
