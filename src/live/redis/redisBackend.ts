@@ -184,8 +184,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   let forwardOverflow = false;
   let forwardIds = 0;
   let readyWaiters: Array<(joined: boolean) => void> = [];
-  /** Replay reads in flight, by (scope, epoch, cursor seq): identical reads share one Redis call. */
-  const replaysInFlight = new Map<string, Promise<ReplayResult>>();
+  /** Replay reads not sent yet, by (scope, epoch, cursor seq): identical requests made before one is sent share it. */
+  const replaysQueued = new Map<string, Promise<ReplayResult>>();
 
   const state = (): RedisBackendState => ({
     mode,
@@ -452,13 +452,20 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         return { ok: false, reason: 'gap' };
       }
       // A reconnect storm (a deploy, a network blip) brings many clients of one tenant back with the
-      // same cursor: identical reads in flight share one Redis call and one decoded (and later
-      // encoded) set of entries, instead of queueing thousands of stream reads in Redis.
+      // same cursor: identical requests share one Redis call and one decoded (and later encoded) set
+      // of entries, instead of queueing thousands of stream reads in Redis. Only requests made before
+      // the read is sent may share it: its snapshot must be taken after every sharer registered (and
+      // started holding live entries), or an entry delivered between the snapshot and a late
+      // sharer's registration reaches that client neither way (a lost signal, found by the soak's
+      // deploy storm). So a read waits for the end of this event-loop turn, gathering the turn's requests.
       const flightKey = `${scope}\u0000${epoch}\u0000${afterSeq}`;
-      const inFlight = replaysInFlight.get(flightKey);
-      if (inFlight) return inFlight;
-      const read = cmd
-        .liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope)
+      const queued = replaysQueued.get(flightKey);
+      if (queued) return queued;
+      const read = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => {
+          replaysQueued.delete(flightKey);
+          return cmd.liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope);
+        })
         .then(
           ([status, raw]): ReplayResult =>
             status === 'ok' ? { ok: true, entries: decodeReplay(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason },
@@ -466,9 +473,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
             if (!isReplyError(error)) degrade(messageOf(error));
             return { ok: false, reason: 'gap' };
           },
-        )
-        .finally(() => replaysInFlight.delete(flightKey));
-      replaysInFlight.set(flightKey, read);
+        );
+      replaysQueued.set(flightKey, read);
       return read;
     },
     health(): BackendHealth {

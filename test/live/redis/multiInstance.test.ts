@@ -64,6 +64,29 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     }
   });
 
+  it('gives a reconnect made after the storm read was sent a read of its own (a shared snapshot could predate it and lose a signal)', async () => {
+    const [a, b] = await pair();
+    const watcher = new RecordingSink();
+    b.hub.connect({ scope: 'acme', sink: watcher });
+    const first = await a.hub.invalidate('acme', { resource: 'orders', id: 'before' });
+    await a.hub.invalidate('acme', { resource: 'orders', id: 'missed' });
+    await until(watcher, ['before', 'missed']);
+    const evalCalls = async () => {
+      const stats = await admin.info('commandstats');
+      return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await evalCalls();
+    const early = Array.from({ length: 20 }, () => new RecordingSink());
+    for (const sink of early) b.hub.connect({ scope: 'acme', sink, lastEventId: first.cursor });
+    // The storm's read is sent at the end of this turn; its reply cannot arrive before the next poll.
+    await new Promise((resolve) => setImmediate(resolve));
+    const late = new RecordingSink();
+    b.hub.connect({ scope: 'acme', sink: late, lastEventId: first.cursor });
+    await waitFor(() => [...early, late].every((sink) => sink.data.length === 1), 'every client to get the missed key');
+    expect(await evalCalls()).toBe(before + 2);
+    for (const sink of [...early, late]) expect(sink.data).toMatchObject([{ kind: 'invalidate', id: 'missed' }]);
+  });
+
   it('delivers a signal published on hub A to a matching connection on hub B, under the same cursor', async () => {
     const [a, b] = await pair();
     const onA = a.listen();
