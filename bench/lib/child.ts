@@ -19,11 +19,13 @@ export class Child {
 
   /**
    * Forks a TypeScript module (run through tsx) with an IPC channel; its
-   * stdout and stderr go to ours.
+   * stdout and stderr go to ours. `BENCH_CPU_PROF_CHILDREN=<dir>` writes a CPU
+   * profile of each child there (where the simulated clients' time goes).
    */
   static forkTs(file: string, label: string, env: Record<string, string> = {}): Child {
+    const dir = process.env.BENCH_CPU_PROF_CHILDREN;
     const proc = fork(file, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
