@@ -191,10 +191,13 @@ function writeReport() {
     '  snapshots before/after 30,000 streams then differ by 0.16 MiB (`test/live/core/timerLists.test.ts`).',
     '- **A stream cut before its first signal missed what was published meanwhile** (chaos; fixed in 7eeca72): its hello',
     '  carried no cursor, so it reconnected without `lastEventId` and got neither replay nor reset. Row 4b keeps checking it.',
-    '- **Replay storms against Redis are slow** (3c, not fixed): 2,000 clients resuming at once after a restart with a',
-    '  shared Redis reach p99 in the tens of seconds, against a few seconds with the in-memory hub (3b). Likely cause (not',
-    '  profiled): every reconnect runs its own replay read and compaction in Redis, and they queue behind each other.',
-    '  Nothing is lost.',
+    '- **Replay storms against Redis were slow** (3c; eased in 5e5228e): 2,000 clients resuming at once after a restart',
+    '  with a shared Redis reached p99 of ~30 s, as every reconnect ran its own replay read in Redis, queued behind the',
+    '  others. Identical reads (one tenant, one cursor) now share one Redis call.',
+    '- **A shared replay read lost signals** (3c; fixed in ea620ce, found by the oracle after the change above): a',
+    '  reconnect joined a read already sent, whose snapshot could predate the moment it started holding live entries, so',
+    '  an entry delivered in between reached it neither way (2 of 850,000 (client, key) pairs). A read is now shared only',
+    '  by the requests made before it is sent, in one event-loop turn (`test/live/redis/multiInstance.test.ts`).',
     '',
   );
   for (const s of stored) {
