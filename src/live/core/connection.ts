@@ -59,6 +59,14 @@ export class LiveConnection {
   /** Set by the hub while this connection waits in its instant-flush queue (queued once). */
   flushQueued = false;
   private readonly outbox: Outbox;
+  /**
+   * The one frame waiting when nothing else waits: an instant frame on a
+   * writable connection, already queued for the hub's instant flush. A
+   * fan-out's usual case, kept out of the outbox so routing and flushing it
+   * touch this object only. Any other operation first moves it into the
+   * outbox ({@link unsolo}), where the general rules apply.
+   */
+  private solo: Frame | null = null;
   /** When each timed lane's window opened (its first pending frame), or `null`. */
   private readonly openedAt: Record<TimedLane, number | null> = { batched: null, coalesced: null };
   private timer: TimerHandle | null = null;
@@ -94,12 +102,12 @@ export class LiveConnection {
 
   /** Frames waiting in lanes (dirty keys not included). */
   get pendingFrames(): number {
-    return this.outbox.frames;
+    return this.outbox.frames + (this.solo === null ? 0 : 1);
   }
 
   /** Payload bytes waiting in lanes. */
   get pendingBytes(): number {
-    return this.outbox.bytes;
+    return this.outbox.bytes + (this.solo === null ? 0 : this.solo.bytes);
   }
 
   /** Distinct keys waiting after a collapse or a pause. */
@@ -122,6 +130,7 @@ export class LiveConnection {
    * frames and bytes, dirty keys, and the sink's own buffer.
    */
   saturation(): number {
+    this.unsolo();
     return this.outbox.saturation(this.sink.pendingBytes());
   }
 
@@ -133,6 +142,15 @@ export class LiveConnection {
   /** Queues a published frame on its lane. Never blocks, never throws. */
   enqueue(frame: Frame): void {
     if (this.closedState || (frame.epoch === this.replayedEpoch && frame.seq <= this.replayedThrough)) return;
+    if (this.solo === null) {
+      if (frame.lane === 'instant' && !this.pausedState && !this.holding && this.outbox.empty) {
+        this.solo = frame;
+        this.requestFlush();
+        return;
+      }
+    } else {
+      this.unsolo();
+    }
     if (this.pausedState && frame.idempotent) {
       // While paused only the latest value per key matters.
       this.outbox.pushDirty(frame);
@@ -199,6 +217,7 @@ export class LiveConnection {
 
   /** Marks everything of `epoch` up to `seq` as sent: such frames are dropped from the outbox and never enqueued again. */
   private coveredThrough(epoch: string, seq: number): void {
+    this.unsolo();
     if (epoch !== this.replayedEpoch) {
       this.replayedEpoch = epoch;
       this.replayedThrough = seq;
@@ -210,12 +229,14 @@ export class LiveConnection {
 
   /** Holds live frames until {@link sendReplay} (async replay). */
   hold(): void {
+    this.unsolo();
     this.holding = true;
   }
 
   /** Tells the client to drop every cached query (at the current head). */
   reset(reason: ResetReason): void {
     if (this.closedState) return;
+    this.unsolo();
     this.outbox.requestReset(reason);
     this.requestFlush();
   }
@@ -228,6 +249,7 @@ export class LiveConnection {
    */
   pause(): void {
     if (this.closedState || this.pausedState) return;
+    this.unsolo();
     this.pausedState = true;
     this.clearTimer();
     this.outbox.collapseIdempotent(['instant', 'batched', 'coalesced']);
@@ -249,8 +271,17 @@ export class LiveConnection {
   flush(mode: 'instant' | 'all'): number {
     if (!this.canWrite()) return 0;
     if (this.sink.pendingBytes() > this.host.limits.sinkHighWaterBytes) {
+      this.unsolo();
       this.waitForDrain();
       return 0;
+    }
+    const solo = this.solo;
+    if (solo !== null) {
+      // Nothing else waits (see `solo`): no window, watermark or reset to consider.
+      this.solo = null;
+      this.write([solo]);
+      if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
+      return 1;
     }
     const outbox = this.outbox;
     if (outbox.onlyInstant) {
@@ -298,9 +329,18 @@ export class LiveConnection {
   dispose(): void {
     if (this.closedState) return;
     this.closedState = true;
+    this.solo = null;
     this.clearTimer();
     this.outbox.clear();
     this.host.unregister(this);
+  }
+
+  /** Moves the solo frame into the outbox (it stays queued for the instant flush it was queued for). */
+  private unsolo(): void {
+    const frame = this.solo;
+    if (frame === null) return;
+    this.solo = null;
+    this.outbox.push(frame);
   }
 
   private canWrite(): boolean {

@@ -309,15 +309,18 @@ export class Outbox {
   /** Removes `key` wherever it is pending; returns where it was. */
   private remove(key: string): Lane | 'dirty' | null {
     for (const lane of LANES) {
-      const frame = this.lanes[lane].get(key);
+      const map = this.lanes[lane];
+      // A burst usually fills one lane: skip the lookups in the others.
+      if (map.size === 0) continue;
+      const frame = map.get(key);
       if (frame) {
-        this.lanes[lane].delete(key);
+        map.delete(key);
         this.frameCount--;
         this.byteCount -= frame.bytes;
         return lane;
       }
     }
-    const frame = this.dirty.get(key);
+    const frame = this.dirty.size === 0 ? undefined : this.dirty.get(key);
     if (frame) {
       this.dirty.delete(key);
       this.dirtyByteCount -= frame.bytes;

@@ -168,10 +168,18 @@ export class SocketSink implements LiveSink, HeartbeatMember {
     // A destroyed socket drops writes without calling back; its 'close' disposes the connection.
     if (this.res.destroyed) return;
     this.unflushed++;
+    // Corked around the write, the response's chunk (size line, text, CRLF) leaves in one
+    // syscall now, inside the hub's slice that paid for it, instead of from a nextTick the
+    // response would schedule per write to uncork (a tick per recipient of a fan-out).
+    const socket = this.res.socket;
+    const cork = socket !== null && !socket.writableCorked;
+    if (cork) socket.cork();
     try {
       this.res.write(text, this.onWritten);
     } catch {
       this.unflushed--;
+    } finally {
+      if (cork) socket.uncork();
     }
   }
 
