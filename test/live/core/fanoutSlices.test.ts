@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { createHub, type Frame, type LiveSink, type LiveTimers } from '../../../src/live/core';
+import { RecordingSink } from '../../helpers/sink';
+
+/**
+ * A clock that only moves when the test (or a sink "paying" for its write)
+ * moves it, and a queue of deferred callbacks run one event-loop turn at a time.
+ */
+function steppedClock() {
+  const clock = { t: 0 };
+  const deferred: Array<() => void> = [];
+  const timers: LiveTimers = {
+    now: () => clock.t,
+    setTimeout: () => ({}),
+    clearTimeout: () => undefined,
+    defer: (fn) => void deferred.push(fn),
+  };
+  /** Runs the callbacks deferred so far (one turn); returns how many ran. */
+  const turn = (): number => {
+    const batch = deferred.splice(0);
+    for (const fn of batch) fn();
+    return batch.length;
+  };
+  /** Runs turns until nothing is deferred. */
+  const drain = (): void => {
+    while (turn());
+  };
+  return { clock, timers, turn, drain };
+}
+
+/** A sink whose every write costs `ms` on the stepped clock. */
+class CostlySink implements LiveSink {
+  readonly writes: Frame[][] = [];
+  constructor(
+    private readonly clock: { t: number },
+    private readonly ms: number,
+  ) {}
+  write(frames: readonly Frame[]): void {
+    this.writes.push([...frames]);
+    this.clock.t += this.ms;
+  }
+  pendingBytes(): number {
+    return 0;
+  }
+  onDrain(fn: () => void): void {
+    fn();
+  }
+  close(): void {}
+}
+
+const dataWrites = (sink: CostlySink | RecordingSink) => sink.writes.filter((w) => w.some((f) => f.message.kind === 'invalidate'));
+
+describe('hub: a fan-out is written in slices bounded by time as well as by count', () => {
+  it('stops a flush slice once 4 ms of the hub clock passed and writes the rest in later turns, each connection once', async () => {
+    const { clock, timers, turn, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const sinks = Array.from({ length: 100 }, () => new CostlySink(clock, 1));
+    for (const sink of sinks) hub.connect({ scope: 'acme', sink });
+    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+
+    turn();
+    // Well under flushSliceSize (512): the clock (1 ms per write, read every 16 writes) ended the slice.
+    const firstSlice = sinks.filter((s) => dataWrites(s).length > 0).length;
+    expect(firstSlice).toBe(16);
+    drain();
+    for (const sink of sinks) expect(dataWrites(sink)).toHaveLength(1);
+  });
+
+  it('writes a whole small fan-out in one turn when writes are cheap', async () => {
+    const { clock, timers, turn } = steppedClock();
+    const hub = createHub({ timers });
+    const sinks = Array.from({ length: 100 }, () => new CostlySink(clock, 0));
+    for (const sink of sinks) hub.connect({ scope: 'acme', sink });
+    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    turn();
+    for (const sink of sinks) expect(dataWrites(sink)).toHaveLength(1);
+  });
+
+  it('stops a deferred routing slice once 4 ms passed, and still delivers every entry in order', async () => {
+    const { clock, timers, turn, drain } = steppedClock();
+    // Encoding an entry (once, when it is routed) costs 5 ms here: one entry per deferred slice.
+    const serialize = (message: unknown) => {
+      clock.t += 5;
+      return JSON.stringify(message);
+    };
+    const hub = createHub({ timers, serialize });
+    const sinks = Array.from({ length: 3_000 }, () => new RecordingSink());
+    const connections = sinks.map((sink) => hub.connect({ scope: 'acme', sink }));
+    // Paused: routed invalidations wait as dirty keys, so routing progress is visible and nothing is flushed.
+    for (const connection of connections) connection.pause();
+    for (let i = 0; i < 6; i++) void hub.invalidate('acme', { resource: 'orders', id: String(i) });
+
+    // The publishing turn routes by its visit budget (8,192): three entries of 3,001 visits.
+    const routed = () => connections[0]!.dirtyKeys;
+    expect(routed()).toBe(3);
+    turn();
+    expect(routed()).toBe(4);
+    turn();
+    expect(routed()).toBe(5);
+    drain();
+    expect(routed()).toBe(6);
+
+    connections[0]!.resume();
+    expect(sinks[0]!.data.map((m) => (m.kind === 'invalidate' ? m.id : m.kind))).toEqual(['0', '1', '2', '3', '4', '5']);
+  });
+
+  it('skips a connection that closed while it waited for its flush', async () => {
+    const { timers, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const sink = new RecordingSink();
+    const connection = hub.connect({ scope: 'acme', sink });
+    const other = new RecordingSink();
+    hub.connect({ scope: 'acme', sink: other });
+    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    connection.dispose();
+    expect(() => drain()).not.toThrow();
+    expect(sink.data).toEqual([]);
+    expect(other.data).toHaveLength(1);
+    expect(hub.connectionCount).toBe(1);
+  });
+});
+
+describe('connection: a frame waiting alone (the fan-out fast path)', () => {
+  it('counts a lone waiting frame as pending until it is written', async () => {
+    const { timers, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const connection = hub.connect({ scope: 'acme', sink: new RecordingSink() });
+    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    expect(connection.pendingFrames).toBe(1);
+    expect(connection.pendingBytes).toBeGreaterThan(0);
+    expect(hub.stats().pending.frames).toBe(1);
+    drain();
+    expect(connection.pendingFrames).toBe(0);
+    expect(connection.pendingBytes).toBe(0);
+  });
+
+  it('replaces a lone waiting frame by a newer one for the same key published in the same tick', async () => {
+    const { timers, drain } = steppedClock();
+    const coalesced: string[] = [];
+    const hub = createHub({ timers, metrics: { coalesced: (lane) => coalesced.push(lane) } });
+    const sink = new RecordingSink();
+    hub.connect({ scope: 'acme', sink });
+    void hub.invalidate('acme', { resource: 'orders', id: '1', action: 'updated' });
+    void hub.invalidate('acme', { resource: 'orders', id: '1', action: 'deleted' });
+    drain();
+    expect(sink.writes.slice(1)).toHaveLength(1);
+    expect(sink.data).toEqual([expect.objectContaining({ resource: 'orders', id: '1', action: 'deleted', seq: 2 })]);
+    expect(coalesced).toEqual(['instant']);
+  });
+
+  it('keeps a lone waiting frame through a pause and writes it on resume', async () => {
+    const { timers, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const sink = new RecordingSink();
+    const connection = hub.connect({ scope: 'acme', sink });
+    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    connection.pause();
+    drain();
+    expect(sink.data).toEqual([]);
+    expect(connection.dirtyKeys).toBe(1);
+    connection.resume();
+    expect(sink.data).toEqual([expect.objectContaining({ resource: 'orders', id: '1' })]);
+  });
+
+  it('lets a reset replace a lone waiting invalidation', async () => {
+    const { timers, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const sink = new RecordingSink();
+    const connection = hub.connect({ scope: 'acme', sink });
+    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    connection.reset('gap');
+    drain();
+    expect(sink.data.map((m) => m.kind)).toEqual(['reset']);
+  });
+
+  it('holds a lone waiting frame behind a full socket buffer and writes it once the sink drains', async () => {
+    const { timers, drain } = steppedClock();
+    const hub = createHub({ timers, limits: { sinkHighWaterBytes: 100 } });
+    const sink = new RecordingSink();
+    hub.connect({ scope: 'acme', sink });
+    sink.pending = 1_000;
+    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    drain();
+    expect(sink.data).toEqual([]);
+    sink.drain();
+    drain();
+    expect(sink.data).toEqual([expect.objectContaining({ resource: 'orders', id: '1' })]);
+  });
+});

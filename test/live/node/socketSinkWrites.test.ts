@@ -1,0 +1,92 @@
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame } from '../../../src/live/core';
+import { Heartbeat, SocketSink, sseTracked } from '../../../src/live/node';
+
+const frame = (seq: number): Frame => {
+  const message = { kind: 'invalidate', resource: 'orders', id: String(seq), action: 'updated', seq } as const;
+  const payload = JSON.stringify(message);
+  return {
+    seq,
+    epoch: 'E',
+    id: `E:${seq}`,
+    key: `orders:${seq}`,
+    topic: 't',
+    lane: 'instant',
+    message,
+    payload,
+    bytes: payload.length,
+    idempotent: true,
+    publishedAt: 0,
+  };
+};
+
+describe('SocketSink: a write leaves in the slice that pays for it', () => {
+  let server: Server;
+  let url: string;
+  const heartbeat = new Heartbeat<SocketSink>(null);
+  const pending: Array<(res: ServerResponse) => void> = [];
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => pending.shift()!(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  async function open(): Promise<{ sink: SocketSink; res: ServerResponse; client: IncomingMessage; text: () => string }> {
+    const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
+      pending.push((res) => {
+        const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
+        sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
+        sink.attach({ dispose: () => undefined });
+        resolve({ sink, res });
+      }),
+    );
+    const client = await new Promise<IncomingMessage>((resolve) => request(url, resolve).on('error', () => undefined).end());
+    let body = '';
+    client.setEncoding('utf8');
+    client.on('data', (chunk: string) => (body += chunk));
+    const { sink, res } = await serverSide;
+    // Let the preamble's own write settle.
+    await new Promise((resolve) => setImmediate(resolve));
+    return { sink, res, client, text: () => body };
+  }
+
+  it('hands a write to the kernel before returning instead of leaving it corked until the next tick', async () => {
+    const pair = await open();
+    const socket = pair.res.socket!;
+    let syscalls = 0;
+    const original = socket._writev!.bind(socket);
+    socket._writev = (chunks, callback) => {
+      syscalls++;
+      original(chunks, callback);
+    };
+    pair.sink.write([frame(1), frame(2)]);
+    // Node's response corks the socket per write and uncorks on the next tick; the sink's
+    // chunk (size line, text, CRLF) has already gone out, as one writev.
+    expect(syscalls).toBe(1);
+    expect(socket.writableLength).toBe(0);
+    expect(pair.sink.pendingBytes()).toBe(0);
+    const expected = sseTracked(frame(1).payload, 'E:1') + sseTracked(frame(2).payload, 'E:2');
+    await new Promise<void>((resolve) => {
+      const check = () => (pair.text().endsWith(expected) ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    pair.client.destroy();
+  });
+
+  it('keeps the response framing intact when writes and the end follow each other in one tick', async () => {
+    const pair = await open();
+    const ended = new Promise<void>((resolve) => pair.client.on('end', resolve));
+    pair.sink.write([frame(1)]);
+    pair.sink.write([frame(2)]);
+    pair.sink.close('closed');
+    await ended;
+    expect(pair.text()).toBe(': hi\n\n' + sseTracked(frame(1).payload, 'E:1') + sseTracked(frame(2).payload, 'E:2') + 'event: return\ndata: \n\n\n');
+  });
+});
