@@ -53,7 +53,11 @@ export interface HubOptions {
   limits?: Partial<OutboxLimits>;
   /** Connection ids. @default 16 random base-36 characters */
   newId?: () => string;
-  /** Connections written per slice of the event loop during a fan-out. @default 512 */
+  /**
+   * Most connections written per slice of the event loop during a fan-out; a
+   * slice also ends after about 4,096 frames or 4 ms of the hub's clock,
+   * whichever comes first. @default 512
+   */
   flushSliceSize?: number;
   /**
    * Longest life of one stream, in ms: past it the stream gets a `reconnect`
