@@ -198,6 +198,7 @@ export class LiveConnection {
    */
   sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason, epoch?: string): void {
     if (this.closedState) return;
+    this.unsolo();
     this.holding = false;
     if (typeof frames === 'string') {
       reset = frames;
