@@ -150,7 +150,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
       `**Time compressed ×${F} for both variants**: polls every ${pollS / F} s instead of ${pollS} s, mutation rates and tab switches ×${F}, SSE ping every ${15 / F} s instead of 15 s; every "per minute" below is per simulated minute (${60 / F} s of real time). ` +
       `${plan.runs} run(s) per variant, alternated; figures are the median (min–max) of the runs. Phases back to back in each run: ` +
       plan.phases.map((p) => `${p.name} (${p.perTenantPerMinute} mutations per tenant per minute, ${p.minutes} min)`).join(', ') +
-      '.',
+      '. Before the phases, not measured, in both variants: one simulated minute of changes at the busy rate (so the change path runs warm, compiled code, as the polling path does after its first polls), each user shows each of its tabs once (no tab starts stale), then one poll interval.',
     '',
   );
 

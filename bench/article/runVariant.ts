@@ -14,6 +14,8 @@ import { createVisibilityTimeline, measureSwitches, planTabs, type SwitchRecord,
 import type { ObserverLog, UserSpec, Variant } from './users';
 
 const here = import.meta.dirname;
+/** Mutations per tenant per simulated minute during the unmeasured warm-up (the busy phase's rate). */
+const WARMUP_PER_TENANT_PER_MINUTE = 2;
 
 /** One phase of a run: a mutation rate held for a while. Rates and durations are in simulated (uncompressed) time. */
 export interface PhaseSpec {
@@ -193,7 +195,12 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       if (Date.now() > deadline) throw new Error(`users not ready within 60 s: ${JSON.stringify(states)}`);
       await sleep(200);
     }
-    // Warm-up: one poll interval, so every tab has settled into its rhythm.
+    // Warm-up, not measured, the same in both variants: changes at the busy rate for one simulated minute, so the
+    // change path (mutation, signal, invalidation, refetch) runs compiled code by the first phase as the polling path
+    // does, then every user shows each of its tabs once (no tab starts stale), then one poll interval, so every tab
+    // has settled into its rhythm.
+    await actors.ask({ type: 'run', phase: 'warm-up', perMinute: WARMUP_PER_TENANT_PER_MINUTE * factor, durationMs: 60_000 / factor, seed: run * 100 + 99 }, 'ran', 120_000);
+    await Promise.all(userChildren.map((child) => child.ask({ type: 'tour' }, 'toured', 60_000)));
     await sleep(pollMs);
     // The users start switching tabs as the first phase starts.
     await Promise.all(userChildren.map((child) => child.ask({ type: 'switch' }, 'switching', 10_000)));

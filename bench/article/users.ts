@@ -244,15 +244,30 @@ async function start(message: { baseUrl: string; variant: Variant; pollMs: numbe
  * pauses and resumes the connection around the switch (as it would in a
  * browser; those calls count as the browser's requests).
  */
-function switchTo(browser: Browser, to: number): void {
+function switchTo(browser: Browser, to: number, logged = true): void {
   const from = browser.visible;
   if (from === to) return;
   const next = browser.tabs.find((t) => t.index === to);
   const previous = browser.tabs.find((t) => t.index === from);
   browser.visible = to;
-  switchLog.push({ user: browser.index, tenant: browser.spec.tenant, at: Date.now(), from, to });
+  if (logged) switchLog.push({ user: browser.index, tenant: browser.spec.tenant, at: Date.now(), from, to });
   next?.visibility.setVisible(true);
   previous?.visibility.setVisible(false);
+}
+
+/**
+ * Warm-up, not measured: every user shows each of its tabs once, then the one
+ * it started on, so after the warm-up's changes no tab starts the first phase
+ * stale (a hidden live tab refetches what it missed when shown). Not in the
+ * switch log.
+ */
+async function tour() {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+  for (let step = 0; step <= PAGES.length; step++) {
+    for (const browser of browsers) switchTo(browser, step < PAGES.length ? step : browser.spec.initialTab, false);
+    await pause();
+  }
+  return { type: 'toured' };
 }
 
 /** Starts every user's switch schedule (times are relative to now). */
@@ -334,6 +349,8 @@ serveParent(async (message) => {
     case 'resetPeak':
       for (const browser of browsers) browser.net.resetPeak();
       return { type: 'peakReset' };
+    case 'tour':
+      return tour();
     case 'switch':
       return beginSwitches();
     case 'observations':
