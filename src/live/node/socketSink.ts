@@ -3,6 +3,8 @@ import type { CloseReason, Frame, LiveSink } from '../core';
 import type { Heartbeat, HeartbeatMember } from './heartbeat';
 import { SSE_PING, SSE_RETURN, sseRetry, sseTracked, sseUntracked } from './sseFormat';
 
+const EMPTY = Buffer.alloc(0);
+
 /** What a {@link SocketSink} needs from its transport. */
 export interface SocketSinkHost {
   /** The set of open streams; visits them to send pings. */
@@ -42,8 +44,7 @@ export class SocketSink implements LiveSink, HeartbeatMember {
   private active = true;
   private ended = false;
   private openedAt = 0;
-  /** Writes not yet handed to the kernel; 'drain' waiters fire when it reaches 0. */
-  private unflushed = 0;
+  /** {@link onDrain} callbacks waiting for the socket to empty (one probe write in flight for all). */
   private drainWaiters: Array<() => void> | null = null;
   private readonly abortController = new AbortController();
 
@@ -92,6 +93,7 @@ export class SocketSink implements LiveSink, HeartbeatMember {
     const held = this.held;
     this.held = null;
     if (held) this.writeRaw(held);
+    if (this.drainWaiters) this.probeDrain();
     this.host.heartbeat.add(this);
   }
 
@@ -118,15 +120,28 @@ export class SocketSink implements LiveSink, HeartbeatMember {
   }
 
   /**
-   * Calls `fn` once everything written so far has left the process (the
-   * callbacks of our writes fired). Not the response's `'drain'` event: that
-   * one only fires after a write crossed the socket's high-water mark, so a
-   * small backlog would never report.
+   * Calls `fn` once everything written so far has left the process. Not the
+   * response's `'drain'` event: that one only fires after a write crossed the
+   * socket's high-water mark, so a small backlog would never report. When
+   * bytes are pending, an empty write to the socket carries the callback:
+   * a stream calls write callbacks in order, so it fires once the bytes
+   * before it are handed to the kernel. Writes themselves carry no callback
+   * (a callback per write costs a tick per recipient of every fan-out).
    */
   onDrain(fn: () => void): void {
     if (this.ended) return;
-    if (this.held === null && this.unflushed === 0) setImmediate(fn);
-    else (this.drainWaiters ??= []).push(fn);
+    const socket = this.res.socket;
+    if (this.held === null && (this.res.writableLength === 0 || socket === null)) {
+      setImmediate(fn);
+      return;
+    }
+    if (this.drainWaiters) {
+      this.drainWaiters.push(fn);
+      return;
+    }
+    this.drainWaiters = [fn];
+    // Held text (not attached yet) leaves on attach; a probe then would jump ahead of it.
+    if (this.held === null) this.probeDrain();
   }
 
   /**
@@ -167,7 +182,6 @@ export class SocketSink implements LiveSink, HeartbeatMember {
     this.active = true;
     // A destroyed socket drops writes without calling back; its 'close' disposes the connection.
     if (this.res.destroyed) return;
-    this.unflushed++;
     // Corked around the write, the response's chunk (size line, text, CRLF) leaves in one
     // syscall now, inside the hub's slice that paid for it, instead of from a nextTick the
     // response would schedule per write to uncork (a tick per recipient of a fan-out).
@@ -175,20 +189,33 @@ export class SocketSink implements LiveSink, HeartbeatMember {
     const cork = socket !== null && !socket.writableCorked;
     if (cork) socket.cork();
     try {
-      this.res.write(text, this.onWritten);
+      this.res.write(text);
     } catch {
-      this.unflushed--;
+      // Destroyed under us: 'close' cleans up.
     } finally {
       if (cork) socket.uncork();
     }
   }
 
-  private readonly onWritten = (): void => {
-    if (--this.unflushed > 0 || this.drainWaiters === null) return;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = null;
-    for (const fn of waiters) fn();
-  };
+  /** Writes nothing to the socket, with a callback that fires the drain waiters once what precedes it left. */
+  private probeDrain(): void {
+    const socket = this.res.socket;
+    const fire = () => {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = null;
+      if (waiters) for (const fn of waiters) fn();
+    };
+    if (socket === null || this.res.writableLength === 0) {
+      setImmediate(fire);
+      return;
+    }
+    try {
+      // Straight to the socket, not through the response: an empty chunk there would end chunked framing.
+      socket.write(EMPTY, fire);
+    } catch {
+      // Destroyed: 'close' disposes the connection; waiters are moot.
+    }
+  }
 
   private end(tail: string): void {
     if (this.ended) return;
