@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, exportSPKI } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authConfigFromEnv, type AuthConfig } from '../../src/server/auth/config';
 import { verifyToken } from '../../src/server/auth/tokens';
 import { makeToken, rsaIdentityProvider, tamperTenant, unsecuredToken } from '../helpers/tokens';
@@ -80,5 +80,56 @@ describe('verifyToken: each attack is refused for the right reason', () => {
     await expect(authConfigFromEnv({ AUTH_PUBLIC_KEY: idp.pem })).rejects.toThrow(/AUTH_ALGORITHM/);
     await expect(authConfigFromEnv({ AUTH_ALGORITHM: 'HS512' })).rejects.toThrow(/RS256, ES256/);
     await expect(authConfigFromEnv({ AUTH_JWKS_URL: 'not a url' })).rejects.toThrow(/valid URL/);
+  });
+});
+
+describe('verifyToken: a token that passed is remembered, never past its expiry', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('verifies the same session once, then answers from memory', async () => {
+    const config = await authConfigFromEnv({ AUTH_SECRET: SECRET });
+    const token = await makeToken({ secret: SECRET });
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    expect(await verifyToken(token, config)).toMatchObject({ ok: true });
+    expect(await verifyToken(token, config)).toMatchObject({ ok: true, claims: { tenantId: 'acme' } });
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a remembered token once it expired (clock tolerance included), as a fresh check would', async () => {
+    const config = await authConfigFromEnv({ AUTH_SECRET: SECRET, AUTH_CLOCK_TOLERANCE_S: '5' });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const token = await makeToken({ secret: SECRET, expiresIn: 30 });
+    expect(await verifyToken(token, config)).toMatchObject({ ok: true });
+    vi.setSystemTime(Date.now() + 33_000);
+    expect(await verifyToken(token, config)).toMatchObject({ ok: true });
+    vi.setSystemTime(Date.now() + 3_000);
+    expect(await verifyToken(token, config)).toEqual({ ok: false, reason: 'expired' });
+  });
+
+  it('checks the signature again after a minute, whatever the expiry (a key removed from the JWKS stops passing)', async () => {
+    const config = await authConfigFromEnv({ AUTH_SECRET: SECRET });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const token = await makeToken({ secret: SECRET, expiresIn: 3600 });
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    await verifyToken(token, config);
+    vi.setSystemTime(Date.now() + 59_000);
+    await verifyToken(token, config);
+    expect(verify).toHaveBeenCalledTimes(1);
+    vi.setSystemTime(Date.now() + 2_000);
+    expect(await verifyToken(token, config)).toMatchObject({ ok: true });
+    expect(verify).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not remember refusals, nor let a token pass for another audience', async () => {
+    const config = await authConfigFromEnv({ AUTH_SECRET: SECRET });
+    const token = await makeToken({ secret: SECRET });
+    expect(await verifyToken(token, config)).toMatchObject({ ok: true });
+    expect(await verifyToken(token, config, 'trpc-live:other')).toEqual({ ok: false, reason: 'audience' });
+    const forged = await makeToken({ secret: 'y'.repeat(40) });
+    expect(await verifyToken(forged, config)).toEqual({ ok: false, reason: 'signature' });
+    expect(await verifyToken(forged, config)).toEqual({ ok: false, reason: 'signature' });
   });
 });

@@ -73,16 +73,50 @@ function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
   return key;
 }
 
+/** Most verified tokens remembered per configuration (oldest forgotten first). */
+const VERIFIED_MAX = 10_000;
+/**
+ * Longest a verification is reused, in ms, whatever the token's `exp`: bounds
+ * how long a token signed with a key since removed from the JWKS still passes.
+ */
+const VERIFIED_TTL_MS = 60_000;
+/** Tokens that passed, by configuration, audience and token text, with the time they stop passing. */
+const verified = new WeakMap<AuthConfig, Map<string, { claims: Claims; until: number }>>();
+
 /**
  * Verifies a token against the configuration: the algorithm picks the key
  * (HS256 → the app secret; RS256/ES256 → the identity provider's key), never
  * the token's own choice of key; `exp`, `nbf`, `iss` and `aud` are checked.
+ *
+ * A token that passed is remembered (by its exact text) until it expires, at
+ * most {@link VERIFIED_TTL_MS}: every request checks the session cookie, and
+ * the same cookie would otherwise be verified again each time. Refusals are
+ * not remembered.
  */
 export async function verifyToken(
   token: string,
   config: AuthConfig,
   audience: string = config.audience,
 ): Promise<VerifyResult> {
+  let cache = verified.get(config);
+  if (!cache) verified.set(config, (cache = new Map()));
+  const cacheKey = `${audience}\n${token}`;
+  const now = Date.now();
+  const known = cache.get(cacheKey);
+  if (known) {
+    if (now < known.until) return { ok: true, claims: known.claims };
+    cache.delete(cacheKey);
+  }
+  const result = await verifyFresh(token, config, audience);
+  if (result.ok) {
+    if (cache.size >= VERIFIED_MAX) cache.delete(cache.keys().next().value!);
+    // jose accepts a token while now < exp + tolerance; so does the cache, and no longer than the TTL.
+    cache.set(cacheKey, { claims: result.claims, until: Math.min(now + VERIFIED_TTL_MS, (result.claims.exp + config.clockToleranceSeconds) * 1000) });
+  }
+  return result;
+}
+
+async function verifyFresh(token: string, config: AuthConfig, audience: string): Promise<VerifyResult> {
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
