@@ -28,6 +28,12 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     return [a, b] as const;
   };
 
+  /** Lua script calls Redis has run so far (each replay read is one). */
+  const evalCalls = async () => {
+    const stats = await admin.info('commandstats');
+    return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+
   beforeAll(async () => {
     redis = await startRedis();
     admin = new Redis(redis.url, { lazyConnect: true });
@@ -48,10 +54,6 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     const first = await a.hub.invalidate('acme', { resource: 'orders', id: 'before' });
     for (let i = 0; i < 30; i++) await a.hub.invalidate('acme', { resource: 'orders', id: `k${i % 10}` });
     await until(watcher, ['before', 'k9']);
-    const evalCalls = async () => {
-      const stats = await admin.info('commandstats');
-      return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-    };
     const before = await evalCalls();
     const sinks = Array.from({ length: 200 }, () => new RecordingSink());
     for (const sink of sinks) b.hub.connect({ scope: 'acme', sink, lastEventId: first.cursor });
@@ -71,10 +73,6 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     const first = await a.hub.invalidate('acme', { resource: 'orders', id: 'before' });
     await a.hub.invalidate('acme', { resource: 'orders', id: 'missed' });
     await until(watcher, ['before', 'missed']);
-    const evalCalls = async () => {
-      const stats = await admin.info('commandstats');
-      return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-    };
     const before = await evalCalls();
     const early = Array.from({ length: 20 }, () => new RecordingSink());
     for (const sink of early) b.hub.connect({ scope: 'acme', sink, lastEventId: first.cursor });
