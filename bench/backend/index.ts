@@ -13,10 +13,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { createHub, createMemoryBackend, type CloseReason, type Frame, type Hub, type LiveBackend, type LiveSink } from '../../src/live/core';
 import { createRedisBackend, type RedisBackend } from '../../src/live/redis';
 import { fmt, quantile, table, type BenchOptions, type BenchResult } from '../lib/report';
+import { freePort } from '../../test/helpers/prodServer';
 
 /** Resolves waiters when a given count of signal frames has been written. */
 class WaitingSink implements LiveSink {
@@ -50,16 +51,6 @@ class WaitingSink implements LiveSink {
   close(_reason: CloseReason): void {}
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(binary: string): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
