@@ -1,8 +1,8 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { describe, expect, it, vi } from 'vitest';
 import type { Frame, LiveMessage } from '../../../src/live/core';
 import { Heartbeat, SocketSink, SSE_PING, SSE_RETURN, sseTracked } from '../../../src/live/node';
+import { useResponseServer } from '../../helpers/responseServer';
 
 function frame(message: LiveMessage, id: string | null, payload = JSON.stringify(message)): Frame {
   return {
@@ -34,25 +34,13 @@ interface Pair {
 }
 
 describe('SocketSink over a real socket', () => {
-  let server: Server;
-  let url: string;
+  const http = useResponseServer();
   const heartbeat = new Heartbeat<SocketSink>(null);
-  const pending: Array<(res: ServerResponse) => void> = [];
-
-  beforeAll(async () => {
-    server = createServer((_req, res) => pending.shift()!(res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  });
-  afterAll(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
 
   /** Opens a stream; the sink is begun and attached to `connection`. */
   function open(connection = { dispose: vi.fn() }): Promise<Pair> {
     const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
-      pending.push((res) => {
+      http.pending.push((res) => {
         const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => 'event: serialized-error\ndata: {}\n\n\n' });
         sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
         sink.attach(connection);
@@ -60,7 +48,7 @@ describe('SocketSink over a real socket', () => {
       }),
     );
     return new Promise((resolve) => {
-      const req = request(url, async (client) => {
+      const req = request(http.url, async (client) => {
         let body = '';
         client.setEncoding('utf8');
         client.on('data', (chunk: string) => (body += chunk));
@@ -97,8 +85,8 @@ describe('SocketSink over a real socket', () => {
 
   it('holds the preamble and what the hub writes while connecting, then sends them in one write', async () => {
     const res = await new Promise<ServerResponse>((resolve) => {
-      pending.push(resolve);
-      request(url, () => undefined).on('error', () => undefined).end();
+      http.pending.push(resolve);
+      request(http.url, () => undefined).on('error', () => undefined).end();
     });
     const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
     const writes = vi.spyOn(res, 'write');
@@ -138,8 +126,8 @@ describe('SocketSink over a real socket', () => {
 
   it('calls onDrain asked for while connecting once the held text has been sent', async () => {
     const res = await new Promise<ServerResponse>((resolve) => {
-      pending.push(resolve);
-      request(url, (client) => client.resume()).on('error', () => undefined).end();
+      http.pending.push(resolve);
+      request(http.url, (client) => client.resume()).on('error', () => undefined).end();
     });
     const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
     sink.begin({}, 'event: connected\ndata: {}\n\n\n', null);

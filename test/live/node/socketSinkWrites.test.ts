@@ -1,8 +1,8 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../../src/live/core';
 import { Heartbeat, SocketSink, sseTracked } from '../../../src/live/node';
+import { useResponseServer } from '../../helpers/responseServer';
 
 const frame = (seq: number): Frame => {
   const message = { kind: 'invalidate', resource: 'orders', id: String(seq), action: 'updated', seq } as const;
@@ -23,31 +23,19 @@ const frame = (seq: number): Frame => {
 };
 
 describe('SocketSink: a write leaves in the slice that pays for it', () => {
-  let server: Server;
-  let url: string;
+  const http = useResponseServer();
   const heartbeat = new Heartbeat<SocketSink>(null);
-  const pending: Array<(res: ServerResponse) => void> = [];
-
-  beforeAll(async () => {
-    server = createServer((_req, res) => pending.shift()!(res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  });
-  afterAll(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
 
   async function open(): Promise<{ sink: SocketSink; res: ServerResponse; client: IncomingMessage; text: () => string }> {
     const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
-      pending.push((res) => {
+      http.pending.push((res) => {
         const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
         sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
         sink.attach({ dispose: () => undefined });
         resolve({ sink, res });
       }),
     );
-    const client = await new Promise<IncomingMessage>((resolve) => request(url, resolve).on('error', () => undefined).end());
+    const client = await new Promise<IncomingMessage>((resolve) => request(http.url, resolve).on('error', () => undefined).end());
     let body = '';
     client.setEncoding('utf8');
     client.on('data', (chunk: string) => (body += chunk));
