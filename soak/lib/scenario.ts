@@ -13,6 +13,25 @@ export interface Check {
   readonly strict?: boolean;
 }
 
+/** The oracle's row for `clients` streams: every stream checked, no (client, key) pair missed its last signal. */
+export function noGapsCheck(
+  name: string,
+  verify: { readonly gaps: number; readonly streams: number; readonly keysChecked: number; readonly samples: readonly unknown[] },
+  clients: number,
+): Check {
+  return {
+    name,
+    pass: verify.gaps === 0 && verify.streams === clients,
+    value: verify.gaps === 0 ? `0 gaps over ${int(verify.keysChecked)} (client, key) pairs` : `${verify.gaps} gaps, e.g. ${JSON.stringify(verify.samples[0])}`,
+    target: '0 gaps',
+  };
+}
+
+/** A timing row that is reported, not judged (`strict: false`): it only has to have been measured. */
+export function reportedTimeCheck(name: string, valueMs: number): Check {
+  return { name, pass: Number.isFinite(valueMs), value: ms(valueMs), target: 'reported', strict: false };
+}
+
 /** What a scenario returns; `npm run soak` stores it in soak/results/<name>.json. */
 export interface ScenarioResult {
   readonly name: string;
