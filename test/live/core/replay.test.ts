@@ -262,30 +262,41 @@ describe('replay through the hub', () => {
   });
 });
 
+/** A backend whose epoch the test switches (history lost); each epoch's seqs start at 1. */
+function switchingBackend(initial: string, since: () => any) {
+  let epoch = initial;
+  let seq = 0;
+  let listener: { deliver(entry: any): void } | null = null;
+  const backend = {
+    name: 'switching',
+    epoch: () => epoch,
+    attach: (l: { deliver(entry: any): void }) => void (listener = l),
+    publish: (request: any) => {
+      const entry = { ...request, key: request.key ?? `#${seq + 1}`, epoch, seq: ++seq };
+      listener!.deliver(entry);
+      return entry;
+    },
+    since,
+    close: async () => undefined,
+  };
+  return {
+    backend,
+    startEpoch(next: string) {
+      epoch = next;
+      seq = 0;
+    },
+  };
+}
+
 describe('regression: reset cursor after an epoch change', () => {
   it('points a reset at the new epoch head, not at a seq carried over from the old epoch', async () => {
     const { createHub } = await import('../../../src/live/core');
     const { RecordingSink } = await import('../../helpers/sink');
-    let epoch = 'old';
-    let seq = 0;
-    let listener: { deliver(entry: any): void } | null = null;
-    const backend = {
-      name: 'switching',
-      epoch: () => epoch,
-      attach: (l: { deliver(entry: any): void }) => void (listener = l),
-      publish: (request: any) => {
-        const entry = { ...request, key: request.key ?? `#${seq + 1}`, epoch, seq: ++seq };
-        listener!.deliver(entry);
-        return entry;
-      },
-      since: () => ({ ok: false as const, reason: 'epoch' as const }),
-      close: async () => undefined,
-    };
+    const { backend, startEpoch } = switchingBackend('old', () => ({ ok: false as const, reason: 'epoch' as const }));
     const hub = createHub({ backend });
     for (let i = 0; i < 100; i++) await hub.invalidate('acme', { resource: 'orders', id: String(i) });
     // History lost: a new epoch starts again at 1.
-    epoch = 'new';
-    seq = 0;
+    startEpoch('new');
     await hub.invalidate('acme', { resource: 'orders', id: 'fresh' });
     const sink = new RecordingSink();
     hub.connect({ scope: 'acme', sink, lastEventId: 'old:50' });
@@ -298,29 +309,14 @@ describe('regression: a starting or replayed cursor only covers its own epoch', 
   it('keeps delivering frames of a new epoch whose seqs are lower than the cursor the stream started from', async () => {
     const { createHub } = await import('../../../src/live/core');
     const { RecordingSink } = await import('../../helpers/sink');
-    let epoch = 'shared';
-    let seq = 0;
-    let listener: { deliver(entry: any): void } | null = null;
-    const backend = {
-      name: 'switching',
-      epoch: () => epoch,
-      attach: (l: { deliver(entry: any): void }) => void (listener = l),
-      publish: (request: any) => {
-        const entry = { ...request, key: request.key ?? `#${seq + 1}`, epoch, seq: ++seq };
-        listener!.deliver(entry);
-        return entry;
-      },
-      since: () => ({ ok: true as const, entries: [] }),
-      close: async () => undefined,
-    };
+    const { backend, startEpoch } = switchingBackend('shared', () => ({ ok: true as const, entries: [] }));
     const hub = createHub({ backend });
     for (let i = 0; i < 50; i++) await hub.invalidate('acme', { resource: 'orders', id: String(i) });
     const sink = new RecordingSink();
     hub.connect({ scope: 'acme', sink });
     expect(sink.frames[0]!.id).toBe('shared:50');
     // The shared backend goes away: a local epoch starts again at 1 (as the Redis fallback does).
-    epoch = 'local';
-    seq = 0;
+    startEpoch('local');
     await hub.invalidate('acme', { resource: 'orders', id: 'during-outage' });
     await new Promise((resolve) => setImmediate(resolve));
     expect(sink.data).toMatchObject([{ kind: 'invalidate', id: 'during-outage', seq: 1 }]);
