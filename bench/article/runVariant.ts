@@ -12,6 +12,7 @@ import { createRandom } from './random';
 import { BENCH_PASSWORD, seedBenchData } from './seed';
 import { createVisibilityTimeline, measureSwitches, planTabs, type SwitchRecord, type SwitchSample } from './switches';
 import type { ObserverLog, UserSpec, Variant } from './users';
+import { DEFAULT_PAUSE_AFTER_MS } from '../../src/live/react/sharedLiveStream';
 
 const here = import.meta.dirname;
 /** Mutations per tenant per simulated minute during the unmeasured warm-up (the busy phase's rate). */
@@ -182,7 +183,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     await Promise.all(
       userChildren.map((child, i) =>
         child.ask(
-          { type: 'start', baseUrl: server.url, variant, pollMs, password: BENCH_PASSWORD, users: users.slice(i * share, (i + 1) * share), offset: i * share },
+          { type: 'start', baseUrl: server.url, variant, pollMs, pauseAfterMs: Math.round(DEFAULT_PAUSE_AFTER_MS / factor), password: BENCH_PASSWORD, users: users.slice(i * share, (i + 1) * share), offset: i * share },
           'started',
           120_000,
         ),

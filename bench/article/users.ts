@@ -16,7 +16,7 @@
  * variants). Each tab has its own page visibility (bench/article/tabPage.ts),
  * which its invalidator follows (a hidden tab only marks changed queries
  * stale and refetches them when shown) and which the shared stream watches
- * (it pauses the connection when every tab is hidden).
+ * (it pauses the connection once every tab has been hidden for a while).
  */
 import './browserGlobals';
 import { QueryObserver, type QueryClient, type QueryFunctionContext } from '@tanstack/react-query';
@@ -92,6 +92,7 @@ const logs: ObserverLog[] = [];
 const switchLog: SwitchRecord[] = [];
 const switchTimers: ReturnType<typeof setTimeout>[] = [];
 let variant: Variant = 'live';
+let pauseAfterMs = 3_000;
 
 async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
   const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
@@ -195,6 +196,7 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
         }),
       setPaused: (connectionId, paused) =>
         paused ? client.live.pause.mutate({ connectionId }) : client.live.resume.mutate({ connectionId }),
+      pauseAfterMs,
     });
   }
   return tab;
@@ -202,7 +204,17 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
 
 const browserLocks = new WeakMap<Browser, ReturnType<typeof createTabLocks>>();
 
-async function start(message: { baseUrl: string; variant: Variant; pollMs: number; password: string; users: UserSpec[]; offset: number }) {
+async function start(message: {
+  baseUrl: string;
+  variant: Variant;
+  pollMs: number;
+  /** The shared stream's pause delay (the app's default, compressed like every other interval). */
+  pauseAfterMs: number;
+  password: string;
+  users: UserSpec[];
+  offset: number;
+}) {
+  pauseAfterMs = message.pauseAfterMs;
   variant = message.variant;
   // Sign in a few at a time (scrypt on the server); not part of any measured window.
   const cookies: string[] = new Array(message.users.length);

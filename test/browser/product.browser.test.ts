@@ -279,7 +279,8 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
     await setVisibility(pages[0]!.page, 'hidden');
     expect((await ownStream())[0]!.paused).toBe(false); // the other tab is still visible
     await setVisibility(pages[1]!.page, 'hidden');
-    await pages[0]!.page.getByTestId('live-status').and(pages[0]!.page.locator('.paused')).waitFor({ timeout: 5000 });
+    // The pause waits until every tab has been hidden for 3 s (a tab switch does not pause).
+    await pages[0]!.page.getByTestId('live-status').and(pages[0]!.page.locator('.paused')).waitFor({ timeout: 10_000 });
     expect(await ownStream()).toEqual([expect.objectContaining({ paused: true })]);
 
     await setVisibility(pages[1]!.page, 'visible');

@@ -30,6 +30,8 @@ export interface LiveProviderProps {
   shareAcrossTabs?: string | false;
   /** Pause/resume the connection while every tab is hidden. @default none: never paused */
   setPaused?: SharedLiveStreamOptions['setPaused'];
+  /** How long every tab must be hidden before the pause. @default 3000 */
+  pauseAfterMs?: number;
   children: ReactNode;
 }
 
@@ -78,6 +80,7 @@ export function LiveProvider({
   enabled = true,
   shareAcrossTabs = false,
   setPaused,
+  pauseAfterMs,
   children,
 }: LiveProviderProps) {
   const [store] = useState(() => new StatusStore());
@@ -88,6 +91,7 @@ export function LiveProvider({
       invalidator,
       open: subscribe,
       ...(setPaused ? { setPaused } : {}),
+      ...(pauseAfterMs !== undefined ? { pauseAfterMs } : {}),
       ...(shareAcrossTabs ? {} : { locks: null, channel: null }),
     });
     store.set(stream);
@@ -95,7 +99,7 @@ export function LiveProvider({
       stream.close();
       store.set(null);
     };
-  }, [invalidator, subscribe, enabled, shareAcrossTabs, setPaused, store]);
+  }, [invalidator, subscribe, enabled, shareAcrossTabs, setPaused, pauseAfterMs, store]);
   const value = useMemo<LiveContextValue>(() => ({ invalidator, store }), [invalidator, store]);
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }

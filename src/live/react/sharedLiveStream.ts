@@ -74,6 +74,14 @@ export interface SharedLiveStreamOptions {
    * visible again. @default none: never paused
    */
   setPaused?: (connectionId: string, paused: boolean) => unknown;
+  /**
+   * How long every tab must stay hidden before the connection is paused. A
+   * switch between two tabs hides one before it shows the other, and a
+   * glance at another window hides them all for a moment: neither should
+   * cost two round trips to the server. Showing a tab resumes at once.
+   * @default 3000
+   */
+  pauseAfterMs?: number;
   /** @default globalThis.navigator.locks (null: not shared) */
   locks?: LockManagerLike | null;
   /** @default (name) => new BroadcastChannel(name) (null: not shared) */
@@ -101,6 +109,9 @@ type Envelope =
   | { type: 'bye'; from: string }
   | { type: 'status'; from: string; tabs: number; paused: boolean; connected: boolean }
   | { type: 'signal'; from: string; message: LiveMessage; cursor: string | null };
+
+/** Default of {@link SharedLiveStreamOptions.pauseAfterMs}. */
+export const DEFAULT_PAUSE_AFTER_MS = 3_000;
 
 const randomId = () => Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
 
@@ -130,8 +141,9 @@ const globalPage = (key: 'document' | 'window'): PageLike | null =>
  * Without Web Locks or BroadcastChannel (old browsers, insecure origins)
  * every tab connects on its own (`solo`).
  *
- * When every tab is hidden, the leader asks the server to pause the
- * connection (`setPaused`); the first tab to become visible resumes it.
+ * When every tab has been hidden for `pauseAfterMs`, the leader asks the
+ * server to pause the connection (`setPaused`); the first tab to become
+ * visible resumes it.
  */
 export function createSharedLiveStream(options: SharedLiveStreamOptions): SharedLiveStream {
   const { invalidator } = options;
@@ -153,6 +165,9 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   let connectionId: string | null = null;
   /** What the server was last told for `connectionId`. */
   let serverPaused = false;
+  /** Pending pause: every tab is hidden, for less than `pauseAfterMs` so far. */
+  let pauseTimer: ReturnType<typeof setTimeout> | null = null;
+  const pauseAfterMs = options.pauseAfterMs ?? DEFAULT_PAUSE_AFTER_MS;
   /** Took over without a cursor: reset once the new stream is live. */
   let resetWhenLive = false;
   /** Heard of a leader before (a later election is a takeover). */
@@ -185,22 +200,50 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     for (const listener of listeners) listener(status);
   };
 
-  /** Leader and solo: pause the connection exactly when no tab is visible. */
-  const reconcile = () => {
-    if (role !== 'leader' && role !== 'solo') return;
+  const anyTabVisible = () => {
     let anyVisible = visible();
     for (const peerVisible of peers.values()) anyVisible ||= peerVisible;
-    const paused = !anyVisible;
-    if (options.setPaused && connectionId && paused !== serverPaused) {
-      serverPaused = paused;
-      void Promise.resolve()
-        .then(() => options.setPaused!(connectionId!, paused))
-        .catch(() => {
-          // The connection closed meanwhile; its successor starts unpaused and is reconciled on hello.
-        });
+    return anyVisible;
+  };
+
+  const tellServer = (paused: boolean) => {
+    if (!options.setPaused || !connectionId || paused === serverPaused) return;
+    serverPaused = paused;
+    const id = connectionId;
+    void Promise.resolve()
+      .then(() => options.setPaused!(id, paused))
+      .catch(() => {
+        // The connection closed meanwhile; its successor starts unpaused and is reconciled on hello.
+      });
+  };
+
+  const cancelPause = () => {
+    if (pauseTimer !== null) clearTimeout(pauseTimer);
+    pauseTimer = null;
+  };
+
+  /**
+   * Leader and solo: pause the connection once no tab has been visible for
+   * `pauseAfterMs`; resume as soon as one is.
+   */
+  const reconcile = () => {
+    if (role !== 'leader' && role !== 'solo') return;
+    if (anyTabVisible()) {
+      cancelPause();
+      tellServer(false);
+    } else if (options.setPaused && connectionId && !serverPaused && pauseTimer === null) {
+      if (pauseAfterMs <= 0) tellServer(true);
+      else {
+        pauseTimer = setTimeout(() => {
+          pauseTimer = null;
+          if (closed || anyTabVisible()) return;
+          tellServer(true);
+          reconcile();
+        }, pauseAfterMs);
+      }
     }
     const tabs = role === 'solo' ? 1 : peers.size + 1;
-    const shown = options.setPaused ? paused : false;
+    const shown = options.setPaused ? serverPaused : false;
     setStatus({ tabs, paused: shown });
     if (role === 'leader') post({ type: 'status', from: tabId, tabs, paused: shown, connected: status.connected });
   };
@@ -337,6 +380,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     close() {
       if (closed) return;
       closed = true;
+      cancelPause();
       stopListening();
       stream?.unsubscribe();
       stream = null;

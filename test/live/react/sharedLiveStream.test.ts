@@ -1,5 +1,5 @@
 import { QueryClient } from '@tanstack/react-query';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLiveInvalidator, type LiveInvalidator } from '../../../src/live/client';
 import {
   createSharedLiveStream,
@@ -88,7 +88,8 @@ interface Tab {
 const tabs: Tab[] = [];
 let channelName = 0;
 
-function openTab(locks: LockManagerLike | null, name: string, visibility: 'visible' | 'hidden' = 'visible'): Tab {
+/** `pauseAfterMs` 0 (pause the moment every tab is hidden) unless a test is about the delay. */
+function openTab(locks: LockManagerLike | null, name: string, visibility: 'visible' | 'hidden' = 'visible', pauseAfterMs = 0): Tab {
   const queryClient = new QueryClient();
   const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn() });
   const page = createPage(visibility);
@@ -111,6 +112,7 @@ function openTab(locks: LockManagerLike | null, name: string, visibility: 'visib
       return { unsubscribe: () => void tab.live-- };
     },
     setPaused: (connectionId, paused) => void tab.paused.push([connectionId, paused]),
+    pauseAfterMs,
   });
   tabs.push(tab);
   return tab;
@@ -124,7 +126,13 @@ const hello = (connectionId: string) => ({ kind: 'hello' as const, connectionId,
 
 afterEach(() => {
   for (const tab of tabs.splice(0)) tab.stream.close();
+  vi.useRealTimers();
 });
+
+/** Lets BroadcastChannel messages (delivered by the event loop, not by timers) arrive. */
+const channelTurns = async (turns = 5) => {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 describe('createSharedLiveStream (one live connection per browser)', () => {
   it('opens one stream for several tabs and relays every message with its cursor to the others', async () => {
@@ -272,5 +280,63 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     b.stream.close();
     await waitFor(() => a.paused.length === 1, 'a pause once B left');
     expect(a.stream.status().tabs).toBe(1);
+  });
+
+  it('does not pause for a tab switch: every tab hidden for less than pauseAfterMs costs no call', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name, 'visible', 3000);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name, 'hidden', 3000);
+    deliver(a, hello('conn-a'));
+    await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+
+    // The user brings B to the front: A is hidden first, B shown a moment later.
+    a.page.set('hidden');
+    await vi.advanceTimersByTimeAsync(2999);
+    b.page.set('visible');
+    await channelTurns();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(a.paused).toEqual([]);
+    expect(a.stream.status().paused).toBe(false);
+  });
+
+  it('pauses once every tab has been hidden for pauseAfterMs, and resumes at once when one is shown', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name, 'visible', 3000);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name, 'hidden', 3000);
+    deliver(a, hello('conn-a'));
+    await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+
+    a.page.set('hidden');
+    await vi.advanceTimersByTimeAsync(2999);
+    expect(a.paused).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(a.paused).toEqual([['conn-a', true]]);
+    expect(a.stream.status().paused).toBe(true);
+
+    b.page.set('visible');
+    await channelTurns();
+    expect(a.paused).toEqual([
+      ['conn-a', true],
+      ['conn-a', false],
+    ]);
+    expect(a.stream.status().paused).toBe(false);
+  });
+
+  it('cancels a pending pause when the leader closes', async () => {
+    const locks = createLocks();
+    const a = openTab(locks, `t${channelName++}`, 'visible', 3000);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    deliver(a, hello('conn-a'));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    a.page.set('hidden');
+    a.stream.close();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(a.paused).toEqual([]);
   });
 });
