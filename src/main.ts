@@ -18,6 +18,8 @@
 import { createServer, type ServerResponse } from 'node:http';
 import next from 'next';
 import { getDb } from './server/db/connection';
+import { envMs } from './server/env';
+import { applyHttpTimeouts } from './server/httpTimeouts';
 import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
 import { createGracefulShutdown, nodeHandlerFromFetch, writeFetchResponse } from './live/node';
@@ -57,6 +59,7 @@ async function main() {
       res.end();
     });
   });
+  applyHttpTimeouts(server);
   server.listen(port, hostname, () => {
     console.log(
       `[server] ready on http://localhost:${port} (${dev ? 'development' : 'production'}, live transport: ${transportMode}, tRPC HTTP: ${trpcMode})`,
@@ -102,15 +105,6 @@ function serveHealth(res: ServerResponse): void {
     if (!res.headersSent) res.writeHead(500);
     res.end();
   });
-}
-
-/** A non-negative integer of milliseconds from the environment, or `fallback`. */
-function envMs(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number of milliseconds`);
-  return value;
 }
 
 main().catch((error: unknown) => {

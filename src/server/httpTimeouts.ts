@@ -1,0 +1,27 @@
+import type { Server } from 'node:http';
+import { envMs } from './env';
+
+/**
+ * Default of `HTTP_KEEP_ALIVE_TIMEOUT_MS`: longer than the 60 s idle timeout
+ * of common load balancers and proxies (AWS ALB, nginx upstream pools).
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * How long the production server keeps an idle keep-alive connection:
+ * `HTTP_KEEP_ALIVE_TIMEOUT_MS` (default 65 s). Node's own default is 5 s.
+ * With it, a live page, quiet between changes, opened a new TCP connection
+ * for most refetches. A proxy that keeps upstream connections longer than
+ * the server also races the server's close, and reports the reset as a 502.
+ * The headers timeout is raised above it, as Node requires, so a request
+ * arriving on a connection about to expire is not cut.
+ */
+export function applyHttpTimeouts(
+  server: Pick<Server, 'keepAliveTimeout' | 'headersTimeout' | 'requestTimeout'>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): void {
+  const keepAlive = envMs('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, env);
+  server.keepAliveTimeout = keepAlive;
+  server.headersTimeout = Math.max(server.headersTimeout, keepAlive + 1_000);
+  if (server.requestTimeout > 0 && server.requestTimeout < server.headersTimeout) server.requestTimeout = server.headersTimeout;
+}
