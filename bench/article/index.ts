@@ -35,6 +35,7 @@ import { breakEven, describeBreakEven } from './breakEven';
 import { runVariant, type ArticlePlan, type PhaseFigures, type VariantRun } from './runVariant';
 import type { Variant } from './users';
 import { DEFAULT_PAUSE_AFTER_MS } from '../../src/live/react/sharedLiveStream';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/httpTimeouts';
 
 const CHART_FILE = 'bench/freshness.svg';
 
@@ -148,7 +149,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
     `${users} simulated users (${plan.tenants} tenants × ${plan.usersPerTenant}), each with the 6 live pages open in 6 tabs (orders, order detail, products, dashboard, notifications, import: 10 queries), against the production build (tRPC HTTP served ${trpcHttp === 'direct' ? 'by the Node entry directly, `TRPC_HTTP=direct`, the default' : `with \`TRPC_HTTP=${trpcHttp}\``}). ` +
       `**One tab per browser is on screen at a time**: each user brings another tab to the front every ${plan.switchMinutes[0]}–${plan.switchMinutes[1]} simulated minutes (uniform, seeded: the same schedule in both variants). ` +
       `Polling: every tab polls every ${pollS} s whether on screen or not, as the article’s \`setInterval\` does. Live: the app unchanged: a hidden tab only marks changed queries stale and refetches them once when it is shown again (the invalidator follows the tab’s visibility); the shared stream watches the same visibility (it pauses the connection once every tab has been hidden for ${DEFAULT_PAUSE_AFTER_MS / 1000} s, ${(DEFAULT_PAUSE_AFTER_MS / 1000 / plan.factor).toFixed(1)} s compressed; with one tab on screen every tab is hidden only for the moment of a switch, so no pause is sent; any pause/resume call would count as a request). ` +
-      `**Time compressed ×${F} for both variants**: polls every ${pollS / F} s instead of ${pollS} s, mutation rates and tab switches ×${F}, SSE ping every ${15 / F} s instead of 15 s; every "per minute" below is per simulated minute (${60 / F} s of real time). ` +
+      `**Time compressed ×${F} for both variants**: polls every ${pollS / F} s instead of ${pollS} s, mutation rates and tab switches ×${F}, SSE ping every ${15 / F} s instead of 15 s, idle keep-alive connections closed after ${(DEFAULT_KEEP_ALIVE_TIMEOUT_MS / 1000 / F).toFixed(1)} s instead of ${DEFAULT_KEEP_ALIVE_TIMEOUT_MS / 1000} s; every "per minute" below is per simulated minute (${60 / F} s of real time). ` +
       `${plan.runs} run(s) per variant, alternated; figures are the median (min–max) of the runs. Phases back to back in each run: ` +
       plan.phases.map((p) => `${p.name} (${p.perTenantPerMinute} mutations per tenant per minute, ${p.minutes} min)`).join(', ') +
       '. Before the phases, not measured, in both variants: one simulated minute of changes at the busy rate (so the change path runs warm, compiled code, as the polling path does after its first polls), each user shows each of its tabs once (no tab starts stale), then one poll interval.',

@@ -13,6 +13,7 @@ import { BENCH_PASSWORD, seedBenchData } from './seed';
 import { createVisibilityTimeline, measureSwitches, planTabs, type SwitchRecord, type SwitchSample } from './switches';
 import type { ObserverLog, UserSpec, Variant } from './users';
 import { DEFAULT_PAUSE_AFTER_MS } from '../../src/live/react/sharedLiveStream';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/httpTimeouts';
 
 const here = import.meta.dirname;
 /** Mutations per tenant per simulated minute during the unmeasured warm-up (the busy phase's rate). */
@@ -147,11 +148,17 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
   const pollMs = plan.pollIntervalMs / factor;
   const dataDir = tempDataDir();
   const tenants = seedBenchData(dataDir, { tenants: plan.tenants, usersPerTenant: plan.usersPerTenant, productsPerTenant: 8, ordersPerTenant: 60 });
-  // Time-driven server costs compress with the run: the SSE ping (15 s) and the client's inactivity timeout (40 s).
+  // Time-driven server costs compress with the run: the SSE ping (15 s), the client's inactivity timeout (40 s)
+  // and how long an idle keep-alive connection stays open (65 s), so a refetch after a quiet spell pays a new
+  // connection as often as it would at the real pace.
   const server = await startAppServer({
     dataDir,
     ownDataDir: true,
-    env: { LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)), LIVE_CLIENT_TIMEOUT_MS: String(Math.round(40_000 / factor)) },
+    env: {
+      LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)),
+      LIVE_CLIENT_TIMEOUT_MS: String(Math.round(40_000 / factor)),
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: String(Math.round(DEFAULT_KEEP_ALIVE_TIMEOUT_MS / factor)),
+    },
   });
   // Seeded by the run alone: both variants of a run get the same tabs, schedule and workload.
   const random = createRandom(run * 7919);
