@@ -36,6 +36,7 @@ import { runVariant, type ArticlePlan, type PhaseFigures, type VariantRun } from
 import type { Variant } from './users';
 import { DEFAULT_PAUSE_AFTER_MS } from '../../src/live/react/sharedLiveStream';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/httpTimeouts';
+import { DEFAULT_BATCH_WINDOW_MS } from '../../src/live/client';
 
 const CHART_FILE = 'bench/freshness.svg';
 
@@ -286,7 +287,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
     });
     parts.push(
       `**Where the live variant's time to fresh data goes** (p50 / p99): ${where.join('; ')}. ` +
-        `The first part is the signal (hub, stream, the leader tab's relay to the tab on screen) plus the invalidator's 10 ms batch window; the second is the request, which waits behind the tenant's other users' refetches of the same change, all sent at the same moment.`,
+        `The first part is the signal (hub, stream, the leader tab's relay to the tab on screen) plus the invalidator's ${DEFAULT_BATCH_WINDOW_MS} ms batch window; the second is the request, which waits behind the tenant's other users' refetches of the same change, all sent at the same moment.`,
       '',
     );
   }

@@ -43,6 +43,19 @@ describe('orders router (createCaller, real SQLite)', () => {
     const published = await captureInvalidations(app.hub, () => bob.orders.updateStatus({ id: 'ord_acme_2', status: 'shipped' }));
     expect(published).toEqual([{ scope: 'acme', resource: 'orders', id: 'ord_acme_2', action: 'updated' }]);
     expect((await bob.orders.byId({ id: 'ord_acme_2' })).status).toBe('shipped');
+    expect((await bob.orders.updateStatus({ id: 'ord_acme_3', status: 'cancelled' })).changed).toBe(true);
+  });
+
+  it('publishes nothing and keeps updatedAt when orders.updateStatus sets the status the order already has', async () => {
+    const bob = await app.callerAs('bob@acme.test');
+    const first = await captureInvalidations(app.hub, () => bob.orders.updateStatus({ id: 'ord_acme_2', status: 'shipped' }));
+    expect(first).toHaveLength(1);
+    const before = await bob.orders.byId({ id: 'ord_acme_2' });
+    const capture = await capturePublishes(app.hub, () => bob.orders.updateStatus({ id: 'ord_acme_2', status: 'shipped' }));
+    expect(capture.error).toBeUndefined();
+    expect(capture.result).toMatchObject({ id: 'ord_acme_2', status: 'shipped', changed: false });
+    expect(capture.entries).toEqual([]);
+    expect((await bob.orders.byId({ id: 'ord_acme_2' })).updatedAt).toEqual(before.updatedAt);
   });
 
   it('publishes nothing when the input is invalid', async () => {

@@ -5,6 +5,9 @@ import type { ResourceRegistry } from '../trpc/registry';
 import { createQueryMatcher, type ChangedKey, type QueryMatcher } from './queryMatcher';
 
 /** Options of {@link createLiveInvalidator}. */
+/** Default of {@link LiveInvalidatorOptions.batchWindowMs}. */
+export const DEFAULT_BATCH_WINDOW_MS = 2;
+
 export interface LiveInvalidatorOptions {
   queryClient: QueryClient;
   /** The app's resource registry (the same object the server types its meta with). */
@@ -107,7 +110,7 @@ export class LiveInvalidator {
 
   constructor(private readonly options: LiveInvalidatorOptions) {
     this.matcher = createQueryMatcher(options.registry);
-    const windowMs = Math.max(0, options.batchWindowMs ?? 2);
+    const windowMs = Math.max(0, options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS);
     this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, windowMs));
     this.maxTrackedKeys = Math.max(1, options.maxTrackedKeys ?? 10_000);
     this.visibility = options.visibility === undefined ? focusVisibility : options.visibility;

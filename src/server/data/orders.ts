@@ -150,16 +150,19 @@ export function changeOrderStatus(
   id: string,
   status: OrderStatus,
   now = Date.now(),
-): { order: Order; previous: OrderStatus } {
+): { order: Order; previous: OrderStatus; changed: boolean } {
   const previous = db.transaction(() => {
     const row = statements(db).prepare('SELECT status FROM orders WHERE tenant_id = ? AND id = ?').get(tenantId, id) as
       | { status: OrderStatus }
       | undefined;
     if (!row) throw new DomainError('NOT_FOUND', `Order ${id} does not exist`);
-    statements(db).prepare('UPDATE orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?').run(status, now, tenantId, id);
+    // Setting the status it already has changes nothing, not even updated_at.
+    if (row.status !== status) {
+      statements(db).prepare('UPDATE orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?').run(status, now, tenantId, id);
+    }
     return row.status;
   })();
-  return { order: getOrder(db, tenantId, id)!, previous };
+  return { order: getOrder(db, tenantId, id)!, previous, changed: previous !== status };
 }
 
 /**

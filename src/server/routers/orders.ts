@@ -77,10 +77,17 @@ export const ordersRouter = router({
     }),
 
   updateStatus: authedProcedure
-    .meta({ invalidates: { resources: ['orders'], keys: ({ input }: { input: { id: string } }) => [{ resource: 'orders', id: input.id, action: 'updated' }] } })
+    .meta({
+      invalidates: {
+        resources: ['orders'],
+        // Setting the status an order already has changes nothing: no reader needs to refetch.
+        keys: ({ input, output }: { input: { id: string }; output: { changed: boolean } }) =>
+          output.changed ? [{ resource: 'orders', id: input.id, action: 'updated' }] : [],
+      },
+    })
     .input(z.object({ id: orderId, status: z.enum(ORDER_STATUSES) }).strict())
     .mutation(async ({ ctx, input }) => {
-      const { order, previous } = domain(() => changeOrderStatus(ctx.db, ctx.session.tenantId, input.id, input.status));
+      const { order, previous, changed } = domain(() => changeOrderStatus(ctx.db, ctx.session.tenantId, input.id, input.status));
       if (order.status === 'paid' && previous !== 'paid') {
         await notify(ctx.db, live.hub(), ctx.session.tenantId, {
           kind: 'order.paid',
@@ -89,6 +96,7 @@ export const ordersRouter = router({
           link: `/orders/${order.id}`,
         });
       }
-      return order;
+      // `changed`: false when the order already had this status (nothing was written or published).
+      return { ...order, changed };
     }),
 });
