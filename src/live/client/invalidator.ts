@@ -1,4 +1,4 @@
-import { focusManager, type QueryClient } from '@tanstack/query-core';
+import { focusManager, type QueryClient, type QueryFilters } from '@tanstack/query-core';
 import type { DomainSignal, LiveMessage } from '../core/signal';
 import type { PublishedKey } from '../trpc/publishLog';
 import type { ResourceRegistry } from '../trpc/registry';
@@ -75,7 +75,11 @@ export interface LiveInvalidatorStats {
   resets: number;
   /** Passes applied while hidden (stale only, no refetch). */
   deferred: number;
-  /** Refetches of deferred queries when the page was shown again. */
+  /**
+   * Times showing the page refetched queries it had missed changes of (each
+   * one batched request with a batching link); a show with nothing stale
+   * among the active queries does not count.
+   */
   shown: number;
 }
 
@@ -126,8 +130,10 @@ export class LiveInvalidator {
   private refetchDeferred(): void {
     if (!this.deferredWhileHidden) return;
     this.deferredWhileHidden = false;
+    const filters: QueryFilters = { type: 'active', predicate: (query) => query.state.isInvalidated };
+    if (!this.options.queryClient.getQueryCache().findAll(filters).length) return;
     this.stats.shown++;
-    void this.options.queryClient.refetchQueries({ type: 'active', predicate: (query) => query.state.isInvalidated });
+    void this.options.queryClient.refetchQueries(filters);
   }
 
   /** `active` when visible, else `none` (remembered, so showing the page refetches). */

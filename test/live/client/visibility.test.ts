@@ -80,6 +80,18 @@ describe('LiveInvalidator: hidden pages refetch when shown', () => {
     expect(t.invalidator.stats.shown).toBe(1);
   });
 
+  it('counts a show only when it refetched something: changes that touched no active query cost no request', async () => {
+    const t = setup(false);
+    await t.settle();
+    // A resource no query of this page reads.
+    t.invalidator.receive({ kind: 'invalidate', resource: 'notifications', action: 'created', seq: 1 });
+    await t.apply();
+    t.tab.show(true);
+    await t.settle();
+    expect(t.fetches).toEqual({ 'orders.list': 1, 'dashboard.stats': 1, 'products.list': 1 });
+    expect(t.invalidator.stats.shown).toBe(0);
+  });
+
   it('defers a reset while hidden, then refetches every active query once when shown', async () => {
     const t = setup(false);
     await t.settle();
