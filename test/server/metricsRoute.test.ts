@@ -55,6 +55,8 @@ describe('GET /api/metrics', () => {
 
     const { res, values: after } = await scrape();
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    // Process metrics stay, event loop lag included (sampled every 100 ms instead of 10 to keep idle CPU low).
+    expect(after.get('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
     expect(after.get('trpc_live_connections')).toBe(4);
     expect(delta('trpc_live_connections_opened_total')).toBe(5);
     expect(delta('trpc_live_connections_closed_total')).toBe(1);
