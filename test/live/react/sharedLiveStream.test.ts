@@ -282,7 +282,8 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     expect(a.stream.status().tabs).toBe(1);
   });
 
-  it('does not pause for a tab switch: every tab hidden for less than pauseAfterMs costs no call', async () => {
+  /** Tab A leads on screen (connection `conn-a`), tab B is hidden, both with a 3 s pause delay; then fake timers. */
+  const leaderAndHiddenFollower = async () => {
     const locks = createLocks();
     const name = `t${channelName++}`;
     const a = openTab(locks, name, 'visible', 3000);
@@ -291,6 +292,11 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     deliver(a, hello('conn-a'));
     await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B');
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    return { a, b };
+  };
+
+  it('does not pause for a tab switch: every tab hidden for less than pauseAfterMs costs no call', async () => {
+    const { a, b } = await leaderAndHiddenFollower();
 
     // The user brings B to the front: A is hidden first, B shown a moment later.
     a.page.set('hidden');
@@ -303,14 +309,7 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
   });
 
   it('pauses once every tab has been hidden for pauseAfterMs, and resumes at once when one is shown', async () => {
-    const locks = createLocks();
-    const name = `t${channelName++}`;
-    const a = openTab(locks, name, 'visible', 3000);
-    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
-    const b = openTab(locks, name, 'hidden', 3000);
-    deliver(a, hello('conn-a'));
-    await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B');
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { a, b } = await leaderAndHiddenFollower();
 
     a.page.set('hidden');
     await vi.advanceTimersByTimeAsync(2999);
