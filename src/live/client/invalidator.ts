@@ -4,10 +4,10 @@ import type { PublishedKey } from '../trpc/publishLog';
 import type { ResourceRegistry } from '../trpc/registry';
 import { createQueryMatcher, type ChangedKey, type QueryMatcher } from './queryMatcher';
 
-/** Options of {@link createLiveInvalidator}. */
 /** Default of {@link LiveInvalidatorOptions.batchWindowMs}. */
 export const DEFAULT_BATCH_WINDOW_MS = 2;
 
+/** Options of {@link createLiveInvalidator}. */
 export interface LiveInvalidatorOptions {
   queryClient: QueryClient;
   /** The app's resource registry (the same object the server types its meta with). */
