@@ -55,4 +55,12 @@ describe('verifyPassword', () => {
     // A synchronous scrypt would resolve before the event loop reached the immediate.
     expect(loopTurned).toBe(true);
   });
+
+  it('runs the same scrypt for a missing hash (an unknown email) instead of answering at once', async () => {
+    let loopTurned = false;
+    setImmediate(() => (loopTurned = true));
+    expect(await verifyPassword('correct horse', null)).toBe(false);
+    // An early `return false` would resolve in microtasks, before the immediate.
+    expect(loopTurned).toBe(true);
+  });
 });

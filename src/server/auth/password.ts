@@ -13,8 +13,13 @@ export function hashPassword(password: string): string {
 const scryptAsync = (password: string, salt: Buffer, length: number) =>
   new Promise<Buffer>((resolve, reject) => scrypt(password, salt, length, (error, key) => (error ? reject(error) : resolve(key))));
 
-/** Checked instead of a stored hash when there is none, so an unknown email costs the same time as a wrong password. */
-const NO_USER_HASH = hashPassword(randomBytes(16).toString('base64url'));
+/**
+ * Checked instead of a stored hash when there is none, so an unknown email
+ * costs the same scrypt as a wrong password. Its hash part is random bytes,
+ * not a real hash: the check fails whatever it holds, and computing one
+ * would block the event loop for a synchronous scrypt at startup.
+ */
+const NO_USER_HASH = `scrypt$${randomBytes(16).toString('base64url')}$${randomBytes(KEY_LENGTH).toString('base64url')}`;
 
 /**
  * Constant-time check of a password against {@link hashPassword}'s output
