@@ -9,10 +9,10 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
  * How long the production server keeps an idle keep-alive connection:
- * `HTTP_KEEP_ALIVE_TIMEOUT_MS` (default 65 s). Node's own default is 5 s.
- * With it, a live page, quiet between changes, opened a new TCP connection
- * for most refetches. A proxy that keeps upstream connections longer than
- * the server also races the server's close, and reports the reset as a 502.
+ * `HTTP_KEEP_ALIVE_TIMEOUT_MS` (default 65 s). Node's own default is 5 s:
+ * a live page, quiet between changes, would open a new TCP connection for
+ * most refetches, and a proxy that keeps upstream connections longer than
+ * the server races the server's close and reports the reset as a 502.
  * The headers timeout is raised above it, as Node requires, so a request
  * arriving on a connection about to expire is not cut.
  */

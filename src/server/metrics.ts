@@ -7,7 +7,7 @@ const METRICS_KEY = Symbol.for('trpc-live.app.metrics');
 type MetricsGlobal = { [METRICS_KEY]?: { registry: Registry; live: LiveMetrics } };
 
 /** Sampling period of the event loop lag metrics (`nodejs_eventloop_lag_*`). */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 const RESET_REASONS: readonly ResetReason[] = ['unknown-cursor', 'evicted', 'epoch', 'overflow', 'gap'];
