@@ -20,7 +20,7 @@ export function applyHttpTimeouts(
   server: Pick<Server, 'keepAliveTimeout' | 'headersTimeout' | 'requestTimeout'>,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): void {
-  const keepAlive = envMs('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, env);
+  const keepAlive = envMs('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, { env });
   server.keepAliveTimeout = keepAlive;
   server.headersTimeout = Math.max(server.headersTimeout, keepAlive + 1_000);
   if (server.requestTimeout > 0 && server.requestTimeout < server.headersTimeout) server.requestTimeout = server.headersTimeout;

@@ -1,6 +1,7 @@
 import superjson from 'superjson';
 import { combineMetrics, createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from '../live/core';
 import { createRedisBackend, type RedisBackend } from '../live/redis';
+import { envMs } from './env';
 import { getLiveStats } from './liveStats';
 import { prometheusLiveMetrics } from './metrics';
 
@@ -29,13 +30,8 @@ export function hubOptions(): HubOptions {
   };
 }
 
-function maxDurationMs(): number {
-  const raw = process.env.LIVE_MAX_DURATION_MS;
-  if (raw === undefined || raw === '') return 3_600_000;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error('LIVE_MAX_DURATION_MS must be a whole number of milliseconds (0: never rotate)');
-  return value;
-}
+/** LIVE_MAX_DURATION_MS (0: never rotate). */
+const maxDurationMs = (): number => envMs('LIVE_MAX_DURATION_MS', 3_600_000);
 
 const envInt = (value: string | undefined): number | undefined => {
   const n = Number(value);

@@ -3,16 +3,9 @@ import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { createLive, type Live, type LiveMeta } from '../live/trpc';
 import type { Context } from '../server/context';
+import { envMs } from '../server/env';
 import { getHub } from '../server/hub';
 import { resources, type Resources } from './resources';
-
-function envMs(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of milliseconds`);
-  return value;
-}
 
 /**
  * SSE settings shared by the stock route and the fast transport. Pings keep
@@ -21,8 +14,8 @@ function envMs(name: string, fallback: number): number {
  * LIVE_CLIENT_TIMEOUT_MS (default 40 s) reconnects. The ping must be shorter.
  */
 export const sseOptions = (() => {
-  const intervalMs = envMs('LIVE_PING_INTERVAL_MS', 15_000);
-  const reconnectAfterInactivityMs = envMs('LIVE_CLIENT_TIMEOUT_MS', 40_000);
+  const intervalMs = envMs('LIVE_PING_INTERVAL_MS', 15_000, { min: 1 });
+  const reconnectAfterInactivityMs = envMs('LIVE_CLIENT_TIMEOUT_MS', 40_000, { min: 1 });
   if (intervalMs >= reconnectAfterInactivityMs) {
     throw new Error('LIVE_PING_INTERVAL_MS must be shorter than LIVE_CLIENT_TIMEOUT_MS');
   }
