@@ -483,7 +483,7 @@ function selectedVariants(): readonly Variant[] {
 export async function run({ quick }: BenchOptions): Promise<BenchResult> {
   const plan: Plan = quick
     ? { sizes: [200], rounds: 3, warmupStreams: 50, warmupRounds: 3, burstClients: 200, burstEvents: 50, roundTimeoutMs: 10_000, burstTimeoutMs: 10_000, openTimeoutMs: 60_000 }
-    : { sizes: [1000, 4000], rounds: 5, warmupStreams: 200, warmupRounds: 5, burstClients: 1000, burstEvents: 200, roundTimeoutMs: 30_000, burstTimeoutMs: 30_000, openTimeoutMs: 180_000 };
+    : { sizes: [1000, 4000], rounds: 9, warmupStreams: 200, warmupRounds: 5, burstClients: 1000, burstEvents: 200, roundTimeoutMs: 30_000, burstTimeoutMs: 30_000, openTimeoutMs: 180_000 };
   ensureBuild();
   const results: VariantFigures[] = [];
   for (const variant of selectedVariants()) {
