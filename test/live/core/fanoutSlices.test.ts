@@ -121,11 +121,18 @@ describe('hub: a fan-out is written in slices bounded by time as well as by coun
 });
 
 describe('connection: a frame waiting alone (the fan-out fast path)', () => {
-  it('counts a lone waiting frame as pending until it is written', async () => {
+  /** A hub on a stepped clock, one acme connection, and one invalidation (orders 1) waiting for its flush. */
+  const loneWaitingFrame = () => {
     const { timers, drain } = steppedClock();
     const hub = createHub({ timers });
-    const connection = hub.connect({ scope: 'acme', sink: new RecordingSink() });
+    const sink = new RecordingSink();
+    const connection = hub.connect({ scope: 'acme', sink });
     void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    return { hub, sink, connection, drain };
+  };
+
+  it('counts a lone waiting frame as pending until it is written', async () => {
+    const { hub, connection, drain } = loneWaitingFrame();
     expect(connection.pendingFrames).toBe(1);
     expect(connection.pendingBytes).toBeGreaterThan(0);
     expect(hub.stats().pending.frames).toBe(1);
@@ -149,11 +156,7 @@ describe('connection: a frame waiting alone (the fan-out fast path)', () => {
   });
 
   it('keeps a lone waiting frame through a pause and writes it on resume', async () => {
-    const { timers, drain } = steppedClock();
-    const hub = createHub({ timers });
-    const sink = new RecordingSink();
-    const connection = hub.connect({ scope: 'acme', sink });
-    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    const { sink, connection, drain } = loneWaitingFrame();
     connection.pause();
     drain();
     expect(sink.data).toEqual([]);
@@ -163,11 +166,7 @@ describe('connection: a frame waiting alone (the fan-out fast path)', () => {
   });
 
   it('lets a reset replace a lone waiting invalidation', async () => {
-    const { timers, drain } = steppedClock();
-    const hub = createHub({ timers });
-    const sink = new RecordingSink();
-    const connection = hub.connect({ scope: 'acme', sink });
-    void hub.invalidate('acme', { resource: 'orders', id: '1' });
+    const { sink, connection, drain } = loneWaitingFrame();
     connection.reset('gap');
     drain();
     expect(sink.data.map((m) => m.kind)).toEqual(['reset']);
