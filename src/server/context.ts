@@ -15,7 +15,20 @@ export interface Context {
   readonly db: Db;
   /** The verified session, or `null` when signed out. */
   readonly session: Session | null;
+  /**
+   * What the caller presented. With `ticket` or `credential`, `session` is
+   * `null`: only the live stream's procedure turns them into a session,
+   * through {@link streamSession}.
+   */
   readonly authMethod: AuthMethod | null;
+  /**
+   * Redeems the ticket or verifies the stream credential of the request's
+   * connection params (`null`: none, or invalid). Only `streamProcedure`
+   * (src/trpc/init.ts) calls it, so a ticket sent to any other procedure is
+   * neither accepted nor spent. Redeeming a ticket sets the credential
+   * response header. At most one redemption per request (memoized).
+   */
+  readonly streamSession: () => Promise<Session | null>;
   /** Response headers (cookies set by sign-in/out, the stream credential). */
   readonly resHeaders: Headers;
   /** What this request's mutations published (the read-your-writes fence). */
@@ -30,7 +43,7 @@ export interface ContextInput {
   readonly connectionParams?: { readonly [key: string]: string | undefined } | null;
 }
 
-async function authenticate(input: ContextInput, db: Db, resHeaders: Headers) {
+async function authenticate(input: ContextInput) {
   const cookie = readCookie(input.headers.get('cookie'), SESSION_COOKIE);
   if (cookie) {
     const session = await verifySession(cookie);
@@ -42,17 +55,22 @@ async function authenticate(input: ContextInput, db: Db, resHeaders: Headers) {
     if (session) return { session, authMethod: 'bearer' as const };
   }
   const params = input.connectionParams;
+  if (params && typeof params.ticket === 'string') return { session: null, authMethod: 'ticket' as const };
+  if (params && typeof params.credential === 'string') return { session: null, authMethod: 'credential' as const };
+  return null;
+}
+
+/** The stream-only authentication of {@link Context.streamSession}: a ticket, else a credential. */
+async function streamAuthenticate(input: ContextInput, db: Db, resHeaders: Headers): Promise<Session | null> {
+  const params = input.connectionParams;
   if (params && typeof params.ticket === 'string') {
     const redeemed = redeemTicket(db, params.ticket);
     if (!redeemed.ok || redeemed.claims.exp * 1000 <= Date.now()) return null;
     // The spent ticket is exchanged for a credential the client presents on reconnects.
     resHeaders.set(CREDENTIAL_HEADER, await issueCredential(redeemed.claims));
-    return { session: redeemed.claims, authMethod: 'ticket' as const };
+    return redeemed.claims;
   }
-  if (params && typeof params.credential === 'string') {
-    const session = await verifyCredential(params.credential);
-    if (session) return { session, authMethod: 'credential' as const };
-  }
+  if (params && typeof params.credential === 'string') return verifyCredential(params.credential);
   return null;
 }
 
@@ -64,11 +82,13 @@ async function authenticate(input: ContextInput, db: Db, resHeaders: Headers) {
 export async function createContext(input: ContextInput): Promise<Context> {
   const db = getDb();
   const resHeaders = input.resHeaders ?? new Headers();
-  const auth = await authenticate(input, db, resHeaders);
+  const auth = await authenticate(input);
+  let streamSession: Promise<Session | null> | undefined;
   return {
     db,
     session: auth?.session ?? null,
     authMethod: auth?.authMethod ?? null,
+    streamSession: () => (streamSession ??= streamAuthenticate(input, db, resHeaders)),
     resHeaders,
     live: createPublishLog(),
   };

@@ -60,14 +60,34 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure;
 
-/** Requires a signed-in user; narrows `ctx.session`. */
+/** Why a ticket or stream credential is refused by any procedure but the live stream. */
+const STREAM_ONLY = 'Stream tickets and credentials are valid for the live stream only';
+
+/**
+ * Requires a signed-in user (session cookie or bearer token); narrows
+ * `ctx.session`. Tickets and stream credentials never reach here as a
+ * session (see {@link streamProcedure}), so every procedure built on this
+ * one, subscriptions included, refuses them.
+ */
 export const authedProcedure = t.procedure
-  .use(({ ctx, type, next }) => {
-    if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
-    // Tickets and stream credentials authenticate the live stream only.
-    if ((ctx.authMethod === 'ticket' || ctx.authMethod === 'credential') && type !== 'subscription') {
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Stream credentials are valid for the live stream only' });
+  .use(({ ctx, next }) => {
+    if (!ctx.session) {
+      const streamOnly = ctx.authMethod === 'ticket' || ctx.authMethod === 'credential';
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: streamOnly ? STREAM_ONLY : 'Sign in first' });
     }
     return next({ ctx: { ...ctx, session: ctx.session } });
   })
   .use(live.invalidationMiddleware);
+
+/**
+ * The live stream's procedure, and only its: besides a session it accepts a
+ * one-time ticket or a stream credential (non-browser clients), redeemed
+ * here rather than at context creation. Security: use it for `live.stream`
+ * alone; a test walks every procedure of the router with a ticket and a
+ * credential and expects refusal everywhere else.
+ */
+export const streamProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const session = ctx.session ?? (await ctx.streamSession());
+  if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+  return next({ ctx: { ...ctx, session } });
+});

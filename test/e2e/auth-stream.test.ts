@@ -136,6 +136,8 @@ describe.each(['stock', 'fast'] as const)('live stream authentication: the attac
     const resHeaders = new Headers();
     const ticketCtx = await createContext({ headers: new Headers(), resHeaders, connectionParams: { ticket } });
     expect(ticketCtx.authMethod).toBe('ticket');
+    expect(ticketCtx.session).toBeNull();
+    expect(await ticketCtx.streamSession()).toMatchObject({ tenantId: 'acme' });
     const credential = resHeaders.get('x-live-credential')!;
     expect(credential).toBeTruthy();
     const { appRouter } = await import('../../src/server/routers/_app');

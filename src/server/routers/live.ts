@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { isLiveError } from '../../live/core';
 import { liveStreamInput } from '../../live/trpc';
-import { authedProcedure, live, router } from '../../trpc/init';
+import { authedProcedure, live, router, streamProcedure } from '../../trpc/init';
 
 const connectionInput = z.object({ connectionId: z.string().min(1).max(64) }).strict();
 
@@ -26,7 +26,7 @@ export const liveRouter = router({
    * The tenant's live signals. Served by the fast transport in production
    * (same context, input and middleware) and by the stock route in `next dev`.
    */
-  stream: authedProcedure
+  stream: streamProcedure
     .input(liveStreamInput.optional())
     .subscription(({ ctx, input, signal }) => live.stream(ctx, input, signal)),
 
