@@ -1,3 +1,5 @@
+import { dashboardAggregatesMigration } from './aggregatesMigration';
+
 /**
  * Schema migrations, applied in order on start. `PRAGMA user_version` holds
  * how many have run; never edit a shipped migration, add a new one.
@@ -88,4 +90,6 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX stream_tickets_by_expiry ON stream_tickets (expires_at);
   `,
+  // 4: dashboard aggregates kept by triggers (and backfilled), covering indexes for orders.list.
+  dashboardAggregatesMigration,
 ];

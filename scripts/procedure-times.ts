@@ -1,0 +1,77 @@
+/**
+ * How long each procedure holds the event loop with 100,000 orders in one
+ * tenant (issue 15: no procedure may hold it more than 20 ms).
+ *
+ *   npx tsx scripts/procedure-times.ts [orders=100000]
+ *
+ * Seeds a throwaway database (acme gets the orders), then calls every query
+ * and the order mutations through `createCaller` (real context, real
+ * middleware) and prints median and max wall time per call. Queries are
+ * synchronous SQLite, so a call's wall time is the time it holds the loop.
+ */
+import { performance } from 'node:perf_hooks';
+import { setupApp } from '../test/helpers/app';
+import { insertManyOrders } from '../test/helpers/manyOrders';
+import { insertImportedOrders } from '../src/server/data/imports';
+
+const count = Number(process.argv[2] ?? 100_000);
+const ROUNDS = 30;
+
+async function main() {
+  const app = await setupApp();
+  const seeded = performance.now();
+  insertManyOrders(app.db, 'acme', count);
+  console.log(`seeded ${count} orders in ${(performance.now() - seeded).toFixed(0)} ms`);
+  app.db.prepare("UPDATE products SET stock = 900000 WHERE id = 'prd_acme_2'").run();
+  const alice = await app.callerAs('alice@acme.test');
+  const anOrder = (app.db.prepare("SELECT id FROM orders WHERE tenant_id = 'acme' ORDER BY number DESC LIMIT 1").get() as { id: string }).id;
+  let n = 0;
+  const cases: Array<[string, () => Promise<unknown>]> = [
+    ['dashboard.stats', () => alice.dashboard.stats()],
+    ['orders.list', () => alice.orders.list()],
+    ['orders.list {limit: 200}', () => alice.orders.list({ limit: 200 })],
+    ['orders.list {status: cancelled, limit: 200}', () => alice.orders.list({ status: 'cancelled', limit: 200 })],
+    ['orders.list {search: hit}', () => alice.orders.list({ search: 'Hopper 1' })],
+    ['orders.list {search: miss, limit: 200}', () => alice.orders.list({ search: 'nobody at all', limit: 200 })],
+    ['orders.list {status+search miss}', () => alice.orders.list({ status: 'paid', search: 'zzz' })],
+    ['orders.byId', () => alice.orders.byId({ id: anOrder })],
+    ['products.list', () => alice.products.list()],
+    ['notifications.list {limit: 200}', () => alice.notifications.list({ limit: 200 })],
+    ['imports.list', () => alice.imports.list()],
+    ['orders.create', () => alice.orders.create({ customer: `Load ${n++}`, items: [{ productId: 'prd_acme_2', quantity: 1 }] })],
+    ['orders.updateStatus', () => alice.orders.updateStatus({ id: anOrder, status: n++ % 2 ? 'cancelled' : 'paid' })],
+    ['products.adjustStock', () => alice.products.adjustStock({ id: 'prd_acme_1', delta: n++ % 2 ? 1 : -1 })],
+    [
+      'import chunk (250 rows)',
+      async () =>
+        insertImportedOrders(
+          app.db,
+          'acme',
+          Array.from({ length: 250 }, (_, i) => ({
+            customer: `Imported ${i}`,
+            productId: 'prd_acme_1',
+            quantity: 1,
+            unitPriceCents: 100,
+            status: 'paid' as const,
+            createdAt: Date.now(),
+          })),
+        ),
+    ],
+  ];
+  const rows: string[] = [];
+  for (const [name, call] of cases) {
+    await call(); // warm the statement cache
+    const times: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const start = performance.now();
+      await call();
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    rows.push(`${name.padEnd(44)} median ${times[ROUNDS >> 1]!.toFixed(2).padStart(8)} ms   max ${times.at(-1)!.toFixed(2).padStart(8)} ms`);
+  }
+  console.log(rows.join('\n'));
+  await app.close();
+}
+
+void main();
