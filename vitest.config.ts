@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',
+    // A fresh random session secret per run, for the tests and the production servers they start:
+    // no secret written in the repository verifies anything (test/e2e/knownSecrets.production.test.ts).
+    env: { AUTH_SECRET: randomBytes(32).toString('base64url') },
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Files run in parallel processes; each test file owns its ports, temp dirs and hub.

@@ -17,11 +17,13 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import next from 'next';
+import { getAuthConfig } from './server/auth/config';
 import { getDb } from './server/db/connection';
 import { envMs } from './server/env';
 import { applyHttpTimeouts } from './server/httpTimeouts';
 import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
+import { startMetricsListener } from './server/metricsListener';
 import { createGracefulShutdown, nodeHandlerFromFetch, writeFetchResponse } from './live/node';
 import { handleTrpcRequest, TRPC_ENDPOINT } from './server/trpcHandler';
 import { GET as healthRoute } from './app/api/health/route';
@@ -38,6 +40,8 @@ async function main() {
   const drain = { timeoutMs: envMs('LIVE_DRAIN_TIMEOUT_MS', 10_000), jitterMs: envMs('LIVE_DRAIN_JITTER_MS', 2_000) };
   // Open (migrate, seed) the database before serving, so a bad DATA_DIR fails fast.
   getDb();
+  // Likewise the auth secret: a short AUTH_SECRET refuses to start; without one, it is generated or read now.
+  await getAuthConfig();
   getHub();
   // With LIVE_REDIS_URL: join the shared history before serving (waits at most 5 s; after that the
   // backend keeps retrying and serves this instance's clients locally).
@@ -60,6 +64,8 @@ async function main() {
     });
   });
   applyHttpTimeouts(server);
+  // METRICS_PORT: Prometheus on a second, localhost-only listener (the public port needs METRICS_TOKEN).
+  startMetricsListener();
   server.listen(port, hostname, () => {
     console.log(
       `[server] ready on http://localhost:${port} (${dev ? 'development' : 'production'}, live transport: ${transportMode}, tRPC HTTP: ${trpcMode})`,

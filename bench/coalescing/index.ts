@@ -15,7 +15,7 @@ import superjson from 'superjson';
 import { sampleOrderCsv } from '../../src/app/(app)/imports/sampleCsv';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { BENCH_PASSWORD, seedBenchData } from '../article/seed';
-import { startAppServer, tempDataDir } from '../lib/appServer';
+import { metricsAuthorization, startAppServer, tempDataDir } from '../lib/appServer';
 import { sessionCookieOf } from '../lib/browserFetch';
 import { Child } from '../lib/child';
 import { fmt, median, table, type BenchOptions, type BenchResult } from '../lib/report';
@@ -50,7 +50,7 @@ interface ImportRun {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function publishedCoalesced(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/api/metrics`)).text();
+  const text = await (await fetch(`${url}/api/metrics`, { headers: { authorization: metricsAuthorization } })).text();
   const match = /^trpc_live_signals_published_total\{lane="coalesced"\} (\d+)/m.exec(text);
   if (!match) throw new Error('no coalesced publish counter in /api/metrics');
   return Number(match[1]);

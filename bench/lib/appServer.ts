@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,9 @@ import { freePort } from '../../test/helpers/prodServer';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
+/** `Authorization` of a bench scrape of `/api/metrics` (closed without a METRICS_TOKEN); random per run. */
+const METRICS_TOKEN = randomBytes(16).toString('base64url');
+export const metricsAuthorization = `Bearer ${METRICS_TOKEN}`;
 
 /** A running production server (`node dist/main.js`). */
 export interface AppServer {
@@ -50,7 +54,7 @@ export async function startAppServer(options: {
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: options.dataDir,
-      AUTH_SECRET: 'bench-secret-bench-secret-bench-secret-01',
+      METRICS_TOKEN,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

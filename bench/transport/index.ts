@@ -235,7 +235,6 @@ async function runVariant(variant: Variant, plan: Plan, log: (line: string) => v
         NODE_ENV: 'production',
         PORT: String(port),
         HOST: '127.0.0.1',
-        AUTH_SECRET: 'bench-secret-bench-secret-bench-secret-01',
         ...(dataDir ? { DATA_DIR: dataDir } : {}),
         ...variant.env,
       },

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,8 +10,13 @@ import { freePort } from '../../test/helpers/prodServer';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-/** The secret the soak server signs sessions with; the runner mints cookies with the same one. */
-export const SOAK_AUTH_SECRET = 'soak-secret-soak-secret-soak-secret-00001';
+/**
+ * The secret the soak server signs sessions with; the runner mints cookies
+ * with the same one. Random per run: no secret in the repository verifies anything.
+ */
+export const SOAK_AUTH_SECRET = randomBytes(32).toString('base64url');
+/** The soak server's METRICS_TOKEN (metrics are closed without one); random per run. */
+const SOAK_METRICS_TOKEN = randomBytes(16).toString('base64url');
 
 /** What the server host reports about one live connection (see serverHost.mjs). */
 export interface ConnectionInfo {
@@ -121,6 +127,7 @@ export async function startSoakServer(
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
         AUTH_SECRET: SOAK_AUTH_SECRET,
+        METRICS_TOKEN: SOAK_METRICS_TOKEN,
         LIVE_REDIS_URL: '',
         ...options.env,
       },
@@ -207,7 +214,7 @@ export async function startSoakServer(
     tapTake: async (stop = false) => (await call<{ entries: TappedEntry[] }>('tapTake', { stop })).entries,
     resetSockets: async (filter) => (await call<{ count: number }>('resetSockets', { filter })).count,
     async gauge() {
-      const text = await (await fetch(`${url}/api/metrics`)).text();
+      const text = await (await fetch(`${url}/api/metrics`, { headers: { authorization: `Bearer ${SOAK_METRICS_TOKEN}` } })).text();
       const match = /^trpc_live_connections(?:\{[^}]*\})?\s+(\S+)$/m.exec(text);
       if (!match) throw new Error('trpc_live_connections is missing from /api/metrics');
       return Number(match[1]);

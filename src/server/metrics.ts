@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Lane, LiveMetrics, ResetReason } from '../live/core';
 import { getHub } from './hub';
@@ -156,15 +157,23 @@ export function prometheusLiveMetrics(): LiveMetrics {
 }
 
 /**
- * Whether a scrape may read the metrics: with `METRICS_TOKEN` set, only a
- * request with `Authorization: Bearer <token>`; without it, anyone who can
- * reach the port (keep the port private then).
+ * Whether a scrape on the public port may read the metrics: `allowed` only
+ * with `METRICS_TOKEN` set and `Authorization: Bearer <token>`; `closed`
+ * when no token is configured (the default: process and tenant-wide figures
+ * are not for anonymous callers; `METRICS_PORT` serves them on localhost
+ * instead, see `metricsListener.ts`); `unauthorized` for a missing or wrong token.
  */
-export function metricsAccessAllowed(authorization: string | null, token = process.env.METRICS_TOKEN): boolean {
-  if (!token) return true;
-  const expected = `Bearer ${token}`;
-  if (!authorization || authorization.length !== expected.length) return false;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) diff |= authorization.charCodeAt(i) ^ expected.charCodeAt(i);
-  return diff === 0;
+export function metricsAccess(authorization: string | null, token = process.env.METRICS_TOKEN): 'allowed' | 'closed' | 'unauthorized' {
+  if (!token) return 'closed';
+  const expected = Buffer.from(`Bearer ${token}`);
+  const given = Buffer.from(authorization ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected) ? 'allowed' : 'unauthorized';
+}
+
+/** The Prometheus text exposition as a fetch `Response` (no access check: callers do it). */
+export async function metricsResponse(): Promise<Response> {
+  const registry = getMetricsRegistry();
+  return new Response(await registry.metrics(), {
+    headers: { 'content-type': registry.contentType, 'cache-control': 'no-store' },
+  });
 }

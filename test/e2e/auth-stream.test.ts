@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialEventSource } from '../../src/live/client/credentialEventSource';
@@ -34,7 +35,7 @@ describe.each(['stock', 'fast'] as const)('live stream authentication: the attac
   let opened = 0;
 
   beforeAll(async () => {
-    process.env.AUTH_SECRET = 'attack-table-secret-attack-table-secret-01';
+    process.env.AUTH_SECRET = randomBytes(32).toString('base64url');
     idp = await rsaIdentityProvider();
     process.env.AUTH_PUBLIC_KEY = idp.pem;
     process.env.AUTH_ALGORITHM = 'RS256';
@@ -83,7 +84,7 @@ describe.each(['stock', 'fast'] as const)('live stream authentication: the attac
   });
 
   it('refuses a token with a wrong signature', async () => {
-    await expectRefused(withCookie(await makeToken({ secret: 'some-other-secret-some-other-secret-0000' })));
+    await expectRefused(withCookie(await makeToken({ secret: randomBytes(32).toString('base64url') })));
   });
 
   it('refuses alg: none', async () => {

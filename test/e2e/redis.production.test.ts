@@ -17,8 +17,6 @@ import { redisServerBinary, startRedis, type TestRedis } from '../helpers/redis'
 import { describeWithService } from '../helpers/services';
 import { waitFor } from '../helpers/wait';
 
-// Sign cookies with the secret the production fixture gives the servers.
-process.env.AUTH_SECRET ??= 'test-secret-test-secret-test-secret-0001';
 
 type Client = ReturnType<typeof createNodeClient>;
 type Received = { message: LiveMessage; id?: string; at: number };

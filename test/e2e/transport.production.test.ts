@@ -11,9 +11,6 @@ import { createNodeClient } from '../helpers/client';
 import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
 import { listen } from './liveClientSuite';
 
-// Sign cookies with the secret the production fixture gives the server.
-process.env.AUTH_SECRET ??= 'test-secret-test-secret-test-secret-0001';
-
 /** Opens a raw stream and resolves with a reader of its body once `ready` arrived. */
 function rawStream(url: string, cookie: string, ready: string) {
   return new Promise<{ text(): string; ended: Promise<void> }>((resolve, reject) => {

@@ -10,14 +10,6 @@ import { hubOptions, setHub } from '../../src/server/hub';
 import { appRouter } from '../../src/server/routers/_app';
 import { createCallerFactory } from '../../src/trpc/init';
 
-/**
- * The secret tests sign sessions with; production servers started by the
- * tests get the same one (see prodServer.ts). Set at import, before anything
- * reads the auth configuration.
- */
-export const TEST_AUTH_SECRET = 'test-secret-test-secret-test-secret-0001';
-process.env.AUTH_SECRET ??= TEST_AUTH_SECRET;
-
 export type DemoEmail = (typeof demoUsers)[number]['email'];
 
 /** A cookie header for a seeded user, signed like a real sign-in. */

@@ -48,7 +48,8 @@ export async function startProductionServer(env: Record<string, string> = {}): P
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
-      AUTH_SECRET: process.env.AUTH_SECRET ?? 'test-secret-test-secret-test-secret-0001',
+      // The run's random secret (vitest.config.ts), so tests can sign cookies; '' lets the server generate its own.
+      AUTH_SECRET: process.env.AUTH_SECRET ?? '',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GET } from '../../src/app/api/metrics/route';
 import { setupApp, type TestApp } from '../helpers/app';
+import type { Server } from 'node:http';
+import { startMetricsListener } from '../../src/server/metricsListener';
 import { RecordingSink } from '../helpers/sink';
 
 /** Parses Prometheus text into `name{labels}` → value. */
@@ -14,7 +18,10 @@ function parse(text: string): Map<string, number> {
   return values;
 }
 
-async function scrape(headers: Record<string, string> = {}) {
+/** The scrape token of these tests (random per run). */
+const TOKEN = randomBytes(16).toString('base64url');
+
+async function scrape(headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) {
   const res = await GET(new Request('http://localhost/api/metrics', { headers }));
   return { res, values: parse(await res.text()) };
 }
@@ -22,6 +29,7 @@ async function scrape(headers: Record<string, string> = {}) {
 describe('GET /api/metrics', () => {
   let app: TestApp;
   beforeEach(async () => {
+    vi.stubEnv('METRICS_TOKEN', TOKEN);
     app = await setupApp();
   });
   afterEach(async () => {
@@ -83,10 +91,51 @@ describe('GET /api/metrics', () => {
 
   it('requires the bearer token when METRICS_TOKEN is set', async () => {
     vi.stubEnv('METRICS_TOKEN', 'scrape-secret');
-    expect((await scrape()).res.status).toBe(401);
+    expect((await scrape({})).res.status).toBe(401);
     expect((await scrape({ authorization: 'Bearer wrong-secret' })).res.status).toBe(401);
+    expect((await scrape({ authorization: 'Bearer scrape-secre' })).res.status).toBe(401);
     const ok = await scrape({ authorization: 'Bearer scrape-secret' });
     expect(ok.res.status).toBe(200);
     expect(ok.values.has('trpc_live_connections')).toBe(true);
+  });
+
+  it('is closed to every caller when METRICS_TOKEN is unset (the default)', async () => {
+    vi.stubEnv('METRICS_TOKEN', undefined);
+    for (const headers of [{}, { authorization: 'Bearer ' }, { authorization: `Bearer ${TOKEN}` }] as Record<string, string>[]) {
+      const { res, values } = await scrape(headers);
+      expect(res.status).toBe(403);
+      expect(values.has('trpc_live_connections')).toBe(false);
+    }
+    const res = await GET(new Request('http://localhost/api/metrics'));
+    expect(await res.text()).toMatch(/set METRICS_TOKEN/);
+  });
+});
+
+describe('METRICS_PORT listener', () => {
+  let app: TestApp;
+  let server: Server | null = null;
+  beforeEach(async () => {
+    app = await setupApp();
+  });
+  afterEach(async () => {
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await app.close();
+  });
+
+  it('serves the metrics without a token on localhost only, and nothing else', async () => {
+    const { freePort } = await import('../helpers/prodServer');
+    const port = await freePort();
+    server = startMetricsListener({ METRICS_PORT: String(port) });
+    await new Promise<void>((resolve) => (server!.listening ? resolve() : server!.once('listening', () => resolve())));
+    expect((server!.address() as AddressInfo).address).toBe('127.0.0.1');
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^trpc_live_connections \d+$/m);
+    expect((await fetch(`http://127.0.0.1:${port}/api/trpc/orders.list`)).status).toBe(404);
+  });
+
+  it('is off without METRICS_PORT and refuses a port that is not a number', () => {
+    expect(startMetricsListener({})).toBeNull();
+    expect(() => startMetricsListener({ METRICS_PORT: 'abc' })).toThrow(/METRICS_PORT must be a port number/);
   });
 });

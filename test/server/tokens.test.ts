@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, exportSPKI } from 'jose';
@@ -6,7 +7,8 @@ import { authConfigFromEnv, type AuthConfig } from '../../src/server/auth/config
 import { verifyToken } from '../../src/server/auth/tokens';
 import { makeToken, rsaIdentityProvider, tamperTenant, unsecuredToken } from '../helpers/tokens';
 
-const SECRET = 'unit-secret-unit-secret-unit-secret-0001';
+// Random per run: no secret written in the repository verifies anything.
+const SECRET = randomBytes(32).toString('base64url');
 
 describe('verifyToken: each attack is refused for the right reason', () => {
   let config: AuthConfig;
@@ -25,7 +27,7 @@ describe('verifyToken: each attack is refused for the right reason', () => {
   it.each([
     ['expired', () => makeToken({ secret: SECRET, expiresIn: -60 }), 'expired'],
     ['not yet valid', () => makeToken({ secret: SECRET, notBeforeIn: 3600 }), 'not-yet-valid'],
-    ['wrong signature', () => makeToken({ secret: 'x'.repeat(40) }), 'signature'],
+    ['wrong signature', () => makeToken({ secret: randomBytes(32).toString('base64url') }), 'signature'],
     ['alg none', async () => unsecuredToken(), 'algorithm'],
     ['HS/RS confusion', () => makeToken({ alg: 'HS256', key: new TextEncoder().encode(idp.pem) }), 'signature'],
     ['wrong issuer', () => makeToken({ secret: SECRET, issuer: 'evil' }), 'issuer'],
@@ -76,7 +78,7 @@ describe('verifyToken: each attack is refused for the right reason', () => {
   });
 
   it('rejects bad configuration with clear messages', async () => {
-    await expect(authConfigFromEnv({ AUTH_SECRET: 'short' })).rejects.toThrow(/at least 32 characters/);
+    await expect(authConfigFromEnv({ AUTH_SECRET: 'short' })).rejects.toThrow(/^AUTH_SECRET must be at least 32 bytes/);
     await expect(authConfigFromEnv({ AUTH_PUBLIC_KEY: idp.pem })).rejects.toThrow(/AUTH_ALGORITHM/);
     await expect(authConfigFromEnv({ AUTH_ALGORITHM: 'HS512' })).rejects.toThrow(/RS256, ES256/);
     await expect(authConfigFromEnv({ AUTH_JWKS_URL: 'not a url' })).rejects.toThrow(/valid URL/);
@@ -128,7 +130,7 @@ describe('verifyToken: a token that passed is remembered, never past its expiry'
     const token = await makeToken({ secret: SECRET });
     expect(await verifyToken(token, config)).toMatchObject({ ok: true });
     expect(await verifyToken(token, config, 'trpc-live:other')).toEqual({ ok: false, reason: 'audience' });
-    const forged = await makeToken({ secret: 'y'.repeat(40) });
+    const forged = await makeToken({ secret: randomBytes(32).toString('base64url') });
     expect(await verifyToken(forged, config)).toEqual({ ok: false, reason: 'signature' });
     expect(await verifyToken(forged, config)).toEqual({ ok: false, reason: 'signature' });
   });

@@ -22,7 +22,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           </span>{' '}
           trpc-live
         </span>
-        <NavLinks />
+        <NavLinks role={session.role} />
         <LiveBadge />
         <span className="who" data-testid="who">
           <strong>{session.name}</strong>

@@ -1,4 +1,6 @@
 import { createRemoteJWKSet, importSPKI, type CryptoKey, type JWTVerifyGetKey } from 'jose';
+import { dataDir } from '../db/connection';
+import { loadOrCreateSecret, SECRET_MIN_BYTES } from './secretFile';
 
 /** Algorithms accepted from an external identity provider's public key or JWKS. */
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256'] as const;
@@ -12,10 +14,14 @@ export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
  * kind of key (algorithm confusion), and `alg: none` is never accepted.
  */
 export interface AuthConfig {
-  /** HS256 secret (AUTH_SECRET; a development default with a warning). */
+  /**
+   * HS256 secret: AUTH_SECRET (32+ bytes), else 32 random bytes generated on
+   * the first start and kept in `DATA_DIR/auth-secret` (see `secretFile.ts`).
+   * There is no built-in secret in any mode.
+   */
   readonly secret: Uint8Array;
-  /** True when the built-in development secret is in use. */
-  readonly developmentSecret: boolean;
+  /** Where the secret came from: the environment, or the file (and whether this start created it). */
+  readonly secretSource: { readonly kind: 'env' } | { readonly kind: 'file'; readonly file: string; readonly created: boolean };
   /** Verifies RS256/ES256 tokens (AUTH_PUBLIC_KEY or AUTH_JWKS_URL), if configured. */
   readonly asymmetric: { readonly algorithm: AsymmetricAlgorithm | null; readonly key: CryptoKey | JWTVerifyGetKey } | null;
   /** Expected `iss` (AUTH_ISSUER). @default 'trpc-live' */
@@ -26,13 +32,18 @@ export interface AuthConfig {
   readonly clockToleranceSeconds: number;
 }
 
-const DEV_SECRET = 'trpc-live-development-secret-change-me-0123456789';
-
-/** Reads {@link AuthConfig} from the environment; throws with a clear message on bad values. */
+/**
+ * Reads {@link AuthConfig} from the environment; throws with a clear message
+ * on bad values. Without AUTH_SECRET (unset or empty) the secret comes from
+ * `DATA_DIR/auth-secret`, created on first use.
+ */
 export async function authConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Promise<AuthConfig> {
-  const rawSecret = env.AUTH_SECRET;
-  if (rawSecret !== undefined && rawSecret.length < 32) {
-    throw new Error('AUTH_SECRET must be at least 32 characters long');
+  const rawSecret = env.AUTH_SECRET || undefined;
+  if (rawSecret !== undefined && Buffer.byteLength(rawSecret) < SECRET_MIN_BYTES) {
+    throw new Error(
+      `AUTH_SECRET must be at least ${SECRET_MIN_BYTES} bytes long (it has ${Buffer.byteLength(rawSecret)}); ` +
+        'unset it to have a random one generated and kept in DATA_DIR',
+    );
   }
   let asymmetric: AuthConfig['asymmetric'] = null;
   const algorithm = env.AUTH_ALGORITHM;
@@ -59,9 +70,11 @@ export async function authConfigFromEnv(env: Readonly<Record<string, string | un
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 300) {
     throw new Error('AUTH_CLOCK_TOLERANCE_S must be a number of seconds between 0 and 300');
   }
+  // Last, so a configuration error above never leaves a secret file behind.
+  const stored = rawSecret === undefined ? loadOrCreateSecret(dataDir(env)) : null;
   return {
-    secret: new TextEncoder().encode(rawSecret ?? DEV_SECRET),
-    developmentSecret: rawSecret === undefined,
+    secret: stored ? stored.secret : new TextEncoder().encode(rawSecret),
+    secretSource: stored ? { kind: 'file', file: stored.file, created: stored.created } : { kind: 'env' },
     asymmetric,
     issuer: env.AUTH_ISSUER ?? 'trpc-live',
     audience: env.AUTH_AUDIENCE ?? 'trpc-live:app',
@@ -74,15 +87,17 @@ type ConfigGlobal = { [CONFIG_KEY]?: Promise<AuthConfig> };
 
 /**
  * The process-wide auth configuration, read once from the environment (on
- * `globalThis`, shared by Next bundles and the Node entry). Warns once when
- * the development secret is in use.
+ * `globalThis`, shared by Next bundles and the Node entry). Says once where a
+ * generated secret is kept.
  */
 export function getAuthConfig(): Promise<AuthConfig> {
   const g = globalThis as ConfigGlobal;
   g[CONFIG_KEY] ??= authConfigFromEnv().then((config) => {
-    if (config.developmentSecret) {
-      console.warn(
-        '[auth] AUTH_SECRET is not set: using the built-in development secret. Set AUTH_SECRET (32+ characters) before deploying.',
+    const source = config.secretSource;
+    if (source.kind === 'file') {
+      console.log(
+        `[auth] AUTH_SECRET is not set: signing sessions with the secret ${source.created ? 'generated now in' : 'kept in'} ${source.file}. ` +
+          'Several instances must share it (same DATA_DIR, or one AUTH_SECRET).',
       );
     }
     return config;

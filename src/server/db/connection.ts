@@ -6,10 +6,10 @@ import { seed } from './seed';
 
 export type Db = Database.Database;
 
-/** Folder of the SQLite file: `DATA_DIR`, default `./data`. */
-export function dataDir(): string {
+/** Folder of the SQLite file and the generated auth secret: `DATA_DIR`, default `./data`. */
+export function dataDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   // The ignore comment keeps Turbopack from tracing the whole project for this path.
-  return path.resolve(/*turbopackIgnore: true*/ process.env.DATA_DIR ?? 'data');
+  return path.resolve(/*turbopackIgnore: true*/ env.DATA_DIR ?? 'data');
 }
 
 /** Applies pending migrations in one transaction each. */

@@ -21,9 +21,18 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/**
+ * The inspector shows every live connection of the tenant with user ids and
+ * recent signal summaries: admins only (least exposure), staff get FORBIDDEN.
+ */
+const adminProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.session.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'The live inspector is for admins only' });
+  return next();
+});
+
 export const inspectorRouter = router({
   /** The caller tenant's picture of the live layer, once. */
-  snapshot: authedProcedure.query(({ ctx }) => getLiveStats().snapshot(live.hub(), ctx.session.tenantId)),
+  snapshot: adminProcedure.query(({ ctx }) => getLiveStats().snapshot(live.hub(), ctx.session.tenantId)),
 
   /**
    * The same picture pushed every second while the inspector page is open: a
@@ -31,7 +40,7 @@ export const inspectorRouter = router({
    * a plain tRPC subscription, not a hub stream: watching does not show up
    * as a live connection or add signals to what it watches.
    */
-  watch: authedProcedure.subscription(async function* ({ ctx, signal }) {
+  watch: adminProcedure.subscription(async function* ({ ctx, signal }) {
     const stats = getLiveStats();
     while (!signal?.aborted) {
       // A draining server ends the watch (retryable) so shutdown does not wait for it.

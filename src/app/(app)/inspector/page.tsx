@@ -1,7 +1,20 @@
+import { currentSession } from '../../../trpc/session';
 import { InspectorView } from './InspectorView';
 
 export const metadata = { title: 'Live inspector · trpc-live' };
 
-export default function InspectorPage() {
+/** Admins only, like the inspector's procedures (which answer FORBIDDEN to staff). */
+export default async function InspectorPage() {
+  const session = await currentSession();
+  if (session?.role !== 'admin') {
+    return (
+      <section>
+        <h1>Live inspector</h1>
+        <p className="muted" data-testid="inspector-forbidden">
+          The live inspector is for admins only.
+        </p>
+      </section>
+    );
+  }
   return <InspectorView />;
 }

@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:http';
+import { writeFetchResponse } from '../live/node';
+import { metricsResponse } from './metrics';
+
+/** Paths the metrics listener answers (`/metrics` is Prometheus' default). */
+const METRICS_PATHS = new Set(['/metrics', '/api/metrics']);
+
+/**
+ * A second listener for Prometheus on `METRICS_PORT`, bound to
+ * `METRICS_HOST` (default 127.0.0.1): `GET /metrics` (or `/api/metrics`)
+ * without a token, everything else 404. For a scraper on the same host or
+ * network namespace (a sidecar); the public port keeps the metrics closed
+ * unless `METRICS_TOKEN` is set. `null` when `METRICS_PORT` is unset.
+ * @throws when METRICS_PORT is not a port number.
+ */
+export function startMetricsListener(env: Readonly<Record<string, string | undefined>> = process.env): Server | null {
+  if (!env.METRICS_PORT) return null;
+  const port = Number(env.METRICS_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new Error(`METRICS_PORT must be a port number (1-65535), got ${JSON.stringify(env.METRICS_PORT)}`);
+  }
+  const host = env.METRICS_HOST || '127.0.0.1';
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    if (req.method !== 'GET' || !METRICS_PATHS.has(path)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: GET /metrics\n');
+      return;
+    }
+    metricsResponse()
+      .then((response) => writeFetchResponse(response, res))
+      .catch((error: unknown) => {
+        console.error('[metrics] scrape failed:', error);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+  });
+  // Not a reason to keep the process alive during a drain.
+  server.unref();
+  server.listen(port, host, () => console.log(`[metrics] Prometheus metrics on http://${host}:${port}/metrics`));
+  return server;
+}
