@@ -13,6 +13,7 @@ import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import { readFence, type ChangedKey } from '../../src/live/client';
 import type { AppRouter } from '../../src/server/routers/_app';
+import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 import { createRandom, type Random } from './random';
@@ -85,7 +86,7 @@ async function start(message: { baseUrl: string; password: string; tenants: Tena
         }),
       );
     const client = createTRPCClient<AppRouter>({
-      links: [fenceLink, httpBatchLink({ url: `${message.baseUrl}/api/trpc`, transformer: superjson, fetch: net.fetch })],
+      links: [fenceLink, httpBatchLink({ url: `${message.baseUrl}/api/trpc`, transformer: superjson, fetch: net.fetch, maxItems: MAX_BATCH_SIZE })],
     });
     // Setup (not measured): the tenant's orders and their statuses, to pick targets and know a transition to "paid".
     const list = await client.orders.list.query({ limit: 200 });

@@ -27,6 +27,7 @@ import superjson from 'superjson';
 import { createLiveInvalidator, liveLink, type LiveInvalidator } from '../../src/live/client';
 import { createSharedLiveStream, type SharedLiveStream } from '../../src/live/react/sharedLiveStream';
 import type { AppRouter } from '../../src/server/routers/_app';
+import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { makeQueryClient } from '../../src/trpc/queryClient';
 import { resources } from '../../src/trpc/resources';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch, type BrowserTraffic } from '../lib/browserFetch';
@@ -123,7 +124,7 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
     splitLink({
       condition: (op) => op.type === 'subscription',
       true: httpSubscriptionLink({ url, transformer: superjson, EventSource: BrowserEventSource }),
-      false: httpBatchLink({ url, transformer: superjson, fetch: net.fetch }),
+      false: httpBatchLink({ url, transformer: superjson, fetch: net.fetch, maxItems: MAX_BATCH_SIZE }),
     }),
   ];
   const client = createTRPCClient<AppRouter>({ links });

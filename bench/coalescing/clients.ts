@@ -9,6 +9,7 @@ import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import type { LiveMessage } from '../../src/live/core';
 import type { AppRouter } from '../../src/server/routers/_app';
+import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 
@@ -49,7 +50,7 @@ function connect(baseUrl: string, cookie: string): Client {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: httpSubscriptionLink({ url, transformer: superjson, EventSource: BrowserEventSource }),
-        false: httpBatchLink({ url, transformer: superjson, fetch: net.fetch }),
+        false: httpBatchLink({ url, transformer: superjson, fetch: net.fetch, maxItems: MAX_BATCH_SIZE }),
       }),
     ],
   });

@@ -5,6 +5,7 @@ import { createLive, type Live, type LiveMeta } from '../live/trpc';
 import type { Context } from '../server/context';
 import { envMs } from '../server/env';
 import { getHub } from '../server/hub';
+import { takeTurn } from '../server/requestLimits';
 import { resources, type Resources } from './resources';
 
 /**
@@ -70,6 +71,11 @@ const STREAM_ONLY = 'Stream tickets and credentials are valid for the live strea
  * one, subscriptions included, refuses them.
  */
 export const authedProcedure = t.procedure
+  // Calls that came over HTTP start one per event-loop turn, round-robin between users (server/requestLimits.ts).
+  .use(async ({ ctx, type, next }) => {
+    await takeTurn(ctx, type);
+    return next();
+  })
   .use(({ ctx, next }) => {
     if (!ctx.session) {
       const streamOnly = ctx.authMethod === 'ticket' || ctx.authMethod === 'credential';

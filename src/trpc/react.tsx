@@ -8,6 +8,7 @@ import superjson from 'superjson';
 import { createLiveInvalidator, liveLink } from '../live/client';
 import { LiveProvider, type StreamEvents } from '../live/react';
 import type { AppRouter } from '../server/routers/_app';
+import { MAX_BATCH_SIZE } from './batchLimit';
 import { makeQueryClient } from './queryClient';
 import { resources } from './resources';
 
@@ -38,7 +39,7 @@ export function TRPCReactProvider({
         splitLink({
           condition: (op) => op.type === 'subscription',
           true: httpSubscriptionLink({ url, transformer: superjson, eventSourceOptions: { withCredentials: true } }),
-          false: httpBatchLink({ url, transformer: superjson }),
+          false: httpBatchLink({ url, transformer: superjson, maxItems: MAX_BATCH_SIZE }),
         }),
       ],
     });

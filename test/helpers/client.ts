@@ -2,6 +2,7 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type 
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import type { AppRouter } from '../../src/server/routers/_app';
+import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 
 /** EventSource (eventsource@4) that sends a cookie, as a browser would. */
 export function eventSourceWithCookie(cookie: string | null, Base: typeof EventSource = EventSource) {
@@ -51,7 +52,7 @@ export function createNodeClient(baseUrl: string, cookie: string | null, options
           EventSource: opts.EventSource ?? eventSourceWithCookie(cookie),
           ...(opts.connectionParams ? { connectionParams: opts.connectionParams } : {}),
         }),
-        false: httpBatchLink({ url, transformer: superjson, headers }),
+        false: httpBatchLink({ url, transformer: superjson, headers, maxItems: MAX_BATCH_SIZE }),
       }),
     ],
   });
