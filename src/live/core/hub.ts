@@ -20,7 +20,7 @@ import {
   type LiveSignal,
   type ResetReason,
 } from './signal';
-import type { Frame, LiveSink } from './sink';
+import type { CloseReason, Frame, LiveSink } from './sink';
 import { assertPattern, assertTopic, matchTopic } from './topic';
 import { TopicIndex } from './topicIndex';
 
@@ -181,6 +181,14 @@ const randomId = () => Math.random().toString(36).slice(2, 10) + Math.random().t
  * scope's topic trie that visits only matching connections; connections of
  * other scopes, and non-matching topics of the same scope, cost nothing.
  */
+/** Whether `connection` is in `owner.scope` and carries every attribute of `owner.groups`. */
+function owns(owner: ConnectionOwner, connection: LiveConnection): boolean {
+  return (
+    connection.scope === owner.scope &&
+    Object.entries(owner.groups ?? {}).every(([attribute, value]) => connection.groups[attribute] === value)
+  );
+}
+
 export class Hub {
   readonly backend: LiveBackend;
   private readonly timers: LiveTimers;
@@ -366,14 +374,28 @@ export class Hub {
    */
   setPaused(connectionId: string, paused: boolean, owner: ConnectionOwner): void {
     const connection = typeof connectionId === 'string' ? this.byId.get(connectionId) : undefined;
-    const owned =
-      connection !== undefined &&
-      connection.scope === owner.scope &&
-      Object.entries(owner.groups ?? {}).every(([attribute, value]) => connection.groups[attribute] === value);
-    if (!owned) throw new LiveError('NOT_FOUND', 'No such live connection');
+    if (connection === undefined || !owns(owner, connection)) throw new LiveError('NOT_FOUND', 'No such live connection');
     if (paused) connection.pause();
     else connection.resume();
   }
+
+  /**
+   * Closes every connection of `owner` (the same matching as
+   * {@link setPaused}) with `reason`: e.g. the streams of a session that was
+   * signed out end with `unauthorized`, which the transports turn into an
+   * UNAUTHORIZED error. O(connections): for rare events, not the hot path.
+   * @returns how many connections were closed
+   */
+  closeOwned(owner: ConnectionOwner, reason: CloseReason): number {
+    let closed = 0;
+    for (const connection of [...this.byId.values()]) {
+      if (!owns(owner, connection)) continue;
+      connection.close(reason);
+      closed++;
+    }
+    return closed;
+  }
+
 
   private replay(connection: LiveConnection, lastEventId: string): void {
     const cursor = parseCursor(lastEventId);
