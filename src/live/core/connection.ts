@@ -1,10 +1,12 @@
 import type { LiveTimers, TimerHandle } from './clock';
+import { MAX_CURSOR_BEYOND, type Cursor } from './cursor';
 import type { ConnectionGroups } from './groups';
 import type { LiveMetrics } from './metrics';
 import { Outbox, type OutboxLimits } from './outbox';
 import type { Lane, LiveControlMessage, ResetReason } from './signal';
 import type { CloseReason, Frame, LiveSink } from './sink';
 import { laneIntervalMs, type ThrottleSettings } from './throttle';
+import { Watermark } from './watermark';
 
 /** The hub services a connection needs; supplied by the hub. */
 export interface ConnectionHost {
@@ -24,6 +26,9 @@ export interface ConnectionHost {
 
 type TimedLane = 'batched' | 'coalesced';
 const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
+const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
+/** What a write that empties the outbox leaves pending. */
+const nothingPending = () => Infinity;
 
 /**
  * One live stream and its outbox.
@@ -42,11 +47,12 @@ const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
  * overtakes pending `batched`/`coalesced` ones, and a batched flush overtakes
  * a still-open coalescing window.
  *
- * Cursor watermark: the cursor a client holds never skips a frame it has not
- * received. A frame written while older frames are still pending carries the
- * cursor just before the oldest pending one, so a reconnect replays from
- * there (at worst a frame twice, never a frame missed; the message itself
- * keeps its true `seq`, which clients use to drop duplicates).
+ * Cursor: each frame's id says exactly what the client has once it read
+ * that frame (see `Watermark`): the contiguous watermark, plus the seqs
+ * already written beyond it when frames overtook older pending ones. A
+ * resume from it replays what the client lacks and nothing it has, so any
+ * tRPC client sees each frame once. Frames written in order keep the shared
+ * id (`epoch:seq`, encoded once for every recipient).
  *
  * Backpressure: the outbox is bounded (see `OutboxLimits`). A full outbox on
  * a sink that takes data is written at once; on a sink over its high-water
@@ -80,6 +86,10 @@ export class LiveConnection {
   private replayedThrough = 0;
   /** Epoch of `replayedThrough`: a seq says nothing about frames of another epoch (e.g. a local fallback). */
   private replayedEpoch: string | null = null;
+  /** What the client holds: gives each written frame its id. */
+  private readonly watermark = new Watermark();
+  /** Oldest seq of `epoch` the client still lacks once a write is out: pending, or stood for by a pending reset. */
+  private readonly pendingAfter = (epoch: string) => Math.min(this.outbox.oldestPendingSeq(epoch), this.outbox.resetFloor);
 
   constructor(
     readonly id: string,
@@ -142,6 +152,7 @@ export class LiveConnection {
   /** Queues a published frame on its lane. Never blocks, never throws. */
   enqueue(frame: Frame): void {
     if (this.closedState || (frame.epoch === this.replayedEpoch && frame.seq <= this.replayedThrough)) return;
+    this.watermark.routedTo(frame);
     if (this.solo === null) {
       if (frame.lane === 'instant' && !this.pausedState && !this.holding && this.outbox.empty) {
         this.solo = frame;
@@ -172,7 +183,6 @@ export class LiveConnection {
     else if (lane) this.openWindow(lane);
   }
 
-  /** Writes a control frame ahead of anything queued (hello, reconnect hints). */
   /**
    * Writes the hello of a fresh stream, which carries the cursor it starts
    * from (the head), ahead of anything queued; entries up to that cursor
@@ -184,6 +194,7 @@ export class LiveConnection {
     this.sink.write([frame]);
   }
 
+  /** Writes a control frame ahead of anything queued (hello, reconnect hints). */
   sendControl(message: LiveControlMessage): void {
     if (this.closedState) return;
     this.sink.write([this.host.controlFrame(message)]);
@@ -195,8 +206,11 @@ export class LiveConnection {
    * does not cover). Used by the hub right after registration.
    * `snapshotSeq` is the head the snapshot was taken at, when known (a
    * synchronous backend): live frames up to it are never sent again.
+   * `cursor` is where the client resumes from (what it already holds), when
+   * the replay could be read; `resetFloor` the oldest seq the reset stands
+   * for (frames the replay left out).
    */
-  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason, epoch?: string): void {
+  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason, cursor?: Cursor, resetFloor = Infinity): void {
     if (this.closedState) return;
     this.unsolo();
     this.holding = false;
@@ -204,15 +218,20 @@ export class LiveConnection {
       reset = frames;
       frames = [];
     }
+    if (cursor) this.watermark.startAt(cursor);
     // Live frames that arrived while an async replay was read are covered by it.
     const last = frames.length ? frames[frames.length - 1]! : null;
-    const coveredEpoch = last?.epoch ?? epoch;
+    const coveredEpoch = last?.epoch ?? cursor?.epoch;
     if (coveredEpoch !== undefined) this.coveredThrough(coveredEpoch, Math.max(snapshotSeq, last?.seq ?? 0));
-    if (frames.length) {
-      this.sink.write(frames);
-      this.host.metrics.delivered?.('replay', frames.length);
+    // Frames newer than the oldest one a reset stands for go out after the reset (see `flush`).
+    let direct = frames.length;
+    while (reset && direct > 0 && frames[direct - 1]!.seq > resetFloor) direct--;
+    for (let i = direct; i < frames.length; i++) this.outbox.push(frames[i]!);
+    if (reset) this.outbox.requestReset(reset, resetFloor);
+    if (direct) {
+      this.sink.write(this.watermark.label(frames.slice(0, direct), this.pendingAfter));
+      this.host.metrics.delivered?.('replay', direct);
     }
-    if (reset) this.outbox.requestReset(reset);
     if (!this.outbox.empty) this.flush('all');
   }
 
@@ -226,6 +245,7 @@ export class LiveConnection {
       this.replayedThrough = Math.max(this.replayedThrough, seq);
     }
     this.outbox.dropUpTo(epoch, this.replayedThrough);
+    this.watermark.covered(epoch, this.replayedThrough);
   }
 
   /** Holds live frames until {@link sendReplay} (async replay). */
@@ -280,7 +300,7 @@ export class LiveConnection {
     if (solo !== null) {
       // Nothing else waits (see `solo`): no window, watermark or reset to consider.
       this.solo = null;
-      this.write([solo]);
+      this.write(this.watermark.label([solo], nothingPending));
       if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
       return 1;
     }
@@ -290,10 +310,11 @@ export class LiveConnection {
       // wait, so they are everything due in either mode, no window closes and no older frame
       // stays behind to hold the cursor back.
       const out = outbox.frames === 0 ? null : outbox.takeInstant();
-      if (out) this.write(out);
+      if (out) this.write(this.watermark.label(out, nothingPending));
       if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
       return out ? out.length : 0;
     }
+    const resetFloor = this.outbox.resetFloor;
     const reset = this.outbox.takeReset();
     const now = this.host.timers.now();
     const saturation = this.saturation();
@@ -302,19 +323,31 @@ export class LiveConnection {
       const opened = this.openedAt[lane];
       return opened !== null && now >= opened + laneIntervalMs(lane, saturation, this.host.throttle);
     };
-    const batched = due('batched');
-    const coalesced = due('coalesced');
+    let batched = due('batched');
+    let coalesced = due('coalesced');
     const out = this.outbox.take({ batched, coalesced });
+    if (!reset && out.length && this.watermark.beyondAfter(out, this.pendingAfter) > MAX_CURSOR_BEYOND) {
+      // The id would list too many seqs written past an older pending frame (a long import's
+      // progress overtaken by many instant frames): write the older lanes now, early, so the
+      // watermark moves past them and the id is short again.
+      out.push(...this.outbox.take({ batched: true, coalesced: true }));
+      out.sort(bySeq);
+      batched = coalesced = true;
+    }
     if (batched) this.openedAt.batched = null;
     if (coalesced) this.openedAt.coalesced = null;
     if (reset) {
-      // Last, so the cursor the client keeps is the head the reset covers.
-      out.push(this.host.resetFrame(reset));
+      // Everything pending goes out with it. In the place of the oldest frame it stands for: an
+      // id written before it then claims nothing the client only gets through the reset.
+      const frame = this.host.resetFrame(reset);
+      // A reset in an epoch the client holds nothing of starts it there, at the head.
+      if (!this.watermark.holds(frame.epoch)) this.coveredThrough(frame.epoch, frame.seq);
+      let at = out.length;
+      while (at > 0 && out[at - 1]!.seq > resetFloor) at--;
+      out.splice(at, 0, frame);
       this.host.metrics.resetSent?.(reset);
-    } else {
-      this.applyWatermark(out);
     }
-    if (out.length) this.write(out);
+    if (out.length) this.write(this.watermark.label(out, this.pendingAfter, resetFloor));
     this.reschedule();
     return out.length;
   }
@@ -350,18 +383,6 @@ export class LiveConnection {
 
   private requestFlush(): void {
     if (!this.flushQueued && this.canWrite()) this.host.requestInstantFlush(this);
-  }
-
-  /** Frames at or after the oldest still-pending seq carry the cursor just before it. */
-  private applyWatermark(out: Frame[]): void {
-    const oldest = this.outbox.oldestPendingSeq();
-    if (oldest === Infinity) return;
-    for (let i = 0; i < out.length; i++) {
-      const frame = out[i]!;
-      if (frame.seq >= oldest && frame.id !== null) {
-        out[i] = { ...frame, id: `${frame.epoch}:${oldest - 1}`, wire: undefined };
-      }
-    }
   }
 
   private write(frames: Frame[]): void {

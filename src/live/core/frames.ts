@@ -1,4 +1,5 @@
 import type { PublishedEntry } from './backend';
+import { formatCursor } from './cursor';
 import { isIdempotent, type LiveControlMessage, type LiveDataMessage, type LiveMessage, type ResetReason } from './signal';
 import type { Frame } from './sink';
 
@@ -31,7 +32,7 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
       const frame = build({
         seq: entry.seq,
         epoch: entry.epoch,
-        id: `${entry.epoch}:${entry.seq}`,
+        id: formatCursor(entry.epoch, entry.seq),
         key: entry.key,
         topic: entry.topic,
         lane: entry.lane,
@@ -45,7 +46,7 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
       return build({
         seq,
         epoch,
-        id: `${epoch}:${seq}`,
+        id: formatCursor(epoch, seq),
         key: 'reset',
         topic: 'reset',
         lane: 'instant',
@@ -54,7 +55,7 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
       });
     },
     start(message, epoch, seq) {
-      return build({ seq, epoch, id: `${epoch}:${seq}`, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });
+      return build({ seq, epoch, id: formatCursor(epoch, seq), key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });
     },
     control(message, epoch) {
       return build({ seq: 0, epoch, id: null, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });

@@ -1,7 +1,7 @@
 import { createMemoryBackend, type LiveBackend, type PublishedEntry } from './backend';
 import { systemTimers, type LiveTimers, type TimerHandle } from './clock';
 import { LiveConnection, type ConnectionHost } from './connection';
-import { parseCursor } from './cursor';
+import { formatCursor, parseCursor } from './cursor';
 import { LiveError } from './errors';
 import { createFrameFactory, type FrameFactory } from './frames';
 import { assertGroupFilter, assertGroups, groupsMatch, type ConnectionGroups, type GroupFilter } from './groups';
@@ -77,7 +77,11 @@ export interface ConnectOptions {
   topics?: readonly string[];
   /** Attributes publishes can target (role, plan, user…). @default {} */
   groups?: ConnectionGroups;
-  /** Cursor to resume from (`epoch:seq`); malformed or unknown cursors get a reset. */
+  /**
+   * Cursor to resume from: the last SSE id the client saw (`epoch:seq`, or
+   * `epoch:seq.d1.d2…` listing seqs it already has beyond `seq`; see
+   * `formatCursor`). Malformed, unknown, evicted or foreign-epoch cursors get one reset.
+   */
   lastEventId?: string | null;
   /**
    * When the credential behind the stream expires (ms since the epoch): the
@@ -106,7 +110,7 @@ export interface PublishOptions {
 export interface PublishReceipt {
   readonly epoch: string;
   readonly seq: number;
-  /** `epoch:seq`, the SSE id recipients see. */
+  /** `epoch:seq`, the SSE id recipients see when the frame is written in order. */
   readonly cursor: string;
 }
 
@@ -396,7 +400,6 @@ export class Hub {
     return closed;
   }
 
-
   private replay(connection: LiveConnection, lastEventId: string): void {
     const cursor = parseCursor(lastEventId);
     if (!cursor) {
@@ -413,7 +416,10 @@ export class Hub {
         return;
       }
       const frames: Frame[] = [];
+      const beyond = cursor.beyond;
       for (const entry of result.entries) {
+        // The one place a resume skips what the client already has (every backend answers `since` by watermark only).
+        if (beyond.length !== 0 && beyond.includes(entry.seq)) continue;
         if (!groupsMatch(entry.groups, connection.groups)) continue;
         if (!connection.patterns.some((p) => matchTopic(p, entry.topic))) continue;
         frames.push(this.frames.data(entry));
@@ -430,11 +436,14 @@ export class Hub {
           kept = lasting;
         }
         this.metrics.replay?.(false, kept.length);
-        connection.sendReplay(kept, snapshotSeq, 'overflow', cursor.epoch);
+        // The reset stands for what was left out, from the oldest of it on.
+        const keptSet = new Set(kept);
+        const floor = frames.find((frame) => !keptSet.has(frame))?.seq ?? Infinity;
+        connection.sendReplay(kept, snapshotSeq, 'overflow', cursor, floor);
         return;
       }
       this.metrics.replay?.(true, frames.length);
-      connection.sendReplay(frames, snapshotSeq, undefined, cursor.epoch);
+      connection.sendReplay(frames, snapshotSeq, undefined, cursor);
     };
     let result: ReturnType<LiveBackend['since']>;
     try {
@@ -476,7 +485,7 @@ export class Hub {
       key: compactionKey(signal, topic, options.groups),
       ...(options.groups ? { groups: options.groups } : {}),
     });
-    return { epoch: entry.epoch, seq: entry.seq, cursor: `${entry.epoch}:${entry.seq}` };
+    return { epoch: entry.epoch, seq: entry.seq, cursor: formatCursor(entry.epoch, entry.seq) };
   }
 
   /** Publishes "this resource (or this one id of it) changed", with an optional small hint. Instant lane by default. */

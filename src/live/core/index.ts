@@ -35,7 +35,7 @@ export { combineMetrics, noopMetrics } from './metrics';
 export type { LiveMetrics } from './metrics';
 export { LiveError, isLiveError } from './errors';
 export type { LiveErrorCode } from './errors';
-export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH } from './cursor';
+export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH, MAX_CURSOR_BEYOND } from './cursor';
 export type { Cursor } from './cursor';
 export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from './topic';
 export { TopicIndex } from './topicIndex';

@@ -68,6 +68,12 @@ export class Outbox {
   private byteCount = 0;
   private dirtyByteCount = 0;
   private reset: ResetReason | null = null;
+  /**
+   * Lowest seq the pending reset stands for: a frame it covers (removed) or
+   * one dropped before it. A flush writes the reset in its place, so no id
+   * written before the reset claims a frame the client only gets through it.
+   */
+  private floor = Infinity;
 
   constructor(
     private readonly limits: OutboxLimits,
@@ -93,6 +99,10 @@ export class Outbox {
   /** The reason of a reset waiting to be written, or `null`. */
   get resetReason(): ResetReason | null {
     return this.reset;
+  }
+  /** Lowest seq the pending reset stands for (`Infinity` when none): where a flush writes it. */
+  get resetFloor(): number {
+    return this.floor;
   }
   /** True when nothing at all is waiting. */
   get empty(): boolean {
@@ -147,7 +157,10 @@ export class Outbox {
       this.byteCount += frame.bytes;
       return lane;
     }
-    if (this.reset && coveredByReset(frame)) return null;
+    if (this.reset && coveredByReset(frame)) {
+      this.lower(frame.seq);
+      return null;
+    }
     const previous = this.remove(frame.key);
     if (previous && previous !== 'dirty') {
       if (URGENCY[previous] < URGENCY[lane]) lane = previous;
@@ -161,7 +174,10 @@ export class Outbox {
 
   /** Keeps `frame` as a dirty key (latest per key), within the dirty bounds. */
   pushDirty(frame: Frame): void {
-    if (this.reset && coveredByReset(frame)) return;
+    if (this.reset && coveredByReset(frame)) {
+      this.lower(frame.seq);
+      return;
+    }
     this.remove(frame.key);
     this.dirty.set(frame.key, frame);
     this.dirtyByteCount += frame.bytes;
@@ -192,6 +208,7 @@ export class Outbox {
   collapse(): void {
     let collapsed = 0;
     let dropped = 0;
+    let oldestDropped = Infinity;
     for (const lane of LANES) {
       for (const frame of [...this.lanes[lane].values()]) {
         if (frame.idempotent) {
@@ -200,32 +217,45 @@ export class Outbox {
         } else {
           this.remove(frame.key);
           dropped++;
+          oldestDropped = Math.min(oldestDropped, frame.seq);
         }
       }
     }
     if (collapsed) this.metrics.collapsed?.(collapsed);
     if (dropped) {
       this.metrics.dropped?.(dropped);
-      this.requestReset('overflow');
+      this.requestReset('overflow', oldestDropped);
     }
   }
 
   /**
    * Schedules one reset. It covers every pending invalidation (they are
-   * removed); progress, completion and events still go out before it.
+   * removed); progress, completion and events older than what it covers
+   * still go out before it, newer ones after it. `floor`: the lowest seq of
+   * frames dropped before this call that it stands for too.
    */
-  requestReset(reason: ResetReason): void {
+  requestReset(reason: ResetReason, floor = Infinity): void {
     this.reset ??= reason;
+    this.lower(floor);
     for (const lane of LANES) {
-      for (const frame of [...this.lanes[lane].values()]) if (coveredByReset(frame)) this.remove(frame.key);
+      for (const frame of [...this.lanes[lane].values()]) {
+        if (!coveredByReset(frame)) continue;
+        this.remove(frame.key);
+        this.lower(frame.seq);
+      }
     }
-    for (const frame of [...this.dirty.values()]) if (coveredByReset(frame)) this.remove(frame.key);
+    for (const frame of [...this.dirty.values()]) {
+      if (!coveredByReset(frame)) continue;
+      this.remove(frame.key);
+      this.lower(frame.seq);
+    }
   }
 
-  /** Takes the pending reset, if any. */
+  /** Takes the pending reset, if any (read {@link resetFloor} first). */
   takeReset(): ResetReason | null {
     const reason = this.reset;
     this.reset = null;
+    this.floor = Infinity;
     return reason;
   }
 
@@ -275,15 +305,15 @@ export class Outbox {
     return out;
   }
 
-  /** Lowest seq still pending anywhere (`Infinity` when nothing is). */
-  oldestPendingSeq(): number {
+  /** Lowest seq of `epoch` still pending anywhere (`Infinity` when none is). */
+  oldestPendingSeq(epoch: string): number {
     if (this.frameCount === 0 && this.dirty.size === 0) return Infinity;
     let min = Infinity;
     for (const lane of LANES) {
       // Lanes are in insertion order, which is seq order except for replaced keys; scan them.
-      for (const frame of this.lanes[lane].values()) if (frame.seq < min) min = frame.seq;
+      for (const frame of this.lanes[lane].values()) if (frame.seq < min && frame.epoch === epoch) min = frame.seq;
     }
-    for (const frame of this.dirty.values()) if (frame.seq < min) min = frame.seq;
+    for (const frame of this.dirty.values()) if (frame.seq < min && frame.epoch === epoch) min = frame.seq;
     return min;
   }
 
@@ -304,6 +334,11 @@ export class Outbox {
     this.byteCount = 0;
     this.dirtyByteCount = 0;
     this.reset = null;
+    this.floor = Infinity;
+  }
+
+  private lower(seq: number): void {
+    if (seq < this.floor) this.floor = seq;
   }
 
   /** Removes `key` wherever it is pending; returns where it was. */
@@ -343,6 +378,7 @@ export class Outbox {
       if (this.dirty.size <= maxDirtyKeys && this.dirtyByteCount <= maxDirtyBytes) break;
       this.dirty.delete(key);
       this.dirtyByteCount -= frame.bytes;
+      this.lower(frame.seq);
       dropped++;
     }
     if (dropped) this.metrics.dropped?.(dropped);

@@ -73,9 +73,16 @@ describe('pause and resume', () => {
     expect(connection.pendingFrames).toBeLessThanOrEqual(4);
     expect(counts.dropped).toBe(5);
     connection.resume();
-    const kinds = dataWrites().flat().map((f) => f.message.kind);
-    expect(kinds.at(-1)).toBe('reset');
+    const written = dataWrites().flat();
+    const kinds = written.map((f) => f.message.kind);
+    expect(kinds.filter((k) => k === 'reset')).toHaveLength(1);
     expect(kinds).toContain('progress'); // the final progress value survives the reset
+    // The reset is written in the place of the oldest frame it stands for (the first dropped event),
+    // so no id before it claims a frame the client only gets through it; newer frames follow it.
+    const reset = kinds.indexOf('reset');
+    const keptBefore = written.slice(0, reset).map((f) => f.seq);
+    expect(Math.max(...keptBefore, 0)).toBeLessThan(Math.min(...written.slice(reset + 1).map((f) => f.seq)));
+    expect(reset).toBeLessThan(kinds.indexOf('progress'));
     expect(counts.resets).toEqual(['overflow']);
   });
 
