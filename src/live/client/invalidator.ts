@@ -1,4 +1,5 @@
 import { focusManager, type QueryClient, type QueryFilters } from '@tanstack/query-core';
+import { parseCursor } from '../core/cursor';
 import type { DomainSignal, LiveMessage } from '../core/signal';
 import type { PublishedKey } from '../trpc/publishLog';
 import type { ResourceRegistry } from '../trpc/registry';
@@ -109,7 +110,7 @@ export class LiveInvalidator {
   private deferredWhileHidden = false;
   /** Connection id from the stream's hello (for pause/resume). */
   connectionId: string | null = null;
-  /** Latest cursor seen on the stream (`epoch:seq`). */
+  /** Latest cursor seen on the stream (an SSE id: see `formatCursor`); a resume starts from it. */
   lastCursor: string | null = null;
 
   constructor(private readonly options: LiveInvalidatorOptions) {
@@ -185,12 +186,11 @@ export class LiveInvalidator {
    */
   receiveFence(keys: readonly PublishedKey[]): void {
     for (const key of keys) {
-      const separator = key.cursor.lastIndexOf(':');
-      const epoch = key.cursor.slice(0, separator);
-      const seq = Number(key.cursor.slice(separator + 1));
-      if (separator <= 0 || !Number.isSafeInteger(seq)) continue;
-      this.setEpoch(epoch);
-      this.change(key.resource, key.id, seq);
+      // A publish receipt: `epoch:seq` of the change itself.
+      const cursor = parseCursor(key.cursor);
+      if (!cursor) continue;
+      this.setEpoch(cursor.epoch);
+      this.change(key.resource, key.id, cursor.seq);
     }
   }
 

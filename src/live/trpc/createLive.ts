@@ -189,8 +189,11 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
 
 /**
  * Patterns a stream may use: what it asked for, restricted to what it is
- * allowed. An asked pattern is kept only when some allowed pattern covers it
- * (same tokens or wider wildcards); asking for nothing means "all allowed".
+ * allowed. Each pattern is the intersection of an asked and an allowed one
+ * (asking `>` with `['orders']` allowed gets `orders`; `orders.*` with
+ * `*.created` gets `orders.created`), so the stream receives exactly the
+ * topics both match. Asking for nothing means "all allowed"; FORBIDDEN only
+ * when no topic is both asked and allowed.
  */
 export function intersectTopics(
   asked: readonly string[] | undefined,
@@ -198,9 +201,40 @@ export function intersectTopics(
 ): readonly string[] | undefined {
   if (!allowed) return asked;
   if (!asked?.length) return allowed;
-  const kept = asked.filter((pattern) => allowed.some((scope) => covers(scope, pattern)));
+  const found: string[] = [];
+  for (const a of asked) {
+    for (const b of allowed) {
+      const both = intersectPatterns(a, b);
+      if (both !== null && !found.includes(both)) found.push(both);
+    }
+  }
+  // Patterns another one already covers add nothing (and count against the hub's per-stream bound).
+  const kept = found.filter((p, i) => !found.some((q, j) => j !== i && covers(q, p) && (!covers(p, q) || j < i)));
   if (!kept.length) throw new TRPCError({ code: 'FORBIDDEN', message: 'None of the requested topics is allowed' });
   return kept;
+}
+
+/**
+ * The pattern matching exactly the topics both NATS-style patterns match
+ * (`*`: one token, `>`: one or more trailing tokens), or `null` when no
+ * topic matches both.
+ */
+export function intersectPatterns(a: string, b: string): string | null {
+  const x = a.split('.');
+  const y = b.split('.');
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const s = x[i];
+    const t = y[i];
+    if (s === '>' && t === '>') return [...out, '>'].join('.');
+    // `>` takes whatever the other has left, which must be at least one token.
+    if (s === '>') return t === undefined ? null : [...out, ...y.slice(i)].join('.');
+    if (t === '>') return s === undefined ? null : [...out, ...x.slice(i)].join('.');
+    if (s === undefined || t === undefined) return s === t ? out.join('.') : null;
+    if (s === '*') out.push(t);
+    else if (t === '*' || t === s) out.push(s);
+    else return null;
+  }
 }
 
 /** True when every topic matched by `inner` is also matched by `outer`. */

@@ -1,5 +1,5 @@
 // Public API of the tRPC server binding.
-export { createLive, covers, intersectTopics } from './createLive';
+export { createLive, covers, intersectPatterns, intersectTopics } from './createLive';
 export type { CreateLiveOptions, InvalidationMiddlewareOptions, Live, PublishProblem } from './createLive';
 export { LiveStream, isLiveStream, toTRPCError } from './liveStream';
 export type { LiveStreamItem, LiveStreamRequest } from './liveStream';

@@ -174,6 +174,23 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     expect(b.live).toBe(1);
   });
 
+  it('resumes a takeover from the exact id last seen when frames overtook others (watermark plus extras)', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name);
+    deliver(a, hello('conn-a'));
+    // Seq 43 overtook a pending 42; then 44: the id says "up to 41, plus 43 and 44".
+    deliver(a, { kind: 'invalidate', resource: 'orders', action: 'changed', seq: 43 }, 'e1:41.2');
+    deliver(a, { kind: 'invalidate', resource: 'products', action: 'changed', seq: 44 }, 'e1:41.2.1');
+    await waitFor(() => b.invalidator.lastCursor === 'e1:41.2.1', 'the relay to B');
+    a.stream.close();
+    await waitFor(() => b.stream.status().role === 'leader', 'B to take over');
+    // Resuming from anything shorter would get 43 and 44 again (or skip 42 if it said 44).
+    expect(b.opened).toEqual(['e1:41.2.1']);
+  });
+
   it('resets every tab after a takeover when no cursor was seen, since the gap cannot be replayed', async () => {
     const locks = createLocks();
     const name = `t${channelName++}`;
