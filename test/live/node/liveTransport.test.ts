@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHub, type Hub } from '../../../src/live/core';
 import { createLiveTransport, SocketSink, type LiveTransport, type LiveTransportOptions } from '../../../src/live/node';
 import { createLive, liveStreamInput } from '../../../src/live/trpc';
+import { trackTimers } from '../../helpers/liveTimers';
 import { waitFor } from '../../helpers/wait';
 
 type Ctx = { user: string | null };
@@ -150,12 +151,25 @@ describe('createLiveTransport', () => {
   });
 
   it('pings an idle stream, and stops its one timer when the last stream leaves', async () => {
-    const app = await serve(SSE, { pingIntervalMs: 30 });
-    const stream = await open(`${app.url}/api/trpc/live.stream`);
-    await stream.until('"hello"');
-    await stream.until('event: ping\ndata: \n\n\n');
-    stream.close();
-    await waitFor(() => app.transport.streams === 0 && app.hub.connectionCount === 0, 'the stream to leave');
+    // Live timers counted against a baseline taken before any stream opened: a heartbeat timer that
+    // outlives its last stream keeps the count above the baseline.
+    const timers = trackTimers();
+    try {
+      const app = await serve(SSE, { pingIntervalMs: 30 });
+      const baseline = timers.live();
+      const stream = await open(`${app.url}/api/trpc/live.stream`);
+      await stream.until('"hello"');
+      await stream.until('event: ping\ndata: \n\n\n');
+      expect(timers.live()).toBeGreaterThan(baseline);
+      stream.close();
+      await waitFor(() => app.transport.streams === 0 && app.hub.connectionCount === 0, 'the stream to leave');
+      await waitFor(() => timers.live() <= baseline, 'the ping timer to stop', 1000);
+      // Still stopped several ping periods later (nothing re-armed it).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(timers.live()).toBeLessThanOrEqual(baseline);
+    } finally {
+      timers.restore();
+    }
   });
 
   it('sends the response headers createContext set, cookies included', async () => {
