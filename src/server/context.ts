@@ -1,6 +1,7 @@
 import { createPublishLog, type PublishLog } from '../live/trpc';
 import { CREDENTIAL_HEADER, issueCredential, verifyCredential } from './auth/credential';
 import { readBearer, readCookie, SESSION_COOKIE, verifySession, type Session } from './auth/session';
+import { isSessionRevoked } from './auth/revocations';
 import { redeemTicket } from './auth/tickets';
 import { getDb, type Db } from './db/connection';
 
@@ -65,7 +66,7 @@ async function streamAuthenticate(input: ContextInput, db: Db, resHeaders: Heade
   const params = input.connectionParams;
   if (params && typeof params.ticket === 'string') {
     const redeemed = redeemTicket(db, params.ticket);
-    if (!redeemed.ok || redeemed.claims.exp * 1000 <= Date.now()) return null;
+    if (!redeemed.ok || redeemed.claims.exp * 1000 <= Date.now() || isSessionRevoked(redeemed.claims, db)) return null;
     // The spent ticket is exchanged for a credential the client presents on reconnects.
     resHeaders.set(CREDENTIAL_HEADER, await issueCredential(redeemed.claims));
     return redeemed.claims;

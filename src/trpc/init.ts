@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { createLive, type Live, type LiveMeta } from '../live/trpc';
+import { sessionStreams } from '../server/auth/sessionStreams';
 import type { Context } from '../server/context';
 import { envMs } from '../server/env';
 import { getHub } from '../server/hub';
@@ -46,7 +47,12 @@ const t = initTRPC
 export const live: Live<Context, Resources> = createLive<Context, Resources>({
   hub: getHub,
   scope: (ctx) => ctx.session?.tenantId,
-  groups: (ctx): Record<string, string> => (ctx.session ? { user: ctx.session.userId, role: ctx.session.role } : {}),
+  // `session`: the sign-in session, so a sign-out ends its streams (src/server/auth/sessionStreams.ts).
+  groups: (ctx): Record<string, string> => {
+    const session = ctx.session;
+    if (!session) return {};
+    return { user: session.userId, role: session.role, ...(session.sessionId ? { session: session.sessionId } : {}) };
+  },
   publishLog: (ctx) => ctx.live,
   // A token may narrow what its holder receives (claim `topics`); the stream gets the intersection.
   allowedTopics: (ctx) => ctx.session?.topics,
@@ -95,5 +101,7 @@ export const authedProcedure = t.procedure
 export const streamProcedure = t.procedure.use(async ({ ctx, next }) => {
   const session = ctx.session ?? (await ctx.streamSession());
   if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+  // A sign-out ends the session's open streams: make sure the sweep runs while streams are open.
+  if (session.sessionId) sessionStreams(ctx.db).watch();
   return next({ ctx: { ...ctx, session } });
 });

@@ -270,8 +270,10 @@ describeWithService('chromium', chromiumPath, 'the product in a real browser (pr
         Object.defineProperty(document, 'visibilityState', { value, configurable: true });
         document.dispatchEvent(new Event('visibilitychange'));
       }, state);
+    // The inspector is admin-only: Alice (same tenant) reads Bob's stream state there, without opening a page.
+    const alice = await open('alice@acme.test');
     const ownStream = async () => {
-      const snapshot = await trpcCall<{ connections: Array<{ user: string | null; paused: boolean }> }>(bob, 'query', 'inspector.snapshot');
+      const snapshot = await trpcCall<{ connections: Array<{ user: string | null; paused: boolean }> }>(alice, 'query', 'inspector.snapshot');
       return snapshot.connections.filter((c) => c.user === 'usr_bob');
     };
     expect(await ownStream()).toEqual([expect.objectContaining({ paused: false })]);

@@ -1,4 +1,5 @@
 import { getAuthConfig } from './config';
+import { isSessionRevoked } from './revocations';
 import { signToken, verifyToken, type Claims } from './tokens';
 
 /** Audience of stream credentials: they authenticate the live stream and nothing else. */
@@ -24,8 +25,8 @@ export async function issueCredential(claims: Claims, now = Date.now()): Promise
   return signToken(rest, await getAuthConfig(), { ttlSeconds: ttl, audience: STREAM_AUDIENCE });
 }
 
-/** Verifies a connection credential; `null` when invalid or expired. */
+/** Verifies a connection credential; `null` when invalid, expired, or its session was signed out. */
 export async function verifyCredential(token: string): Promise<Claims | null> {
   const result = await verifyToken(token, await getAuthConfig(), STREAM_AUDIENCE);
-  return result.ok ? result.claims : null;
+  return result.ok && !isSessionRevoked(result.claims) ? result.claims : null;
 }

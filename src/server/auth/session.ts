@@ -1,4 +1,5 @@
 import { getAuthConfig } from './config';
+import { isSessionRevoked } from './revocations';
 import { signToken, verifyToken, type Claims } from './tokens';
 
 /** Name of the httpOnly session cookie (also authenticates the browser's live stream). */
@@ -16,11 +17,12 @@ export async function signSession(session: Omit<Session, 'exp'>, ttlSeconds = SE
 
 /**
  * Verifies a session token (cookie or `Authorization: Bearer`): signature,
- * algorithm, `exp`, `nbf`, `iss`, `aud`. Returns `null` for anything invalid.
+ * algorithm, `exp`, `nbf`, `iss`, `aud`, and that its session (`sid`) was
+ * not signed out. Returns `null` for anything invalid.
  */
 export async function verifySession(token: string): Promise<Session | null> {
   const result = await verifyToken(token, await getAuthConfig());
-  return result.ok ? result.claims : null;
+  return result.ok && !isSessionRevoked(result.claims) ? result.claims : null;
 }
 
 /** Reads one cookie from a `Cookie` header. */

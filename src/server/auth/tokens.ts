@@ -10,6 +10,12 @@ export interface Claims {
   readonly email: string;
   /** Topic patterns the caller may receive (absent: everything in the tenant). */
   readonly topics?: readonly string[];
+  /**
+   * The sign-in session (`sid`), which sign-out revokes; carried into tickets
+   * and stream credentials. Absent in tokens of an identity provider, which
+   * end only when they expire.
+   */
+  readonly sessionId?: string;
   /** Expiry, seconds since the epoch. */
   readonly exp: number;
 }
@@ -28,9 +34,10 @@ export type TokenRejection =
 export type VerifyResult = { ok: true; claims: Claims } | { ok: false; reason: TokenRejection };
 
 function claimsFrom(payload: JWTPayload): Claims | null {
-  const { sub, tid, role, name, email, exp, topics } = payload as Record<string, unknown>;
+  const { sub, tid, role, name, email, exp, topics, sid } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || !sub || typeof tid !== 'string' || !tid || typeof exp !== 'number') return null;
   if (role !== 'admin' && role !== 'staff') return null;
+  if (sid !== undefined && (typeof sid !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(sid))) return null;
   if (topics !== undefined && (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string'))) return null;
   return {
     userId: sub,
@@ -40,6 +47,7 @@ function claimsFrom(payload: JWTPayload): Claims | null {
     email: typeof email === 'string' ? email : '',
     exp,
     ...(topics ? { topics: topics as string[] } : {}),
+    ...(sid ? { sessionId: sid as string } : {}),
   };
 }
 
@@ -159,6 +167,7 @@ export async function signToken(
     name: claims.name,
     email: claims.email,
     ...(claims.topics ? { topics: [...claims.topics] } : {}),
+    ...(claims.sessionId ? { sid: claims.sessionId } : {}),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.userId)

@@ -92,4 +92,23 @@ export const migrations: readonly string[] = [
   `,
   // 4: dashboard aggregates kept by triggers (and backfilled), covering indexes for orders.list.
   dashboardAggregatesMigration,
+  // 5: sign-in sessions (the token's `sid`) and their revocations, read incrementally by seq by every instance.
+  `
+  CREATE TABLE sessions (
+    id         TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+  CREATE TABLE session_revocations (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    tenant_id  TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX session_revocations_by_expiry ON session_revocations (expires_at);
+  `,
 ];

@@ -2,7 +2,8 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { publicProcedure, router } from '../../trpc/init';
 import { verifyPassword } from '../auth/password';
-import { clearSessionCookie, sessionCookie, signSession } from '../auth/session';
+import { sessionRevocations } from '../auth/revocations';
+import { clearSessionCookie, SESSION_TTL_SECONDS, sessionCookie, signSession } from '../auth/session';
 import { issueTicket } from '../auth/tickets';
 import { statements } from '../db/statements';
 
@@ -32,12 +33,18 @@ export const authRouter = router({
       if (!user || !ok) {
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong email or password' });
       }
+      // A server-side session, so sign-out can end it (the token carries its id as `sid`).
+      const sessionId = sessionRevocations(ctx.db).begin(
+        { userId: user.id, tenantId: user.tenant_id },
+        Date.now() + SESSION_TTL_SECONDS * 1000,
+      );
       const token = await signSession({
         userId: user.id,
         tenantId: user.tenant_id,
         role: user.role,
         name: user.name,
         email: user.email,
+        sessionId,
       });
       ctx.resHeaders.append('set-cookie', sessionCookie(token));
       return { name: user.name, tenant: user.tenant_name };
@@ -55,7 +62,14 @@ export const authRouter = router({
     return issueTicket(ctx.db, ctx.session);
   }),
 
+  /**
+   * Ends the caller's session on the server: the token (cookie or bearer),
+   * its tickets and stream credentials are refused from now on, and its open
+   * streams end with UNAUTHORIZED. Clears the cookie. Without a session: just
+   * clears the cookie.
+   */
   signOut: publicProcedure.mutation(({ ctx }) => {
+    if (ctx.session?.sessionId) sessionRevocations(ctx.db).revoke(ctx.session.sessionId);
     ctx.resHeaders.append('set-cookie', clearSessionCookie());
     return { ok: true };
   }),
