@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { capturePublishes, captureInvalidations } from '../../src/live/trpc';
+import { listOrders, SEARCH_SLICE } from '../../src/server/data/orders';
 import { setupApp, type TestApp } from '../helpers/app';
+import { insertManyOrders } from '../helpers/manyOrders';
 
 describe('orders router (createCaller, real SQLite)', () => {
   let app: TestApp;
@@ -112,5 +114,39 @@ describe('orders router (createCaller, real SQLite)', () => {
     controller.abort();
     await expect(iterator.next()).resolves.toMatchObject({ done: true });
     expect(app.hub.connectionCount).toBe(0);
+  });
+
+  it('searches across scan slices like a filter of every order, yielding between slices', async () => {
+    // 2.5 slices of acme orders, plus globex's (never in acme's results).
+    insertManyOrders(app.db, 'acme', Math.round(SEARCH_SLICE * 2.5));
+    insertManyOrders(app.db, 'globex', 500);
+    const all = app.db
+      .prepare("SELECT id, customer, status, created_at AS createdAt, number FROM orders WHERE tenant_id = 'acme'")
+      .all() as Array<{ id: string; customer: string; status: string; createdAt: number; number: number }>;
+    const oracle = (search: string, status: string | undefined, limit: number) =>
+      all
+        .filter((o) => o.customer.toLowerCase().includes(search.toLowerCase()) && (!status || o.status === status))
+        .sort((a, b) => b.createdAt - a.createdAt || b.number - a.number)
+        .slice(0, limit)
+        .map((o) => o.id);
+    // The seeded demo orders are the oldest that match "Ada"; "lovelace 3" hits few; "%_" are literal; nothing has "zz".
+    for (const [search, status, limit] of [
+      ['Ada', undefined, 200],
+      ['lovelace 3', undefined, 200],
+      ['ovelace 99', 'paid', 50],
+      ['%_', undefined, 50],
+      ['zz', undefined, 200],
+      ['zz', 'cancelled', 10],
+    ] as const) {
+      let pauses = 0;
+      const found = await listOrders(app.db, 'acme', { search, status, limit }, () => {
+        pauses++;
+        return Promise.resolve();
+      });
+      expect(found.map((o) => o.id), `${search} ${status}`).toEqual(oracle(search, status, limit));
+      if (search === 'zz' && !status) expect(pauses).toBe(2); // three slices, a pause between each
+    }
+    const alice = await app.callerAs('alice@acme.test');
+    expect((await alice.orders.list({ search: 'lovelace 3', limit: 200 })).map((o) => o.id)).toEqual(oracle('lovelace 3', undefined, 200));
   });
 });

@@ -61,23 +61,62 @@ export interface ListOrdersFilter {
   limit?: number;
 }
 
-/** Newest orders of a tenant, optionally filtered by status or customer text. */
-export function listOrders(db: Db, tenantId: string, filter: ListOrdersFilter = {}): OrderSummary[] {
-  const where = ['tenant_id = @tenantId'];
-  if (filter.status) where.push('status = @status');
-  if (filter.search) where.push("customer LIKE @search ESCAPE '\\'");
-  const rows = statements(db)
-    .prepare(
-      `SELECT id, number, customer, status, total_cents, source, created_at, updated_at FROM orders
-       WHERE ${where.join(' AND ')} ORDER BY created_at DESC, number DESC LIMIT @limit`,
-    )
-    .all({
-      tenantId,
-      status: filter.status ?? null,
-      search: filter.search ? `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
-      limit: filter.limit ?? 50,
-    }) as OrderRow[];
-  return rows.map(toSummary);
+const SUMMARY_COLUMNS = 'id, number, customer, status, total_cents, source, created_at, updated_at';
+
+/**
+ * Index entries a customer search reads per slice. A search that matches
+ * nothing reads every order of the tenant: 9.5 ms at 100,000 orders in one
+ * go (`npx tsx scripts/procedure-times.ts`, loaded 2-core machine), so it
+ * reads them 10,000 at a time (~1-2 ms) and lets other work run in between.
+ */
+export const SEARCH_SLICE = 10_000;
+
+/**
+ * Newest orders of a tenant, optionally filtered by status or customer text.
+ * A search reads the tenant's orders newest first in slices of
+ * {@link SEARCH_SLICE}, awaiting `pause` between slices (the router passes
+ * the caller's turn, so one search cannot hold the event loop).
+ */
+export async function listOrders(
+  db: Db,
+  tenantId: string,
+  filter: ListOrdersFilter = {},
+  pause: () => Promise<void> | undefined = () => undefined,
+): Promise<OrderSummary[]> {
+  const byStatus = filter.status ? 'AND status = @status' : '';
+  const params = { tenantId, status: filter.status ?? null, limit: filter.limit ?? 50 };
+  if (!filter.search) {
+    const rows = statements(db)
+      .prepare(
+        `SELECT ${SUMMARY_COLUMNS} FROM orders WHERE tenant_id = @tenantId ${byStatus}
+         ORDER BY created_at DESC, number DESC LIMIT @limit`,
+      )
+      .all(params) as OrderRow[];
+    return rows.map(toSummary);
+  }
+  const search = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  // Both read the covering index (tenant_id[, status], created_at DESC, number DESC, customer) only.
+  const window = `SELECT rowid, customer FROM orders WHERE tenant_id = @tenantId ${byStatus}
+    AND (created_at, number) < (@beforeCreated, @beforeNumber) ORDER BY created_at DESC, number DESC LIMIT @slice`;
+  const matches = statements(db).prepare(
+    `SELECT ${SUMMARY_COLUMNS} FROM orders WHERE rowid IN (SELECT rowid FROM (${window}) WHERE customer LIKE @search ESCAPE '\\')
+     ORDER BY created_at DESC, number DESC LIMIT @limit`,
+  );
+  const last = statements(db).prepare(
+    `SELECT created_at AS createdAt, number FROM orders WHERE tenant_id = @tenantId ${byStatus}
+     AND (created_at, number) < (@beforeCreated, @beforeNumber) ORDER BY created_at DESC, number DESC LIMIT 1 OFFSET @slice - 1`,
+  );
+  const found: OrderRow[] = [];
+  let before = { beforeCreated: Number.MAX_SAFE_INTEGER, beforeNumber: Number.MAX_SAFE_INTEGER };
+  for (;;) {
+    const slice = { ...params, ...before, search, slice: SEARCH_SLICE, limit: params.limit - found.length };
+    found.push(...(matches.all(slice) as OrderRow[]));
+    const end = last.get(slice) as { createdAt: number; number: number } | undefined;
+    if (found.length >= params.limit || !end) break;
+    before = { beforeCreated: end.createdAt, beforeNumber: end.number };
+    await pause();
+  }
+  return found.map(toSummary);
 }
 
 /** One order of a tenant with its items, or `null`. */

@@ -4,6 +4,7 @@ import { authedProcedure, live, router } from '../../trpc/init';
 import { changeOrderStatus, createOrder, getOrder, listOrders, ORDER_STATUSES, type Order } from '../data/orders';
 import { getProduct } from '../data/products';
 import { notify } from '../notify';
+import { takeTurn } from '../requestLimits';
 import { domain } from './errors';
 
 const money = (cents: number) => `$${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
@@ -22,7 +23,8 @@ export const ordersRouter = router({
         .strict()
         .optional(),
     )
-    .query(({ ctx, input }) => listOrders(ctx.db, ctx.session.tenantId, input ?? {})),
+    // A search yields between slices of its scan: the next slice waits for this user's next turn.
+    .query(({ ctx, input }) => listOrders(ctx.db, ctx.session.tenantId, input ?? {}, () => takeTurn(ctx, 'query'))),
 
   byId: authedProcedure.input(z.object({ id: orderId }).strict()).query(({ ctx, input }) => {
     const order = getOrder(ctx.db, ctx.session.tenantId, input.id);
