@@ -368,6 +368,7 @@ describe('exactly once across resume (fast-check, random lanes, writes and cuts)
     /** Seqs the client applied, in order, over every stream of the chain. */
     const applied: number[] = [];
     const resets: number[] = [];
+    const ids: string[] = [];
     let start = 0;
     const readFrames = (n: number) => {
       const frames = sink.frames;
@@ -376,14 +377,12 @@ describe('exactly once across resume (fast-check, random lanes, writes and cuts)
         const frame = frames[read]!;
         if (frame.id === null) continue;
         lastId = frame.id;
-        const cursor = parseCursor(frame.id);
-        expect(cursor, `id ${frame.id}`).not.toBeNull();
-        expect(frame.id.length).toBeLessThanOrEqual(MAX_CURSOR_LENGTH);
-        expect(cursor!.beyond.length).toBeLessThanOrEqual(MAX_CURSOR_BEYOND);
-        chainCoverage.extras += cursor!.beyond.length;
-        if (cursor!.beyond.length === MAX_CURSOR_BEYOND) chainCoverage.fullExtras++;
+        ids.push(frame.id);
+        const beyond = beyondOfId(frame.id).length;
+        chainCoverage.extras += beyond;
+        if (beyond === MAX_CURSOR_BEYOND) chainCoverage.fullExtras++;
         chainCoverage.read++;
-        if (frame.message.kind === 'hello') start = cursor!.seq;
+        if (frame.message.kind === 'hello') start = seqOfId(frame);
         else if (frame.message.kind === 'reset') resets.push(frame.seq);
         else applied.push(frame.seq);
       }
@@ -450,14 +449,20 @@ describe('exactly once across resume (fast-check, random lanes, writes and cuts)
     timers.runDeferred();
     readFrames(Infinity);
     chainCoverage.resets += resets.length;
-    return { applied, resets, entries, start, identity };
+    return { applied, resets, entries, start, identity, ids };
   }
 
-  function checkChain({ applied, resets, entries, start, identity }: Awaited<ReturnType<typeof runChain>>, strict: boolean) {
+  function checkChain({ applied, resets, entries, start, identity, ids }: Awaited<ReturnType<typeof runChain>>, strict: boolean) {
     // Never twice: whatever a stream wrote before a cut is not written again after the resume.
     const counts = new Map<number, number>();
     for (const seq of applied) counts.set(seq, (counts.get(seq) ?? 0) + 1);
     for (const [seq, n] of counts) expect(n, `seq ${seq} applied ${n} times`).toBe(1);
+    // Every id is one the hub reads back, and short.
+    for (const id of ids) {
+      expect(parseCursor(id), `id ${id}`).not.toBeNull();
+      expect(id.length).toBeLessThanOrEqual(MAX_CURSOR_LENGTH);
+      expect(beyondOfId(id).length).toBeLessThanOrEqual(MAX_CURSOR_BEYOND);
+    }
     if (strict) expect(resets, 'no reset without backpressure').toEqual([]);
     const lastReset = resets.length ? Math.max(...resets) : -1;
     const addressed = [...entries.values()].filter(
