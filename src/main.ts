@@ -25,7 +25,7 @@ import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
 import { startMetricsListener } from './server/metricsListener';
 import { createGracefulShutdown, nodeHandlerFromFetch, writeFetchResponse } from './live/node';
-import { handleTrpcRequest, TRPC_ENDPOINT } from './server/trpcHandler';
+import { handleTrpcRequestFrom, TRPC_ENDPOINT } from './server/trpcHandler';
 import { GET as healthRoute } from './app/api/health/route';
 
 const dev = process.argv.includes('--dev');
@@ -50,7 +50,7 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
   const live = transportMode === 'fast' ? createAppLiveTransport() : null;
-  const trpc = trpcMode === 'direct' ? nodeHandlerFromFetch(handleTrpcRequest) : null;
+  const trpc = trpcMode === 'direct' ? nodeHandlerFromFetch((request, req) => handleTrpcRequestFrom(request, req.socket.remoteAddress)) : null;
   const trpcPrefix = `${TRPC_ENDPOINT}/`;
 
   const server = createServer((req, res) => {

@@ -1,6 +1,7 @@
 import { createPublishLog, type PublishLog } from '../live/trpc';
 import { CREDENTIAL_HEADER, issueCredential, verifyCredential } from './auth/credential';
 import { readBearer, readCookie, SESSION_COOKIE, verifySession, type Session } from './auth/session';
+import { clientAddress } from './auth/clientAddress';
 import { isSessionRevoked } from './auth/revocations';
 import { redeemTicket } from './auth/tickets';
 import { getDb, type Db } from './db/connection';
@@ -32,6 +33,8 @@ export interface Context {
   readonly streamSession: () => Promise<Session | null>;
   /** Response headers (cookies set by sign-in/out, the stream credential). */
   readonly resHeaders: Headers;
+  /** The client's address for per-address limits (see `auth/clientAddress.ts`); `null` when unknown. */
+  readonly clientAddress: string | null;
   /** What this request's mutations published (the read-your-writes fence). */
   readonly live: PublishLog;
 }
@@ -42,6 +45,8 @@ export interface ContextInput {
   readonly resHeaders?: Headers;
   /** tRPC connection params (`httpSubscriptionLink`'s `connectionParams`): `{ ticket }` or `{ credential }`. */
   readonly connectionParams?: { readonly [key: string]: string | undefined } | null;
+  /** The socket's peer address, when the transport knows it (the Node entry does; the Next route does not). */
+  readonly remoteAddress?: string;
 }
 
 async function authenticate(input: ContextInput) {
@@ -91,6 +96,7 @@ export async function createContext(input: ContextInput): Promise<Context> {
     authMethod: auth?.authMethod ?? null,
     streamSession: () => (streamSession ??= streamAuthenticate(input, db, resHeaders)),
     resHeaders,
+    clientAddress: clientAddress(input.headers, input.remoteAddress),
     live: createPublishLog(),
   };
 }

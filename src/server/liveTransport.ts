@@ -15,8 +15,8 @@ export function createAppLiveTransport(): LiveTransport {
     endpoint: TRPC_ENDPOINT,
     path: 'live.stream',
     // As trpcHandler.ts builds it: headers, response headers and tRPC connection params.
-    createContext: ({ headers, resHeaders, info }) => {
-      const input = { headers, resHeaders, connectionParams: info.connectionParams };
+    createContext: ({ req, headers, resHeaders, info }) => {
+      const input = { headers, resHeaders, connectionParams: info.connectionParams, remoteAddress: req.socket.remoteAddress };
       return createContext(input);
     },
     onError({ error, path }) {

@@ -12,25 +12,37 @@ export const TRPC_ENDPOINT = '/api/trpc';
  * The stock tRPC HTTP handler (fetch API): the Next.js route serves it, and
  * tests mount it on a loopback port. Adds the read-your-writes fence header.
  */
-export async function handleTrpcRequest(req: Request): Promise<Response> {
+export function handleTrpcRequest(req: Request): Promise<Response> {
+  return handleTrpcRequestFrom(req, undefined);
+}
+
+/**
+ * {@link handleTrpcRequest} with the socket's peer address, which the Node
+ * entry knows and the Next route does not (per-address sign-in limits).
+ */
+export async function handleTrpcRequestFrom(req: Request, remoteAddress: string | undefined): Promise<Response> {
   // Batches of at most MAX_BATCH_SIZE calls; per user, a bound on requests in flight and turns for their calls.
   const admission = getRequestLimits().begin();
   try {
-    return admission.finish(await handleAdmitted(req, admission));
+    return admission.finish(await handleAdmitted(req, admission, remoteAddress));
   } catch (error) {
     admission.abandon();
     throw error;
   }
 }
 
-function handleAdmitted(req: Request, admission: RequestAdmission): Promise<Response> {
+function handleAdmitted(req: Request, admission: RequestAdmission, remoteAddress: string | undefined): Promise<Response> {
   return fetchRequestHandler({
     endpoint: TRPC_ENDPOINT,
     req,
     router: appRouter,
     maxBatchSize: MAX_BATCH_SIZE,
     createContext: async ({ req, resHeaders, info }) =>
-      admission.admit(await createContext({ headers: req.headers, resHeaders, connectionParams: info.connectionParams }), info, resHeaders),
+      admission.admit(
+        await createContext({ headers: req.headers, resHeaders, connectionParams: info.connectionParams, remoteAddress }),
+        info,
+        resHeaders,
+      ),
     responseMeta({ ctx }) {
       const fence = fenceHeader(ctx?.live);
       return fence ? { headers: { [LIVE_FENCE_HEADER]: fence } } : {};

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nodeHandlerFromFetch, type LiveTransport } from '../../src/live/node';
 import { createAppLiveTransport } from '../../src/server/liveTransport';
-import { handleTrpcRequest } from '../../src/server/trpcHandler';
+import { handleTrpcRequestFrom } from '../../src/server/trpcHandler';
 
 /** Options of {@link serveTrpc}. */
 export interface ServeTrpcOptions {
@@ -23,7 +23,9 @@ export async function serveTrpc(
   options: ServeTrpcOptions = {},
 ): Promise<{ server: Server; url: string; live: LiveTransport | null; close(): Promise<void> }> {
   const live = options.transport === 'fast' ? createAppLiveTransport() : null;
-  const trpc = nodeHandlerFromFetch(handleTrpcRequest, { onError: (error) => console.error('[test server]', error) });
+  const trpc = nodeHandlerFromFetch((request, req) => handleTrpcRequestFrom(request, req.socket.remoteAddress), {
+    onError: (error) => console.error('[test server]', error),
+  });
   const server = createServer((req, res) => {
     if (live?.handle(req, res)) return;
     trpc(req, res);

@@ -4,6 +4,7 @@ import { publicProcedure, router } from '../../trpc/init';
 import { verifyPassword } from '../auth/password';
 import { sessionRevocations } from '../auth/revocations';
 import { clearSessionCookie, SESSION_TTL_SECONDS, sessionCookie, signSession } from '../auth/session';
+import { signInLimiter } from '../auth/signInLimiter';
 import { issueTicket } from '../auth/tickets';
 import { statements } from '../db/statements';
 
@@ -18,10 +19,23 @@ interface UserRow {
 }
 
 export const authRouter = router({
-  /** Signs in with email and password; sets the httpOnly session cookie. */
+  /**
+   * Signs in with email and password; sets the httpOnly session cookie.
+   * Failed attempts are limited per email and per client address
+   * (`signInLimiter.ts`): past a limit, TOO_MANY_REQUESTS (429) with
+   * `Retry-After`, before any password is checked.
+   */
   signIn: publicProcedure
     .input(z.object({ email: z.string().trim().toLowerCase().email().max(200), password: z.string().min(1).max(200) }).strict())
     .mutation(async ({ ctx, input }) => {
+      const attempt = signInLimiter().attempt(input.email, ctx.clientAddress);
+      if (!attempt.ok) {
+        ctx.resHeaders.set('retry-after', String(attempt.retryAfterSeconds));
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `Too many failed sign-in attempts: try again in ${attempt.retryAfterSeconds} s`,
+        });
+      }
       const user = statements(ctx.db)
         .prepare(
           `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.password_hash, t.name AS tenant_name
@@ -33,6 +47,7 @@ export const authRouter = router({
       if (!user || !ok) {
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong email or password' });
       }
+      attempt.succeeded();
       // A server-side session, so sign-out can end it (the token carries its id as `sid`).
       const sessionId = sessionRevocations(ctx.db).begin(
         { userId: user.id, tenantId: user.tenant_id },

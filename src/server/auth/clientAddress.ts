@@ -1,0 +1,26 @@
+import { envCount } from '../env';
+
+/**
+ * The address of the client a request comes from, for per-address limits.
+ * With `TRUST_PROXY=n` (the number of reverse proxies in front of the app,
+ * default 0) it is the n-th address from the right of `X-Forwarded-For`:
+ * each trusted proxy appends the peer it saw, so entries further left were
+ * written by the client and can be anything. With 0, the socket's peer.
+ * `null` when unknown (the Next route does not expose the socket).
+ */
+export function clientAddress(
+  headers: Headers,
+  remoteAddress: string | undefined,
+  trustProxy = envCount('TRUST_PROXY', 0),
+): string | null {
+  if (trustProxy > 0) {
+    const chain = (headers.get('x-forwarded-for') ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    // Fewer entries than proxies: the request skipped a proxy; the leftmost is the best we have.
+    const fromProxy = chain[Math.max(0, chain.length - trustProxy)];
+    if (fromProxy) return fromProxy.slice(0, 64);
+  }
+  return remoteAddress ?? null;
+}
