@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from '../../src/server/auth/password';
+import { createPasswordCheck, hashPassword, verifyPassword } from '../../src/server/auth/password';
+import { resetSignInLimiter } from '../../src/server/auth/signInLimiter';
 import { createContext } from '../../src/server/context';
 import { DEMO_PASSWORD } from '../../src/server/db/seed';
 import { appRouter } from '../../src/server/routers/_app';
@@ -56,11 +57,43 @@ describe('verifyPassword', () => {
     expect(loopTurned).toBe(true);
   });
 
-  it('runs the same scrypt for a missing hash (an unknown email) instead of answering at once', async () => {
-    let loopTurned = false;
-    setImmediate(() => (loopTurned = true));
-    expect(await verifyPassword('correct horse', null)).toBe(false);
-    // An early `return false` would resolve in microtasks, before the immediate.
-    expect(loopTurned).toBe(true);
+  it('derives a key exactly once, with the same salt and key length, for a missing hash (an unknown email)', async () => {
+    const calls: { salt: number; length: number }[] = [];
+    const check = createPasswordCheck(async (password, salt, length) => {
+      calls.push({ salt: salt.length, length });
+      return Buffer.alloc(length);
+    });
+    expect(await check('correct horse', stored)).toBe(false);
+    expect(await check('correct horse', null)).toBe(false);
+    expect(calls).toEqual([
+      { salt: 16, length: 32 },
+      { salt: 16, length: 32 },
+    ]);
+  });
+});
+
+describe('auth.signIn work for an unknown email', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await setupApp();
+  });
+  afterAll(() => app.close());
+
+  /** Process CPU (every thread: scrypt runs on libuv's pool) spent by `rounds` refused sign-ins, in ms. */
+  async function cpuMs(email: (i: number) => string, rounds: number): Promise<number> {
+    resetSignInLimiter();
+    const caller = createCaller(await createContext({ headers: new Headers() }));
+    const start = process.cpuUsage();
+    for (let i = 0; i < rounds; i++) await caller.auth.signIn({ email: email(i), password: 'not-the-password' }).catch(() => undefined);
+    const { user, system } = process.cpuUsage(start);
+    return (user + system) / 1000;
+  }
+
+  it('spends as much CPU as a wrong password does, so the answer tells nothing (a skipped scrypt would cost ~0)', async () => {
+    const wrongPassword = await cpuMs(() => 'alice@acme.test', 4);
+    const unknownEmail = await cpuMs((i) => `nobody${i}@acme.test`, 4);
+    // 4 scrypts at N=2^14 cost ~60-180 ms of CPU here; without them a refused sign-in costs well under 1 ms.
+    expect(wrongPassword).toBeGreaterThan(20);
+    expect(unknownEmail).toBeGreaterThan(wrongPassword * 0.5);
   });
 });
