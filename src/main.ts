@@ -37,7 +37,12 @@ const transportMode = process.env.LIVE_TRANSPORT === 'stock' ? 'stock' : 'fast';
 const trpcMode = process.env.TRPC_HTTP === 'next' ? 'next' : 'direct';
 
 async function main() {
-  const drain = { timeoutMs: envMs('LIVE_DRAIN_TIMEOUT_MS', 10_000), jitterMs: envMs('LIVE_DRAIN_JITTER_MS', 2_000) };
+  const drain = {
+    // `next dev` stops at once on Ctrl-C; a production instance keeps answering while its load balancer notices.
+    graceMs: envMs('LIVE_DRAIN_GRACE_MS', dev ? 0 : 5_000),
+    timeoutMs: envMs('LIVE_DRAIN_TIMEOUT_MS', 10_000),
+    jitterMs: envMs('LIVE_DRAIN_JITTER_MS', 2_000),
+  };
   // Open (migrate, seed) the database before serving, so a bad DATA_DIR fails fast.
   getDb();
   // Likewise the auth secret: a short AUTH_SECRET refuses to start; without one, it is generated or read now.
@@ -72,8 +77,9 @@ async function main() {
     );
   });
 
-  // SIGTERM/SIGINT: drain (health 503, reconnect hints with jitter, streams closed, in-flight
-  // requests finish), then exit 0. A second signal while draining changes nothing.
+  // SIGTERM/SIGINT: drain (health 503, reconnect hints with jitter, streams closed; requests still
+  // answered with Connection: close for the grace, then the listener closes and in-flight requests
+  // finish), then exit 0. A second signal while draining changes nothing.
   const shutdown = createGracefulShutdown({
     server,
     hub: getHub(),

@@ -1,4 +1,4 @@
-import { request, type ClientRequest } from 'node:http';
+import { Agent, request, type ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookieFor } from '../helpers/app';
 import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
@@ -6,6 +6,8 @@ import { startProductionServer, type ProductionServer } from '../helpers/prodSer
 const CLIENTS = 200;
 const DRAIN_TIMEOUT_MS = 10_000;
 const JITTER_MS = 2_000;
+/** The grace of both servers here: long enough for a loaded CI machine to show a difference, short for the suite. */
+const GRACE_MS = 3_000;
 
 interface StreamClient {
   req: ClientRequest;
@@ -41,6 +43,7 @@ describe('drain: SIGTERM on the production server', () => {
   let server: ProductionServer;
   beforeAll(async () => {
     server = await startProductionServer({
+      LIVE_DRAIN_GRACE_MS: String(GRACE_MS),
       LIVE_DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS),
       LIVE_DRAIN_JITTER_MS: String(JITTER_MS),
     });
@@ -49,7 +52,7 @@ describe('drain: SIGTERM on the production server', () => {
     if (server.child.exitCode === null) await server.stop('SIGKILL');
   });
 
-  it('tells 200 streams to reconnect with jitter, finishes an in-flight mutation, and exits 0 within the timeout', async () => {
+  it('tells 200 streams to reconnect with jitter, finishes an in-flight mutation, and exits 0 within grace plus timeout', async () => {
     // The default production server serves tRPC's HTTP API itself (the mutation below goes that way).
     expect(server.output()).toContain('tRPC HTTP: direct');
     const cookies = [await sessionCookieFor('bob@acme.test'), await sessionCookieFor('carol@globex.test')];
@@ -114,14 +117,119 @@ describe('drain: SIGTERM on the production server', () => {
     const code = await exited;
     const exitMs = performance.now() - started;
     console.log(
-      `[drain] ${CLIENTS} streams closed after ${streamsClosedMs.toFixed(0)} ms; process exited ${code} after ${exitMs.toFixed(0)} ms (timeout ${DRAIN_TIMEOUT_MS} ms)`,
+      `[drain] ${CLIENTS} streams closed after ${streamsClosedMs.toFixed(0)} ms; process exited ${code} after ${exitMs.toFixed(0)} ms (grace ${GRACE_MS} ms, timeout ${DRAIN_TIMEOUT_MS} ms)`,
     );
     expect(code).toBe(0);
-    expect(exitMs).toBeLessThan(DRAIN_TIMEOUT_MS);
+    expect(exitMs).toBeLessThan(GRACE_MS + DRAIN_TIMEOUT_MS);
     const line = /draining — (\d+) live stream\(s\) told to reconnect, (\d+) request\(s\) in flight/.exec(server.output());
     expect(line).not.toBeNull();
     expect(Number(line![1])).toBe(CLIENTS);
     // The streams plus at least the mutation were in flight when the signal arrived.
     expect(Number(line![2])).toBeGreaterThanOrEqual(CLIENTS + 1);
+  });
+});
+
+/** One request of the continuous client and how it ended. */
+interface Outcome {
+  readonly kind: 'fresh' | 'kept';
+  readonly path: string;
+  /** performance.now() when it was sent. */
+  readonly sentAt: number;
+  readonly status?: number;
+  readonly connection?: string;
+  /** Local port: which connection carried it. */
+  readonly via?: number;
+  readonly error?: string;
+}
+
+/** GET `path`, on a new connection (`agent: false`) or a kept-alive pooled one. */
+function get(url: string, path: string, kind: Outcome['kind'], agent: Agent, cookie: string): Promise<Outcome> {
+  const sentAt = performance.now();
+  return new Promise((resolve) => {
+    const req = request(`${url}${path}`, { agent: kind === 'fresh' ? false : agent, headers: { cookie } }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ kind, path, sentAt, status: res.statusCode, connection: res.headers.connection, via: req.socket?.localPort }),
+      );
+      res.on('error', (error) => resolve({ kind, path, sentAt, error: (error as NodeJS.ErrnoException).code ?? String(error) }));
+    });
+    req.on('error', (error) => resolve({ kind, path, sentAt, error: (error as NodeJS.ErrnoException).code ?? String(error) }));
+    req.end();
+  });
+}
+
+describe('drain: a client sending requests continuously through SIGTERM', () => {
+  let server: ProductionServer;
+  beforeAll(async () => {
+    server = await startProductionServer({ LIVE_DRAIN_GRACE_MS: String(GRACE_MS), LIVE_DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS) });
+  }, 180_000);
+  afterAll(async () => {
+    if (server.child.exitCode === null) await server.stop('SIGKILL');
+  });
+
+  it('sees no reset and no refusal until the grace ends, and only 503 / Connection: close once the drain began', async () => {
+    const cookie = await sessionCookieFor('bob@acme.test');
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    // When the server printed a line (performance.now()), to place each request against the drain.
+    const printedAt = (part: string) =>
+      new Promise<number>((resolve) => {
+        const onData = (chunk: Buffer) => {
+          if (!chunk.toString().includes(part)) return;
+          server.child.stdout!.off('data', onData);
+          resolve(performance.now());
+        };
+        server.child.stdout!.on('data', onData);
+      });
+    const drainBegan = printedAt('draining —');
+    const graceOver = printedAt('grace over');
+    const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
+    let running = true;
+    void exited.then(() => (running = false));
+    const outcomes: Outcome[] = [];
+    const paths = ['/api/health', '/api/trpc/products.list'];
+    // Two loops per kind, each sending its next request as soon as the last one ended.
+    const loop = async (kind: Outcome['kind'], offset: number) => {
+      for (let i = offset; running; i++) {
+        outcomes.push(await get(server.url, paths[i % paths.length]!, kind, agent, cookie));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const loops = Promise.all([loop('fresh', 0), loop('fresh', 1), loop('kept', 0), loop('kept', 1)]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signalAt = performance.now();
+    server.child.kill('SIGTERM');
+    const [drainAt, graceAt] = await Promise.all([drainBegan, graceOver]);
+    await exited;
+    await loops;
+    agent.destroy();
+
+    // The server's grace starts when it handles the signal, so it ends GRACE_MS after the signal at the earliest.
+    // A request sent a second before that is on the wire for far less than a second, even on a loaded machine.
+    const safeUntil = signalAt + GRACE_MS - 1_000;
+    const inGrace = outcomes.filter((o) => o.sentAt >= signalAt && o.sentAt < safeUntil);
+    const failedInGrace = inGrace.filter((o) => o.error !== undefined);
+    const afterDrain = outcomes.filter((o) => o.sentAt > drainAt && o.error === undefined);
+    const wrongAnswers = afterDrain.filter(
+      (o) => o.connection !== 'close' || (o.path === '/api/health' && o.status !== 503),
+    );
+    const before = outcomes.filter((o) => o.sentAt < signalAt);
+    const late = outcomes.filter((o) => o.sentAt >= safeUntil);
+    const keptConnections = new Set(before.filter((o) => o.kind === 'kept').map((o) => o.via)).size;
+    console.log(
+      `[drain] continuous client: ${before.length} requests before the signal (kept-alive on ${keptConnections} connections), ` +
+        `${inGrace.length} in the grace (${failedInGrace.length} failed), drain seen after ${(drainAt - signalAt).toFixed(0)} ms, ` +
+        `grace over after ${(graceAt - signalAt).toFixed(0)} ms; after it: ${late.filter((o) => o.error).length} errors ` +
+        `(${[...new Set(late.map((o) => o.error).filter(Boolean))].join(', ')}) of ${late.length}`,
+    );
+    expect(failedInGrace).toEqual([]);
+    expect(wrongAnswers).toEqual([]);
+    // The test exercised what it claims: both kinds of connection, reused pooled ones, many requests in the grace.
+    expect(keptConnections).toBeGreaterThan(0);
+    expect(before.filter((o) => o.kind === 'kept').length).toBeGreaterThan(keptConnections);
+    for (const kind of ['fresh', 'kept'] as const) {
+      expect(inGrace.filter((o) => o.kind === kind && o.status !== undefined).length).toBeGreaterThan(10);
+      expect(afterDrain.filter((o) => o.kind === kind && o.path === '/api/health').length).toBeGreaterThan(0);
+    }
+    expect(graceAt - signalAt).toBeGreaterThanOrEqual(GRACE_MS);
   });
 });

@@ -50,6 +50,8 @@ export async function startProductionServer(env: Record<string, string> = {}): P
       DATA_DIR: dataDir,
       // The run's random secret (vitest.config.ts), so tests can sign cookies; '' lets the server generate its own.
       AUTH_SECRET: process.env.AUTH_SECRET ?? '',
+      // Tests stop servers often; the drain tests set their own grace (the default is 5 s).
+      LIVE_DRAIN_GRACE_MS: '200',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
 import type { Hub } from '../core';
 
 /** Options of {@link createGracefulShutdown}. */
@@ -10,8 +11,15 @@ export interface GracefulShutdownOptions {
   /** The fast transport, if mounted (its ping timer is stopped). */
   transport?: { close(): void } | null;
   /**
-   * Longest wait for in-flight requests (e.g. mutations) before the remaining
-   * connections are cut. @default 10_000
+   * How long the server keeps accepting after the signal, answering every
+   * request (health 503, everything with `Connection: close`), so a load
+   * balancer sees the 503 and stops routing here before the listener closes.
+   * @default 5_000
+   */
+  graceMs?: number;
+  /**
+   * Longest wait, after the grace, for in-flight requests (e.g. mutations)
+   * before the remaining connections are cut. @default 10_000
    */
   timeoutMs?: number;
   /**
@@ -19,6 +27,11 @@ export interface GracefulShutdownOptions {
    * all land on the next instance in the same instant. @default 2_000
    */
   jitterMs?: number;
+  /**
+   * After the grace, an idle keep-alive connection is closed once nothing has
+   * arrived on it for this long. @default 250
+   */
+  idleCloseMs?: number;
   /** Progress lines. @default console.log */
   log?: (line: string) => void;
 }
@@ -34,72 +47,123 @@ export interface ShutdownReport {
   readonly ms: number;
 }
 
+/** What the drain knows of one connection. */
+interface ConnectionState {
+  /** Requests being answered on it. */
+  active: number;
+  /** `socket.bytesRead` when last looked at: a change means a request is arriving. */
+  bytesRead: number;
+  /** When it last became quiet (connected, answered, or bytes seen). */
+  quietSince: number;
+}
+
+/** How often idle connections are looked at after the grace. */
+const IDLE_SWEEP_MS = 50;
+
 /**
  * Drains a Node server that serves live streams, in this order:
  * 1. the hub starts draining: health answers 503, new streams are refused
- *    (retryable SERVICE_UNAVAILABLE);
- * 2. every open stream gets a `reconnect` hint with a jittered delay and is
- *    closed (clients resume elsewhere from their cursor);
- * 3. requests in flight (mutations) run to completion. Meanwhile the server
- *    keeps listening, so a load balancer's health check sees the 503 and new
- *    stream attempts get a retryable refusal; every response asks the client
- *    to close its connection;
- * 4. once nothing is in flight (or at `timeoutMs`, cutting what is left), the
- *    server stops listening and closes idle connections, then the hub and its
- *    backend close. Idempotent: a second call returns the first call's promise.
+ *    (retryable SERVICE_UNAVAILABLE); every open stream gets a `reconnect`
+ *    hint with a jittered delay and is closed (clients resume elsewhere from
+ *    their cursor);
+ * 2. for `graceMs` the server keeps accepting and answers every request, each
+ *    with `Connection: close` (responses already started excepted), so
+ *    neither a load balancer that has not seen the 503 yet nor a client
+ *    reusing a pooled connection meets a refusal or a reset;
+ * 3. then it stops accepting. A keep-alive connection is closed only once no
+ *    request is in flight on it and no byte has arrived on it for
+ *    `idleCloseMs`: a request already on its way is answered, not reset
+ *    (Node's own `server.close()` would destroy every connection whose parser
+ *    is idle at once, including one accepted a moment ago whose request is
+ *    still on the wire);
+ * 4. once every connection is gone (or `timeoutMs` after the grace, cutting
+ *    what is left), the hub and its backend close. Idempotent: a second call
+ *    returns the first call's promise.
  */
 export function createGracefulShutdown(options: GracefulShutdownOptions) {
   const { server, hub } = options;
+  const graceMs = options.graceMs ?? 5_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const idleCloseMs = options.idleCloseMs ?? 250;
   const log = options.log ?? ((line: string) => console.log(line));
-  let inFlight = 0;
+  const connections = new Map<Socket, ConnectionState>();
+  const responses = new Set<ServerResponse>();
   let draining = false;
   let running: Promise<ShutdownReport> | null = null;
-  let onIdle: (() => void) | null = null;
 
-  // Counts requests in flight; once draining, every response asks the client to close the connection.
-  const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
-    inFlight++;
+  const track = (socket: Socket): ConnectionState => {
+    let state = connections.get(socket);
+    if (!state) {
+      state = { active: 0, bytesRead: socket.bytesRead, quietSince: Date.now() };
+      connections.set(socket, state);
+      socket.once('close', () => connections.delete(socket));
+    }
+    return state;
+  };
+  server.prependListener('connection', track);
+
+  // Counts requests in flight per connection; once draining, every response asks the client to close the connection.
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const state = track(req.socket);
+    state.active++;
+    responses.add(res);
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      inFlight--;
-      if (inFlight === 0) onIdle?.();
+      state.active--;
+      state.quietSince = Date.now();
+      state.bytesRead = req.socket.bytesRead;
+      responses.delete(res);
     };
     res.once('finish', finish);
     res.once('close', finish);
-    if (draining && !res.headersSent) res.setHeader('connection', 'close');
+    if (draining) res.setHeader('connection', 'close');
   };
   server.prependListener('request', onRequest);
+
+  /** Closes the connections that are idle and have been quiet for `idleCloseMs`. */
+  const closeQuietConnections = () => {
+    const now = Date.now();
+    for (const [socket, state] of connections) {
+      if (state.active > 0) continue;
+      if (socket.bytesRead !== state.bytesRead) {
+        // Part of a request arrived (its headers are not complete yet): wait for it and answer it.
+        state.bytesRead = socket.bytesRead;
+        state.quietSince = now;
+      } else if (now - state.quietSince >= idleCloseMs) {
+        socket.destroy();
+      }
+    }
+  };
 
   function shutdown(signal = 'shutdown'): Promise<ShutdownReport> {
     running ??= (async () => {
       const started = Date.now();
       draining = true;
-      const inFlightAtStart = inFlight;
+      const inFlightAtStart = responses.size;
+      for (const res of responses) if (!res.headersSent) res.setHeader('connection', 'close');
       const streams = hub.drain({ jitterMs: options.jitterMs ?? 2_000 });
       options.transport?.close();
-      log(`[server] ${signal}: draining — ${streams} live stream(s) told to reconnect, ${inFlightAtStart} request(s) in flight`);
-      const deadline = started + timeoutMs;
-      const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, ms)).unref());
-      // 3. Wait for in-flight requests (the streams just closed end within a tick).
-      const idle = new Promise<'idle'>((resolve) => {
-        onIdle = () => resolve('idle');
-        if (inFlight === 0) resolve('idle');
-      });
-      let outcome: 'idle' | 'closed' | 'timeout' = await Promise.race([idle, timeout(deadline - Date.now())]);
-      // 4. Stop listening; keep-alive sockets are closed as soon as they are idle.
-      let cut = 0;
-      const closed = new Promise<'closed'>((resolve) => server.close(() => resolve('closed')));
-      server.closeIdleConnections();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      if (outcome !== 'timeout') outcome = await Promise.race([closed, timeout(deadline - Date.now())]);
+      log(
+        `[server] ${signal}: draining — ${streams} live stream(s) told to reconnect, ${inFlightAtStart} request(s) in flight; still accepting for ${graceMs} ms`,
+      );
+      const sleep = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, ms)).unref());
+      // 2. The grace: keep accepting and answering.
+      await sleep(graceMs);
+      // 3. Stop accepting. net.Server's close, not http.Server's: see above.
+      const closed = new Promise<'closed'>((resolve) => NetServer.prototype.close.call(server, () => resolve('closed')));
+      log(`[server] grace over: no longer accepting; ${connections.size} connection(s) open, ${responses.size} request(s) in flight`);
+      closeQuietConnections();
+      const sweep = setInterval(closeQuietConnections, IDLE_SWEEP_MS);
+      const outcome = await Promise.race([closed, sleep(timeoutMs)]);
       clearInterval(sweep);
+      let cut = 0;
       if (outcome === 'timeout') {
-        cut = inFlight;
-        log(`[server] drain timeout after ${timeoutMs} ms: cutting ${cut} request(s) still in flight`);
+        cut = responses.size;
+        log(`[server] drain timeout ${timeoutMs} ms after the grace: cutting ${cut} request(s) still in flight`);
         server.closeAllConnections();
+        for (const socket of connections.keys()) socket.destroy();
       }
       await hub.close().catch((error: unknown) => log(`[server] closing the hub failed: ${String(error)}`));
       const report = { streams, inFlightAtStart, cut, ms: Date.now() - started };
@@ -117,7 +181,7 @@ export function createGracefulShutdown(options: GracefulShutdownOptions) {
     },
     /** Requests being served now. */
     get inFlight() {
-      return inFlight;
+      return responses.size;
     },
   };
 }
