@@ -4,7 +4,7 @@ import { getHub } from '../hub';
 import { createImport, failInterruptedImports, getImport, insertImportedOrders, updateImport, type ImportedOrder, type ImportRecord } from '../data/imports';
 import { listProducts } from '../data/products';
 import { notify } from '../notify';
-import { readOrderCsv, validateOrderRow, type ImportProduct, type OrderCsv } from './orderCsv';
+import { orderRows, readOrderCsv, validateOrderRow, type ImportProduct, type OrderCsv } from './orderCsv';
 
 /** Options of {@link createImportWorker}. */
 export interface ImportWorkerOptions {
@@ -74,7 +74,8 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
     const hub = options.hub();
     const { record, tenantId } = job;
     const key = importKey(record.id);
-    const total = job.csv.rows.length;
+    const total = job.csv.rowCount;
+    const rows = orderRows(job.csv);
     let processed = 0;
     let imported = 0;
     let failed = 0;
@@ -86,7 +87,9 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
         listProducts(db, tenantId).map((p) => [p.sku.toUpperCase(), { id: p.id, priceCents: p.priceCents }]),
       );
       while (processed < total) {
-        const chunk = job.csv.rows.slice(processed, processed + chunkRows);
+        // Read here, a chunk at a time: reading a large file at once held the event loop for hundreds of ms.
+        const chunk = rows.next(chunkRows);
+        if (!chunk.length) break;
         const valid: ImportedOrder[] = [];
         const now = Date.now();
         for (const row of chunk) {
@@ -139,7 +142,7 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
         tenantId: input.tenantId,
         userId: input.userId,
         fileName: input.fileName,
-        totalRows: csv.rows.length,
+        totalRows: csv.rowCount,
       });
       queue.push({ record, tenantId: input.tenantId, csv });
       // Started on a later tick: the request that queued it answers first.

@@ -1,24 +1,37 @@
 import { DomainError } from '../data/domainError';
 import type { ImportedOrder } from '../data/imports';
 import { ORDER_STATUSES, type OrderStatus } from '../data/orders';
-import { parseCsv } from './parseCsv';
+import { countCsvRows, readCsvRows } from './parseCsv';
 
 /** Columns of an order import; `status` and `created_at` may be left out. */
 export const ORDER_CSV_COLUMNS = ['customer', 'sku', 'quantity', 'status', 'created_at'] as const;
 /** Most data rows one import accepts. */
 export const MAX_IMPORT_ROWS = 50_000;
 
-/** A parsed order CSV: data rows as named fields, numbered as in the file (header = line 1). */
+/** An order CSV whose header has been checked; its rows are read a chunk at a time ({@link orderRows}). */
 export interface OrderCsv {
-  readonly rows: ReadonlyArray<{ line: number; fields: Record<string, string> }>;
+  /** Column names of the header, trimmed and lower-cased. */
+  readonly names: readonly string[];
+  /** Data rows (blank lines are not rows). */
+  readonly rowCount: number;
+  readonly text: string;
+  /** Where the first data row starts in `text`. */
+  readonly start: number;
+}
+
+/** One data row as named fields, numbered as in the file (header = line 1, blank lines not counted). */
+export interface OrderCsvRow {
+  readonly line: number;
+  readonly fields: Record<string, string>;
 }
 
 /**
- * Reads the header and rows of an order CSV.
+ * Checks the header and counts the rows of an order CSV, without building
+ * them: the request that uploads a file only pays for a count.
  * @throws DomainError BAD_REQUEST for a missing column, no rows or too many rows.
  */
 export function readOrderCsv(text: string): OrderCsv {
-  const [header, ...data] = parseCsv(text);
+  const { rows: [header], next: start } = readCsvRows(text, 0, 1);
   if (!header) throw new DomainError('BAD_REQUEST', 'The file is empty');
   const names = header.map((h) => h.trim().toLowerCase());
   for (const required of ['customer', 'sku', 'quantity']) {
@@ -26,15 +39,27 @@ export function readOrderCsv(text: string): OrderCsv {
       throw new DomainError('BAD_REQUEST', `Missing column "${required}" (expected: ${ORDER_CSV_COLUMNS.join(', ')})`);
     }
   }
-  if (!data.length) throw new DomainError('BAD_REQUEST', 'The file has a header but no rows');
-  if (data.length > MAX_IMPORT_ROWS) {
-    throw new DomainError('BAD_REQUEST', `At most ${MAX_IMPORT_ROWS.toLocaleString('en-US')} rows per import (got ${data.length})`);
+  const rowCount = countCsvRows(text, start);
+  if (!rowCount) throw new DomainError('BAD_REQUEST', 'The file has a header but no rows');
+  if (rowCount > MAX_IMPORT_ROWS) {
+    throw new DomainError('BAD_REQUEST', `At most ${MAX_IMPORT_ROWS.toLocaleString('en-US')} rows per import (got ${rowCount})`);
   }
+  return { names, rowCount, text, start };
+}
+
+/** Reads the rows of `csv` in order, `max` at a time (an empty array at the end). */
+export function orderRows(csv: OrderCsv): { next(max: number): OrderCsvRow[] } {
+  let position = csv.start;
+  let line = 2;
   return {
-    rows: data.map((fields, i) => ({
-      line: i + 2,
-      fields: Object.fromEntries(names.map((name, k) => [name, (fields[k] ?? '').trim()])),
-    })),
+    next(max) {
+      const { rows, next } = readCsvRows(csv.text, position, max);
+      position = next;
+      return rows.map((fields) => ({
+        line: line++,
+        fields: Object.fromEntries(csv.names.map((name, k) => [name, (fields[k] ?? '').trim()])),
+      }));
+    },
   };
 }
 
