@@ -4,7 +4,8 @@ import superjson from 'superjson';
 import { appRouter } from '../../src/server/routers/_app';
 import { int, quietLog, type Check, type Log, type ScenarioResult } from '../lib/scenario';
 import { startSoakServer, SOAK_AUTH_SECRET } from '../lib/server';
-import { sessionCookie } from '../lib/sessions';
+import { DEMO_PASSWORD } from '../../src/server/db/seed';
+import { revokedSessionCookie, sessionCookie, streamCredential } from '../lib/sessions';
 import { mulberry32 } from '../lib/random';
 
 /** Parameters of the hostile-input sweep. */
@@ -169,8 +170,11 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
     const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const forged = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'usr_alice', tid: 'globex', role: 'admin', exp: 4102444800 })}.`;
     const wrongSecret = await sessionCookie({ tenantId: 'globex', userId: 'usr_carol', role: 'admin' }, 3600, SOAK_AUTH_SECRET.split('').reverse().join(''));
+    // A real session, signed out: revoked on the server.
+    const revoked = await revokedSessionCookie(server.url, 'alice@acme.test', DEMO_PASSWORD);
     const auths: Array<Record<string, string>> = [
       { cookie },
+      { cookie: revoked },
       {},
       { cookie: expired },
       { cookie: `live_session=${forged}` },
@@ -277,6 +281,19 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
         headers: { ...auths[0], ...(type === 'mutation' ? { 'content-type': 'application/json' } : {}) },
         ...(type === 'mutation' ? { body: '{"0":{"json":{}},"1":{"json":[1]}}' } : {}),
       });
+    }
+    // A stream credential and a ticket-shaped string on every procedure but the stream (they open live.stream only).
+    const credential = await streamCredential({ tenantId: 'acme', userId: 'usr_alice', role: 'admin' });
+    for (const { path, type } of procedures) {
+      if (path === 'live.stream') continue;
+      for (const params of [{ credential }, { ticket: 'A'.repeat(43) }]) {
+        const search = `connectionParams=${encodeURIComponent(JSON.stringify(params))}`;
+        cases.push(
+          type === 'mutation'
+            ? { kind: 'stream credential on another procedure', method: 'POST', path: `/api/trpc/${path}?${search}`, headers: { 'content-type': 'application/json' }, body: '' }
+            : { kind: 'stream credential on another procedure', method: 'GET', path: queryPath(path, undefined, search), headers: type === 'subscription' ? { accept: 'text/event-stream' } : {} },
+        );
+      }
     }
     // Paths that are not procedures.
     for (const path of ['nope', 'orders', 'orders.', '.list', 'orders.list.x', '__proto__', 'constructor', 'live.stream,live.stream', `${'a.'.repeat(500)}b`]) {
@@ -398,11 +415,12 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
       figures: { requests: cases.length, outcomes, byKind, failures, crashLines: crashLines.slice(0, 10), health },
       method: [
         `For each of the ${procedures.length} procedures of the app router, with a valid session for two thirds of the requests and ` +
-          'otherwise none, an expired or forged one (`alg: none`, another secret, junk, bad encoding, a bearer token): ' +
+          'otherwise none, an expired, signed-out or forged one (`alg: none`, another secret, junk, bad encoding, a bearer token): ' +
           `${params.perProcedure} arbitrary values encoded with superjson (dates, maps, sets, bigints, null prototypes; fast-check), ` +
           `${params.perProcedure} raw JSON values without the envelope, ${params.perProcedure} random strings, a fixed list of hostile ` +
           'JSON (truncated, prototype-pollution keys, forged superjson meta, 5,000-deep nesting, 1e400, lone surrogates, 12 KB ids) ' +
-          'and of wrong types and bounds, the wrong HTTP method and a batch. Plus unknown paths, a 500-call batch and a 20 MB body.',
+          'and of wrong types and bounds, the wrong HTTP method and a batch; a stream credential and a ticket on each. Plus unknown ' +
+          'paths, a 500-call batch and a 20 MB body.',
         `${int(params.streamCases)} requests to the live stream with fuzzed \`input\` (cursors of every wrong form, invalid and too many ` +
           'topics, wrong types, extra keys), `lastEventId` as a query parameter or `Last-Event-ID` header, malformed connection params ' +
           'and other content types.',
