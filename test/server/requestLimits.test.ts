@@ -131,7 +131,7 @@ describe('createRequestLimits', () => {
 describe('createFairTurns', () => {
   it('grants one turn per scheduled callback, rotating between keys', async () => {
     const pending: Array<() => void> = [];
-    const turns = createFairTurns((grant) => pending.push(grant));
+    const turns = createFairTurns({ schedule: (grant) => pending.push(grant), now: () => 0 });
     const order: string[] = [];
     const take = (key: string, label: string) => void turns.take(key).then(() => order.push(label));
     take('heavy', 'h1');
@@ -152,5 +152,44 @@ describe('createFairTurns', () => {
     expect(order).toEqual(['h1', 'l1', 'h2', 'h3']);
     expect(pending).toHaveLength(0);
     expect(turns.waiting).toBe(0);
+  });
+
+  it("paces a user's back-to-back turns by the time the last one took, and no one else's", async () => {
+    let clock = 0;
+    const pending: Array<() => void> = [];
+    const delays: number[] = [];
+    const turns = createFairTurns({
+      schedule: (grant) => pending.push(grant),
+      delay: (grant, ms) => {
+        delays.push(ms);
+        pending.push(grant);
+      },
+      now: () => clock,
+    });
+    const order: string[] = [];
+    const take = (key: string, label: string) => void turns.take(key).then(() => order.push(label));
+    const step = async (workMs: number) => {
+      pending.shift()!();
+      await Promise.resolve();
+      clock += workMs;
+    };
+    take('a', 'a1');
+    take('a', 'a2');
+    await step(4); // a1 runs 4 ms
+    await step(0); // a2 would follow a1 at once: paced by 4 ms instead
+    expect(order).toEqual(['a1']);
+    expect(delays).toEqual([4]);
+    await step(1);
+    expect(order).toEqual(['a1', 'a2']);
+    // Two users alternate without pacing.
+    take('a', 'a3');
+    take('b', 'b1');
+    take('a', 'a4');
+    clock += 100; // idle since a2: no pacing for a3 either
+    await step(3);
+    await step(3);
+    await step(3);
+    expect(order).toEqual(['a1', 'a2', 'a3', 'b1', 'a4']);
+    expect(delays).toEqual([4]);
   });
 });
