@@ -78,7 +78,7 @@ async function runOnce(setting: Setting, run: number, clientsCount: number, rows
     const cookie = sessionCookieOf(res.headers);
     if (!cookie) throw new Error('actor sign-in failed');
     const actor = createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${server.url}/api/trpc`, transformer: superjson, headers: { cookie } })],
+      links: [httpBatchLink({ url: `${server.url}/api/trpc`, transformer: superjson, headers: { cookie, origin: server.url } })],
     });
     const csv = sampleOrderCsv(rows, tenant!.skus);
     const publishedBefore = await publishedCoalesced(server.url);

@@ -90,6 +90,8 @@ export function createBrowserFetch(options: BrowserFetchOptions = {}): BrowserFe
     const method = (init.method ?? 'GET').toUpperCase();
     const headers = plainHeaders(init.headers);
     if (options.cookie) headers.cookie = options.cookie;
+    // As a browser: a POST carries the page's Origin (the server refuses cookie POSTs without it).
+    if (method !== 'GET' && method !== 'HEAD') headers.origin ??= url.origin;
     const body = typeof init.body === 'string' ? init.body : init.body == null ? null : String(init.body);
     if (body !== null) headers['content-length'] = String(Buffer.byteLength(body));
     // As a browser: compressed responses welcome (the counts above the socket see the wire bytes).

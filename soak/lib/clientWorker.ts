@@ -427,7 +427,7 @@ async function setPaused(stream: Stream, paused: boolean): Promise<boolean> {
   if (!stream.connectionId) return false;
   const res = await fetch(new URL(`/api/trpc/live.${paused ? 'pause' : 'resume'}`, baseUrl), {
     method: 'POST',
-    headers: { cookie: stream.spec.cookie, 'content-type': 'application/json' },
+    headers: { cookie: stream.spec.cookie, origin: new URL(baseUrl).origin, 'content-type': 'application/json' },
     body: JSON.stringify({ json: { connectionId: stream.connectionId } }),
   });
   await res.arrayBuffer();

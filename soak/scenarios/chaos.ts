@@ -131,7 +131,7 @@ export async function run(params: ChaosParams = full, log: Log = quietLog): Prom
         }
         const res = await fetch(`${server.url}/api/trpc/${path}`, {
           method: 'POST',
-          headers: { cookie: writers.get(tenant.id)!, 'content-type': 'application/json' },
+          headers: { cookie: writers.get(tenant.id)!, origin: server.url, 'content-type': 'application/json' },
           body: JSON.stringify({ json: input }),
         });
         const body = await res.text();

@@ -62,12 +62,22 @@ describe('drain: SIGTERM on the production server', () => {
     // A slow mutation: the request is in flight (headers sent), its body arrives later.
     const body = JSON.stringify({ json: { customer: 'During drain', items: [{ productId: 'prd_acme_1', quantity: 1 }] } });
     let finishBody: () => void = () => undefined;
+    // Node's server answers `100 Continue` in the same step that hands the request to the app: once the client
+    // sees it, the mutation is in flight (a request answered on another connection proves nothing on a loaded machine).
+    let headersRead!: () => void;
+    const inFlight = new Promise<void>((resolve) => (headersRead = resolve));
     const mutation = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
         `${server.url}/api/trpc/orders.create`,
         {
           method: 'POST',
-          headers: { cookie: cookies[0]!, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            cookie: cookies[0]!,
+            origin: server.url,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            expect: '100-continue',
+          },
         },
         (res) => {
           let text = '';
@@ -77,11 +87,11 @@ describe('drain: SIGTERM on the production server', () => {
         },
       );
       req.on('error', reject);
+      req.on('continue', headersRead);
       req.write(body.slice(0, 20));
       finishBody = () => req.end(body.slice(20));
     });
-    // A request sent after the mutation's headers and answered means the server has read those headers
-    // (the drain log below proves the mutation was in flight when the signal arrived).
+    await inFlight;
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
     const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
 

@@ -37,8 +37,9 @@ export interface NodeClientOptions {
 export function createNodeClient(baseUrl: string, cookie: string | null, options: NodeClientOptions | TRPCLink<AppRouter>[] = {}) {
   const opts: NodeClientOptions = Array.isArray(options) ? { before: options } : options;
   const url = `${baseUrl}/api/trpc`;
+  // With a cookie, as a browser page of the site: its Origin (cookie-authenticated POSTs need it; see csrfGuard).
   const headers = () => ({
-    ...(cookie ? { cookie } : {}),
+    ...(cookie ? { cookie, origin: new URL(baseUrl).origin } : {}),
     ...(opts.authorization ? { authorization: opts.authorization } : {}),
   });
   return createTRPCClient<AppRouter>({
