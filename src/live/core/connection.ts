@@ -152,7 +152,6 @@ export class LiveConnection {
   /** Queues a published frame on its lane. Never blocks, never throws. */
   enqueue(frame: Frame): void {
     if (this.closedState || (frame.epoch === this.replayedEpoch && frame.seq <= this.replayedThrough)) return;
-    this.watermark.routedTo(frame);
     if (this.solo === null) {
       if (frame.lane === 'instant' && !this.pausedState && !this.holding && this.outbox.empty) {
         this.solo = frame;
@@ -300,7 +299,8 @@ export class LiveConnection {
     if (solo !== null) {
       // Nothing else waits (see `solo`): no window, watermark or reset to consider.
       this.solo = null;
-      this.write(this.watermark.label([solo], nothingPending));
+      const out = [solo];
+      this.write(this.watermark.inOrder(solo) ? out : this.watermark.label(out, nothingPending));
       if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
       return 1;
     }
@@ -315,6 +315,7 @@ export class LiveConnection {
       return out ? out.length : 0;
     }
     const resetFloor = this.outbox.resetFloor;
+    const resetCeil = this.outbox.resetCeil;
     const reset = this.outbox.takeReset();
     const now = this.host.timers.now();
     const saturation = this.saturation();
@@ -342,6 +343,8 @@ export class LiveConnection {
       const frame = this.host.resetFrame(reset);
       // A reset in an epoch the client holds nothing of starts it there, at the head.
       if (!this.watermark.holds(frame.epoch)) this.coveredThrough(frame.epoch, frame.seq);
+      // What it stands for was routed here: nothing up to it comes later.
+      else if (resetCeil !== -Infinity) this.watermark.covered(frame.epoch, resetCeil);
       let at = out.length;
       while (at > 0 && out[at - 1]!.seq > resetFloor) at--;
       out.splice(at, 0, frame);

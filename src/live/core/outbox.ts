@@ -74,6 +74,8 @@ export class Outbox {
    * written before the reset claims a frame the client only gets through it.
    */
   private floor = Infinity;
+  /** Highest seq the pending reset stands for (`-Infinity` when none). */
+  private ceil = -Infinity;
 
   constructor(
     private readonly limits: OutboxLimits,
@@ -103,6 +105,10 @@ export class Outbox {
   /** Lowest seq the pending reset stands for (`Infinity` when none): where a flush writes it. */
   get resetFloor(): number {
     return this.floor;
+  }
+  /** Highest seq the pending reset stands for (`-Infinity` when none): the client has everything up to it once the reset's write is read. */
+  get resetCeil(): number {
+    return this.ceil;
   }
   /** True when nothing at all is waiting. */
   get empty(): boolean {
@@ -158,7 +164,7 @@ export class Outbox {
       return lane;
     }
     if (this.reset && coveredByReset(frame)) {
-      this.lower(frame.seq);
+      this.standFor(frame.seq);
       return null;
     }
     const previous = this.remove(frame.key);
@@ -175,7 +181,7 @@ export class Outbox {
   /** Keeps `frame` as a dirty key (latest per key), within the dirty bounds. */
   pushDirty(frame: Frame): void {
     if (this.reset && coveredByReset(frame)) {
-      this.lower(frame.seq);
+      this.standFor(frame.seq);
       return;
     }
     this.remove(frame.key);
@@ -236,26 +242,27 @@ export class Outbox {
    */
   requestReset(reason: ResetReason, floor = Infinity): void {
     this.reset ??= reason;
-    this.lower(floor);
+    this.standFor(floor);
     for (const lane of LANES) {
       for (const frame of [...this.lanes[lane].values()]) {
         if (!coveredByReset(frame)) continue;
         this.remove(frame.key);
-        this.lower(frame.seq);
+        this.standFor(frame.seq);
       }
     }
     for (const frame of [...this.dirty.values()]) {
       if (!coveredByReset(frame)) continue;
       this.remove(frame.key);
-      this.lower(frame.seq);
+      this.standFor(frame.seq);
     }
   }
 
-  /** Takes the pending reset, if any (read {@link resetFloor} first). */
+  /** Takes the pending reset, if any (read {@link resetFloor} and {@link resetCeil} first). */
   takeReset(): ResetReason | null {
     const reason = this.reset;
     this.reset = null;
     this.floor = Infinity;
+    this.ceil = -Infinity;
     return reason;
   }
 
@@ -335,10 +342,12 @@ export class Outbox {
     this.dirtyByteCount = 0;
     this.reset = null;
     this.floor = Infinity;
+    this.ceil = -Infinity;
   }
 
-  private lower(seq: number): void {
+  private standFor(seq: number): void {
     if (seq < this.floor) this.floor = seq;
+    if (seq > this.ceil && seq !== Infinity) this.ceil = seq;
   }
 
   /** Removes `key` wherever it is pending; returns where it was. */
@@ -378,7 +387,7 @@ export class Outbox {
       if (this.dirty.size <= maxDirtyKeys && this.dirtyByteCount <= maxDirtyBytes) break;
       this.dirty.delete(key);
       this.dirtyByteCount -= frame.bytes;
-      this.lower(frame.seq);
+      this.standFor(frame.seq);
       dropped++;
     }
     if (dropped) this.metrics.dropped?.(dropped);

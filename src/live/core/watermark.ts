@@ -27,8 +27,18 @@ export class Watermark {
   private beyond: number[] = [];
   /** Highest seq written in `epoch`. */
   private written = 0;
-  /** Highest seq routed to the stream (or covered by a start, replay or reset) in `epoch`. */
-  private routed = 0;
+  /**
+   * Highest seq of `epoch` covered without being written: by a start, a
+   * replay snapshot, or a reset (the frames it stands for). Frames routed and
+   * then superseded need no note: their newer value is written or pending.
+   */
+  private coveredTo = 0;
+  /**
+   * A lone frame of `epoch` with a seq above this keeps its shared id:
+   * `max(seq, coveredTo)` when nothing is listed, else `Infinity`. Kept up to
+   * date so the check per recipient of a fan-out reads one field.
+   */
+  private plainAbove = 0;
 
   /** The client holds `cursor` (a resume, before its replay is written). */
   startAt(cursor: Cursor): void {
@@ -36,17 +46,13 @@ export class Watermark {
     this.seq = cursor.seq;
     this.beyond = [...cursor.beyond];
     this.written = this.beyond.length ? this.beyond[this.beyond.length - 1]! : cursor.seq;
-    this.routed = this.written;
+    this.coveredTo = this.written;
+    this.refresh();
   }
 
   /** True when the stream's position is in `epoch`. */
   holds(epoch: string): boolean {
     return this.epoch === epoch;
-  }
-
-  /** A frame was routed to the stream (called once per recipient of a publish: two compares). */
-  routedTo(frame: Frame): void {
-    if (frame.seq > this.routed && frame.epoch === this.epoch) this.routed = frame.seq;
   }
 
   /**
@@ -56,7 +62,10 @@ export class Watermark {
    */
   covered(epoch: string, seq: number): void {
     if (epoch !== this.epoch) this.startAt({ epoch, seq, beyond: [] });
-    else if (seq > this.routed) this.routed = seq;
+    else if (seq > this.coveredTo) {
+      this.coveredTo = seq;
+      this.refresh();
+    }
   }
 
   /**
@@ -80,6 +89,17 @@ export class Watermark {
   }
 
   /**
+   * The common case of a fan-out, kept to a few compares: `frame` alone is
+   * written with nothing older pending or listed, so its shared id is exact.
+   * Returns false (and changes nothing) otherwise; then use {@link label}.
+   */
+  inOrder(frame: Frame): boolean {
+    if (frame.seq <= this.plainAbove || frame.epoch !== this.epoch) return false;
+    this.seq = this.written = this.plainAbove = frame.seq;
+    return true;
+  }
+
+  /**
    * Gives each frame of one write (seq order, a reset last) the id that says
    * what the client holds once it has read that frame; returns `frames`
    * with re-labelled copies where the shared id would say something else.
@@ -99,7 +119,7 @@ export class Watermark {
         // it that are still being routed come later and must not be skipped by a resume.
         if (frame.epoch !== this.epoch) this.startAt({ epoch: frame.epoch, seq: frame.seq, beyond: [] });
         const next = this.nextMissing(frames, i, Infinity, Infinity);
-        const all = Math.max(this.written, this.routed);
+        const all = Math.max(this.written, this.coveredTo);
         this.advance(next === Infinity ? all : Math.min(next - 1, all));
         frames[i] = this.relabel(frame);
         continue;
@@ -111,11 +131,13 @@ export class Watermark {
         pending = pendingAfter(epoch);
       }
       if (frame.seq > this.written) this.written = frame.seq;
-      if (frame.seq > this.seq) this.addBeyond(frame.seq);
       const next = this.nextMissing(frames, i, pending, resetFloor);
-      this.advance(next === Infinity ? Math.max(this.written, this.routed) : Math.min(next - 1, this.written));
+      this.advance(next === Infinity ? Math.max(this.written, this.coveredTo) : Math.min(next - 1, this.written));
+      // Written in order (the usual case), the watermark is past it now and nothing is listed.
+      if (frame.seq > this.seq) this.addBeyond(frame.seq);
       if (this.beyond.length !== 0 || this.seq !== frame.seq) frames[i] = this.relabel(frame);
     }
+    this.refresh();
     return frames;
   }
 
@@ -139,6 +161,10 @@ export class Watermark {
     // list the lowest ones only: a resume then resends the rest (a duplicate), never skips one.
     const beyond = this.beyond.length > MAX_CURSOR_BEYOND ? this.beyond.slice(0, MAX_CURSOR_BEYOND) : this.beyond;
     return formatCursor(this.epoch!, this.seq, beyond);
+  }
+
+  private refresh(): void {
+    this.plainAbove = this.beyond.length !== 0 ? Infinity : Math.max(this.seq, this.coveredTo);
   }
 
   private relabel(frame: Frame): Frame {
