@@ -17,6 +17,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import next from 'next';
+import { trustedProxies } from './server/auth/clientAddress';
 import { getAuthConfig } from './server/auth/config';
 import { getDb } from './server/db/connection';
 import { envMs } from './server/env';
@@ -45,8 +46,10 @@ async function main() {
   };
   // Open (migrate, seed) the database before serving, so a bad DATA_DIR fails fast.
   getDb();
-  // Likewise the auth secret: a short AUTH_SECRET refuses to start; without one, it is generated or read now.
+  // Likewise the auth settings: a short AUTH_SECRET or a bad TRUST_PROXY refuses to start; without AUTH_SECRET,
+  // the secret is generated or read now.
   await getAuthConfig();
+  trustedProxies();
   getHub();
   // With LIVE_REDIS_URL: join the shared history before serving (waits at most 5 s; after that the
   // backend keeps retrying and serves this instance's clients locally).

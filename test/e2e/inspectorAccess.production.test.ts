@@ -36,7 +36,8 @@ describe('inspector and metrics exposure (production server)', () => {
   });
 
   it('answers /api/metrics 403 to anyone without a configured METRICS_TOKEN', async () => {
-    for (const headers of [{}, { authorization: 'Bearer anything' }, { cookie: await sessionCookieFor('alice@acme.test') }]) {
+    const callers: Record<string, string>[] = [{}, { authorization: 'Bearer anything' }, { cookie: await sessionCookieFor('alice@acme.test') }];
+    for (const headers of callers) {
       const res = await fetch(`${server.url}/api/metrics`, { headers });
       expect(res.status).toBe(403);
       expect(await res.text()).not.toContain('trpc_live_connections');

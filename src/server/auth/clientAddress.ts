@@ -1,6 +1,15 @@
 import { envCount } from '../env';
 
 /**
+ * `TRUST_PROXY`: how many reverse proxies in front of the app append to
+ * `X-Forwarded-For`. @default 0 (the header is ignored)
+ * @throws naming the variable when it is not a whole number (the Node entry calls it at startup).
+ */
+export function trustedProxies(): number {
+  return envCount('TRUST_PROXY', 0);
+}
+
+/**
  * The address of the client a request comes from, for per-address limits.
  * With `TRUST_PROXY=n` (the number of reverse proxies in front of the app,
  * default 0) it is the n-th address from the right of `X-Forwarded-For`:
@@ -11,7 +20,7 @@ import { envCount } from '../env';
 export function clientAddress(
   headers: Headers,
   remoteAddress: string | undefined,
-  trustProxy = envCount('TRUST_PROXY', 0),
+  trustProxy = trustedProxies(),
 ): string | null {
   if (trustProxy > 0) {
     const chain = (headers.get('x-forwarded-for') ?? '')
