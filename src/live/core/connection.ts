@@ -214,8 +214,14 @@ export class LiveConnection {
     this.unsolo();
     this.holding = false;
     if (typeof frames === 'string') {
-      reset = frames;
-      frames = [];
+      // The client's cursor means nothing here: it starts over at the head, with the reset first
+      // (live frames held meanwhile follow it), so no id it reads before the reset claims a thing.
+      const frame = this.host.resetFrame(frames);
+      this.coveredThrough(frame.epoch, frame.seq);
+      this.write(this.watermark.label([frame], this.pendingAfter));
+      this.host.metrics.resetSent?.(frames);
+      if (!this.outbox.empty) this.flush('all');
+      return;
     }
     if (cursor) this.watermark.startAt(cursor);
     // Live frames that arrived while an async replay was read are covered by it.
