@@ -154,7 +154,7 @@ describe('createFairTurns', () => {
     expect(turns.waiting).toBe(0);
   });
 
-  it("paces a user's back-to-back turns by the time the last one took, and no one else's", async () => {
+  it("paces a user's back-to-back turns by twice the time the last one took, and no one else's", async () => {
     let clock = 0;
     const pending: Array<() => void> = [];
     const delays: number[] = [];
@@ -176,9 +176,9 @@ describe('createFairTurns', () => {
     take('a', 'a1');
     take('a', 'a2');
     await step(4); // a1 runs 4 ms
-    await step(0); // a2 would follow a1 at once: paced by 4 ms instead
+    await step(0); // a2 would follow a1 at once: paced by twice a1's 4 ms instead
     expect(order).toEqual(['a1']);
-    expect(delays).toEqual([4]);
+    expect(delays).toEqual([8]);
     await step(1);
     expect(order).toEqual(['a1', 'a2']);
     // Two users alternate without pacing.
@@ -190,6 +190,6 @@ describe('createFairTurns', () => {
     await step(3);
     await step(3);
     expect(order).toEqual(['a1', 'a2', 'a3', 'b1', 'a4']);
-    expect(delays).toEqual([4]);
+    expect(delays).toEqual([8]);
   });
 });
