@@ -155,6 +155,18 @@ describe('LiveInvalidator', () => {
     expect((await t.flush()).refetched).toEqual({ 'orders.list': 1, 'orders.byId({"id":"ord_1"})': 1, 'dashboard.stats': 1 });
   });
 
+  it('applies by the message seq when frames carry watermark ids, keeps the last id verbatim, and matches fence receipts', async () => {
+    // Seq 3 overtook a pending seq 2: its id says "up to 1, plus 3".
+    t.invalidator.receive(invalidate('orders', 'ord_1', 3), `${EPOCH}:1.2`);
+    expect(t.invalidator.lastCursor).toBe(`${EPOCH}:1.2`);
+    t.invalidator.receive(invalidate('products', undefined, 2), `${EPOCH}:3`);
+    expect(t.invalidator.lastCursor).toBe(`${EPOCH}:3`);
+    // The mutation's response fence for the change at seq 3 (a publish receipt) is the same change.
+    t.invalidator.receiveFence([{ resource: 'orders', id: 'ord_1', cursor: `${EPOCH}:3` }]);
+    expect(t.invalidator.stats).toMatchObject({ applied: 2, duplicates: 1 });
+    expect((await t.flush()).refetched).toEqual({ 'orders.list': 1, 'orders.byId({"id":"ord_1"})': 1, 'products.list': 1, 'dashboard.stats': 1 });
+  });
+
   it('ignores fence entries whose cursor is not epoch:seq', async () => {
     t.invalidator.receiveFence([
       { resource: 'orders', id: 'ord_1', cursor: 'garbage' },
