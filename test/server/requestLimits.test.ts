@@ -192,4 +192,29 @@ describe('createFairTurns', () => {
     expect(order).toEqual(['a1', 'a2', 'a3', 'b1', 'a4']);
     expect(delays).toEqual([8]);
   });
+
+  it("serves another user's call at once while a lone user's next turn is paced", async () => {
+    let clock = 0;
+    const pending: Array<() => void> = [];
+    const timers: Array<() => void> = [];
+    const turns = createFairTurns({ schedule: (grant) => pending.push(grant), delay: (grant) => timers.push(grant), now: () => clock });
+    const order: string[] = [];
+    const take = (key: string, label: string) => void turns.take(key).then(() => order.push(label));
+    take('heavy', 'h1');
+    take('heavy', 'h2');
+    pending.shift()!();
+    await Promise.resolve();
+    clock += 5;
+    pending.shift()!(); // h2 is paced: a timer, no grant
+    await Promise.resolve();
+    expect(timers).toHaveLength(1);
+    take('light', 'l1');
+    pending.shift()!();
+    await Promise.resolve();
+    expect(order).toEqual(['h1', 'l1']);
+    timers.shift()!();
+    await Promise.resolve();
+    expect(order).toEqual(['h1', 'l1', 'h2']);
+    expect(turns.waiting).toBe(0);
+  });
 });
