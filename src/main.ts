@@ -58,7 +58,11 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
   const live = transportMode === 'fast' ? createAppLiveTransport() : null;
-  const trpc = trpcMode === 'direct' ? nodeHandlerFromFetch((request, req) => handleTrpcRequestFrom(request, req.socket.remoteAddress)) : null;
+  // Body limits are per procedure, in the handler (server/bodyLimit.ts).
+  const trpc =
+    trpcMode === 'direct'
+      ? nodeHandlerFromFetch((request, req) => handleTrpcRequestFrom(request, req.socket.remoteAddress), { maxBodySize: null })
+      : null;
   const trpcPrefix = `${TRPC_ENDPOINT}/`;
 
   const server = createServer((req, res) => {

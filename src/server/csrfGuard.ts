@@ -1,6 +1,6 @@
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
-import { getErrorShape, transformTRPCResponse } from '@trpc/server/unstable-core-do-not-import';
 import { envCount } from './env';
+import { trpcErrorResponse } from './trpcErrorResponse';
 
 /**
  * Security duty: no request another site makes a browser send may change
@@ -58,8 +58,9 @@ const JSON_TYPE = 'application/json';
 /**
  * `null` when `method` with `headers` may reach the procedures, else why not
  * (403 for a foreign or missing origin, 415 for a body that is not JSON).
+ * `url` (the request's) gives the site's host when there is no `Host` header.
  */
-export function checkCrossSite(method: string, headers: Headers, options: CrossSiteOptions = {}): CrossSiteRefusal | null {
+export function checkCrossSite(method: string, headers: Headers, options: CrossSiteOptions = {}, url?: string): CrossSiteRefusal | null {
   if (READ_METHODS.has(method.toUpperCase())) return null;
   const origin = headers.get('origin');
   const fetchSite = headers.get('sec-fetch-site');
@@ -67,7 +68,7 @@ export function checkCrossSite(method: string, headers: Headers, options: CrossS
   if (!headers.has('cookie') && (headers.has('authorization') || !browserLike)) return null;
 
   if (origin !== null) {
-    if (!isOwnOrigin(origin, headers, options)) {
+    if (!isOwnOrigin(origin, headers, options, url)) {
       return forbidden(`Cross-site request refused: Origin ${origin.slice(0, 200)} is not this site (ALLOWED_ORIGINS lists other accepted origins)`);
     }
   } else if (fetchSite !== 'same-origin' && fetchSite !== 'none') {
@@ -93,7 +94,7 @@ function forbidden(message: string): CrossSiteRefusal {
 }
 
 /** True when `origin` is the site the request was sent to, or one the operator allowed. */
-function isOwnOrigin(origin: string, headers: Headers, options: CrossSiteOptions): boolean {
+function isOwnOrigin(origin: string, headers: Headers, options: CrossSiteOptions, url?: string): boolean {
   const allowed = options.allowedOrigins ?? configuredOrigins();
   if (allowed.includes(origin)) return true;
   let host: string;
@@ -105,7 +106,8 @@ function isOwnOrigin(origin: string, headers: Headers, options: CrossSiteOptions
   }
   const trustForwarded = options.trustForwardedHost ?? envCount('TRUST_PROXY', 0) > 0;
   const forwarded = trustForwarded ? headers.get('x-forwarded-host')?.split(',').at(-1)?.trim() : undefined;
-  const siteHost = forwarded || headers.get('host');
+  // A fetch Request built by hand (tests, some runtimes) has no Host header: its URL's host is the site.
+  const siteHost = forwarded || headers.get('host') || (url ? new URL(url).host : null);
   // URL drops a default port from the Origin; a Host header may still carry it.
   return siteHost !== null && (siteHost === host || siteHost.replace(/:(80|443)$/, '') === host);
 }
@@ -125,19 +127,10 @@ function configuredOrigins(): readonly string[] {
 }
 
 /**
- * The response for a request {@link checkCrossSite} refuses, or `null`: the
- * router's own error shape and transformer, so a tRPC client shows the
- * message. Leans on tRPC's unstable core (`getErrorShape`), like the stream
- * errors of `live/node`.
+ * The response for a request {@link checkCrossSite} refuses (a tRPC error
+ * whose message says why), or `null`.
  */
 export function crossSiteRefusalResponse(req: Request, router: AnyTRPCRouter, options?: CrossSiteOptions): Response | null {
-  const refusal = checkCrossSite(req.method, req.headers, options);
-  if (!refusal) return null;
-  const config = router._def._config;
-  const error = new TRPCError({ code: refusal.code, message: refusal.message });
-  const shape = getErrorShape({ config, error, type: 'unknown', path: undefined, input: undefined, ctx: undefined });
-  return new Response(JSON.stringify(transformTRPCResponse(config, { error: shape })), {
-    status: refusal.status,
-    headers: { 'content-type': JSON_TYPE },
-  });
+  const refusal = checkCrossSite(req.method, req.headers, options, req.url);
+  return refusal && trpcErrorResponse(router, new TRPCError({ code: refusal.code, message: refusal.message }));
 }

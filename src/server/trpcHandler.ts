@@ -2,6 +2,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { fenceHeader, LIVE_FENCE_HEADER } from '../live/trpc';
 import { MAX_BATCH_SIZE } from '../trpc/batchLimit';
 import { createContext } from './context';
+import { limitRequestBody } from './bodyLimit';
 import { crossSiteRefusalResponse } from './csrfGuard';
 import { getRequestLimits, type RequestAdmission } from './requestLimits';
 import { appRouter } from './routers/_app';
@@ -21,10 +22,13 @@ export function handleTrpcRequest(req: Request): Promise<Response> {
  * {@link handleTrpcRequest} with the socket's peer address, which the Node
  * entry knows and the Next route does not (per-address sign-in limits).
  */
-export async function handleTrpcRequestFrom(req: Request, remoteAddress: string | undefined): Promise<Response> {
+export async function handleTrpcRequestFrom(request: Request, remoteAddress: string | undefined): Promise<Response> {
   // Security: a POST that could carry or set the session cookie must be same-origin JSON (csrfGuard.ts).
-  const crossSite = crossSiteRefusalResponse(req, appRouter);
+  const crossSite = crossSiteRefusalResponse(request, appRouter);
   if (crossSite) return crossSite;
+  // Bodies bounded per procedure (bodyLimit.ts): 413 naming the limit, on this path and the Next route alike.
+  const req = limitRequestBody(request, appRouter, TRPC_ENDPOINT);
+  if (req instanceof Response) return req;
   // Batches of at most MAX_BATCH_SIZE calls; per user, a bound on requests in flight and turns for their calls.
   const admission = getRequestLimits().begin();
   try {

@@ -24,6 +24,7 @@ export async function serveTrpc(
 ): Promise<{ server: Server; url: string; live: LiveTransport | null; close(): Promise<void> }> {
   const live = options.transport === 'fast' ? createAppLiveTransport() : null;
   const trpc = nodeHandlerFromFetch((request, req) => handleTrpcRequestFrom(request, req.socket.remoteAddress), {
+    maxBodySize: null, // as in src/main.ts: the handler bounds bodies per procedure
     onError: (error) => console.error('[test server]', error),
   });
   const server = createServer((req, res) => {

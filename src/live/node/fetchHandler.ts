@@ -3,8 +3,11 @@ import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 
 /** Options of {@link nodeHandlerFromFetch}. */
 export interface NodeFetchHandlerOptions {
-  /** Largest request body accepted, in bytes (larger ones are aborted). @default 1_048_576 */
-  maxBodySize?: number;
+  /**
+   * Largest request body accepted, in bytes (larger ones are answered 413);
+   * `null` when the handler bounds bodies itself. @default 1_048_576
+   */
+  maxBodySize?: number | null;
   /** Called when the handler throws (the client gets an empty 500). @default console.error */
   onError?: (error: unknown) => void;
 }
@@ -32,6 +35,25 @@ export async function writeFetchResponse(response: Response, res: ServerResponse
   res.end();
 }
 
+/** How long the rest of a body the handler left unread may keep arriving after the answer. */
+const UNREAD_BODY_LINGER_MS = 5_000;
+
+/**
+ * The handler answered without reading the whole body (e.g. 413 for a body
+ * over its limit): the rest is read and dropped (nothing buffered) while the
+ * answer goes out, so a client still uploading sees the answer instead of a
+ * reset, and the connection stays usable once the body has ended. A body
+ * still arriving after {@link UNREAD_BODY_LINGER_MS} gets its connection cut.
+ */
+function dropUnreadBody(req: IncomingMessage): void {
+  // The adapter's listener would keep queueing chunks nobody reads.
+  req.removeAllListeners('data');
+  req.resume();
+  const cut = setTimeout(() => req.socket.destroy(), UNREAD_BODY_LINGER_MS).unref();
+  req.once('end', () => clearTimeout(cut));
+  req.once('close', () => clearTimeout(cut));
+}
+
 /**
  * Mounts a fetch-API handler (e.g. tRPC's `fetchRequestHandler`, the same
  * function a Next.js route exports) on `node:http`, through tRPC's own
@@ -44,7 +66,7 @@ export function nodeHandlerFromFetch(
   handler: (request: Request, req: IncomingMessage) => Promise<Response>,
   options: NodeFetchHandlerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const maxBodySize = options.maxBodySize ?? 1_048_576;
+  const maxBodySize = options.maxBodySize === undefined ? 1_048_576 : options.maxBodySize;
   const onError = options.onError ?? ((error: unknown) => console.error('[live] request failed:', error));
   return (req, res) => {
     let request: Request;
@@ -56,7 +78,10 @@ export function nodeHandlerFromFetch(
       return;
     }
     handler(request, req)
-      .then((response) => writeFetchResponse(response, res))
+      .then((response) => {
+        if (!req.complete) dropUnreadBody(req);
+        return writeFetchResponse(response, res);
+      })
       .catch((error: unknown) => {
         onError(error);
         if (!res.headersSent) res.writeHead(500);

@@ -1,0 +1,70 @@
+import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import { MAX_IMPORT_BODY_BYTES } from './routers/imports';
+import { trpcErrorResponse } from './trpcErrorResponse';
+
+/** Largest request body of a tRPC call, in bytes, unless {@link BODY_LIMITS} raises it for its procedure. */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
+/**
+ * Procedures whose input needs a larger body. A batch gets the largest limit
+ * of the procedures it names (as if each were called alone).
+ */
+const BODY_LIMITS: Readonly<Record<string, number>> = {
+  'imports.start': MAX_IMPORT_BODY_BYTES,
+};
+
+/** The largest body any tRPC call may have: what a transport in front must let through. */
+export const MAX_TRPC_BODY_BYTES = Math.max(DEFAULT_MAX_BODY_BYTES, ...Object.values(BODY_LIMITS));
+
+/** The body limit of a request to `pathname` (`<endpoint>/<path>[,<path>…]`). */
+export function maxBodyBytesFor(pathname: string, endpoint: string): number {
+  const paths = decodeURIComponent(pathname.slice(endpoint.length + 1)).split(',');
+  let limit = DEFAULT_MAX_BODY_BYTES;
+  for (const path of paths) limit = Math.max(limit, BODY_LIMITS[path] ?? 0);
+  return limit;
+}
+
+function tooLarge(limit: number, pathname: string, endpoint: string): TRPCError {
+  const paths = pathname.slice(endpoint.length + 1);
+  const which = paths && BODY_LIMITS[paths] !== undefined ? `the limit of ${paths}` : 'the limit of this request';
+  return new TRPCError({
+    code: 'PAYLOAD_TOO_LARGE',
+    message: `The request body is larger than ${limit.toLocaleString('en')} bytes (${(limit / 1_048_576).toFixed(1)} MiB), ${which}`,
+  });
+}
+
+/**
+ * Bounds the body of a tRPC request by its procedure's limit: a declared
+ * `Content-Length` above it is answered at once, without reading; otherwise
+ * the body is counted as it is read and fails past the limit, which tRPC
+ * answers with that error. Either way the client gets 413
+ * (`PAYLOAD_TOO_LARGE`) with a message naming the limit. Serves the Next
+ * route (which sets no limit of its own on route handlers) and the Node
+ * entry alike.
+ *
+ * Security duty: no request body larger than its procedure needs is held in
+ * memory; the largest, {@link MAX_TRPC_BODY_BYTES}, only for the procedures
+ * that declare it.
+ */
+export function limitRequestBody(req: Request, router: AnyTRPCRouter, endpoint: string): Request | Response {
+  if (!req.body) return req;
+  const { pathname } = new URL(req.url);
+  const limit = maxBodyBytesFor(pathname, endpoint);
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (declared > limit) return trpcErrorResponse(router, tooLarge(limit, pathname, endpoint));
+  let size = 0;
+  const counted = req.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > limit) controller.error(tooLarge(limit, pathname, endpoint));
+        else controller.enqueue(chunk);
+      },
+    }),
+    // Not cancelling the source: on Node that destroys the socket before the 413 is written; the transport
+    // drops what is left of the body instead (see nodeHandlerFromFetch).
+    { preventCancel: true },
+  );
+  return new Request(req.url, { method: req.method, headers: req.headers, body: counted, signal: req.signal, duplex: 'half' } as RequestInit);
+}
+
