@@ -1,5 +1,5 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { fenceHeader, LIVE_FENCE_HEADER } from '../live/trpc';
+import { appendRetryHint, fenceHeader, LIVE_FENCE_HEADER } from '../live/trpc';
 import { MAX_BATCH_SIZE } from '../trpc/batchLimit';
 import { createContext } from './context';
 import { limitRequestBody } from './bodyLimit';
@@ -32,11 +32,22 @@ export async function handleTrpcRequestFrom(request: Request, remoteAddress: str
   // Batches of at most MAX_BATCH_SIZE calls; per user, a bound on requests in flight and turns for their calls.
   const admission = getRequestLimits().begin();
   try {
-    return admission.finish(await handleAdmitted(req, admission, remoteAddress));
+    return admission.finish(withRetryHint(await handleAdmitted(req, admission, remoteAddress)));
   } catch (error) {
     admission.abandon();
     throw error;
   }
+}
+
+/**
+ * A live stream the server closes (drain, rotation) ends on this route as on
+ * the fast transport: with the hint's `retry:` (live/trpc/retryHint.ts).
+ */
+function withRetryHint(response: Response): Response {
+  if (!response.body || !response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
+  const { transformer } = appRouter._def._config;
+  const body = appendRetryHint(response.body, (value) => transformer.output.deserialize(value));
+  return new Response(body, { status: response.status, headers: response.headers });
 }
 
 function handleAdmitted(req: Request, admission: RequestAdmission, remoteAddress: string | undefined): Promise<Response> {

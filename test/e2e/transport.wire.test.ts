@@ -138,7 +138,24 @@ describe('stock route and fast transport on the wire', () => {
     await waitFor(() => app.hub.connectionCount === 0, 'both streams to leave');
   });
 
-  // Last: a drained hub stays drained.
+  // Last two: a drained hub stays drained.
+  it('ends a drained stream with the same bytes on both: the hint, its retry delay, then the end', async () => {
+    const [a, b] = await Promise.all([
+      open(stock.url, '/api/trpc/live.stream', { cookie }),
+      open(fast.url, '/api/trpc/live.stream', { cookie }),
+    ]);
+    await Promise.all([a.until('"hello"'), b.until('"hello"')]);
+    // A tracked frame first, so the hint goes through tRPC's clear-and-restore of the event id.
+    const receipt = await app.hub.invalidate('acme', { resource: 'orders', id: 'ord_before_drain' });
+    await Promise.all([a.until(`id: ${receipt.cursor}\n`), b.until(`id: ${receipt.cursor}\n`)]);
+    expect(app.hub.drain({ jitterMs: 1000, random: () => 0.5 })).toBe(2);
+    await Promise.all([a.ended, b.ended]);
+    const hello = /"connectionId":"[^"]+"/g;
+    expect(a.text()).toMatch(/"kind":"reconnect","afterMs":500,"reason":"drain"[^\n]*\nid: \n\n\nevent: restore-id\ndata: \nid: [^\n]+\n\n\nretry: 500\n\n$/);
+    expect(b.text().replace(hello, '')).toBe(a.text().replace(hello, ''));
+    await waitFor(() => app.hub.connectionCount === 0, 'both streams to leave');
+  });
+
   it('refuses a new stream of a draining hub with the same bytes', async () => {
     app.hub.drain({ jitterMs: 0 });
     const { stock: a, fast: b } = await refused('/api/trpc/live.stream', { cookie });

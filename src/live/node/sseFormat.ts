@@ -41,11 +41,10 @@ export function sseSerializedError(serializedShape: unknown): string {
 
 /**
  * Sets the EventSource reconnection delay (not part of tRPC's producer; a
- * standard SSE field every EventSource honours). Dispatches no event.
+ * standard SSE field every EventSource honours). Dispatches no event. Shared
+ * with the stock route's drain (`live/trpc/retryHint.ts`).
  */
-export function sseRetry(ms: number): string {
-  return `retry: ${Math.max(0, Math.floor(ms))}\n\n`;
-}
+export { sseRetry } from '../trpc';
 
 /** True when an id can be echoed in an `id:` line (tRPC drops ids containing NUL, CR or LF). */
 export function isSendableEventId(id: string | null | undefined): id is string {

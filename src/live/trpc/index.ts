@@ -2,6 +2,7 @@
 export { createLive, covers, intersectPatterns, intersectTopics } from './createLive';
 export type { CreateLiveOptions, InvalidationMiddlewareOptions, Live, PublishProblem } from './createLive';
 export { LiveStream, isLiveStream, toTRPCError } from './liveStream';
+export { appendRetryHint, serverClosedStream, sseRetry } from './retryHint';
 export type { LiveStreamItem, LiveStreamRequest } from './liveStream';
 export { liveStreamInput, MAX_STREAM_TOPICS } from './liveInput';
 export type { LiveStreamInput } from './liveInput';

@@ -1,6 +1,7 @@
 import { tracked, TRPCError, type TrackedEnvelope } from '@trpc/server';
 import { isLiveError, type CloseReason, type ConnectionGroups, type Frame, type Hub, type LiveConnection, type LiveMessage, type LiveSink } from '../core';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { serverClosedStream } from './retryHint';
 
 /** What a live stream asks the hub for, after auth and validation. */
 export interface LiveStreamRequest {
@@ -157,11 +158,9 @@ function iterate(stream: LiveStream, signal?: AbortSignal): AsyncIterator<LiveSt
         if (sink.closedWith || signal?.aborted) {
           const reason = sink.closedWith;
           finish();
-          // A drained or rotated stream must make the client reconnect: a
-          // retryable error does, a normal end (`return`) would stop it.
-          if (reason === 'drain' || reason === 'rotate' || reason === 'error') {
-            throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Stream closed by the server; reconnect' });
-          }
+          // A drained or rotated stream must make the client reconnect (a normal end, `return`, would stop
+          // it): it ends silently and the route adds the hint's `retry:`, as the fast transport writes it.
+          if (reason === 'drain' || reason === 'rotate' || reason === 'error') throw serverClosedStream();
           if (reason === 'unauthorized') {
             throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' });
           }

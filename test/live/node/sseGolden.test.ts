@@ -16,6 +16,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Frame, LiveControlMessage, LiveDataMessage, LiveMessage } from '../../../src/live/core';
 import { createStreamErrors, Heartbeat, SocketSink, sseConnected } from '../../../src/live/node';
+import { appendRetryHint, serverClosedStream } from '../../../src/live/trpc';
 import { serializeMessage } from '../../../src/server/hub';
 import { appRouter } from '../../../src/server/routers/_app';
 
@@ -27,7 +28,7 @@ type Step =
   | { type: 'control'; message: LiveControlMessage }
   | { type: 'data'; id: string; message: LiveDataMessage }
   | { type: 'ping' }
-  | { type: 'end'; how: 'unauthorized' | 'closed' };
+  | { type: 'end'; how: 'unauthorized' | 'closed' | 'drain' };
 
 /** The bytes tRPC's producer writes for `script` (pings forced with fake timers, never by chance). */
 async function trpcBytes(script: Step[], lastEventId: string | null): Promise<string> {
@@ -49,6 +50,9 @@ async function trpcBytes(script: Step[], lastEventId: string | null): Promise<st
       } else if (step.how === 'unauthorized') {
         // What the stock route's LiveStream throws when the hub closes a stream as unauthorized.
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' });
+      } else if (step.how === 'drain') {
+        // What it throws when the hub closes a stream for a drain or a rotation.
+        throw serverClosedStream();
       } else return;
     }
   }
@@ -69,7 +73,8 @@ async function trpcBytes(script: Step[], lastEventId: string | null): Promise<st
       }),
   });
   const decoder = new TextDecoder();
-  const reader = stream.getReader();
+  // The stock route's response body: the producer's stream with the drain's retry hint (src/server/trpcHandler.ts).
+  const reader = appendRetryHint(stream, (value) => config.transformer.output.deserialize(value)).getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -182,5 +187,20 @@ describe('the fast transport speaks tRPC 11.22 SSE byte for byte', () => {
     expect(expected).toContain('event: restore-id\ndata: \nid: E:7\n');
     expect(expected).toContain('event: return');
     expect(await ourBytes(script, 'E:7')).toBe(expected);
+  });
+
+  it('ends a drained stream with the reconnect hint and its retry delay, no return and no error event, like the stock route', async () => {
+    const drain: LiveControlMessage = { kind: 'reconnect', afterMs: 731, reason: 'drain' };
+    for (const [script, lastEventId] of [
+      // After tracked frames (the hint clears and restores the id) and on a fresh stream with only the hello.
+      [[{ type: 'control', message: hello }, { type: 'data', id: 'E:1', message: created }, { type: 'control', message: drain }, { type: 'end', how: 'drain' }], null],
+      [[{ type: 'control', message: hello }, { type: 'control', message: drain }, { type: 'end', how: 'drain' }], 'E:7'],
+    ] as Array<[Step[], string | null]>) {
+      const expected = await trpcBytes(script, lastEventId);
+      expect(expected).toMatch(/"kind":"reconnect","afterMs":731,"reason":"drain"\}\}\n(id: \n\n\nevent: restore-id\ndata: \nid: E:\d\n)?\n\nretry: 731\n\n$/);
+      expect(expected).not.toContain('event: return');
+      expect(expected).not.toContain('serialized-error');
+      expect(await ourBytes(script, lastEventId)).toBe(expected);
+    }
   });
 });
