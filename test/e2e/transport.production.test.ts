@@ -6,6 +6,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_IMPORT_BODY_BYTES } from '../../src/server/routers/imports';
 import { sessionCookieFor } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
 import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
@@ -60,11 +61,26 @@ describe.each(['fast', 'stock'] as const)('production server with LIVE_TRANSPORT
     bob.stop();
   });
 
+  it("bounds request bodies on Next's route too: a 1.5 MB import is accepted, a body over the import limit gets 413 naming it", async () => {
+    const headers = { cookie: await sessionCookieFor('alice@acme.test'), origin: server.url, 'content-type': 'application/json' };
+    const row = 'Ada Lovelace,ACM-TENT,1,paid,2024-01-01T00:00:00.000Z\n';
+    const csv = `customer,sku,quantity,status,created_at\n${row.repeat(Math.ceil(1_500_000 / row.length))}`;
+    const url = `${server.url}/api/trpc/imports.start`;
+    const accepted = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ json: { fileName: 'big.csv', csv } }) });
+    expect(accepted.status).toBe(200);
+    const over = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ json: { fileName: 'huge.csv', csv: 'x'.repeat(MAX_IMPORT_BODY_BYTES) } }) });
+    expect(over.status).toBe(413);
+    expect(await over.text()).toContain(`larger than ${MAX_IMPORT_BODY_BYTES.toLocaleString('en')} bytes`);
+  }, 60_000);
+
   it('ends open streams on SIGTERM the same way on both transports: the hint, its retry delay, then the end', async () => {
     const stream = await rawStream(server.url, await sessionCookieFor('bob@acme.test'), '"hello"');
     const exited = server.stop('SIGTERM');
     await stream.ended;
-    expect(stream.text()).toMatch(/"kind":"reconnect","afterMs":(\d+),"reason":"drain"[^\n]*\n\n\nretry: \1\n\n$/);
+    // (After a tracked frame tRPC clears the hint's event id and restores it with a `restore-id` event.)
+    expect(stream.text()).toMatch(
+      /"kind":"reconnect","afterMs":(\d+),"reason":"drain"\}\}\n(id: \n\n\nevent: restore-id\ndata: \nid: [^\n]+\n)?\n\nretry: \1\n\n$/,
+    );
     expect(stream.text()).not.toContain('event: return');
     expect(stream.text()).not.toContain('serialized-error');
     expect(await exited).toBe(0);
