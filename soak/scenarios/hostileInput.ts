@@ -47,6 +47,9 @@ interface Answer {
   readonly detail: string;
 }
 
+/** Case kind: a mutation with the session cookie from another site, or with a body that is not JSON. */
+const CROSS_SITE = 'cross-site or non-JSON cookie POST';
+
 const ERROR_CODES_4XX = new Set([
   'PARSE_ERROR',
   'BAD_REQUEST',
@@ -258,7 +261,8 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
     const add = (kind: string, type: string, path: string, input: string | undefined, i: number) => {
       const headers = { ...authFor(i) };
       if (type === 'mutation') {
-        cases.push({ kind, method: 'POST', path: `/api/trpc/${path}`, headers: { ...headers, 'content-type': 'application/json' }, body: input ?? '' });
+        // As the app's own page sends it (same-origin JSON), so the input reaches the procedure.
+        cases.push({ kind, method: 'POST', path: `/api/trpc/${path}`, headers: { ...headers, origin: server.url, 'content-type': 'application/json' }, body: input ?? '' });
       } else {
         // URLs past Node's 16 KiB header limit never reach the app (Node answers 431 or resets): one case below tests that.
         const url = queryPath(path, input);
@@ -302,11 +306,24 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
     // A URL over Node's header limit, a batch of 500 procedures and a body of 20 MB.
     cases.push({ kind: 'URL over the header limit', method: 'GET', path: queryPath('orders.byId', encoded({ id: 'x'.repeat(20_000) })), headers: { ...auths[0] } });
     cases.push({ kind: 'huge batch', method: 'GET', path: `/api/trpc/${Array(500).fill('orders.list').join(',')}?batch=1`, headers: { ...auths[0] } });
+    // Cross-site requests with the session cookie: a foreign Origin, no Origin from a browser, multipart and text bodies.
+    for (const { path, type } of procedures) {
+      if (type !== 'mutation') continue;
+      const form = '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n';
+      for (const [headers, body] of [
+        [{ origin: 'https://evil.example', 'content-type': 'application/json' }, '{"json":{}}'],
+        [{ 'user-agent': 'Mozilla/5.0', 'content-type': 'application/json' }, '{"json":{}}'],
+        [{ origin: server.url, 'content-type': 'multipart/form-data; boundary=b' }, form],
+        [{ origin: server.url, 'content-type': 'text/plain' }, '{"json":{}}'],
+      ] as const) {
+        cases.push({ kind: CROSS_SITE, method: 'POST', path: `/api/trpc/${path}`, headers: { ...auths[0], ...headers }, body });
+      }
+    }
     cases.push({
       kind: 'huge body',
       method: 'POST',
       path: '/api/trpc/imports.start',
-      headers: { ...auths[0], 'content-type': 'application/json' },
+      headers: { ...auths[0], origin: server.url, 'content-type': 'application/json' },
       body: JSON.stringify({ json: { fileName: 'big.csv', csv: 'x'.repeat(20_000_000) } }),
     });
 
@@ -360,6 +377,7 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
 
     log(`hostile: ${int(cases.length)} requests over ${procedures.length} procedures…`);
     const outcomes: Record<string, number> = {};
+    let crossSiteServed = 0;
     const byKind: Record<string, Record<string, number>> = {};
     const failures: Array<{ kind: string; method: string; path: string; status: number; detail: string }> = [];
     let next = 0;
@@ -369,12 +387,14 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
         const answer = await send(base, c, c.kind === 'huge body' ? 30_000 : 5000);
         outcomes[answer.outcome] = (outcomes[answer.outcome] ?? 0) + 1;
         (byKind[c.kind] ??= {})[answer.outcome] = (byKind[c.kind]![answer.outcome] ?? 0) + 1;
+        if (c.kind === CROSS_SITE && answer.status !== 403 && answer.status !== 415) crossSiteServed++;
         if (answer.outcome === 'server-error' || answer.outcome === 'no-response' || answer.outcome === 'untyped-4xx') {
           if (failures.length < 30) failures.push({ kind: c.kind, method: c.method, path: c.path.slice(0, 300), status: answer.status, detail: answer.detail });
         }
       }
     };
     await Promise.all(Array.from({ length: params.concurrency }, worker));
+    const crossSiteCases = cases.filter((c) => c.kind === CROSS_SITE).length;
     const health = await server.health();
     const alive = server.alive();
     const output = server.output();
@@ -394,6 +414,12 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
         pass: (outcomes['untyped-4xx'] ?? 0) === 0,
         value: `${int((outcomes['typed-client-error'] ?? 0) + (outcomes['stream-typed-error'] ?? 0))} typed 4xx, ${outcomes['untyped-4xx'] ?? 0} untyped, ${outcomes['node-4xx'] ?? 0} refused by Node's parser`,
         target: '0 untyped',
+      },
+      {
+        name: 'cookie POSTs from another site or with a non-JSON body refused (403/415)',
+        pass: crossSiteCases > 0 && crossSiteServed === 0,
+        value: `${int(crossSiteCases - crossSiteServed)} of ${int(crossSiteCases)} refused`,
+        target: 'all',
       },
       {
         name: 'server up and healthy afterwards, no crash logged',

@@ -28,11 +28,24 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * The site's origin per context: Playwright's request API sends a browser's user agent but no `Origin`, which the
+ * server refuses on a POST (csrfGuard); a page of the app sends it on every POST.
+ */
+const siteOrigins = new WeakMap<BrowserContext, string>();
+const originHeader = (context: BrowserContext): Record<string, string> => {
+  const page = context.pages()[0]?.url();
+  const origin = siteOrigins.get(context) ?? (page?.startsWith('http') ? new URL(page).origin : undefined);
+  return origin ? { origin } : {};
+};
+
 /** A browser context (one "browser profile": shared cookies, one live stream) signed in as a demo user. */
 export async function signedInContext(browser: Browser, baseURL: string, email: DemoEmail): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 860 } });
+  siteOrigins.set(context, new URL(baseURL).origin);
   const res = await context.request.post('/api/trpc/auth.signIn', {
     data: { json: { email, password: DEMO_PASSWORD } },
+    headers: originHeader(context),
   });
   if (!res.ok()) throw new Error(`sign-in as ${email} failed: ${res.status()} ${await res.text()}`);
   return context;
@@ -136,7 +149,7 @@ export async function trpcCall<T = unknown>(
   const body = input === undefined ? undefined : { json: input };
   const res =
     kind === 'mutation'
-      ? await context.request.post(`/api/trpc/${path}`, { data: body ?? {} })
+      ? await context.request.post(`/api/trpc/${path}`, { data: body ?? {}, headers: originHeader(context) })
       : await context.request.get(`/api/trpc/${path}${body ? `?input=${encodeURIComponent(JSON.stringify(body))}` : ''}`);
   const json = (await res.json()) as { result?: { data: { json: T } }; error?: unknown };
   if (!res.ok() || !json.result) throw new Error(`${path} failed: ${res.status()} ${JSON.stringify(json.error)}`);
