@@ -27,6 +27,11 @@ describe('hostile input: fuzzed inputs to every procedure and to the stream’s 
     expect((figures.outcomes['typed-client-error'] ?? 0) + (figures.outcomes['stream-typed-error'] ?? 0)).toBeGreaterThan(figures.requests / 2);
   });
 
+  it('refuses every cookie POST from another site or with a non-JSON body with 403/415', () => {
+    const check = result.checks.find((c) => c.name.startsWith('cookie POSTs from another site'))!;
+    expect(check.pass, check.value).toBe(true);
+  });
+
   it('stays up and healthy, with no internal error in its log', () => {
     expect(figures.health.status).toBe(200);
     expect(figures.crashLines).toEqual([]);
