@@ -53,7 +53,8 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
   const started = Date.now();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'trpc-live-soak-deploy-'));
   const redis = params.redis ? await startRedis() : null;
-  const env: Record<string, string> = redis ? { LIVE_REDIS_URL: redis.url, LIVE_REDIS_PREFIX: 'soak' } : {};
+  // A restart in place: no load balancer to tell, so no drain grace (the default 5 s would only delay the new process).
+  const env: Record<string, string> = { LIVE_DRAIN_GRACE_MS: '0', ...(redis ? { LIVE_REDIS_URL: redis.url, LIVE_REDIS_PREFIX: 'soak' } : {}) };
   let current: SoakServer = await startSoakServer({ dataDir, env });
   const port = current.port;
   const pool = await createClientPool({ url: current.url, processes: params.processes });
