@@ -1,4 +1,4 @@
-import type { Hub, Lane, LiveMetrics, LiveSignal, PublishedEntry, ResetReason } from '../live/core';
+import { formatCursor, type Hub, type Lane, type LiveMetrics, type LiveSignal, type PublishedEntry, type ResetReason } from '../live/core';
 
 /** Per-second counts of the last {@link WINDOW_SECONDS} seconds. */
 const WINDOW_SECONDS = 60;
@@ -216,7 +216,7 @@ export class LiveStats implements LiveMetrics {
     scope.published.add(Math.floor(at / 1000), entry.lane, 1);
     scope.total++;
     scope.recent.unshift({
-      cursor: `${entry.epoch}:${entry.seq}`,
+      cursor: formatCursor(entry.epoch, entry.seq),
       lane: entry.lane,
       topic: entry.topic,
       kind: entry.signal.kind,
