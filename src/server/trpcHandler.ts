@@ -2,6 +2,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appendRetryHint, fenceHeader, LIVE_FENCE_HEADER } from '../live/trpc';
 import { MAX_BATCH_SIZE } from '../trpc/batchLimit';
 import { createContext } from './context';
+import { oversizedBatchResponse } from './batchGuard';
 import { limitRequestBody } from './bodyLimit';
 import { crossSiteRefusalResponse } from './csrfGuard';
 import { getRequestLimits, type RequestAdmission } from './requestLimits';
@@ -26,10 +27,13 @@ export async function handleTrpcRequestFrom(request: Request, remoteAddress: str
   // Security: a POST that could carry or set the session cookie must be same-origin JSON (csrfGuard.ts).
   const crossSite = crossSiteRefusalResponse(request, appRouter);
   if (crossSite) return crossSite;
+  // Batches of at most MAX_BATCH_SIZE calls, refused before any call runs or the body is read.
+  const oversized = oversizedBatchResponse(request, appRouter, TRPC_ENDPOINT);
+  if (oversized) return oversized;
   // Bodies bounded per procedure (bodyLimit.ts): 413 naming the limit, on this path and the Next route alike.
   const req = limitRequestBody(request, appRouter, TRPC_ENDPOINT);
   if (req instanceof Response) return req;
-  // Batches of at most MAX_BATCH_SIZE calls; per user, a bound on requests in flight and turns for their calls.
+  // Per user, a bound on requests in flight and turns for their calls.
   const admission = getRequestLimits().begin();
   try {
     return admission.finish(withRetryHint(await handleAdmitted(req, admission, remoteAddress)));
