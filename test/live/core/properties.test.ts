@@ -10,6 +10,7 @@ import {
   MAX_CURSOR_LENGTH,
   parseCursor,
   TopicIndex,
+  type ConnectionGroups,
   type Frame,
   type GroupFilter,
   type Lane,
@@ -31,17 +32,38 @@ const referenceValid = (pattern: string) => {
   return tokens.every((t, i) => t.length > 0 && (t !== '>' || i === tokens.length - 1));
 };
 
+/**
+ * Group targeting as documented (GroupFilter JSDoc, core README), restated independently of `groupsMatch`:
+ * no filter targets everyone; otherwise each attribute of the filter must hold (AND): a string wants
+ * exactly that value, an array any of its values (OR, so an empty array nobody), and a connection
+ * without the attribute is never targeted by it.
+ */
+function referenceGroupsMatch(filter: GroupFilter | undefined, groups: ConnectionGroups): boolean {
+  if (filter === undefined) return true;
+  return Object.entries(filter).every(([attribute, want]) => {
+    const accepted: readonly string[] = typeof want === 'string' ? [want] : want;
+    return Object.hasOwn(groups, attribute) && accepted.includes(groups[attribute]!);
+  });
+}
+
 // A small world, so random sequences collide on keys, topics and audiences often.
 const SCOPES = ['a', 'b'];
 const ROLES = ['x', 'y'];
+const PLANS = ['free', 'pro'];
 const TOPICS = ['orders', 'orders.1', 'orders.2', 'stock.1', 'jobs.j1'];
 const PATTERNS = ['>', 'orders', 'orders.>', 'orders.*', '*.1', 'stock.*', 'jobs.>', 'j1', 'j2'];
 const LANES: Lane[] = ['instant', 'batched', 'coalesced'];
 const LIMITS = { maxPendingFrames: 5, maxPendingBytes: 600, maxDirtyKeys: 8, maxDirtyBytes: 100_000, sinkHighWaterBytes: 300 };
 
-const audience = fc.option(fc.oneof(fc.constantFrom(...ROLES).map((role) => ({ role })), fc.constant({ role: [...ROLES] })), { nil: undefined });
+/** A value a filter wants: one, or any of a subset (the empty one included). */
+const wanted = (values: readonly string[]) => fc.oneof(fc.constantFrom(...values), fc.subarray([...values]));
+/**
+ * No filter (half the publishes, so sessions still reach the bounds), or one on role and/or plan;
+ * connections have a role and sometimes no plan.
+ */
+const audience = fc.option(fc.record({ role: wanted(ROLES), plan: wanted(PLANS) }, { requiredKeys: [] }), { nil: undefined, freq: 2 });
 const command = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('connect' as const), scope: fc.constantFrom(...SCOPES), role: fc.constantFrom(...ROLES), patterns: fc.subarray(PATTERNS, { minLength: 1, maxLength: 3 }), resume: fc.option(fc.nat(), { nil: undefined }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('connect' as const), scope: fc.constantFrom(...SCOPES), role: fc.constantFrom(...ROLES), plan: fc.option(fc.constantFrom(...PLANS), { nil: undefined }), patterns: fc.subarray(PATTERNS, { minLength: 1, maxLength: 3 }), resume: fc.option(fc.nat(), { nil: undefined }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('disconnect' as const), i: fc.nat() }) },
   {
     weight: 5,
@@ -68,11 +90,11 @@ const command = fc.oneof(
 type Command = typeof command extends fc.Arbitrary<infer T> ? T : never;
 
 /** What the random sessions exercised, summed over runs: a guard against vacuous properties. */
-const coverage = { collapsed: 0, dropped: 0, resets: 0, replayHits: 0, replayResets: 0, coalesced: 0, delivered: 0 };
+const coverage = { collapsed: 0, dropped: 0, resets: 0, replayHits: 0, replayResets: 0, coalesced: 0, delivered: 0, targeted: 0 };
 
 interface Client {
   readonly scope: string;
-  readonly role: string;
+  readonly groups: ConnectionGroups;
   readonly patterns: readonly string[];
   readonly sink: RecordingSink;
   readonly connection: LiveConnection;
@@ -120,10 +142,10 @@ async function runSession(commands: readonly Command[]) {
         const previous = c.resume === undefined ? undefined : pick(c.resume);
         // Resume like a browser: same identity, the last cursor its stream delivered.
         const from = previous && !previous.open ? dataFrames(previous).at(-1) : undefined;
-        const identity = from ? previous! : { scope: c.scope, role: c.role, patterns: c.patterns };
+        const identity = from ? previous! : { scope: c.scope, groups: (c.plan ? { role: c.role, plan: c.plan } : { role: c.role }) as ConnectionGroups, patterns: c.patterns };
         const connection = hub.connect({
           scope: identity.scope,
-          groups: { role: identity.role },
+          groups: identity.groups,
           topics: identity.patterns,
           sink,
           ...(from ? { lastEventId: from.id } : {}),
@@ -201,7 +223,7 @@ async function runSession(commands: readonly Command[]) {
 
 /** True when `entry` is addressed to `client`: scope, groups and topics all match. */
 const addressedTo = (entry: PublishedEntry, client: Client) =>
-  entry.scope === client.scope && groupsMatch(entry.groups, { role: client.role }) && client.patterns.some((p) => referenceMatch(p, entry.topic));
+  entry.scope === client.scope && referenceGroupsMatch(entry.groups, client.groups) && client.patterns.some((p) => referenceMatch(p, entry.topic));
 
 function checkSession({ clients, entries }: Awaited<ReturnType<typeof runSession>>) {
   for (const client of clients) {
@@ -209,11 +231,12 @@ function checkSession({ clients, entries }: Awaited<ReturnType<typeof runSession
     const resets = frames.filter((f) => f.message.kind === 'reset');
     const delivered = frames.filter((f) => f.message.kind !== 'reset');
     coverage.delivered += delivered.length;
+    coverage.targeted += delivered.filter((f) => entries.get(f.seq)!.groups !== undefined).length;
 
     // (a) nothing outside the client's scope, groups and topics.
     for (const frame of delivered) {
       const entry = entries.get(frame.seq)!;
-      expect(addressedTo(entry, client), `seq ${frame.seq} (${entry.scope}/${entry.topic}) reached ${client.scope}/${client.role}/${client.patterns}`).toBe(true);
+      expect(addressedTo(entry, client), `seq ${frame.seq} (${entry.scope}/${entry.topic}) reached ${client.scope}/${JSON.stringify(client.groups)}/${client.patterns}`).toBe(true);
     }
 
     // Nothing twice, and per-key order preserved: a key's seqs strictly increase.
@@ -262,8 +285,8 @@ function checkSession({ clients, entries }: Awaited<ReturnType<typeof runSession
 
 describe('hub properties (fast-check, random publish/connect/disconnect/pause/backpressure sequences)', () => {
   const opening: Command[] = [
-    { op: 'connect', scope: 'a', role: 'x', patterns: ['>'], resume: undefined },
-    { op: 'connect', scope: 'a', role: 'y', patterns: ['orders.>', 'j1'], resume: undefined },
+    { op: 'connect', scope: 'a', role: 'x', plan: undefined, patterns: ['>'], resume: undefined },
+    { op: 'connect', scope: 'a', role: 'y', plan: 'pro', patterns: ['orders.>', 'j1'], resume: undefined },
   ];
 
   it('keeps scope, groups, order, final values and bounds over many random sessions', async () => {
@@ -280,6 +303,7 @@ describe('hub properties (fast-check, random publish/connect/disconnect/pause/ba
     expect(coverage.replayHits + coverage.replayResets).toBeGreaterThan(50);
     expect(coverage.coalesced).toBeGreaterThan(100);
     expect(coverage.delivered).toBeGreaterThan(5000);
+    expect(coverage.targeted).toBeGreaterThan(300);
   });
 
   it('resumes from any cursor a client held without losing anything (the watermark rule)', async () => {
@@ -288,10 +312,10 @@ describe('hub properties (fast-check, random publish/connect/disconnect/pause/ba
       .array(command, { minLength: 5, maxLength: 60 })
       .chain((commands) =>
         fc.tuple(fc.constant(commands), fc.array(command, { maxLength: 30, size: 'max' }), fc.nat()).map(([before, after, i]) => [
-          { op: 'connect' as const, scope: 'a', role: 'x', patterns: ['>'], resume: undefined },
+          { op: 'connect' as const, scope: 'a', role: 'x', plan: undefined, patterns: ['>'], resume: undefined },
           ...before,
           { op: 'disconnect' as const, i },
-          { op: 'connect' as const, scope: 'a', role: 'x', patterns: ['>'], resume: i },
+          { op: 'connect' as const, scope: 'a', role: 'x', plan: undefined, patterns: ['>'], resume: i },
           ...after,
         ]),
       );
@@ -326,6 +350,28 @@ describe('hub properties (fast-check, random publish/connect/disconnect/pause/ba
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('(f) targets connections exactly like a reference group matcher', () => {
+    const VALUES = ['u', 'v', 'w'];
+    const attributes = { role: fc.constantFrom(...VALUES), plan: fc.constantFrom(...VALUES), user: fc.constantFrom(...VALUES) };
+    const groups = fc.record(attributes, { requiredKeys: [] });
+    const filter = fc.option(
+      fc.record({ role: wanted(VALUES), plan: wanted(VALUES), user: wanted(VALUES) }, { requiredKeys: [] }),
+      { nil: undefined },
+    );
+    const outcomes = { targeted: 0, missed: 0 };
+    fc.assert(
+      fc.property(filter, groups, (f, g) => {
+        const expected = referenceGroupsMatch(f, g);
+        outcomes[expected ? 'targeted' : 'missed']++;
+        expect(groupsMatch(f, g)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+    // Both answers were exercised often, so agreeing is not agreeing on a constant.
+    expect(outcomes.targeted).toBeGreaterThan(200);
+    expect(outcomes.missed).toBeGreaterThan(200);
   });
 });
 
