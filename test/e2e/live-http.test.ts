@@ -68,31 +68,39 @@ describe('live over HTTP: real tRPC handler, httpSubscriptionLink, eventsource@4
     await app.close();
   });
 
-  it("delivers tenant A's mutation to A's subscriber within 200 ms and nothing to tenant B", async () => {
+  it("delivers every one of tenant A's warm mutations to A's subscriber within 250 ms and nothing to tenant B", async () => {
     const a = createNodeClient(server.url, await sessionCookieFor('alice@acme.test'));
     const listenerA = await listen(createNodeClient(server.url, await sessionCookieFor('bob@acme.test')));
     const listenerB = await listen(createNodeClient(server.url, await sessionCookieFor('carol@globex.test')));
     try {
-      // Three rounds: the figure is the best of three, so one scheduling hiccup of a
-      // loaded CI machine does not decide it, while a slow path (a batched lane, a
-      // poll) fails every round. Every round must deliver, and B must stay silent.
+      // Round 0 warms up: a process's first mutation pays for compilation and first
+      // queries (75-220 ms measured on the loaded 2-core machine), not the path under
+      // test; it must still arrive within the 2 s wait. Each of the 3 rounds after it
+      // must take under 250 ms: they measured 11-24 ms under that load, while the
+      // batched lane's shortest window is 500 ms, so a slow path fails every round.
+      // Every round must deliver, and B must stay silent.
+      const WARM_UP = 1;
+      const ROUNDS = 3;
+      const warmUps: number[] = [];
       const latencies: number[] = [];
       let orderId = '';
-      for (let round = 1; round <= 3; round++) {
+      for (let round = 0; round < WARM_UP + ROUNDS; round++) {
         const before = listenerA.data().length;
         const arrived = listenerA.until(before + 1, 2000);
         const started = performance.now();
         const order = await a.orders.create.mutate({ customer: `Live Test ${round}`, items: [{ productId: 'prd_acme_1', quantity: 1 }] });
         orderId = order.id;
         await arrived;
-        latencies.push(listenerA.data()[before]!.at - started);
+        (round < WARM_UP ? warmUps : latencies).push(listenerA.data()[before]!.at - started);
         // B gets nothing in the same window.
         await expect(listenerB.next(200)).rejects.toThrow(/no message/);
         // All four signals of the mutation arrive (the list is checked below for the last round).
         await listenerA.until(before + 4, 2000);
       }
-      console.log(`[e2e] mutation → subscriber: ${latencies.map((l) => l.toFixed(1)).join(', ')} ms`);
-      expect(Math.min(...latencies)).toBeLessThan(200);
+      const ms = (list: number[]) => list.map((l) => l.toFixed(1)).join(', ');
+      console.log(`[e2e] mutation → subscriber: ${ms(latencies)} ms (warm-up: ${ms(warmUps)} ms)`);
+      expect(latencies).toHaveLength(ROUNDS);
+      for (const latency of latencies) expect(latency).toBeLessThan(250);
       expect(listenerA.data().slice(-4).map((r) => r.message)).toEqual([
         // The resolver's own notification (event, then its list's invalidation), before the declared keys.
         expect.objectContaining({ kind: 'event', topic: 'notifications' }),
@@ -100,7 +108,7 @@ describe('live over HTTP: real tRPC handler, httpSubscriptionLink, eventsource@4
         expect.objectContaining({ kind: 'invalidate', resource: 'orders', id: orderId, action: 'created' }),
         expect.objectContaining({ kind: 'invalidate', resource: 'products', id: 'prd_acme_1' }),
       ]);
-      expect(listenerA.data().length).toBe(12);
+      expect(listenerA.data().length).toBe(4 * (WARM_UP + ROUNDS));
       expect(listenerA.data()[0]!.id).toMatch(/^[A-Za-z0-9_-]+:\d+$/);
       expect(listenerB.data()).toEqual([]);
     } finally {
