@@ -98,6 +98,8 @@ describe('CSV order imports (background worker, real SQLite)', () => {
     await worker.idle();
     expect(await carol.imports.list()).toEqual([]);
     await expect(carol.imports.byId({ id: started.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // The import did publish (its completion among others), so `every` below is not vacuous.
+    expect(entries.filter((e) => e.signal.kind === 'complete')).toHaveLength(1);
     expect(entries.every((e) => e.scope === 'acme')).toBe(true);
   });
 

@@ -38,6 +38,7 @@ describe('LiveStats (the inspector collector)', () => {
     await hub.invalidate('acme', { resource: 'orders' });
     now += 61_000;
     const acme = stats.snapshot(hub, 'acme');
+    expect(acme.publishedPerSecond.instant).toHaveLength(60);
     expect(acme.publishedPerSecond.instant.every((n) => n === 0)).toBe(true);
     expect(acme.recent).toHaveLength(1);
   });

@@ -21,6 +21,7 @@ describe('convergence under chaos: real mutations across 3 tenants while clients
   it('runs every mutation through the app without a server error, publishing in all three tenants', () => {
     expect(figures.outcome.ok + figures.outcome.clientError).toBe(ci.mutations);
     expect(figures.outcome.serverError).toBe(0);
+    expect(Object.keys(figures.perTenant)).toHaveLength(3);
     expect(Object.values(figures.perTenant).every((n) => n > 0)).toBe(true);
   });
 

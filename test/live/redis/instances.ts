@@ -88,6 +88,8 @@ export function received(sink: RecordingSink): string[] {
 
 /** Resolves once the sink received every one of `ids` (see {@link received}). */
 export async function until(sink: RecordingSink, ids: string[], timeoutMs = 5000): Promise<void> {
+  // An empty list would be waited for at once (`every` of nothing is true): a caller's mistake, not a pass.
+  if (ids.length === 0) throw new Error('until: no ids to wait for');
   try {
     await waitFor(() => ids.every((id) => received(sink).includes(id)), ids.join(', '), timeoutMs);
   } catch (error) {
