@@ -110,6 +110,8 @@ export class Watermark {
   label(frames: Frame[], pendingAfter: (epoch: string) => number, resetFloor = Infinity): Frame[] {
     let pending = Infinity;
     let pendingEpoch: string | null = null;
+    let resetInWrite = false;
+    for (const frame of frames) if (frame.message.kind === 'reset') resetInWrite = true;
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
       if (frame.id === null) continue;
@@ -135,7 +137,13 @@ export class Watermark {
       this.advance(next === Infinity ? Math.max(this.written, this.coveredTo) : Math.min(next - 1, this.written));
       // Written in order (the usual case), the watermark is past it now and nothing is listed.
       if (frame.seq > this.seq) this.addBeyond(frame.seq);
-      if (this.beyond.length !== 0 || this.seq !== frame.seq) frames[i] = this.relabel(frame);
+      // The shared id `epoch:seq` is exact when nothing is listed and nothing above it was written:
+      // seqs between it and the watermark were not for this stream (or come later in this write, which a
+      // resume from it sends again). Not beside a reset, which stands for frames it never sent. Keeping it
+      // spares a copy and a re-encoding per frame and recipient where seqs have gaps: every frame of a
+      // replay but the last, and every frame of a multi-frame write when other tenants publish between.
+      const exact = this.beyond.length === 0 && (this.seq === frame.seq || (!resetInWrite && this.written === frame.seq));
+      if (!exact) frames[i] = this.relabel(frame);
     }
     this.refresh();
     return frames;
