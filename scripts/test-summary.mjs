@@ -14,8 +14,12 @@ if (!existsSync(file)) {
 }
 const report = JSON.parse(readFileSync(file, 'utf8'));
 const passed = report.numPassedTests ?? 0;
-// A file that fails to load has no failed tests but is a failed suite: count it too.
-const failed = Math.max(report.numFailedTests ?? 0, report.numFailedTestSuites ?? 0);
+// A file that fails to load has no failed tests but is a failed suite: count each such file once.
+// (Not numFailedTestSuites: vitest counts the file and every describe around a failed test there.)
+const loadFailures = (report.testResults ?? []).filter(
+  (result) => result.status === 'failed' && !(result.assertionResults ?? []).some((test) => test.status === 'failed'),
+).length;
+const failed = (report.numFailedTests ?? 0) + loadFailures;
 // Every test that neither passed nor failed, by name (vitest reports them as skipped, todo or pending).
 const notRun = (report.testResults ?? []).flatMap((result) =>
   (result.assertionResults ?? [])

@@ -117,7 +117,7 @@ describe('production server under one heavy user (100,000 orders)', () => {
       // 1,000 calls make a URL past Node's 16 KB header limit: 431 from the HTTP parser.
       if (size === 1_000 && res.status === 431) continue;
       expect(res.status, `${size} calls: ${text.slice(0, 200)}`).toBe(400);
-      expect(text).toContain('Batch call exceeds maximum size');
+      expect(text).toContain(`at most ${MAX_BATCH_SIZE} calls`);
     }
   });
 
