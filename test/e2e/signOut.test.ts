@@ -1,14 +1,13 @@
 import { EventSource } from 'eventsource';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { credentialEventSource } from '../../src/live/client/credentialEventSource';
 import { SessionRevocations } from '../../src/server/auth/revocations';
 import { sessionStreams } from '../../src/server/auth/sessionStreams';
 import { openDb } from '../../src/server/db/connection';
 import { DEMO_PASSWORD } from '../../src/server/db/seed';
-import { setupApp, type TestApp } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
-import { serveTrpc } from '../helpers/http';
+import { useServedApp } from '../helpers/servedApp';
 import { waitFor } from '../helpers/wait';
 
 type Client = ReturnType<typeof createNodeClient>;
@@ -41,23 +40,13 @@ function openStream(client: Client) {
 }
 
 describe.each(['stock', 'fast'] as const)('sign-out ends the session on the server (%s transport)', (transport) => {
-  let app: TestApp;
-  let server: Awaited<ReturnType<typeof serveTrpc>>;
-
-  beforeAll(async () => {
-    app = await setupApp();
-    server = await serveTrpc({ transport });
-  });
-  afterAll(async () => {
-    await server.close();
-    await app.close();
-  });
+  const served = useServedApp({ transport });
 
   /** Signs in over HTTP as the browser does; returns the session token. */
   async function signIn(email = 'alice@acme.test'): Promise<string> {
-    const res = await fetch(`${server.url}/api/trpc/auth.signIn`, {
+    const res = await fetch(`${served.url}/api/trpc/auth.signIn`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: server.url },
+      headers: { 'content-type': 'application/json', origin: served.url },
       body: JSON.stringify({ json: { email, password: DEMO_PASSWORD } }),
     });
     expect(res.status).toBe(200);
@@ -65,15 +54,15 @@ describe.each(['stock', 'fast'] as const)('sign-out ends the session on the serv
     return decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
   }
   const signOut = async (token: string) => {
-    const res = await fetch(`${server.url}/api/trpc/auth.signOut`, {
+    const res = await fetch(`${served.url}/api/trpc/auth.signOut`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: server.url, cookie: `live_session=${token}` },
+      headers: { 'content-type': 'application/json', origin: served.url, cookie: `live_session=${token}` },
     });
     expect(res.status).toBe(200);
     return performance.now();
   };
   const ordersStatus = async (headers: Record<string, string>) => {
-    const res = await fetch(`${server.url}/api/trpc/orders.list`, { headers });
+    const res = await fetch(`${served.url}/api/trpc/orders.list`, { headers });
     return `${res.status}:${/"code":"([A-Z_]+)"/.exec(await res.text())?.[1] ?? 'data'}`;
   };
 
@@ -91,23 +80,23 @@ describe.each(['stock', 'fast'] as const)('sign-out ends the session on the serv
   it("ends the session's open stream with UNAUTHORIZED within 1 s, and no other stream", async () => {
     const token = await signIn();
     const bystanderToken = await signIn();
-    const stream = await openStream(createNodeClient(server.url, `live_session=${token}`));
-    const bystander = await openStream(createNodeClient(server.url, `live_session=${bystanderToken}`));
+    const stream = await openStream(createNodeClient(served.url, `live_session=${token}`));
+    const bystander = await openStream(createNodeClient(served.url, `live_session=${bystanderToken}`));
     const signedOutAt = await signOut(token);
     const { code, at } = await stream.ended;
     expect(code).toBe('UNAUTHORIZED');
     expect(at - signedOutAt).toBeLessThan(1_000);
-    expect(app.hub.connectionCount).toBe(1);
+    expect(served.app.hub.connectionCount).toBe(1);
     bystander.stop();
   });
 
   it('ends a ticket-and-credential stream of the session and refuses its credential after', async () => {
     const token = await signIn();
-    const bearer = createNodeClient(server.url, null, { authorization: `Bearer ${token}` });
+    const bearer = createNodeClient(served.url, null, { authorization: `Bearer ${token}` });
     const { ticket } = await bearer.auth.streamTicket.mutate();
     const { ticket: unused } = await bearer.auth.streamTicket.mutate();
     const stream = await openStream(
-      createNodeClient(server.url, null, { connectionParams: () => ({ ticket }), EventSource: credentialEventSource(EventSource) }),
+      createNodeClient(served.url, null, { connectionParams: () => ({ ticket }), EventSource: credentialEventSource(EventSource) }),
     );
     const signedOutAt = await signOut(token);
     const { code, at } = await stream.ended;
@@ -116,16 +105,16 @@ describe.each(['stock', 'fast'] as const)('sign-out ends the session on the serv
     // No new ticket for the session, and one minted before the sign-out no longer opens a stream.
     const { ticket: late } = await bearer.auth.streamTicket.mutate().catch(() => ({ ticket: '' }));
     expect(late).toBe('');
-    await expect(openStream(createNodeClient(server.url, null, { connectionParams: () => ({ ticket: unused }) }))).rejects.toThrow(
+    await expect(openStream(createNodeClient(served.url, null, { connectionParams: () => ({ ticket: unused }) }))).rejects.toThrow(
       'stream refused: UNAUTHORIZED',
     );
   });
 
   it('ends the stream within 1 s when another instance sharing the database signs the session out', async () => {
     const token = await signIn();
-    const stream = await openStream(createNodeClient(server.url, `live_session=${token}`));
+    const stream = await openStream(createNodeClient(served.url, `live_session=${token}`));
     // Another instance: its own connection to the same SQLite file, its own revocation set.
-    const otherDb = openDb(path.join(app.dir, 'app.db'));
+    const otherDb = openDb(path.join(served.app.dir, 'app.db'));
     try {
       const sessionId = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string;
       expect(sessionId).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -141,11 +130,11 @@ describe.each(['stock', 'fast'] as const)('sign-out ends the session on the serv
   });
 
   it('runs one sweep timer while streams are open and stops it when none is left', async () => {
-    const sweep = sessionStreams(app.db);
+    const sweep = sessionStreams(served.app.db);
     const token = await signIn();
-    const stream = await openStream(createNodeClient(server.url, `live_session=${token}`));
+    const stream = await openStream(createNodeClient(served.url, `live_session=${token}`));
     expect(sweep.running).toBe(true);
     stream.stop();
-    await waitFor(() => app.hub.connectionCount === 0 && !sweep.running, 'the sweep to stop', 2_000);
+    await waitFor(() => served.app.hub.connectionCount === 0 && !sweep.running, 'the sweep to stop', 2_000);
   });
 });

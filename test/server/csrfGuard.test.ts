@@ -5,11 +5,11 @@
  * body; bearer calls of non-browser clients keep working. Over HTTP, through
  * the handler the Next route and `TRPC_HTTP=direct` share.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkCrossSite } from '../../src/server/csrfGuard';
 import { DEMO_PASSWORD } from '../../src/server/db/seed';
-import { setupApp, sessionCookieFor, type TestApp } from '../helpers/app';
-import { serveTrpc } from '../helpers/http';
+import { sessionCookieFor } from '../helpers/app';
+import { useServedApp } from '../helpers/servedApp';
 
 const EVIL = 'https://evil.example';
 const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
@@ -25,23 +25,16 @@ function multipart(): { body: string; type: string } {
 }
 
 describe('cross-site requests cannot mutate', () => {
-  let app: TestApp;
-  let server: Awaited<ReturnType<typeof serveTrpc>>;
+  const served = useServedApp({ transport: 'fast' });
   let cookie: string;
   beforeAll(async () => {
-    app = await setupApp();
-    server = await serveTrpc({ transport: 'fast' });
     cookie = await sessionCookieFor('bob@acme.test');
-  });
-  afterAll(async () => {
-    await server.close();
-    await app.close();
   });
 
   const post = (path: string, headers: Record<string, string>, body: string = newOrder) =>
-    fetch(`${server.url}/api/trpc/${path}`, { method: 'POST', headers, body });
+    fetch(`${served.url}/api/trpc/${path}`, { method: 'POST', headers, body });
   const ordersNamed = () =>
-    app.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM orders WHERE customer = 'CSRF probe'").get()!.n;
+    served.app.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM orders WHERE customer = 'CSRF probe'").get()!.n;
   /** The refusal as a tRPC client sees it: the router's error shape, with a message saying why. */
   async function refusal(res: Response) {
     const body = (await res.json()) as { error: { json: { message: string; data: { code: string; httpStatus: number } } } };
@@ -58,17 +51,17 @@ describe('cross-site requests cannot mutate', () => {
       ['text/plain;charset=UTF-8', newOrder],
       ['application/x-www-form-urlencoded', 'json=1'],
     ] as const) {
-      const res = await post('orders.create', { cookie, origin: server.url, 'content-type': type }, body);
+      const res = await post('orders.create', { cookie, origin: served.url, 'content-type': type }, body);
       const refused = await refusal(res);
       expect(refused).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
       expect(refused.message).toContain('Content-Type: application/json');
     }
     // Sign-out over multipart ran before (tRPC 11 parses FormData for a mutation): the cookie must still work.
-    const signOut = await post('auth.signOut', { cookie, origin: server.url, 'content-type': form.type }, form.body);
+    const signOut = await post('auth.signOut', { cookie, origin: served.url, 'content-type': form.type }, form.body);
     expect(signOut.status).toBe(415);
     expect(signOut.headers.get('set-cookie')).toBeNull();
     expect(ordersNamed()).toBe(before);
-    expect((await fetch(`${server.url}/api/trpc/auth.me`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${served.url}/api/trpc/auth.me`, { headers: { cookie } })).status).toBe(200);
   });
 
   it('refuses a cookie POST from a foreign Origin with 403, whatever its body', async () => {
@@ -83,7 +76,7 @@ describe('cross-site requests cannot mutate', () => {
       expect(refused.message).toContain(`Origin ${EVIL} is not this site`);
     }
     // A sandboxed frame or a file: page sends "null"; another port of the same host is another origin.
-    const otherPort = `http://127.0.0.1:${Number(new URL(server.url).port) + 1}`;
+    const otherPort = `http://127.0.0.1:${Number(new URL(served.url).port) + 1}`;
     for (const origin of ['null', otherPort, 'not a url']) {
       expect((await post('orders.create', { cookie, origin, 'content-type': 'application/json' })).status).toBe(403);
     }
@@ -116,8 +109,8 @@ describe('cross-site requests cannot mutate', () => {
 
   it('accepts a same-origin JSON POST with the cookie, by Origin or by Sec-Fetch-Site', async () => {
     const json = { cookie, 'content-type': 'application/json' };
-    expect((await post('orders.create', { ...json, origin: server.url })).status).toBe(200);
-    expect((await post('orders.create', { ...json, 'content-type': 'application/json; charset=utf-8', origin: server.url })).status).toBe(200);
+    expect((await post('orders.create', { ...json, origin: served.url })).status).toBe(200);
+    expect((await post('orders.create', { ...json, 'content-type': 'application/json; charset=utf-8', origin: served.url })).status).toBe(200);
     expect((await post('orders.create', { ...json, 'sec-fetch-site': 'same-origin', 'user-agent': BROWSER_UA })).status).toBe(200);
     expect(ordersNamed()).toBe(3);
   });
@@ -133,7 +126,7 @@ describe('cross-site requests cannot mutate', () => {
     expect(signIn.status).toBe(200);
     expect(signIn.headers.get('set-cookie')).toContain('live_session=');
     // Reads are not guarded: a GET query with the cookie and a foreign Origin is answered (it changes nothing).
-    expect((await fetch(`${server.url}/api/trpc/auth.me`, { headers: { cookie, origin: EVIL } })).status).toBe(200);
+    expect((await fetch(`${served.url}/api/trpc/auth.me`, { headers: { cookie, origin: EVIL } })).status).toBe(200);
   });
 });
 

@@ -4,15 +4,15 @@
  * most TRPC_MAX_REQUESTS_PER_SESSION requests in flight (streams apart), and
  * calls take round-robin turns.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import { createFairTurns } from '../../src/server/fairTurns';
 import { createRequestLimits, DEFAULT_MAX_REQUESTS_PER_SESSION, getRequestLimits, type RequestAdmission } from '../../src/server/requestLimits';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { demoUsers } from '../../src/server/db/seed';
-import { setupApp, sessionCookieFor, type TestApp } from '../helpers/app';
+import { sessionCookieFor } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
-import { serveTrpc } from '../helpers/http';
+import { useServedApp } from '../helpers/servedApp';
 
 const queryInfo = { type: 'query' } as TRPCRequestInfo;
 const alice = demoUsers.find((u) => u.email === 'alice@acme.test')!;
@@ -21,40 +21,33 @@ const aliceSession = { userId: alice.id, tenantId: alice.tenantId, role: alice.r
 const batchPath = (path: string, n: number) => `/api/trpc/${Array.from({ length: n }, () => path).join(',')}?batch=1`;
 
 describe('tRPC HTTP handler limits', () => {
-  let app: TestApp;
-  let server: Awaited<ReturnType<typeof serveTrpc>>;
+  const served = useServedApp({ transport: 'fast' });
   let cookie: string;
   beforeAll(async () => {
-    app = await setupApp();
-    server = await serveTrpc({ transport: 'fast' });
     cookie = await sessionCookieFor('bob@acme.test');
-  });
-  afterAll(async () => {
-    await server.close();
-    await app.close();
   });
 
   it('refuses a batch longer than MAX_BATCH_SIZE with 400 and runs a batch of exactly MAX_BATCH_SIZE', async () => {
-    const over = await fetch(`${server.url}${batchPath('dashboard.stats', MAX_BATCH_SIZE + 1)}`, { headers: { cookie } });
+    const over = await fetch(`${served.url}${batchPath('dashboard.stats', MAX_BATCH_SIZE + 1)}`, { headers: { cookie } });
     expect(over.status).toBe(400);
     // Refused before any call runs: one error for the whole request.
     const body = (await over.json()) as { error: { json: { message: string; data: { code: string } } } };
     expect(body.error.json.data.code).toBe('BAD_REQUEST');
     expect(body.error.json.message).toContain(`at most ${MAX_BATCH_SIZE} calls`);
-    const fits = await fetch(`${server.url}${batchPath('dashboard.stats', MAX_BATCH_SIZE)}`, { headers: { cookie } });
+    const fits = await fetch(`${served.url}${batchPath('dashboard.stats', MAX_BATCH_SIZE)}`, { headers: { cookie } });
     expect(fits.status).toBe(200);
     expect(((await fits.json()) as unknown[]).length).toBe(MAX_BATCH_SIZE);
   });
 
   it('refuses an over-long batch that names live.stream too (the fast transport declines batches)', async () => {
     const path = `/api/trpc/live.stream,${Array.from({ length: MAX_BATCH_SIZE }, () => 'dashboard.stats').join(',')}?batch=1`;
-    const res = await fetch(`${server.url}${path}`, { headers: { cookie } });
+    const res = await fetch(`${served.url}${path}`, { headers: { cookie } });
     expect(res.status).toBe(400);
     await res.arrayBuffer();
   });
 
   it('splits a longer batch on the client into requests the server accepts', async () => {
-    const client = createNodeClient(server.url, cookie);
+    const client = createNodeClient(served.url, cookie);
     const results = await Promise.all(Array.from({ length: MAX_BATCH_SIZE * 2 + 1 }, () => client.dashboard.stats.query()));
     expect(results).toHaveLength(MAX_BATCH_SIZE * 2 + 1);
   });
@@ -70,21 +63,21 @@ describe('tRPC HTTP handler limits', () => {
       held.push(admission);
     }
     try {
-      const refused = await fetch(`${server.url}/api/trpc/dashboard.stats`, { headers: { cookie: aliceCookie } });
+      const refused = await fetch(`${served.url}/api/trpc/dashboard.stats`, { headers: { cookie: aliceCookie } });
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).toBe('1');
       const body = (await refused.json()) as { error: { json: { message: string; data: { code: string } } } };
       expect(body.error.json.data.code).toBe('TOO_MANY_REQUESTS');
       expect(body.error.json.message).toContain(`at most ${DEFAULT_MAX_REQUESTS_PER_SESSION} per user`);
       // Another user of the same tenant is not affected.
-      expect((await fetch(`${server.url}/api/trpc/dashboard.stats`, { headers: { cookie } })).status).toBe(200);
+      expect((await fetch(`${served.url}/api/trpc/dashboard.stats`, { headers: { cookie } })).status).toBe(200);
       // The live stream is long-lived and not counted: alice still opens it.
-      const stream = await fetch(`${server.url}/api/trpc/live.stream`, { headers: { cookie: aliceCookie } });
+      const stream = await fetch(`${served.url}/api/trpc/live.stream`, { headers: { cookie: aliceCookie } });
       expect(stream.status).toBe(200);
       expect(stream.headers.get('content-type')).toContain('text/event-stream');
       await stream.body!.cancel();
       held.pop()!.abandon();
-      expect((await fetch(`${server.url}/api/trpc/dashboard.stats`, { headers: { cookie: aliceCookie } })).status).toBe(200);
+      expect((await fetch(`${served.url}/api/trpc/dashboard.stats`, { headers: { cookie: aliceCookie } })).status).toBe(200);
     } finally {
       for (const admission of held) admission.abandon();
     }
@@ -92,7 +85,7 @@ describe('tRPC HTTP handler limits', () => {
   });
 
   it('releases a streamed batch (httpBatchStreamLink) once its body has been sent', async () => {
-    const res = await fetch(`${server.url}${batchPath('dashboard.stats', 3)}`, { headers: { cookie, 'trpc-accept': 'application/jsonl' } });
+    const res = await fetch(`${served.url}${batchPath('dashboard.stats', 3)}`, { headers: { cookie, 'trpc-accept': 'application/jsonl' } });
     expect(res.status).toBe(200);
     await res.text();
     const bob = demoUsers.find((u) => u.email === 'bob@acme.test')!;
