@@ -12,14 +12,7 @@ export interface EnvMsOptions {
  * a typo fails the deploy instead of running with a surprise.
  */
 export function envMs(name: string, fallback: number, options: EnvMsOptions = {}): number {
-  const { min = 0, env = process.env } = options;
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be a whole number of milliseconds${min > 0 ? ` of at least ${min}` : ''}, got "${raw}"`);
-  }
-  return value;
+  return envWholeNumber(name, fallback, 'a whole number of milliseconds', options);
 }
 
 /**
@@ -27,12 +20,17 @@ export function envMs(name: string, fallback: number, options: EnvMsOptions = {}
  * unset or empty; refuses anything else at startup like {@link envMs}.
  */
 export function envCount(name: string, fallback: number, options: EnvMsOptions = {}): number {
+  return envWholeNumber(name, fallback, 'a whole number', options);
+}
+
+/** The one parser behind {@link envMs} and {@link envCount}; `what` names the expected value in the error. */
+function envWholeNumber(name: string, fallback: number, what: string, options: EnvMsOptions): number {
   const { min = 0, env = process.env } = options;
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${raw}"`);
+    throw new Error(`${name} must be ${what}${min > 0 ? ` of at least ${min}` : ''}, got "${raw}"`);
   }
   return value;
 }

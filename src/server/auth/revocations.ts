@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { getDb, type Db } from '../db/connection';
 import { statements } from '../db/statements';
+import { perDatabase } from '../db/perDatabase';
 
 /**
  * Longest a revocation written by another instance (or another module
@@ -118,19 +119,12 @@ export class SessionRevocations {
   }
 }
 
-const KEY = Symbol.for('trpc-live.app.sessionRevocations');
-type RevocationsGlobal = { [KEY]?: WeakMap<Db, SessionRevocations> };
-
 /**
  * The {@link SessionRevocations} of a database, one per process (on
  * `globalThis`, so Next's route bundles and the Node entry share one set).
  */
 export function sessionRevocations(db: Db): SessionRevocations {
-  const g = globalThis as RevocationsGlobal;
-  const all = (g[KEY] ??= new WeakMap());
-  let revocations = all.get(db);
-  if (!revocations) all.set(db, (revocations = new SessionRevocations(db)));
-  return revocations;
+  return perDatabase('sessionRevocations', db, (d) => new SessionRevocations(d));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Hub } from '../../live/core';
 import type { Db } from '../db/connection';
+import { perDatabase } from '../db/perDatabase';
 import { getHub } from '../hub';
 import { REVOCATION_REFRESH_MS, sessionRevocations, type Revocation, type SessionRevocations } from './revocations';
 
@@ -65,14 +66,7 @@ export class SessionStreamSweep {
   }
 }
 
-const KEY = Symbol.for('trpc-live.app.sessionStreams');
-type SweepGlobal = { [KEY]?: WeakMap<Db, SessionStreamSweep> };
-
 /** The process-wide {@link SessionStreamSweep} of a database (on `globalThis`, like the hub). */
 export function sessionStreams(db: Db): SessionStreamSweep {
-  const g = globalThis as SweepGlobal;
-  const all = (g[KEY] ??= new WeakMap());
-  let sweep = all.get(db);
-  if (!sweep) all.set(db, (sweep = new SessionStreamSweep(sessionRevocations(db))));
-  return sweep;
+  return perDatabase('sessionStreams', db, (d) => new SessionStreamSweep(sessionRevocations(d)));
 }
