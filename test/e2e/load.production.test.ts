@@ -17,9 +17,9 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveMessage } from '../../src/live/core';
 import { openDb } from '../../src/server/db/connection';
-import { DEMO_PASSWORD } from '../../src/server/db/seed';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createNodeClient } from '../helpers/client';
+import { signInOverHttp } from '../helpers/http';
 import { insertManyOrders } from '../helpers/manyOrders';
 import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
 
@@ -42,18 +42,6 @@ const batchUrl = (base: string, query: string) => {
   const [procedure, search] = query.split('?') as [string, string];
   return `${base}/api/trpc/${Array.from({ length: MAX_BATCH_SIZE }, () => procedure).join(',')}?${search}`;
 };
-
-async function signIn(url: string, email: string): Promise<string> {
-  const res = await fetch(`${url}/api/trpc/auth.signIn`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: url },
-    body: JSON.stringify({ json: { email, password: DEMO_PASSWORD } }),
-  });
-  await res.arrayBuffer();
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('live_session='));
-  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status}`);
-  return cookie.split(';')[0]!;
-}
 
 /** Outcomes of the heavy client's requests. */
 interface LoadOutcomes {
@@ -108,7 +96,7 @@ describe('production server under one heavy user (100,000 orders)', () => {
   });
 
   it('refuses a batch over the limit with a clear 400, not a 5xx', async () => {
-    const cookie = await signIn(server.url, 'bob@acme.test');
+    const cookie = await signInOverHttp(server.url, 'bob@acme.test');
     for (const size of [MAX_BATCH_SIZE + 1, 100, 1_000]) {
       const res = await fetch(`${server.url}/api/trpc/${Array.from({ length: size }, () => 'dashboard.stats').join(',')}?batch=1`, {
         headers: { cookie },
@@ -122,9 +110,9 @@ describe('production server under one heavy user (100,000 orders)', () => {
   });
 
   it("keeps health p99 <= 50 ms and delivers another tenant's mutation within 100 ms while one user sends maximal batches", async () => {
-    const bob = await signIn(server.url, 'bob@acme.test');
-    const carol = await signIn(server.url, 'carol@globex.test');
-    const dave = await signIn(server.url, 'dave@globex.test');
+    const bob = await signInOverHttp(server.url, 'bob@acme.test');
+    const carol = await signInOverHttp(server.url, 'carol@globex.test');
+    const dave = await signInOverHttp(server.url, 'dave@globex.test');
 
     // A globex subscriber, and a globex writer (bearer: a non-browser client).
     const received: Array<{ message: LiveMessage; at: number }> = [];

@@ -1,9 +1,8 @@
 import { request } from 'node:http';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetSignInLimiter, SIGN_IN_LIMITS, SignInLimiter } from '../../src/server/auth/signInLimiter';
 import { DEMO_PASSWORD } from '../../src/server/db/seed';
-import { setupApp, type TestApp } from '../helpers/app';
-import { serveTrpc } from '../helpers/http';
+import { useServedApp } from '../helpers/servedApp';
 
 interface Answer {
   status: number;
@@ -12,23 +11,13 @@ interface Answer {
 }
 
 describe('auth.signIn attempt limits (over HTTP, per socket address)', () => {
-  let app: TestApp;
-  let server: Awaited<ReturnType<typeof serveTrpc>>;
-
-  beforeAll(async () => {
-    app = await setupApp();
-    server = await serveTrpc();
-  });
-  afterAll(async () => {
-    await server.close();
-    await app.close();
-  });
+  const served = useServedApp();
   beforeEach(() => resetSignInLimiter());
   afterEach(() => vi.unstubAllEnvs());
 
   /** POSTs auth.signIn from a chosen loopback address (every 127.x address is this machine). */
   function signIn(email: string, password: string, from = '127.0.0.1', headers: Record<string, string> = {}): Promise<Answer> {
-    const { port } = new URL(server.url);
+    const { port } = new URL(served.url);
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -37,7 +26,7 @@ describe('auth.signIn attempt limits (over HTTP, per socket address)', () => {
           localAddress: from,
           method: 'POST',
           path: '/api/trpc/auth.signIn',
-          headers: { 'content-type': 'application/json', origin: server.url, ...headers },
+          headers: { 'content-type': 'application/json', origin: served.url, ...headers },
         },
         (res) => {
           let body = '';

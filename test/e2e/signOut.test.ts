@@ -5,8 +5,8 @@ import { credentialEventSource } from '../../src/live/client/credentialEventSour
 import { SessionRevocations } from '../../src/server/auth/revocations';
 import { sessionStreams } from '../../src/server/auth/sessionStreams';
 import { openDb } from '../../src/server/db/connection';
-import { DEMO_PASSWORD } from '../../src/server/db/seed';
 import { createNodeClient } from '../helpers/client';
+import { signInOverHttp } from '../helpers/http';
 import { useServedApp } from '../helpers/servedApp';
 import { waitFor } from '../helpers/wait';
 
@@ -44,13 +44,7 @@ describe.each(['stock', 'fast'] as const)('sign-out ends the session on the serv
 
   /** Signs in over HTTP as the browser does; returns the session token. */
   async function signIn(email = 'alice@acme.test'): Promise<string> {
-    const res = await fetch(`${served.url}/api/trpc/auth.signIn`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: served.url },
-      body: JSON.stringify({ json: { email, password: DEMO_PASSWORD } }),
-    });
-    expect(res.status).toBe(200);
-    const cookie = res.headers.getSetCookie()[0]!.split(';')[0]!;
+    const cookie = await signInOverHttp(served.url, email);
     return decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
   }
   const signOut = async (token: string) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { nodeHandlerFromFetch, type LiveTransport } from '../../src/live/node';
 import { createAppLiveTransport } from '../../src/server/liveTransport';
 import { handleTrpcRequestFrom } from '../../src/server/trpcHandler';
+import { DEMO_PASSWORD } from '../../src/server/db/seed';
 
 /** Options of {@link serveTrpc}. */
 export interface ServeTrpcOptions {
@@ -44,4 +45,21 @@ export async function serveTrpc(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Signs in over HTTP as the browser does (same-origin JSON POST to
+ * `auth.signIn` with a seeded user's password); resolves with the
+ * `live_session=<token>` cookie pair. Throws when the sign-in fails.
+ */
+export async function signInOverHttp(url: string, email: string): Promise<string> {
+  const res = await fetch(`${url}/api/trpc/auth.signIn`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: url },
+    body: JSON.stringify({ json: { email, password: DEMO_PASSWORD } }),
+  });
+  await res.arrayBuffer();
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('live_session='));
+  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status}`);
+  return cookie.split(';')[0]!;
 }
