@@ -1,15 +1,16 @@
-// Lint: layering of src/live (see ARCHITECTURE.md) plus typescript-eslint's recommended rules.
+// Lint: layering of the trpc-live package (packages/trpc-live/src, see ARCHITECTURE.md), the app's
+// use of it through its public entry points only, plus typescript-eslint's recommended rules.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 const frameworks = ['@trpc/*', 'next', 'next/*', 'react', 'react/*', 'react-dom', 'react-dom/*', '@tanstack/*'];
 const backends = ['ioredis', 'ioredis/*', 'redis', 'redis/*', '@redis/*', 'better-sqlite3', 'prom-client'];
-// src/live/<layer>/<file>.ts: anything two levels up leaves src/live (the app).
+// packages/trpc-live/src/<layer>/<file>.ts: anything two levels up leaves the package's source.
 const leavesLive = ['../../*', '../../**'];
 
 export default tseslint.config(
-  { ignores: ['.next/**', 'dist/**', 'node_modules/**', 'next-env.d.ts', 'test-results/**', 'bench/.out/**', 'soak/.out/**'] },
+  { ignores: ['.next/**', 'dist/**', 'packages/*/dist/**', 'node_modules/**', 'next-env.d.ts', 'test-results/**', 'bench/.out/**', 'soak/.out/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -18,38 +19,56 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/live/**/*.{ts,tsx}'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: leavesLive, message: 'src/live never imports the app (src/app, src/server, src/trpc).' }] },
-      ],
-    },
-  },
-  {
-    files: ['src/live/core/**/*.ts'],
+    // The app, its scripts, benchmarks and end-to-end tests use the package as an adopter would:
+    // through `trpc-live/<entry>` only. test/live holds the package's own unit tests, which may
+    // reach its internals.
+    files: ['src/**/*.{ts,tsx}', 'scripts/**/*.{ts,mjs}', 'bench/**/*.ts', 'soak/**/*.{ts,mjs}', 'test/**/*.{ts,tsx}'],
+    ignores: ['test/live/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'src/live/core is runtime-agnostic: inject the environment instead.' })),
           patterns: [
-            { group: [...frameworks, ...backends], message: 'src/live/core imports no framework or backend.' },
-            { group: ['../*', '../**'], message: 'src/live/core imports only its own files.' },
-            { group: ['superjson', 'zod', 'jose', 'eventsource'], message: 'src/live/core has no dependencies.' },
+            { group: ['**/packages/**'], message: 'Import the package by name (trpc-live/<entry>), not by path.' },
+            { regex: '^trpc-live/[^/]+/.+', message: 'Only trpc-live/<entry> is public: no deep imports past its exports.' },
           ],
         },
       ],
     },
   },
   {
-    files: ['src/live/client/**/*.ts', 'src/live/trpc/**/*.ts'],
+    files: ['packages/trpc-live/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: leavesLive, message: 'The package never imports the app or files outside its src/.' }] },
+      ],
+    },
+  },
+  {
+    files: ['packages/trpc-live/src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'packages/trpc-live/src/core is runtime-agnostic: inject the environment instead.' })),
+          patterns: [
+            { group: [...frameworks, ...backends], message: 'packages/trpc-live/src/core imports no framework or backend.' },
+            { group: ['../*', '../**'], message: 'packages/trpc-live/src/core imports only its own files.' },
+            { group: ['superjson', 'zod', 'jose', 'eventsource'], message: 'packages/trpc-live/src/core has no dependencies.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/trpc-live/src/client/**/*.ts', 'packages/trpc-live/src/trpc/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: leavesLive, message: 'src/live never imports the app.' },
+            { group: leavesLive, message: 'The package never imports the app.' },
             { group: ['react', 'react/*', 'react-dom', 'next', 'next/*', '../react', '../react/*'], message: 'No React or Next here.' },
             { group: [...backends, '../redis', '../redis/*', '../node', '../node/*'], message: 'No backend or transport here.' },
           ],
@@ -58,27 +77,27 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/live/react/**/*.{ts,tsx}'],
+    files: ['packages/trpc-live/src/react/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: leavesLive, message: 'src/live never imports the app.' },
-            { group: ['next', 'next/*'], message: 'src/live/react has no Next imports.' },
+            { group: leavesLive, message: 'The package never imports the app.' },
+            { group: ['next', 'next/*'], message: 'packages/trpc-live/src/react has no Next imports.' },
           ],
         },
       ],
     },
   },
   {
-    files: ['src/live/node/**/*.ts'],
+    files: ['packages/trpc-live/src/node/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: leavesLive, message: 'src/live never imports the app.' },
+            { group: leavesLive, message: 'The package never imports the app.' },
             { group: ['react', 'react/*', 'next', 'next/*', '../react', '../client', ...backends], message: 'The transport imports neither UI nor backends.' },
           ],
         },
@@ -86,13 +105,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/live/redis/**/*.ts'],
+    files: ['packages/trpc-live/src/redis/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: leavesLive, message: 'src/live never imports the app.' },
+            { group: leavesLive, message: 'The package never imports the app.' },
             { group: ['react', 'react/*', 'next', 'next/*', '@trpc/*', '../react', '../client', '../trpc', '../node'], message: 'The Redis backend depends on core only.' },
           ],
         },

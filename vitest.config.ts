@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // The demo imports the package by its public subpaths (`trpc-live/core`…); tests run them from
+    // source, as tsconfig.json's `paths` does for the type-checker. The built package is tested by
+    // the adopter fixture (test/fixtures), which installs the packed tarball.
+    alias: [{ find: /^trpc-live\/([a-z]+)$/, replacement: fileURLToPath(new URL('./packages/trpc-live/src/$1/index.ts', import.meta.url)) }],
+  },
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',

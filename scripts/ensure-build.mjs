@@ -22,7 +22,7 @@ function newest(target) {
 export function buildIsFresh() {
   const at = (p) => newest(path.join(root, p));
   const builtAt = Math.min(at('.next/BUILD_ID'), at('dist/main.js'));
-  const sourcesAt = Math.max(at('src'), at('package-lock.json'), at('next.config.mjs'), at('scripts/build-server.mjs'));
+  const sourcesAt = Math.max(at('src'), at('packages/trpc-live/src'), at('package-lock.json'), at('next.config.mjs'), at('scripts/build-server.mjs'));
   return builtAt > 0 && builtAt >= sourcesAt;
 }
 

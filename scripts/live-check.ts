@@ -4,7 +4,7 @@
  * exits 1 when a declaration or binding names no query or an unknown
  * resource, or cannot be verified. Runs in CI.
  */
-import { analyzeCoverage, formatCoverage } from '../src/live/trpc/analyzeCoverage';
+import { analyzeCoverage, formatCoverage } from 'trpc-live/trpc';
 import { appRouter } from '../src/server/routers/_app';
 import { resources } from '../src/trpc/resources';
 

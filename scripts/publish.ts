@@ -15,7 +15,7 @@
  * Exits 1 (and publishes nothing) when Redis cannot be reached within 5 s:
  * a script has no local clients to fall back to.
  */
-import type { Hub, LiveAction } from '../src/live/core';
+import type { Hub, LiveAction } from 'trpc-live/core';
 import { getDb } from '../src/server/db/connection';
 import type { NotificationKind } from '../src/server/data/notifications';
 import { adjustStock } from '../src/server/data/products';

@@ -25,7 +25,7 @@ import { applyHttpTimeouts } from './server/httpTimeouts';
 import { getHub, hubReady } from './server/hub';
 import { createAppLiveTransport } from './server/liveTransport';
 import { startMetricsListener } from './server/metricsListener';
-import { createGracefulShutdown, nodeHandlerFromFetch, writeFetchResponse } from './live/node';
+import { createGracefulShutdown, nodeHandlerFromFetch, writeFetchResponse } from 'trpc-live/node';
 import { handleTrpcRequestFrom, TRPC_ENDPOINT } from './server/trpcHandler';
 import { GET as healthRoute } from './app/api/health/route';
 

@@ -11,7 +11,7 @@
 import { createTRPCClient, httpBatchLink, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
-import { readFence, type ChangedKey } from '../../src/live/client';
+import { readFence, type ChangedKey } from 'trpc-live/client';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';

@@ -1,4 +1,4 @@
-import { createQueryMatcher } from '../../src/live/client';
+import { createQueryMatcher } from 'trpc-live/client';
 import { resources } from '../../src/trpc/resources';
 import type { MutationRecord } from './actors';
 import type { VisibilityTimeline } from './switches';

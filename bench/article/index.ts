@@ -34,9 +34,9 @@ import { cdfChart } from '../lib/svgChart';
 import { breakEven, describeBreakEven } from './breakEven';
 import { runVariant, type ArticlePlan, type PhaseFigures, type VariantRun } from './runVariant';
 import type { Variant } from './users';
-import { DEFAULT_PAUSE_AFTER_MS } from '../../src/live/react/sharedLiveStream';
+import { DEFAULT_PAUSE_AFTER_MS } from 'trpc-live/react';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/httpTimeouts';
-import { DEFAULT_BATCH_WINDOW_MS } from '../../src/live/client';
+import { DEFAULT_BATCH_WINDOW_MS } from 'trpc-live/client';
 
 const CHART_FILE = 'bench/freshness.svg';
 

@@ -12,7 +12,7 @@ import { createRandom } from './random';
 import { BENCH_PASSWORD, seedBenchData } from './seed';
 import { createVisibilityTimeline, measureSwitches, planTabs, type SwitchRecord, type SwitchSample } from './switches';
 import type { ObserverLog, UserSpec, Variant } from './users';
-import { DEFAULT_PAUSE_AFTER_MS } from '../../src/live/react/sharedLiveStream';
+import { DEFAULT_PAUSE_AFTER_MS } from 'trpc-live/react';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/httpTimeouts';
 
 const here = import.meta.dirname;

@@ -1,4 +1,4 @@
-import type { LockManagerLike } from '../../src/live/react/sharedLiveStream';
+import type { LockManagerLike } from 'trpc-live/react';
 
 /**
  * The part of the Web Locks API the shared live stream uses, for tabs

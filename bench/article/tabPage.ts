@@ -1,5 +1,5 @@
-import type { LiveVisibility } from '../../src/live/client';
-import type { PageLike } from '../../src/live/react/sharedLiveStream';
+import type { LiveVisibility } from 'trpc-live/client';
+import type { PageLike } from 'trpc-live/react';
 
 /**
  * One simulated tab's page visibility, in the two shapes the app reads it:

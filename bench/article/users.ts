@@ -24,8 +24,8 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type 
 import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
-import { createLiveInvalidator, liveLink, type LiveInvalidator } from '../../src/live/client';
-import { createSharedLiveStream, type SharedLiveStream } from '../../src/live/react/sharedLiveStream';
+import { createLiveInvalidator, liveLink, type LiveInvalidator } from 'trpc-live/client';
+import { createSharedLiveStream, type SharedLiveStream } from 'trpc-live/react';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { makeQueryClient } from '../../src/trpc/queryClient';

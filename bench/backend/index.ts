@@ -14,8 +14,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { createHub, createMemoryBackend, type CloseReason, type Frame, type Hub, type LiveBackend, type LiveSink } from '../../src/live/core';
-import { createRedisBackend, type RedisBackend } from '../../src/live/redis';
+import { createHub, createMemoryBackend, type CloseReason, type Frame, type Hub, type LiveBackend, type LiveSink } from 'trpc-live/core';
+import { createRedisBackend, type RedisBackend } from 'trpc-live/redis';
 import { fmt, quantile, table, type BenchOptions, type BenchResult } from '../lib/report';
 import { freePort } from '../../test/helpers/prodServer';
 

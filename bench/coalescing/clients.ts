@@ -7,7 +7,7 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
-import type { LiveMessage } from '../../src/live/core';
+import type { LiveMessage } from 'trpc-live/core';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';

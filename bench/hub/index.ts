@@ -10,16 +10,15 @@
  *    seconds (manual clock) at default settings: frames reaching each client
  *    (≤ 16, the last at 100%), next to the same import on the instant lane.
  */
+import { createManualTimers, type ManualTimers } from 'trpc-live/testing';
 import {
   createHub,
-  createManualTimers,
   matchTopic,
   type CloseReason,
   type Frame,
   type Hub,
   type LiveSink,
-  type ManualTimers,
-} from '../../src/live/core';
+} from 'trpc-live/core';
 import { fmt, median, table, type BenchOptions, type BenchResult } from '../lib/report';
 
 /** A sink that counts what it is given; `unread` simulates a socket buffer the client has not read. */

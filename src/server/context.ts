@@ -1,4 +1,4 @@
-import { createPublishLog, type PublishLog } from '../live/trpc';
+import { createPublishLog, type PublishLog } from 'trpc-live/trpc';
 import { CREDENTIAL_HEADER, issueCredential, verifyCredential } from './auth/credential';
 import { readBearer, readCookie, SESSION_COOKIE, verifySession, type Session } from './auth/session';
 import { clientAddress } from './auth/clientAddress';

@@ -1,6 +1,6 @@
 import superjson from 'superjson';
-import { combineMetrics, createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from '../live/core';
-import { createRedisBackend, type RedisBackend } from '../live/redis';
+import { combineMetrics, createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from 'trpc-live/core';
+import { createRedisBackend, type RedisBackend } from 'trpc-live/redis';
 import { envMs } from './env';
 import { getLiveStats } from './liveStats';
 import { prometheusLiveMetrics } from './metrics';

@@ -1,4 +1,4 @@
-import { formatCursor, type Hub, type Lane, type LiveMetrics, type LiveSignal, type PublishedEntry, type ResetReason } from '../live/core';
+import { formatCursor, type Hub, type Lane, type LiveMetrics, type LiveSignal, type PublishedEntry, type ResetReason } from 'trpc-live/core';
 
 /** Per-second counts of the last {@link WINDOW_SECONDS} seconds. */
 const WINDOW_SECONDS = 60;

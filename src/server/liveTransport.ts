@@ -1,4 +1,4 @@
-import { createLiveTransport, type LiveTransport } from '../live/node';
+import { createLiveTransport, type LiveTransport } from 'trpc-live/node';
 import { createContext } from './context';
 import { appRouter } from './routers/_app';
 import { TRPC_ENDPOINT } from './trpcHandler';

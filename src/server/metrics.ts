@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Lane, LiveMetrics, ResetReason } from '../live/core';
+import type { Lane, LiveMetrics, ResetReason } from 'trpc-live/core';
 import { getHub } from './hub';
 import { getLiveStats } from './liveStats';
 

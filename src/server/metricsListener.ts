@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { writeFetchResponse } from '../live/node';
+import { writeFetchResponse } from 'trpc-live/node';
 import { metricsResponse } from './metrics';
 
 /** Paths the metrics listener answers (`/metrics` is Prometheus' default). */

@@ -1,4 +1,4 @@
-import type { Hub } from '../live/core';
+import type { Hub } from 'trpc-live/core';
 import type { Db } from './db/connection';
 import { insertNotification, type AppNotification, type NewNotification } from './data/notifications';
 

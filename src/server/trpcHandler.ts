@@ -1,5 +1,5 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { appendRetryHint, fenceHeader, LIVE_FENCE_HEADER } from '../live/trpc';
+import { appendRetryHint, fenceHeader, LIVE_FENCE_HEADER } from 'trpc-live/trpc';
 import { MAX_BATCH_SIZE } from '../trpc/batchLimit';
 import { createContext } from './context';
 import { oversizedBatchResponse } from './batchGuard';

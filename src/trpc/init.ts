@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
-import { createLive, type Live, type LiveMeta } from '../live/trpc';
+import { createLive, type Live, type LiveMeta } from 'trpc-live/trpc';
 import { sessionStreams } from '../server/auth/sessionStreams';
 import type { Context } from '../server/context';
 import { envMs } from '../server/env';

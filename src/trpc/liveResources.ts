@@ -1,4 +1,4 @@
-import { checkResources } from '../live/trpc/checkResources';
+import { checkResources } from 'trpc-live/trpc';
 import type { AppRouter } from '../server/routers/_app';
 import { resources } from './resources';
 

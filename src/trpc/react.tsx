@@ -5,8 +5,8 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useCallback, useState, type ReactNode } from 'react';
 import superjson from 'superjson';
-import { createLiveInvalidator, liveLink } from '../live/client';
-import { LiveProvider, type StreamEvents } from '../live/react';
+import { createLiveInvalidator, liveLink } from 'trpc-live/client';
+import { LiveProvider, type StreamEvents } from 'trpc-live/react';
 import type { AppRouter } from '../server/routers/_app';
 import { MAX_BATCH_SIZE } from './batchLimit';
 import { makeQueryClient } from './queryClient';

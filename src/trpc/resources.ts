@@ -1,4 +1,4 @@
-import { defineResources } from '../live/trpc/registry';
+import { defineResources } from 'trpc-live/shared';
 
 /**
  * The app's live resources: which queries read each one. Isomorphic — the

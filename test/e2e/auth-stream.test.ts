@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentialEventSource } from '../../src/live/client/credentialEventSource';
+import { credentialEventSource } from 'trpc-live/client';
 import { resetAuthConfig } from '../../src/server/auth/config';
 import { issueTicket } from '../../src/server/auth/tickets';
 import { createContext } from '../../src/server/context';

@@ -8,8 +8,8 @@
  * once, on both transports, on the memory and the Redis backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hub, LiveBackend, LiveMessage } from '../../src/live/core';
-import { createRedisBackend, type RedisBackend } from '../../src/live/redis';
+import type { Hub, LiveBackend, LiveMessage } from 'trpc-live/core';
+import { createRedisBackend, type RedisBackend } from 'trpc-live/redis';
 import { sessionCookieFor, setupApp, type TestApp } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
 import { serveTrpc } from '../helpers/http';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LiveMessage } from '../../src/live/core';
+import type { LiveMessage } from 'trpc-live/core';
 import { setupApp, sessionCookieFor, type TestApp } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
 import { serveTrpc } from '../helpers/http';

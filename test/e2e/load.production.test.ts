@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LiveMessage } from '../../src/live/core';
+import type { LiveMessage } from 'trpc-live/core';
 import { openDb } from '../../src/server/db/connection';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createNodeClient } from '../helpers/client';

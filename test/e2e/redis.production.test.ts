@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { LiveMessage } from '../../src/live/core';
+import type { LiveMessage } from 'trpc-live/core';
 import { sessionCookieFor } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
 import { startProductionServer, type ProductionServer } from '../helpers/prodServer';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, createMemoryBackend, type LiveMessage } from '../../src/live/core';
+import { createHub, createMemoryBackend, type LiveMessage } from 'trpc-live/core';
 import { hubOptions, setHub } from '../../src/server/hub';
 import { setupApp, sessionCookieFor, type TestApp } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';

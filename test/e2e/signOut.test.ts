@@ -1,7 +1,7 @@
 import { EventSource } from 'eventsource';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { credentialEventSource } from '../../src/live/client/credentialEventSource';
+import { credentialEventSource } from 'trpc-live/client';
 import { SessionRevocations } from '../../src/server/auth/revocations';
 import { sessionStreams } from '../../src/server/auth/sessionStreams';
 import { openDb } from '../../src/server/db/connection';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveMessage } from '../../src/live/core';
+import type { LiveMessage } from 'trpc-live/core';
 import { createNodeClient } from '../helpers/client';
 import { useServedApp } from '../helpers/servedApp';
 import { makeToken } from '../helpers/tokens';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHub, type Hub, type HubOptions } from '../../src/live/core';
+import { createHub, type Hub, type HubOptions } from 'trpc-live/core';
 import { signSession } from '../../src/server/auth/session';
 import { createContext } from '../../src/server/context';
 import { openDb, setDb, type Db } from '../../src/server/db/connection';

@@ -1,4 +1,4 @@
-import type { CloseReason, Frame, LiveSink } from '../../src/live/core';
+import type { CloseReason, Frame, LiveSink } from 'trpc-live/core';
 
 /** True for frames that carry a published signal (not the hello, even when it carries a starting cursor). */
 export const isDataFrame = (frame: Frame): boolean => frame.id !== null && frame.message.kind !== 'hello';

@@ -8,7 +8,7 @@ import {
   type PublishedEntry,
   type PublishRequest,
   type ResetReason,
-} from '../../src/live/core';
+} from 'trpc-live/core';
 import { RecordingSink } from '../helpers/sink';
 import { waitFor } from '../helpers/wait';
 

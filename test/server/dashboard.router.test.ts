@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createQueryMatcher } from '../../src/live/client';
+import { createQueryMatcher } from 'trpc-live/client';
 import { resources } from '../../src/trpc/resources';
 import { setupApp, type TestApp } from '../helpers/app';
 

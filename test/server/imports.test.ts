@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sampleOrderCsv } from '../../src/app/(app)/imports/sampleCsv';
-import type { CompleteSignal, ProgressSignal, PublishedEntry } from '../../src/live/core';
+import type { CompleteSignal, ProgressSignal, PublishedEntry } from 'trpc-live/core';
 import { getDb } from '../../src/server/db/connection';
 import { getHub } from '../../src/server/hub';
 import { createImportWorker, getImportWorker, setImportWorker, type ImportWorker } from '../../src/server/imports/importWorker';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub, type Hub } from '../../src/live/core';
+import { createHub, type Hub } from 'trpc-live/core';
 import { LiveStats } from '../../src/server/liveStats';
 import { RecordingSink } from '../helpers/sink';
 

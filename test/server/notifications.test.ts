@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventSignal } from '../../src/live/core';
-import { capturePublishes } from '../../src/live/trpc';
+import type { EventSignal } from 'trpc-live/core';
+import { capturePublishes } from 'trpc-live/testing';
 import { setupApp, type TestApp } from '../helpers/app';
 
 const events = (capture: Awaited<ReturnType<typeof capturePublishes>>) =>

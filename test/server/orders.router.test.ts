@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { capturePublishes, captureInvalidations } from '../../src/live/trpc';
+import { capturePublishes, captureInvalidations } from 'trpc-live/testing';
 import { listOrders, SEARCH_SLICE } from '../../src/server/data/orders';
 import { setupApp, type TestApp } from '../helpers/app';
 import { insertManyOrders } from '../helpers/manyOrders';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { capturePublishes } from '../../src/live/trpc';
+import { capturePublishes } from 'trpc-live/testing';
 import { setupApp, type TestApp } from '../helpers/app';
 
 describe('products router (createCaller, real SQLite)', () => {

@@ -1,18 +1,17 @@
 import { initTRPC } from '@trpc/server';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
+import { defineResources } from 'trpc-live/shared';
+import { captureInvalidations, type CapturedInvalidation } from 'trpc-live/testing';
 import {
-  captureInvalidations,
   checkResources,
   createLive,
-  defineResources,
-  type CapturedInvalidation,
   type inferInvalidationKey,
   type inferQueryInput,
   type inferQueryPaths,
   type InvalidationKey,
   type LiveMeta,
-} from '../../src/live/trpc';
+} from 'trpc-live/trpc';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { live as appLive, publicProcedure as appProcedure } from '../../src/trpc/init';
 import { liveResources } from '../../src/trpc/liveResources';

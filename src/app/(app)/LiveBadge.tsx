@@ -1,6 +1,6 @@
 'use client';
 
-import { useLiveStatus } from '../../live/react';
+import { useLiveStatus } from 'trpc-live/react';
 
 const TEXT: Record<string, string> = {
   connecting: 'Connecting…',

@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
-import { useLiveMessages } from '../../live/react';
+import { useLiveMessages } from 'trpc-live/react';
 
 interface Toast {
   id: string;

@@ -1,4 +1,4 @@
-import type { Hub } from '../../live/core';
+import type { Hub } from 'trpc-live/core';
 import type { Db } from '../db/connection';
 import { perDatabase } from '../db/perDatabase';
 import { getHub } from '../hub';

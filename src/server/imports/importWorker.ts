@@ -1,4 +1,4 @@
-import type { Hub } from '../../live/core';
+import type { Hub } from 'trpc-live/core';
 import { getDb, type Db } from '../db/connection';
 import { getHub } from '../hub';
 import { createImport, failInterruptedImports, getImport, insertImportedOrders, updateImport, type ImportedOrder, type ImportRecord } from '../data/imports';

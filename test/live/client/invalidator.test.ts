@@ -1,8 +1,8 @@
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLiveInvalidator } from '../../../src/live/client';
-import type { LiveMessage } from '../../../src/live/core';
-import { defineResources } from '../../../src/live/trpc/registry';
+import { createLiveInvalidator } from 'trpc-live/client';
+import type { LiveMessage } from 'trpc-live/core';
+import { defineResources } from '../../../packages/trpc-live/src/trpc/registry';
 import { waitFor } from '../../helpers/wait';
 
 const registry = defineResources({

@@ -1,7 +1,7 @@
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
-import { createLiveInvalidator, type LiveVisibility } from '../../../src/live/client';
-import { defineResources } from '../../../src/live/trpc/registry';
+import { createLiveInvalidator, type LiveVisibility } from 'trpc-live/client';
+import { defineResources } from '../../../packages/trpc-live/src/trpc/registry';
 import { waitFor } from '../../helpers/wait';
 
 const registry = defineResources({

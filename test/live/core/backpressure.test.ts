@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Hub, LiveConnection } from '../../../src/live/core';
+import type { Hub, LiveConnection } from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub, view } from './fixtures';
 
 const limits = { maxPendingFrames: 4, maxPendingBytes: 100_000, maxDirtyKeys: 3, maxDirtyBytes: 100_000, sinkHighWaterBytes: 1000 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHub } from '../../../src/live/core';
+import { createHub } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
 
 describe('hub.closeOwned', () => {

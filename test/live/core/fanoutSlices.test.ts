@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHub, type Frame, type LiveSink, type LiveTimers } from '../../../src/live/core';
+import { createHub, type Frame, type LiveSink, type LiveTimers } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
 
 /**

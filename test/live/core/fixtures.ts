@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import { createHub, type Frame, type HubOptions, type LiveMetrics } from '../../../src/live/core';
+import { createHub, type Frame, type HubOptions, type LiveMetrics } from 'trpc-live/core';
 import { RecordingSink, isDataFrame } from '../../helpers/sink';
 
 /** Runs what the hub deferred to the end of the tick (instant flushes), without moving the clock. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { compactionKey, groupsMatch, LiveError, type Hub } from '../../../src/live/core';
+import { compactionKey, groupsMatch, LiveError, type Hub } from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
 
 describe('groups: recipients are the intersection of scope, groups and topics', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LiveError, type Hub, type PublishedEntry } from '../../../src/live/core';
+import { LiveError, type Hub, type PublishedEntry } from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
 import { isDataFrame } from '../../helpers/sink';
 

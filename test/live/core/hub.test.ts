@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHub, LiveError, type Hub } from '../../../src/live/core';
+import { createHub, LiveError, type Hub } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
 
 describe('hub: publish and subscribe', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Hub } from '../../../src/live/core';
+import type { Hub } from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub, view } from './fixtures';
 import { isDataFrame } from '../../helpers/sink';
 

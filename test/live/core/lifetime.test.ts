@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHub } from '../../../src/live/core';
+import { createHub } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
 
 describe('hub: stream lifetime (credential expiry and rotation)', () => {

@@ -1,4 +1,4 @@
-import { createMemoryBackend } from '../../../src/live/core';
+import { createMemoryBackend } from 'trpc-live/core';
 import { runBackendContract } from '../backendContract';
 
 runBackendContract({

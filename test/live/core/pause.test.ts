@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LiveError, type Hub } from '../../../src/live/core';
+import { LiveError, type Hub } from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub, view } from './fixtures';
 
 describe('pause and resume', () => {

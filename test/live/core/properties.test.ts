@@ -1,9 +1,9 @@
 import fc from 'fast-check';
+import { createManualTimers } from 'trpc-live/testing';
 import { describe, expect, it } from 'vitest';
 import {
   assertPattern,
   createHub,
-  createManualTimers,
   groupsMatch,
   matchTopic,
   MAX_CURSOR_BEYOND,
@@ -16,7 +16,7 @@ import {
   type Lane,
   type LiveConnection,
   type PublishedEntry,
-} from '../../../src/live/core';
+} from 'trpc-live/core';
 import { RecordingSink, isDataFrame } from '../../helpers/sink';
 
 /** The simplest correct matcher: NATS semantics as a regular expression. */

@@ -6,7 +6,7 @@ import {
   type LiveBackend,
   type PublishedEntry,
   type ReplayResult,
-} from '../../../src/live/core';
+} from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
 
 let seq = 0;
@@ -290,7 +290,7 @@ function switchingBackend(initial: string, since: () => any) {
 
 describe('regression: reset cursor after an epoch change', () => {
   it('points a reset at the new epoch head, not at a seq carried over from the old epoch', async () => {
-    const { createHub } = await import('../../../src/live/core');
+    const { createHub } = await import('trpc-live/core');
     const { RecordingSink } = await import('../../helpers/sink');
     const { backend, startEpoch } = switchingBackend('old', () => ({ ok: false as const, reason: 'epoch' as const }));
     const hub = createHub({ backend });
@@ -307,7 +307,7 @@ describe('regression: reset cursor after an epoch change', () => {
 
 describe('regression: a starting or replayed cursor only covers its own epoch', () => {
   it('keeps delivering frames of a new epoch whose seqs are lower than the cursor the stream started from', async () => {
-    const { createHub } = await import('../../../src/live/core');
+    const { createHub } = await import('trpc-live/core');
     const { RecordingSink } = await import('../../helpers/sink');
     const { backend, startEpoch } = switchingBackend('shared', () => ({ ok: true as const, entries: [] }));
     const hub = createHub({ backend });

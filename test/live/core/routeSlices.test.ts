@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHub, type Hub } from '../../../src/live/core';
+import { createHub, type Hub } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
 
 describe('hub: a burst is routed in slices (the event loop keeps turning)', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { laneIntervalMs, throttleFactor, type Hub } from '../../../src/live/core';
+import { laneIntervalMs, throttleFactor, type Hub } from 'trpc-live/core';
 import { connectSink, fakeHub } from './fixtures';
 
 /** Advances the clock 1 ms at a time until `sink` got a data write; returns the elapsed ms (or -1). */

@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { createHub, systemTimers } from '../../../src/live/core';
+import { createHub, systemTimers } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
 
 // Found by the churn soak (RELIABILITY.md, scenario 1): every stream opened and closed left ~150 B on the server's heap

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { assertPattern, assertTopic, LiveError, matchTopic, TopicIndex, type Hub } from '../../../src/live/core';
+import { assertPattern, assertTopic, LiveError, matchTopic, TopicIndex, type Hub } from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
 
 describe('topics: NATS-style wildcards', () => {

@@ -2,8 +2,8 @@ import { createServer, request, type RequestListener } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createHub } from '../../../src/live/core';
-import { createGracefulShutdown } from '../../../src/live/node';
+import { createHub } from 'trpc-live/core';
+import { createGracefulShutdown } from 'trpc-live/node';
 import { RecordingSink } from '../../helpers/sink';
 
 async function listen(handler: RequestListener) {

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHub, type Hub } from '../../../src/live/core';
-import { createLiveTransport, SocketSink, type LiveTransport, type LiveTransportOptions } from '../../../src/live/node';
-import { createLive, liveStreamInput } from '../../../src/live/trpc';
+import { createHub, type Hub } from 'trpc-live/core';
+import { createLiveTransport, SocketSink, type LiveTransport, type LiveTransportOptions } from 'trpc-live/node';
+import { createLive, liveStreamInput } from 'trpc-live/trpc';
 import { trackTimers } from '../../helpers/liveTimers';
 import { waitFor } from '../../helpers/wait';
 

@@ -1,7 +1,7 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
-import type { Frame, LiveMessage } from '../../../src/live/core';
-import { Heartbeat, SocketSink, SSE_PING, SSE_RETURN, sseTracked } from '../../../src/live/node';
+import type { Frame, LiveMessage } from 'trpc-live/core';
+import { Heartbeat, SocketSink, SSE_PING, SSE_RETURN, sseTracked } from 'trpc-live/node';
 import { useResponseServer } from '../../helpers/responseServer';
 
 function frame(message: LiveMessage, id: string | null, payload = JSON.stringify(message)): Frame {

@@ -1,7 +1,7 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../../../src/live/core';
-import { Heartbeat, SocketSink, sseTracked } from '../../../src/live/node';
+import type { Frame } from 'trpc-live/core';
+import { Heartbeat, SocketSink, sseTracked } from 'trpc-live/node';
 import { useResponseServer } from '../../helpers/responseServer';
 
 const frame = (seq: number): Frame => {

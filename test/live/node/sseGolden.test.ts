@@ -14,9 +14,9 @@ import {
   tracked,
 } from '@trpc/server/unstable-core-do-not-import';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Frame, LiveControlMessage, LiveDataMessage, LiveMessage } from '../../../src/live/core';
-import { createStreamErrors, Heartbeat, SocketSink, sseConnected } from '../../../src/live/node';
-import { appendRetryHint, serverClosedStream } from '../../../src/live/trpc';
+import type { Frame, LiveControlMessage, LiveDataMessage, LiveMessage } from 'trpc-live/core';
+import { createStreamErrors, Heartbeat, SocketSink, sseConnected } from 'trpc-live/node';
+import { appendRetryHint, serverClosedStream } from 'trpc-live/trpc';
 import { serializeMessage } from '../../../src/server/hub';
 import { appRouter } from '../../../src/server/routers/_app';
 

@@ -1,13 +1,13 @@
 import { QueryClient } from '@tanstack/react-query';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLiveInvalidator, type LiveInvalidator } from '../../../src/live/client';
+import { createLiveInvalidator, type LiveInvalidator } from 'trpc-live/client';
 import {
   createSharedLiveStream,
   type LockManagerLike,
   type PageLike,
   type SharedLiveStream,
   type StreamEvents,
-} from '../../../src/live/react';
+} from 'trpc-live/react';
 import { resources } from '../../../src/trpc/resources';
 import { waitFor } from '../../helpers/wait';
 

@@ -1,11 +1,11 @@
-import { createHub, type ConnectOptions, type Hub, type LiveMessage } from '../../../src/live/core';
+import { createHub, type ConnectOptions, type Hub, type LiveMessage } from 'trpc-live/core';
 import {
   createRedisBackend,
   type RedisBackend,
   type RedisBackendMode,
   type RedisBackendOptions,
   type RedisBackendState,
-} from '../../../src/live/redis';
+} from 'trpc-live/redis';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
 

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createHub } from '../../../src/live/core';
-import { createRedisBackend } from '../../../src/live/redis';
+import { createHub } from 'trpc-live/core';
+import { createRedisBackend } from 'trpc-live/redis';
 import { redisServerBinary, startRedis, type TestRedis } from '../../helpers/redis';
 import { describeWithService } from '../../helpers/services';
 import { RecordingSink } from '../../helpers/sink';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { createRedisBackend } from '../../../src/live/redis';
+import { createRedisBackend } from 'trpc-live/redis';
 import { redisServerBinary, startRedis, type TestRedis } from '../../helpers/redis';
 import { describeWithService } from '../../helpers/services';
 import { runBackendContract } from '../backendContract';

@@ -1,7 +1,8 @@
 import { initTRPC, lazy } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { analyzeCoverage, defineResources, formatCoverage, type LiveMeta, type ResourceRegistry } from '../../../src/live/trpc';
+import { defineResources, type ResourceRegistry } from 'trpc-live/shared';
+import { analyzeCoverage, formatCoverage, type LiveMeta } from 'trpc-live/trpc';
 
 // Meta typed loosely on purpose: these routers carry the mistakes live:check must catch at run time
 // (what a cast, a stale registry or plain JavaScript would let through the compiler).

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
-import { intersectPatterns, intersectTopics } from '../../../src/live/trpc';
+import { intersectPatterns, intersectTopics } from 'trpc-live/trpc';
 
 /** NATS semantics as a regular expression (the oracle; not the code under test). */
 const compiled = new Map<string, RegExp>();

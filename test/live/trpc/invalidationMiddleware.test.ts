@@ -1,19 +1,18 @@
 import { initTRPC, TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createHub, type Hub } from '../../../src/live/core';
+import { createHub, type Hub } from 'trpc-live/core';
+import { defineResources } from 'trpc-live/shared';
+import { captureInvalidations, capturePublishes } from 'trpc-live/testing';
 import {
-  captureInvalidations,
-  capturePublishes,
   createLive,
   createPublishLog,
-  defineResources,
   fenceHeader,
   type Live,
   type LiveMeta,
   type PublishLog,
   type PublishProblem,
-} from '../../../src/live/trpc';
+} from 'trpc-live/trpc';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
 

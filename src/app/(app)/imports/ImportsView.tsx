@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useCallback, useRef, useState } from 'react';
-import { useLiveMessages } from '../../../live/react';
+import { useLiveMessages } from 'trpc-live/react';
 import { useTRPC } from '../../../trpc/react';
 import { count, when } from '../format';
 import { sampleOrderCsv } from './sampleCsv';

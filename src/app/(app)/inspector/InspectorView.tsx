@@ -1,7 +1,7 @@
 'use client';
 
 import { useSubscription } from '@trpc/tanstack-react-query';
-import { useLiveInvalidator, useLiveStatus } from '../../../live/react';
+import { useLiveInvalidator, useLiveStatus } from 'trpc-live/react';
 import { useTRPC } from '../../../trpc/react';
 import { ago, count } from '../format';
 import { LaneChart } from './LaneChart';

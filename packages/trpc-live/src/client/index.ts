@@ -1,0 +1,9 @@
+// Public API of the client side (no React).
+export { liveLink, readFence } from './liveLink.ts';
+export type { LiveLinkOptions } from './liveLink.ts';
+export { createLiveInvalidator, DEFAULT_BATCH_WINDOW_MS, focusVisibility, LiveInvalidator } from './invalidator.ts';
+export type { LiveInvalidatorOptions, LiveInvalidatorStats, LiveMessageListener, LiveVisibility } from './invalidator.ts';
+export { createQueryMatcher, parseQueryKey } from './queryMatcher.ts';
+export type { ChangedKey, ParsedQueryKey, QueryMatcher } from './queryMatcher.ts';
+export { credentialEventSource } from './credentialEventSource.ts';
+export type { CredentialEventSourceOptions, FetchingEventSourceClass } from './credentialEventSource.ts';

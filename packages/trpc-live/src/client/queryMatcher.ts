@@ -1,0 +1,123 @@
+import type { ResourceRegistry } from '../trpc/registry.ts';
+
+/** A resource change to match against cached queries. */
+export interface ChangedKey {
+  readonly resource: string;
+  /** Absent: every query of the resource. */
+  readonly id?: string;
+}
+
+interface Rule {
+  readonly resource: string;
+  /** Input field holding the id; `null` matches every call of the path. */
+  readonly by: string | null;
+}
+
+/** The parts of a tRPC query key the matcher reads. */
+export interface ParsedQueryKey {
+  /** Dot path of the procedure, e.g. `'orders.byId'`. */
+  readonly path: string;
+  /** The input in the key (`undefined` when the query has none). */
+  readonly input: unknown;
+}
+
+const isPathSegment = (part: unknown): part is string[] =>
+  Array.isArray(part) && part.length > 0 && part.every((segment) => typeof segment === 'string');
+
+/**
+ * Reads the procedure path and input from a tRPC query key, in every shape
+ * tRPC v11 produces:
+ * - `@trpc/tanstack-react-query`: `[['orders', 'byId'], { input: { id: 'ord_1' }, type: 'query' }]`,
+ *   with `keyPrefix` enabled `[['prefix'], ['orders', 'byId'], { … }]`;
+ * - classic `@trpc/react-query`: `[['orders', 'byId'], { input, type: 'query' | 'infinite' }]`, or
+ *   `[['products', 'list'], { type: 'query' }]` without input.
+ * The path is the last string array (a prefix comes before it); `null` for
+ * keys that are not tRPC's.
+ */
+export function parseQueryKey(queryKey: readonly unknown[]): ParsedQueryKey | null {
+  let pathIndex = -1;
+  for (let i = queryKey.length - 1; i >= 0; i--) {
+    if (isPathSegment(queryKey[i])) {
+      pathIndex = i;
+      break;
+    }
+  }
+  if (pathIndex < 0) return null;
+  // Some parts of a path may themselves be dotted; tRPC splits them the same way.
+  const path = (queryKey[pathIndex] as string[]).flatMap((segment) => segment.split('.')).join('.');
+  const options = queryKey[pathIndex + 1];
+  const input = options && typeof options === 'object' && !Array.isArray(options) ? (options as { input?: unknown }).input : undefined;
+  return { path, input };
+}
+
+/** Changes indexed by resource: `all` when some change had no id. */
+interface ChangeSet {
+  readonly [resource: string]: { all: boolean; ids: Set<string> } | undefined;
+}
+
+function indexChanges(changes: readonly ChangedKey[]): ChangeSet {
+  const set: Record<string, { all: boolean; ids: Set<string> }> = Object.create(null);
+  for (const change of changes) {
+    const entry = (set[change.resource] ??= { all: false, ids: new Set() });
+    if (change.id === undefined) entry.all = true;
+    else entry.ids.add(change.id);
+  }
+  return set;
+}
+
+/** A compiled registry; see {@link createQueryMatcher}. */
+export interface QueryMatcher {
+  /** A predicate for `queryClient.invalidateQueries({ predicate })`: true for query keys reading any of `changes`. */
+  predicate(changes: readonly ChangedKey[]): (queryKey: readonly unknown[]) => boolean;
+  /** True when a query with this key reads any of `changes` (one-off; use {@link predicate} for many keys). */
+  matches(queryKey: readonly unknown[], changes: readonly ChangedKey[]): boolean;
+  /** Query paths known to the registry. */
+  paths(): string[];
+}
+
+/**
+ * Compiles a resource registry into a matcher from changed keys to the
+ * queries they make stale: `orders/ord_1` matches `orders.byId({ id: 'ord_1' })`,
+ * every `orders.list` and the resource's dependents, and not
+ * `orders.byId({ id: 'ord_2' })`. Ids compare as strings (signals carry
+ * string ids), so numeric inputs match too.
+ */
+export function createQueryMatcher(registry: ResourceRegistry): QueryMatcher {
+  const rulesByPath = new Map<string, Rule[]>();
+  const add = (path: string, rule: Rule) => {
+    const rules = rulesByPath.get(path) ?? [];
+    rules.push(rule);
+    rulesByPath.set(path, rules);
+  };
+  for (const [resource, definition] of Object.entries(registry)) {
+    for (const query of definition.queries) add(query.path, { resource, by: query.by ?? null });
+    for (const path of definition.dependents ?? []) add(path, { resource, by: null });
+  }
+
+  const matchesSet = (queryKey: readonly unknown[], changes: ChangeSet): boolean => {
+    const parsed = parseQueryKey(queryKey);
+    if (!parsed) return false;
+    const rules = rulesByPath.get(parsed.path);
+    if (!rules) return false;
+    for (const rule of rules) {
+      const change = changes[rule.resource];
+      if (!change) continue;
+      if (rule.by === null || change.all) return true;
+      const input = parsed.input;
+      const value = input && typeof input === 'object' ? (input as Record<string, unknown>)[rule.by] : undefined;
+      // No id in the key (e.g. a partial key): it may read any id, so it is stale.
+      if (value === undefined) return true;
+      if (change.ids.has(String(value))) return true;
+    }
+    return false;
+  };
+
+  return {
+    predicate(changes) {
+      const set = indexChanges(changes);
+      return (queryKey) => matchesSet(queryKey, set);
+    },
+    matches: (queryKey, changes) => matchesSet(queryKey, indexChanges(changes)),
+    paths: () => [...rulesByPath.keys()],
+  };
+}

@@ -1,0 +1,117 @@
+import { assertEpoch, newEpoch } from './cursor.ts';
+import type { LiveTimers } from './clock.ts';
+import type { GroupFilter } from './groups.ts';
+import type { Lane, LiveSignal, ResetReason } from './signal.ts';
+import { createMemoryReplayLog, type ReplayLogOptions, type ReplayResult, type ReplayStore } from './replayLog.ts';
+import type { Frame } from './sink.ts';
+
+export type { GroupFilter } from './groups.ts';
+
+/** A signal on its way into a backend. */
+export interface PublishRequest {
+  readonly scope: string;
+  readonly topic: string;
+  readonly lane: Lane;
+  readonly groups?: GroupFilter;
+  readonly signal: LiveSignal;
+  /**
+   * Compaction key (see `keyOf`), or `null` for signals that are unique
+   * (events): the backend then uses `#<seq>`.
+   */
+  readonly key: string | null;
+}
+
+/** A request after the backend placed it in history. */
+export interface PublishedEntry extends Omit<PublishRequest, 'key'> {
+  readonly key: string;
+  readonly epoch: string;
+  readonly seq: number;
+  /** Cache slot the hub fills with the entry's encoded frame. */
+  frame?: Frame;
+}
+
+/** Health a backend reports (`/api/health` detail, metrics). */
+export interface BackendHealth {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** Callbacks a backend drives. */
+export interface BackendListener {
+  /** An entry was published, by this process or another instance. */
+  deliver(entry: PublishedEntry): void;
+  /**
+   * History may have a gap for every connected client (e.g. the shared
+   * backend was unreachable): the hub sends each connection a reset.
+   */
+  gap?(reason: ResetReason): void;
+}
+
+/**
+ * Where signals are sequenced, stored for replay and fanned out. The
+ * in-memory backend is the default; a shared one (Redis) lets several
+ * processes serve one history. Small on purpose: publish, replay, subscribe,
+ * close; health is optional.
+ */
+export interface LiveBackend {
+  readonly name: string;
+  /** Current epoch (history identity). */
+  epoch(): string;
+  /** Called once by the hub before any publish. */
+  attach(listener: BackendListener): void;
+  /**
+   * Sequences the request, stores it for replay, and delivers it to every
+   * attached hub (including this one). Memory: synchronous.
+   */
+  publish(request: PublishRequest): PublishedEntry | Promise<PublishedEntry>;
+  /** Compacted entries of `scope` after a cursor, or why a reset is needed. */
+  since(scope: string, epoch: string, afterSeq: number): ReplayResult | Promise<ReplayResult>;
+  /** Optional health detail. */
+  health?(): BackendHealth;
+  close(): Promise<void>;
+}
+
+/** Options of {@link createMemoryBackend}. */
+export interface MemoryBackendOptions extends ReplayLogOptions {
+  /** History identity. @default a fresh epoch per backend */
+  epoch?: string;
+  /** Clock for replay ages. @default Date.now */
+  timers?: Pick<LiveTimers, 'now'>;
+  /**
+   * Where history is kept for replay. @default createMemoryReplayLog(epoch, options):
+   * in memory, bounded by `maxKeysPerScope` and `maxAgeMs`
+   */
+  replayStore?: (epoch: string) => ReplayStore;
+}
+
+/**
+ * The default backend: one process, sequence and replay log in memory. A
+ * restart starts a new epoch, so old cursors get a reset.
+ */
+export function createMemoryBackend(options: MemoryBackendOptions = {}): LiveBackend {
+  const now = options.timers?.now ?? options.now ?? Date.now;
+  const epoch = options.epoch ?? newEpoch(now());
+  assertEpoch(epoch);
+  const log = options.replayStore ? options.replayStore(epoch) : createMemoryReplayLog(epoch, { ...options, now });
+  let listener: BackendListener | null = null;
+  let seq = 0;
+  return {
+    name: 'memory',
+    epoch: () => epoch,
+    attach(l) {
+      listener = l;
+    },
+    publish(request) {
+      seq++;
+      const entry: PublishedEntry = { ...request, key: request.key ?? `#${seq}`, epoch, seq };
+      log.append(entry);
+      listener?.deliver(entry);
+      return entry;
+    },
+    since: (scope, cursorEpoch, afterSeq) => log.since(scope, cursorEpoch, afterSeq),
+    health: () => ({ ok: true }),
+    async close() {
+      listener = null;
+    },
+  };
+}

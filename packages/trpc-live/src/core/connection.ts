@@ -1,0 +1,480 @@
+import type { LiveTimers, TimerHandle } from './clock.ts';
+import { MAX_CURSOR_BEYOND, type Cursor } from './cursor.ts';
+import type { ConnectionGroups } from './groups.ts';
+import type { LiveMetrics } from './metrics.ts';
+import { Outbox, type OutboxLimits } from './outbox.ts';
+import type { Lane, LiveControlMessage, ResetReason } from './signal.ts';
+import type { CloseReason, Frame, LiveSink } from './sink.ts';
+import { laneIntervalMs, type ThrottleSettings } from './throttle.ts';
+import { Watermark } from './watermark.ts';
+
+/** The hub services a connection needs; supplied by the hub. */
+export interface ConnectionHost {
+  readonly timers: LiveTimers;
+  readonly metrics: LiveMetrics;
+  readonly limits: OutboxLimits;
+  readonly throttle: ThrottleSettings;
+  /** Ask for `flush('instant')` at the end of this tick. */
+  requestInstantFlush(connection: LiveConnection): void;
+  /** Builds a reset frame at the current head. */
+  resetFrame(reason: ResetReason): Frame;
+  /** Builds a control frame (no cursor). */
+  controlFrame(message: LiveControlMessage): Frame;
+  /** Removes the connection from every index. */
+  unregister(connection: LiveConnection): void;
+}
+
+type TimedLane = 'batched' | 'coalesced';
+const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
+const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
+/** What a write that empties the outbox leaves pending. */
+const nothingPending = () => Infinity;
+
+/**
+ * One live stream and its outbox.
+ *
+ * Lanes: `instant` frames are written at the end of the tick they were
+ * published in (one write per connection per tick); `batched` frames when the
+ * batch window opened by the first of them closes; `coalesced` frames when
+ * their coalescing window closes. Windows follow the connection's saturation
+ * (see `throttle.ts`) and are re-read when they close, so a connection that
+ * falls behind waits longer and one that catches up is flushed sooner.
+ *
+ * Ordering: frames leave in publish (`seq`) order within a lane and within
+ * one write. A newer frame for a pending key replaces it (same-tick
+ * deduplication on the instant lane, last writer wins on the others), so a
+ * key's values never arrive out of order. Across lanes, an `instant` frame
+ * overtakes pending `batched`/`coalesced` ones, and a batched flush overtakes
+ * a still-open coalescing window.
+ *
+ * Cursor: each frame's id says exactly what the client has once it read
+ * that frame (see `Watermark`): the contiguous watermark, plus the seqs
+ * already written beyond it when frames overtook older pending ones. A
+ * resume from it replays what the client lacks and nothing it has, so any
+ * tRPC client sees each frame once. Frames written in order keep the shared
+ * id (`epoch:seq`, encoded once for every recipient).
+ *
+ * Backpressure: the outbox is bounded (see `OutboxLimits`). A full outbox on
+ * a sink that takes data is written at once; on a sink over its high-water
+ * mark it collapses into dirty keys, and past their bound into one reset.
+ * Nothing here ever blocks or throws into the publisher.
+ */
+export class LiveConnection {
+  /** Used by the hub to visit a connection once per publish. */
+  stamp = 0;
+  /** Set by the hub while this connection waits in its instant-flush queue (queued once). */
+  flushQueued = false;
+  private readonly outbox: Outbox;
+  /**
+   * The one frame waiting when nothing else waits: an instant frame on a
+   * writable connection, already queued for the hub's instant flush. A
+   * fan-out's usual case, kept out of the outbox so routing and flushing it
+   * touch this object only. Any other operation first moves it into the
+   * outbox ({@link unsolo}), where the general rules apply.
+   */
+  private solo: Frame | null = null;
+  /** When each timed lane's window opened (its first pending frame), or `null`. */
+  private readonly openedAt: Record<TimedLane, number | null> = { batched: null, coalesced: null };
+  private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
+  private waitingForDrain = false;
+  private pausedState = false;
+  private closedState = false;
+  /** Replay in progress (async backends): hold live frames until it is written. */
+  private holding = false;
+  /** Highest seq the replay snapshot covered: live frames up to it were already sent. */
+  private replayedThrough = 0;
+  /** Epoch of `replayedThrough`: a seq says nothing about frames of another epoch (e.g. a local fallback). */
+  private replayedEpoch: string | null = null;
+  /** What the client holds: gives each written frame its id. */
+  private readonly watermark = new Watermark();
+  /** Oldest seq of `epoch` the client still lacks once a write is out: pending, or stood for by a pending reset. */
+  private readonly pendingAfter = (epoch: string) => Math.min(this.outbox.oldestPendingSeq(epoch), this.outbox.resetFloor);
+
+  constructor(
+    readonly id: string,
+    readonly scope: string,
+    readonly patterns: readonly string[],
+    readonly groups: ConnectionGroups,
+    private readonly sink: LiveSink,
+    private readonly host: ConnectionHost,
+  ) {
+    this.outbox = new Outbox(host.limits, host.metrics);
+  }
+
+  get closed(): boolean {
+    return this.closedState;
+  }
+
+  get paused(): boolean {
+    return this.pausedState;
+  }
+
+  /** Frames waiting in lanes (dirty keys not included). */
+  get pendingFrames(): number {
+    return this.outbox.frames + (this.solo === null ? 0 : 1);
+  }
+
+  /** Payload bytes waiting in lanes. */
+  get pendingBytes(): number {
+    return this.outbox.bytes + (this.solo === null ? 0 : this.solo.bytes);
+  }
+
+  /** Distinct keys waiting after a collapse or a pause. */
+  get dirtyKeys(): number {
+    return this.outbox.dirtyKeys;
+  }
+
+  /** Payload bytes of dirty keys. */
+  get dirtyBytes(): number {
+    return this.outbox.dirtyBytes;
+  }
+
+  /** True when a reset is waiting to be written. */
+  get resetPending(): boolean {
+    return this.outbox.resetReason !== null;
+  }
+
+  /**
+   * Share of the outbox in use, from what the client has not taken yet: lane
+   * frames and bytes, dirty keys, and the sink's own buffer.
+   */
+  saturation(): number {
+    this.unsolo();
+    return this.outbox.saturation(this.sink.pendingBytes());
+  }
+
+  /** The current flush interval of a timed lane (default: batched). */
+  flushIntervalMs(lane: TimedLane = 'batched'): number {
+    return laneIntervalMs(lane, this.saturation(), this.host.throttle);
+  }
+
+  /** Queues a published frame on its lane. Never blocks, never throws. */
+  enqueue(frame: Frame): void {
+    if (this.closedState || (frame.epoch === this.replayedEpoch && frame.seq <= this.replayedThrough)) return;
+    if (this.solo === null) {
+      if (frame.lane === 'instant' && !this.pausedState && !this.holding && this.outbox.empty) {
+        this.solo = frame;
+        this.requestFlush();
+        return;
+      }
+    } else {
+      this.unsolo();
+    }
+    if (this.pausedState && frame.idempotent) {
+      // While paused only the latest value per key matters.
+      this.outbox.pushDirty(frame);
+      return;
+    }
+    const lane = this.outbox.push(frame);
+    if (this.outbox.overLimit) {
+      // A full outbox on a sink that takes data is just a burst: write it
+      // now. Only a sink that is not taking data makes the outbox collapse.
+      if (this.canWrite() && this.sink.pendingBytes() <= this.host.limits.sinkHighWaterBytes) {
+        this.flush('all');
+        return;
+      }
+      this.outbox.collapse();
+      this.openWindow('batched');
+      this.reschedule();
+    }
+    if (this.outbox.resetReason || lane === 'instant') this.requestFlush();
+    else if (lane) this.openWindow(lane);
+  }
+
+  /**
+   * Writes the hello of a fresh stream, which carries the cursor it starts
+   * from (the head), ahead of anything queued; entries up to that cursor
+   * still being routed are not sent to it (it starts after them).
+   */
+  sendStart(frame: Frame): void {
+    if (this.closedState) return;
+    this.coveredThrough(frame.epoch, frame.seq);
+    this.sink.write([frame]);
+  }
+
+  /** Writes a control frame ahead of anything queued (hello, reconnect hints). */
+  sendControl(message: LiveControlMessage): void {
+    if (this.closedState) return;
+    this.sink.write([this.host.controlFrame(message)]);
+  }
+
+  /**
+   * Writes replayed frames (already filtered for this connection, oldest
+   * first), then a reset when one is given (alone, or after what a reset
+   * does not cover). Used by the hub right after registration.
+   * `snapshotSeq` is the head the snapshot was taken at, when known (a
+   * synchronous backend): live frames up to it are never sent again.
+   * `cursor` is where the client resumes from (what it already holds), when
+   * the replay could be read; `resetFloor` the oldest seq the reset stands
+   * for (frames the replay left out).
+   */
+  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason, cursor?: Cursor, resetFloor = Infinity): void {
+    if (this.closedState) return;
+    this.unsolo();
+    this.holding = false;
+    if (typeof frames === 'string') {
+      // The client's cursor means nothing here: it starts over at the head, with the reset first
+      // (live frames held meanwhile follow it), so no id it reads before the reset claims a thing.
+      const frame = this.host.resetFrame(frames);
+      this.coveredThrough(frame.epoch, frame.seq);
+      this.write(this.watermark.label([frame], this.pendingAfter));
+      this.host.metrics.resetSent?.(frames);
+      if (!this.outbox.empty) this.flush('all');
+      return;
+    }
+    if (cursor) this.watermark.startAt(cursor);
+    // Live frames that arrived while an async replay was read are covered by it.
+    const last = frames.length ? frames[frames.length - 1]! : null;
+    const coveredEpoch = last?.epoch ?? cursor?.epoch;
+    if (coveredEpoch !== undefined) this.coveredThrough(coveredEpoch, Math.max(snapshotSeq, last?.seq ?? 0));
+    // Frames newer than the oldest one a reset stands for go out after the reset (see `flush`).
+    let direct = frames.length;
+    while (reset && direct > 0 && frames[direct - 1]!.seq > resetFloor) direct--;
+    for (let i = direct; i < frames.length; i++) this.outbox.push(frames[i]!);
+    if (reset) this.outbox.requestReset(reset, resetFloor);
+    if (direct) {
+      this.sink.write(this.watermark.label(frames.slice(0, direct), this.pendingAfter));
+      this.host.metrics.delivered?.('replay', direct);
+    }
+    if (!this.outbox.empty) this.flush('all');
+  }
+
+  /** Marks everything of `epoch` up to `seq` as sent: such frames are dropped from the outbox and never enqueued again. */
+  private coveredThrough(epoch: string, seq: number): void {
+    this.unsolo();
+    if (epoch !== this.replayedEpoch) {
+      this.replayedEpoch = epoch;
+      this.replayedThrough = seq;
+    } else {
+      this.replayedThrough = Math.max(this.replayedThrough, seq);
+    }
+    this.outbox.dropUpTo(epoch, this.replayedThrough);
+    this.watermark.covered(epoch, this.replayedThrough);
+  }
+
+  /** Holds live frames until {@link sendReplay} (async replay). */
+  hold(): void {
+    this.unsolo();
+    this.holding = true;
+  }
+
+  /** Tells the client to drop every cached query (at the current head). */
+  reset(reason: ResetReason): void {
+    if (this.closedState) return;
+    this.unsolo();
+    this.outbox.requestReset(reason);
+    this.requestFlush();
+  }
+
+  /**
+   * Pauses delivery (e.g. every tab of the browser is hidden): pending and
+   * new idempotent signals (invalidations, progress, completion) collapse
+   * into dirty keys, other frames wait within the outbox bounds; everything
+   * is delivered on {@link resume}. Past the bounds, one reset (counted).
+   */
+  pause(): void {
+    if (this.closedState || this.pausedState) return;
+    this.unsolo();
+    this.pausedState = true;
+    this.clearTimer();
+    this.outbox.collapseIdempotent(['instant', 'batched', 'coalesced']);
+  }
+
+  /** Resumes delivery and writes everything pending. */
+  resume(): void {
+    if (this.closedState || !this.pausedState) return;
+    this.pausedState = false;
+    this.flush('all');
+  }
+
+  /**
+   * Writes what is due: `instant` writes the instant lane, dirty keys, a
+   * pending reset and the timed lanes whose window has closed; `all` writes
+   * everything. Waits for the sink to drain when its buffer is over the
+   * high-water mark. Returns how many frames it wrote (the hub's slice budget).
+   */
+  flush(mode: 'instant' | 'all'): number {
+    if (!this.canWrite()) return 0;
+    if (this.sink.pendingBytes() > this.host.limits.sinkHighWaterBytes) {
+      this.unsolo();
+      this.waitForDrain();
+      return 0;
+    }
+    const solo = this.solo;
+    if (solo !== null) {
+      // Nothing else waits (see `solo`): no window, watermark or reset to consider.
+      this.solo = null;
+      const out = [solo];
+      this.write(this.watermark.inOrder(solo) ? out : this.watermark.label(out, nothingPending));
+      if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
+      return 1;
+    }
+    const outbox = this.outbox;
+    if (outbox.onlyInstant) {
+      // A fan-out's usual case, kept cheap (it runs once per recipient): only instant frames
+      // wait, so they are everything due in either mode, no window closes and no older frame
+      // stays behind to hold the cursor back.
+      const out = outbox.frames === 0 ? null : outbox.takeInstant();
+      if (out) this.write(this.watermark.label(out, nothingPending));
+      if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
+      return out ? out.length : 0;
+    }
+    const resetFloor = this.outbox.resetFloor;
+    const resetCeil = this.outbox.resetCeil;
+    const reset = this.outbox.takeReset();
+    const now = this.host.timers.now();
+    const saturation = this.saturation();
+    const due = (lane: TimedLane) => {
+      if (mode === 'all' || reset) return true;
+      const opened = this.openedAt[lane];
+      return opened !== null && now >= opened + laneIntervalMs(lane, saturation, this.host.throttle);
+    };
+    let batched = due('batched');
+    let coalesced = due('coalesced');
+    const out = this.outbox.take({ batched, coalesced });
+    if (!reset && out.length && this.watermark.beyondAfter(out, this.pendingAfter) > MAX_CURSOR_BEYOND) {
+      // The id would list too many seqs written past an older pending frame (a long import's
+      // progress overtaken by many instant frames): write the older lanes now, early, so the
+      // watermark moves past them and the id is short again.
+      out.push(...this.outbox.take({ batched: true, coalesced: true }));
+      out.sort(bySeq);
+      batched = coalesced = true;
+    }
+    if (batched) this.openedAt.batched = null;
+    if (coalesced) this.openedAt.coalesced = null;
+    if (reset) {
+      // Everything pending goes out with it. In the place of the oldest frame it stands for: an
+      // id written before it then claims nothing the client only gets through the reset.
+      const frame = this.host.resetFrame(reset);
+      // A reset in an epoch the client holds nothing of starts it there, at the head.
+      if (!this.watermark.holds(frame.epoch)) this.coveredThrough(frame.epoch, frame.seq);
+      // What it stands for was routed here: nothing up to it comes later.
+      else if (resetCeil !== -Infinity) this.watermark.covered(frame.epoch, resetCeil);
+      let at = out.length;
+      while (at > 0 && out[at - 1]!.seq > resetFloor) at--;
+      out.splice(at, 0, frame);
+      this.host.metrics.resetSent?.(reset);
+    }
+    if (out.length) this.write(this.watermark.label(out, this.pendingAfter, resetFloor));
+    this.reschedule();
+    return out.length;
+  }
+
+  /** Closes the stream from the server side (drain, rotation, auth expiry). */
+  close(reason: CloseReason = 'closed'): void {
+    if (this.closedState) return;
+    this.dispose();
+    this.sink.close(reason);
+  }
+
+  /** The peer went away: forget the connection without writing. Idempotent. */
+  dispose(): void {
+    if (this.closedState) return;
+    this.closedState = true;
+    this.solo = null;
+    this.clearTimer();
+    this.outbox.clear();
+    this.host.unregister(this);
+  }
+
+  /** Moves the solo frame into the outbox (it stays queued for the instant flush it was queued for). */
+  private unsolo(): void {
+    const frame = this.solo;
+    if (frame === null) return;
+    this.solo = null;
+    this.outbox.push(frame);
+  }
+
+  private canWrite(): boolean {
+    return !this.closedState && !this.pausedState && !this.holding;
+  }
+
+  private requestFlush(): void {
+    if (!this.flushQueued && this.canWrite()) this.host.requestInstantFlush(this);
+  }
+
+  private write(frames: Frame[]): void {
+    this.sink.write(frames);
+    // Once per recipient of a fan-out: no allocation when every frame is of one lane.
+    const metrics = this.host.metrics;
+    metrics.flushBatch?.(frames.length);
+    if (metrics.delivered) {
+      const lane = frames[0]!.lane;
+      let oneLane = true;
+      for (let i = 1; i < frames.length; i++) if (frames[i]!.lane !== lane) oneLane = false;
+      if (oneLane) {
+        metrics.delivered(lane, frames.length);
+      } else {
+        const counts: Partial<Record<Lane, number>> = {};
+        for (const frame of frames) counts[frame.lane] = (counts[frame.lane] ?? 0) + 1;
+        for (const [other, n] of Object.entries(counts)) metrics.delivered(other as Lane, n!);
+      }
+    }
+    if (metrics.publishToWrite) {
+      let oldest = Infinity;
+      for (const frame of frames) if (frame.publishedAt < oldest) oldest = frame.publishedAt;
+      metrics.publishToWrite(this.host.timers.now() - oldest);
+    }
+  }
+
+  /** Opens `lane`'s window if it is not open yet. */
+  private openWindow(lane: TimedLane): void {
+    if (this.openedAt[lane] !== null) return;
+    this.openedAt[lane] = this.host.timers.now();
+    this.reschedule();
+  }
+
+  /**
+   * Arms the one timer of this connection for the earliest window that
+   * closes, with the current saturation. Called whenever a window opens or
+   * something was written (saturation fell, so windows may close sooner).
+   */
+  private reschedule(): void {
+    if (!this.canWrite()) {
+      this.clearTimer();
+      return;
+    }
+    // The dirty set rides on the batched window.
+    if (this.outbox.laneSize('batched') === 0 && this.outbox.dirtyKeys === 0) this.openedAt.batched = null;
+    if (this.outbox.laneSize('coalesced') === 0) this.openedAt.coalesced = null;
+    const saturation = this.saturation();
+    // Adapt the other way too: when a lagging sink catches up, re-read the
+    // windows (and write a waiting reset) at once instead of waiting out a long window.
+    if (!this.outbox.empty && saturation >= 0.1 && this.sink.pendingBytes() > 0) this.waitForDrain();
+    let next = Infinity;
+    for (const lane of TIMED) {
+      const opened = this.openedAt[lane];
+      if (opened !== null) next = Math.min(next, opened + laneIntervalMs(lane, saturation, this.host.throttle));
+    }
+    if (next === Infinity) {
+      this.clearTimer();
+      return;
+    }
+    if (this.timer !== null && this.timerAt <= next) return;
+    this.clearTimer();
+    const now = this.host.timers.now();
+    this.timerAt = next;
+    this.timer = this.host.timers.setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.flush('instant');
+    }, Math.max(0, next - now));
+  }
+
+  private clearTimer(): void {
+    if (this.timer === null) return;
+    this.host.timers.clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  private waitForDrain(): void {
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    this.sink.onDrain(() => {
+      this.waitingForDrain = false;
+      this.flush('instant');
+    });
+  }
+}

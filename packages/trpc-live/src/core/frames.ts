@@ -1,0 +1,64 @@
+import type { PublishedEntry } from './backend.ts';
+import { formatCursor } from './cursor.ts';
+import { isIdempotent, type LiveControlMessage, type LiveDataMessage, type LiveMessage, type ResetReason } from './signal.ts';
+import type { Frame } from './sink.ts';
+
+/** Builds the frames a hub writes; every message is serialized once. */
+export interface FrameFactory {
+  /** The entry's frame, encoded once and cached on the entry (shared by every recipient). */
+  data(entry: PublishedEntry): Frame;
+  /** A reset at `seq` of `epoch`: the client refetches everything and resumes from there. */
+  reset(reason: ResetReason, epoch: string, seq: number): Frame;
+  /** A control frame: never replayable, so it carries no cursor. */
+  control(message: LiveControlMessage, epoch: string): Frame;
+  /**
+   * The hello of a stream that connects without a cursor: it carries the
+   * head (`epoch:seq`) as its cursor, the position the stream is complete
+   * from (registration and the head are read in one step). So a stream cut
+   * before its first signal still resumes without a gap.
+   */
+  start(message: LiveControlMessage, epoch: string, seq: number): Frame;
+}
+
+/** Creates a {@link FrameFactory} over a serializer and a clock. */
+export function createFrameFactory(serialize: (message: LiveMessage) => string, now: () => number): FrameFactory {
+  const build = (fields: Omit<Frame, 'payload' | 'bytes' | 'publishedAt'>): Frame => {
+    const payload = serialize(fields.message);
+    return { ...fields, payload, bytes: payload.length, publishedAt: now() };
+  };
+  return {
+    data(entry) {
+      if (entry.frame) return entry.frame;
+      const frame = build({
+        seq: entry.seq,
+        epoch: entry.epoch,
+        id: formatCursor(entry.epoch, entry.seq),
+        key: entry.key,
+        topic: entry.topic,
+        lane: entry.lane,
+        message: { ...entry.signal, seq: entry.seq } as LiveDataMessage,
+        idempotent: isIdempotent(entry.signal),
+      });
+      entry.frame = frame;
+      return frame;
+    },
+    reset(reason, epoch, seq) {
+      return build({
+        seq,
+        epoch,
+        id: formatCursor(epoch, seq),
+        key: 'reset',
+        topic: 'reset',
+        lane: 'instant',
+        message: { kind: 'reset', reason, seq },
+        idempotent: true,
+      });
+    },
+    start(message, epoch, seq) {
+      return build({ seq, epoch, id: formatCursor(epoch, seq), key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });
+    },
+    control(message, epoch) {
+      return build({ seq: 0, epoch, id: null, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });
+    },
+  };
+}

@@ -1,0 +1,723 @@
+import { createMemoryBackend, type LiveBackend, type PublishedEntry } from './backend.ts';
+import { systemTimers, type LiveTimers, type TimerHandle } from './clock.ts';
+import { LiveConnection, type ConnectionHost } from './connection.ts';
+import { formatCursor, parseCursor } from './cursor.ts';
+import { LiveError } from './errors.ts';
+import { createFrameFactory, type FrameFactory } from './frames.ts';
+import { assertGroupFilter, assertGroups, groupsMatch, type ConnectionGroups, type GroupFilter } from './groups.ts';
+import { noopMetrics, type LiveMetrics } from './metrics.ts';
+import { defaultOutboxLimits, type OutboxLimits } from './outbox.ts';
+import {
+  assertSignal,
+  compactionKey,
+  defaultTopic,
+  type DomainSignal,
+  type Lane,
+  type LiveAction,
+  type LiveHint,
+  type LiveJson,
+  type LiveMessage,
+  type LiveSignal,
+  type ResetReason,
+} from './signal.ts';
+import type { CloseReason, Frame, LiveSink } from './sink.ts';
+import { assertPattern, assertTopic, matchTopic } from './topic.ts';
+import { TopicIndex } from './topicIndex.ts';
+
+/** Options of {@link createHub}. Every field has a default. */
+export interface HubOptions {
+  /** Sequencing, replay and fan-out. @default createMemoryBackend({ timers }) */
+  backend?: LiveBackend;
+  /** Clock and timers. @default systemTimers */
+  timers?: LiveTimers;
+  /** Metrics sink. @default noopMetrics */
+  metrics?: LiveMetrics;
+  /**
+   * Serializes a message once per publish; every recipient gets the same
+   * string. Use the tRPC transformer here (e.g. superjson). @default JSON.stringify
+   */
+  serialize?: (message: LiveMessage) => string;
+  /**
+   * Base flush interval of the batched lane, in ms; each connection's
+   * effective interval is a quarter to four times this, by saturation
+   * (see `throttle.ts`). @default 2000
+   */
+  flushIntervalMs?: number;
+  /**
+   * Narrowest coalescing window of the coalesced lane, in ms: a key's
+   * progress reaches a client at most once per window (wider when the
+   * connection is saturated). @default flushIntervalMs
+   */
+  coalesceWindowMs?: number;
+  /** Outbox bounds per connection. @default defaultOutboxLimits */
+  limits?: Partial<OutboxLimits>;
+  /** Connection ids. @default 16 random base-36 characters */
+  newId?: () => string;
+  /**
+   * Most connections written per slice of the event loop during a fan-out; a
+   * slice also ends after about 4,096 frames or 4 ms of the hub's clock,
+   * whichever comes first. @default 512
+   */
+  flushSliceSize?: number;
+  /**
+   * Longest life of one stream, in ms: past it the stream gets a `reconnect`
+   * hint and is closed, and the client resumes from its cursor. Rotation
+   * spreads long-lived connections across instances after a deploy and
+   * bounds what one stream holds. Each stream's limit is shortened by a random
+   * 0-10 % so rotations do not line up. @default undefined (never rotate)
+   */
+  maxDurationMs?: number;
+}
+
+/** What a stream asks for when it connects. */
+export interface ConnectOptions {
+  /** Tenant. Signals never cross scopes. */
+  scope: string;
+  /** Subscription patterns (NATS-style wildcards). @default ['>'] (everything in scope) */
+  topics?: readonly string[];
+  /** Attributes publishes can target (role, plan, user…). @default {} */
+  groups?: ConnectionGroups;
+  /**
+   * Cursor to resume from: the last SSE id the client saw (`epoch:seq`, or
+   * `epoch:seq.d1.d2…` listing seqs it already has beyond `seq`; see
+   * `formatCursor`). Malformed, unknown, evicted or foreign-epoch cursors get one reset.
+   */
+  lastEventId?: string | null;
+  /**
+   * When the credential behind the stream expires (ms since the epoch): the
+   * stream is then closed with reason `unauthorized`, which the transports
+   * turn into an UNAUTHORIZED error the client can act on. @default never
+   */
+  expiresAt?: number;
+  sink: LiveSink;
+}
+
+/** Routing options of a publish. */
+export interface PublishOptions {
+  /** @default 'coalesced' for progress, 'instant' for everything else */
+  lane?: Lane;
+  /** Topic to publish on (no wildcards). @default see `defaultTopic` */
+  topic?: string;
+  /**
+   * Only connections whose groups match every attribute (an array: any of
+   * its values). Applied on top of scope and topic: an intersection.
+   * @default every connection of the scope
+   */
+  groups?: GroupFilter;
+}
+
+/** Where a publish landed in history. */
+export interface PublishReceipt {
+  readonly epoch: string;
+  readonly seq: number;
+  /** `epoch:seq`, the SSE id recipients see when the frame is written in order. */
+  readonly cursor: string;
+}
+
+/** What `invalidate` takes. */
+export interface InvalidateInput {
+  resource: string;
+  id?: string;
+  /** @default 'changed' */
+  action?: LiveAction;
+  /** A small JSON object that travels with the signal. */
+  hint?: LiveHint;
+}
+
+/** Who asks to pause or resume a connection: it must be theirs. */
+export interface ConnectionOwner {
+  /** The caller's tenant. */
+  readonly scope: string;
+  /** Attributes the connection must carry with these exact values (e.g. `{ user }`). @default {} */
+  readonly groups?: ConnectionGroups;
+}
+
+/** A snapshot for dashboards and the inspector. */
+export interface HubStats {
+  readonly epoch: string;
+  readonly connections: number;
+  readonly scopes: number;
+  readonly published: Readonly<Record<Lane, number>>;
+  readonly draining: boolean;
+  /** Paused connections. */
+  readonly paused: number;
+  /** Frames, payload bytes and dirty keys pending across connections. */
+  readonly pending: { readonly frames: number; readonly bytes: number; readonly dirtyKeys: number };
+}
+
+const MAX_SCOPE_LENGTH = 128;
+/**
+ * Recipient visits routed per event-loop turn (about 2-4 ms of work). The
+ * publishing turn routes this much synchronously (what it publishes reaches
+ * each connection in one write); deferred slices also stop at {@link SLICE_MS}.
+ */
+const ROUTE_BUDGET = 8_192;
+/**
+ * Frames written per event-loop turn by instant flushes (with `flushSliceSize`
+ * connections): a turn of a burst, where each connection writes many frames,
+ * costs about what a turn of a one-event fan-out costs.
+ */
+const FLUSH_FRAME_BUDGET = 4_096;
+/**
+ * Longest a deferred slice (routing, flushing) runs before it yields, in ms of
+ * the hub's clock, whatever the counts above allow: a socket write costs tens
+ * of µs (far more than routing), and more on a loaded machine. Keeps a turn of
+ * a large fan-out short enough for other requests to be answered in between.
+ */
+const SLICE_MS = 4;
+const MAX_PATTERNS = 32;
+const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
+
+function assertScope(scope: string): void {
+  if (typeof scope !== 'string' || scope.length === 0 || scope.length > MAX_SCOPE_LENGTH) {
+    throw new LiveError('BAD_SIGNAL', `A scope must be a non-empty string of at most ${MAX_SCOPE_LENGTH} characters`);
+  }
+}
+
+const randomId = () => Math.random().toString(36).slice(2, 10) + Math.random().toString(36).slice(2, 10);
+
+/**
+ * The hub: routes published signals to the connections whose scope, groups
+ * and topics all match (an intersection, never a union), through each
+ * connection's lanes. Pure TypeScript; the environment is injected.
+ *
+ * Cost of a publish: one backend call, one serialization, and a walk of the
+ * scope's topic trie that visits only matching connections; connections of
+ * other scopes, and non-matching topics of the same scope, cost nothing.
+ */
+/** Whether `connection` is in `owner.scope` and carries every attribute of `owner.groups`. */
+function owns(owner: ConnectionOwner, connection: LiveConnection): boolean {
+  return (
+    connection.scope === owner.scope &&
+    Object.entries(owner.groups ?? {}).every(([attribute, value]) => connection.groups[attribute] === value)
+  );
+}
+
+export class Hub {
+  readonly backend: LiveBackend;
+  private readonly timers: LiveTimers;
+  private readonly metrics: LiveMetrics;
+  private readonly newId: () => string;
+  private readonly sliceSize: number;
+  private readonly limits: OutboxLimits;
+  private readonly frames: FrameFactory;
+  private readonly host: ConnectionHost;
+  private readonly scopes = new Map<string, TopicIndex<LiveConnection>>();
+  private readonly byId = new Map<string, LiveConnection>();
+  /** Connections waiting for an instant flush, in request order, each once (`flushQueued`); `instantHead` is the next. */
+  private readonly instantQueue: LiveConnection[] = [];
+  private instantHead = 0;
+  private flushScheduled = false;
+  private readonly flushInstantSlice = () => this.flushInstant();
+  private stamp = 0;
+  /** Highest seq delivered: where a reset points. */
+  private lastSeq = 0;
+  /** Entries waiting to be routed (a burst beyond this slice's budget); `routeHead` is the next one. */
+  private readonly routeQueue: PublishedEntry[] = [];
+  private routeHead = 0;
+  private routeBudget = ROUTE_BUDGET;
+  private routeScheduled = false;
+  /** Epoch of `lastSeq`: a seq means nothing in another epoch (Redis lost its data, local fallback). */
+  private lastEpoch = '';
+  private drainingState = false;
+  private readonly publishedCounts: Record<Lane, number> = { instant: 0, batched: 0, coalesced: 0 };
+  private readonly taps = new Set<(entry: PublishedEntry) => void>();
+  private readonly maxDurationMs: number | undefined;
+  /** Expiry/rotation timer per connection that has one. */
+  private readonly lifetimes = new Map<LiveConnection, TimerHandle>();
+
+  constructor(options: HubOptions = {}) {
+    this.timers = options.timers ?? systemTimers;
+    this.backend = options.backend ?? createMemoryBackend({ timers: this.timers });
+    this.metrics = options.metrics ?? noopMetrics;
+    this.newId = options.newId ?? randomId;
+    this.sliceSize = options.flushSliceSize ?? 512;
+    this.maxDurationMs = options.maxDurationMs;
+    if (this.maxDurationMs !== undefined && !(this.maxDurationMs > 0)) {
+      throw new LiveError('BAD_OPTIONS', 'maxDurationMs must be a positive number');
+    }
+    const flushIntervalMs = options.flushIntervalMs ?? 2000;
+    const coalesceWindowMs = options.coalesceWindowMs ?? flushIntervalMs;
+    if (!(flushIntervalMs > 0)) throw new LiveError('BAD_OPTIONS', 'flushIntervalMs must be a positive number');
+    if (!(coalesceWindowMs >= 0)) throw new LiveError('BAD_OPTIONS', 'coalesceWindowMs must be zero or a positive number');
+    if (!(this.sliceSize >= 1)) throw new LiveError('BAD_OPTIONS', 'flushSliceSize must be at least 1');
+    this.limits = { ...defaultOutboxLimits, ...options.limits };
+    for (const [name, value] of Object.entries(this.limits)) {
+      if (!(typeof value === 'number' && value > 0)) throw new LiveError('BAD_OPTIONS', `limits.${name} must be a positive number`);
+    }
+    this.frames = createFrameFactory(options.serialize ?? JSON.stringify, () => this.timers.now());
+    this.host = {
+      timers: this.timers,
+      metrics: this.metrics,
+      limits: this.limits,
+      throttle: { flushIntervalMs, coalesceWindowMs },
+      requestInstantFlush: (connection) => this.requestInstantFlush(connection),
+      resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.headSeq()),
+      controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
+      unregister: (connection) => this.unregister(connection),
+    };
+    this.backend.attach({
+      deliver: (entry) => this.deliver(entry),
+      gap: (reason) => this.resetAll(reason),
+    });
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.byId.size;
+  }
+
+  /** True once {@link drain} was called. */
+  get draining(): boolean {
+    return this.drainingState;
+  }
+
+  /** A connection by id (server-side use; see {@link setPaused} for calls on behalf of a user). */
+  connection(id: string): LiveConnection | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Every open connection. */
+  connections(): IterableIterator<LiveConnection> {
+    return this.byId.values();
+  }
+
+  /** A snapshot of the hub; O(connections), meant for dashboards, not the hot path. */
+  stats(): HubStats {
+    let paused = 0;
+    let frames = 0;
+    let bytes = 0;
+    let dirtyKeys = 0;
+    for (const connection of this.byId.values()) {
+      if (connection.paused) paused++;
+      frames += connection.pendingFrames;
+      bytes += connection.pendingBytes + connection.dirtyBytes;
+      dirtyKeys += connection.dirtyKeys;
+    }
+    return {
+      epoch: this.backend.epoch(),
+      connections: this.byId.size,
+      scopes: this.scopes.size,
+      published: { ...this.publishedCounts },
+      draining: this.drainingState,
+      paused,
+      pending: { frames, bytes, dirtyKeys },
+    };
+  }
+
+  /**
+   * Registers a stream. Writes a `hello` control frame, then, if a cursor was
+   * given, the compacted entries since it (or a reset), then live signals.
+   * With a synchronous backend (memory), registration and the replay
+   * snapshot happen in one synchronous step: nothing is missed and nothing
+   * is sent twice. With an asynchronous one, live frames are held until the
+   * snapshot is written, and those it already covers are dropped.
+   * @throws LiveError BAD_TOPIC for invalid patterns, BAD_OPTIONS for invalid groups, DRAINING while draining.
+   */
+  connect(options: ConnectOptions): LiveConnection {
+    if (this.drainingState) throw new LiveError('DRAINING', 'The server is restarting; reconnect shortly');
+    assertScope(options.scope);
+    const patterns = [...new Set(options.topics?.length ? options.topics : ['>'])];
+    if (patterns.length > MAX_PATTERNS) {
+      throw new LiveError('BAD_TOPIC', `At most ${MAX_PATTERNS} topic patterns per connection`);
+    }
+    for (const pattern of patterns) assertPattern(pattern);
+    const groups = options.groups ?? {};
+    assertGroups(groups);
+
+    const connection = new LiveConnection(this.newId(), options.scope, patterns, { ...groups }, options.sink, this.host);
+    let index = this.scopes.get(options.scope);
+    if (!index) {
+      index = new TopicIndex();
+      this.scopes.set(options.scope, index);
+    }
+    for (const pattern of patterns) index.add(pattern, connection);
+    this.byId.set(connection.id, connection);
+    this.metrics.connectionOpened?.();
+    const hello = { kind: 'hello', connectionId: connection.id, epoch: this.backend.epoch() } as const;
+    if (options.lastEventId) {
+      // Resuming: the hello carries no cursor (the replay's frames do, or the client keeps its own).
+      connection.sendControl(hello);
+      this.replay(connection, options.lastEventId);
+    } else {
+      // Fresh: the hello carries the head, so a cut before the first signal resumes without a gap.
+      connection.sendStart(this.frames.start(hello, hello.epoch, this.headSeq()));
+    }
+    this.scheduleLifetime(connection, options.expiresAt);
+    return connection;
+  }
+
+  /** Arms the earlier of credential expiry and rotation for a connection. */
+  private scheduleLifetime(connection: LiveConnection, expiresAt: number | undefined): void {
+    const now = this.timers.now();
+    const rotateAt = this.maxDurationMs === undefined ? Infinity : now + this.maxDurationMs * (1 - 0.1 * Math.random());
+    const expireAt = expiresAt ?? Infinity;
+    const at = Math.min(rotateAt, expireAt);
+    if (at === Infinity || connection.closed) return;
+    const handle = this.timers.setTimeout(
+      () => {
+        this.lifetimes.delete(connection);
+        if (expireAt <= rotateAt) {
+          connection.close('unauthorized');
+        } else {
+          connection.sendControl({ kind: 'reconnect', afterMs: Math.floor(Math.random() * 1000), reason: 'rotate' });
+          connection.close('rotate');
+        }
+      },
+      Math.max(0, at - now),
+    );
+    this.lifetimes.set(connection, handle);
+  }
+
+  /**
+   * Pauses or resumes a connection on behalf of its owner (e.g. every tab of
+   * a browser is hidden). Security: the connection must be in `owner.scope`
+   * and carry every attribute of `owner.groups`; otherwise it is reported
+   * as not found, so ids of other users' streams reveal nothing.
+   * @throws LiveError NOT_FOUND
+   */
+  setPaused(connectionId: string, paused: boolean, owner: ConnectionOwner): void {
+    const connection = typeof connectionId === 'string' ? this.byId.get(connectionId) : undefined;
+    if (connection === undefined || !owns(owner, connection)) throw new LiveError('NOT_FOUND', 'No such live connection');
+    if (paused) connection.pause();
+    else connection.resume();
+  }
+
+  /**
+   * Closes every connection of `owner` (the same matching as
+   * {@link setPaused}) with `reason`: e.g. the streams of a session that was
+   * signed out end with `unauthorized`, which the transports turn into an
+   * UNAUTHORIZED error. O(connections): for rare events, not the hot path.
+   * @returns how many connections were closed
+   */
+  closeOwned(owner: ConnectionOwner, reason: CloseReason): number {
+    let closed = 0;
+    for (const connection of [...this.byId.values()]) {
+      if (!owns(owner, connection)) continue;
+      connection.close(reason);
+      closed++;
+    }
+    return closed;
+  }
+
+  private replay(connection: LiveConnection, lastEventId: string): void {
+    const cursor = parseCursor(lastEventId);
+    if (!cursor) {
+      this.metrics.replay?.(false, 0);
+      connection.sendReplay('unknown-cursor');
+      return;
+    }
+    let snapshotSeq = 0;
+    const answer = (result: Awaited<ReturnType<LiveBackend['since']>>) => {
+      if (connection.closed) return;
+      if (!result.ok) {
+        this.metrics.replay?.(false, 0);
+        connection.sendReplay(result.reason);
+        return;
+      }
+      const frames: Frame[] = [];
+      const beyond = cursor.beyond;
+      for (const entry of result.entries) {
+        // The one place a resume skips what the client already has (every backend answers `since` by watermark only).
+        if (beyond.length !== 0 && beyond.includes(entry.seq)) continue;
+        if (!groupsMatch(entry.groups, connection.groups)) continue;
+        if (!connection.patterns.some((p) => matchTopic(p, entry.topic))) continue;
+        frames.push(this.frames.data(entry));
+      }
+      // A replay is bounded like an outbox: past the dirty-key bound, one reset
+      // replaces the invalidations, and only what it does not cover is sent.
+      const max = this.limits.maxDirtyKeys;
+      if (frames.length > max) {
+        let kept = frames.filter((frame) => frame.message.kind !== 'invalidate');
+        if (kept.length > max) {
+          // Progress and completion first (their final value must arrive); events are dropped, counted.
+          const lasting = kept.filter((frame) => frame.idempotent).slice(-max);
+          this.metrics.dropped?.(kept.length - lasting.length);
+          kept = lasting;
+        }
+        this.metrics.replay?.(false, kept.length);
+        // The reset stands for what was left out, from the oldest of it on.
+        const keptSet = new Set(kept);
+        const floor = frames.find((frame) => !keptSet.has(frame))?.seq ?? Infinity;
+        connection.sendReplay(kept, snapshotSeq, 'overflow', cursor, floor);
+        return;
+      }
+      this.metrics.replay?.(true, frames.length);
+      connection.sendReplay(frames, snapshotSeq, undefined, cursor);
+    };
+    let result: ReturnType<LiveBackend['since']>;
+    try {
+      result = this.backend.since(connection.scope, cursor.epoch, cursor.seq);
+    } catch {
+      result = { ok: false, reason: 'gap' };
+    }
+    if (result instanceof Promise) {
+      connection.hold();
+      result.then(answer, () => answer({ ok: false, reason: 'gap' }));
+    } else {
+      // Synchronous: the snapshot holds everything up to the head, even an
+      // entry being delivered right now (a connect from inside a delivery).
+      snapshotSeq = this.headSeq();
+      answer(result);
+    }
+  }
+
+  /**
+   * Publishes a signal to every connection of `scope` whose topics and groups
+   * match. Resolves once the backend has sequenced it; with the memory
+   * backend, delivery to local connections is queued before this returns.
+   * Never waits for a connection: slow ones collapse their own outbox.
+   * @throws LiveError BAD_SIGNAL / BAD_TOPIC for invalid input (as a rejection).
+   */
+  async publish(scope: string, signal: LiveSignal, options: PublishOptions = {}): Promise<PublishReceipt> {
+    assertScope(scope);
+    assertSignal(signal);
+    const topic = options.topic ?? defaultTopic(signal);
+    assertTopic(topic);
+    const lane = options.lane ?? (signal.kind === 'progress' ? 'coalesced' : 'instant');
+    if (!LANES.includes(lane)) throw new LiveError('BAD_SIGNAL', `Unknown lane "${String(lane)}"`);
+    if (options.groups !== undefined) assertGroupFilter(options.groups);
+    const entry = await this.backend.publish({
+      scope,
+      topic,
+      lane,
+      signal,
+      key: compactionKey(signal, topic, options.groups),
+      ...(options.groups ? { groups: options.groups } : {}),
+    });
+    return { epoch: entry.epoch, seq: entry.seq, cursor: formatCursor(entry.epoch, entry.seq) };
+  }
+
+  /** Publishes "this resource (or this one id of it) changed", with an optional small hint. Instant lane by default. */
+  invalidate(scope: string, input: InvalidateInput, options?: PublishOptions): Promise<PublishReceipt> {
+    if (typeof input?.resource !== 'string' || !input.resource) {
+      return Promise.reject(new LiveError('BAD_SIGNAL', 'invalidate needs a resource name'));
+    }
+    return this.publish(
+      scope,
+      {
+        kind: 'invalidate',
+        resource: input.resource,
+        action: input.action ?? 'changed',
+        ...(input.id !== undefined ? { id: String(input.id) } : {}),
+        ...(input.hint ? { hint: input.hint } : {}),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Publishes job progress on the coalesced lane: each client sees the
+   * latest value per coalescing window, and always the last one.
+   */
+  progress(
+    scope: string,
+    key: string,
+    current: number,
+    total: number,
+    extra?: LiveHint,
+    options?: PublishOptions,
+  ): Promise<PublishReceipt> {
+    return this.publish(scope, { kind: 'progress', key, current, total, ...(extra ? { extra } : {}) }, options);
+  }
+
+  /** Publishes the completion of a job (success or failure) on the instant lane. */
+  complete(scope: string, key: string, ok: boolean, extra?: LiveHint, options?: PublishOptions): Promise<PublishReceipt> {
+    return this.publish(scope, { kind: 'complete', key, ok, ...(extra ? { extra } : {}) }, options);
+  }
+
+  /** Publishes a free-form event (e.g. a notification) on `topic`, instant lane by default. */
+  signal(scope: string, topic: string, data?: LiveJson, options?: PublishOptions): Promise<PublishReceipt> {
+    return this.publish(scope, { kind: 'event', topic, ...(data !== undefined ? { data } : {}) }, { ...options, topic });
+  }
+
+  /**
+   * Publishes several domain events as ONE frame with one cursor (e.g. order
+   * + stock + dashboard). It travels on one topic: `options.topic`, or the
+   * events' common default topic, or `batch`.
+   */
+  batch(scope: string, events: readonly DomainSignal[], options?: PublishOptions): Promise<PublishReceipt> {
+    return this.publish(scope, { kind: 'batch', events }, options);
+  }
+
+  /**
+   * Observes every entry this hub delivers (from any instance), before
+   * routing. For inspectors and tests; listeners must be cheap and must not throw.
+   */
+  tap(listener: (entry: PublishedEntry) => void): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
+  /** Sends every connection a reset (e.g. the shared backend had a gap). */
+  resetAll(reason: ResetReason): void {
+    for (const connection of this.byId.values()) connection.reset(reason);
+  }
+
+  /**
+   * Starts draining: refuses new streams, tells every connection to
+   * reconnect after a random delay in [0, jitterMs), and closes it.
+   * Idempotent. Returns how many connections were told.
+   */
+  drain(options: { jitterMs?: number; random?: () => number } = {}): number {
+    this.drainingState = true;
+    const jitter = options.jitterMs ?? 5000;
+    const random = options.random ?? Math.random;
+    let told = 0;
+    for (const connection of [...this.byId.values()]) {
+      connection.sendControl({ kind: 'reconnect', afterMs: Math.floor(random() * jitter), reason: 'drain' });
+      connection.close('drain');
+      told++;
+    }
+    return told;
+  }
+
+  /** Closes every connection and the backend. */
+  async close(): Promise<void> {
+    this.drainingState = true;
+    for (const connection of [...this.byId.values()]) connection.close('closed');
+    await this.backend.close();
+  }
+
+  /**
+   * The newest seq this hub delivered in the backend's current epoch (0 when
+   * it delivered nothing in it yet). A reset points here: a seq from an older
+   * epoch could be ahead of the new epoch's history and make a later replay
+   * skip entries.
+   */
+  private headSeq(): number {
+    return this.lastEpoch === this.backend.epoch() ? this.lastSeq : 0;
+  }
+
+  private deliver(entry: PublishedEntry): void {
+    if (entry.epoch !== this.lastEpoch) {
+      this.lastEpoch = entry.epoch;
+      this.lastSeq = entry.seq;
+    } else if (entry.seq > this.lastSeq) {
+      this.lastSeq = entry.seq;
+    }
+    this.publishedCounts[entry.lane]++;
+    this.metrics.published?.(entry.lane);
+    for (const tap of this.taps) tap(entry);
+    // Route now while this slice has budget and nothing is queued ahead
+    // (keeps per-entry order); otherwise queue it for the next slice.
+    if (this.routeHead === this.routeQueue.length && this.routeBudget > 0) this.route(entry);
+    else this.routeQueue.push(entry);
+    this.scheduleRouteSlice();
+  }
+
+  /**
+   * Budget: at most about {@link ROUTE_BUDGET} recipient visits run in one
+   * event-loop turn, so a burst (hundreds of publishes to thousands of
+   * connections in one tick) is routed in slices and the process keeps
+   * answering other requests in between. Entries are routed whole, in order.
+   */
+  private scheduleRouteSlice(): void {
+    if (this.routeScheduled) return;
+    this.routeScheduled = true;
+    this.timers.defer(() => this.routeSlice());
+  }
+
+  private routeSlice(): void {
+    this.routeScheduled = false;
+    this.routeBudget = ROUTE_BUDGET;
+    const started = this.timers.now();
+    while (this.routeHead < this.routeQueue.length && this.routeBudget > 0) {
+      const entry = this.routeQueue[this.routeHead]!;
+      this.routeQueue[this.routeHead++] = undefined as unknown as PublishedEntry;
+      this.route(entry);
+      if (this.timers.now() - started >= SLICE_MS) break;
+    }
+    if (this.routeHead === this.routeQueue.length) {
+      this.routeQueue.length = 0;
+      this.routeHead = 0;
+    } else {
+      this.scheduleRouteSlice();
+    }
+  }
+
+  /** Hands an entry's frame to every connection of its scope whose topics and groups match. */
+  private route(entry: PublishedEntry): void {
+    const index = this.scopes.get(entry.scope);
+    if (!index) return;
+    const stamp = ++this.stamp;
+    let frame: Frame | undefined;
+    let visits = 1;
+    index.match(entry.topic, (connection) => {
+      visits++;
+      // A connection with several matching patterns is visited once per pattern.
+      if (connection.stamp === stamp) return;
+      connection.stamp = stamp;
+      if (!groupsMatch(entry.groups, connection.groups)) return;
+      frame ??= this.frames.data(entry);
+      connection.enqueue(frame);
+    });
+    this.routeBudget -= visits;
+  }
+
+  private requestInstantFlush(connection: LiveConnection): void {
+    connection.flushQueued = true;
+    this.instantQueue.push(connection);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.timers.defer(this.flushInstantSlice);
+  }
+
+  /**
+   * Writes queued instant frames, a slice at a time so the event loop keeps
+   * serving: at most `flushSliceSize` connections, about
+   * {@link FLUSH_FRAME_BUDGET} frames and {@link SLICE_MS} per turn (a
+   * connection's write is never split). A connection that closed while
+   * queued is skipped.
+   */
+  private flushInstant(): void {
+    this.flushScheduled = false;
+    const queue = this.instantQueue;
+    const started = this.timers.now();
+    let connections = 0;
+    let frames = 0;
+    while (this.instantHead < queue.length) {
+      const connection = queue[this.instantHead]!;
+      queue[this.instantHead++] = undefined as unknown as LiveConnection;
+      connection.flushQueued = false;
+      frames += connection.flush('instant');
+      if (++connections >= this.sliceSize || frames >= FLUSH_FRAME_BUDGET) break;
+      // The clock is read every 16 writes: cheap next to the writes themselves.
+      if ((connections & 15) === 0 && this.timers.now() - started >= SLICE_MS) break;
+    }
+    if (this.instantHead === queue.length) {
+      queue.length = 0;
+      this.instantHead = 0;
+      return;
+    }
+    // Connections re-queued behind the head: compact so the array stays O(connections).
+    if (this.instantHead * 2 >= queue.length) {
+      queue.copyWithin(0, this.instantHead);
+      queue.length -= this.instantHead;
+      this.instantHead = 0;
+    }
+    this.flushScheduled = true;
+    this.timers.defer(this.flushInstantSlice);
+  }
+
+  private unregister(connection: LiveConnection): void {
+    if (!this.byId.delete(connection.id)) return;
+    // Left in `instantQueue` if queued: its flush finds it closed and writes nothing.
+    const lifetime = this.lifetimes.get(connection);
+    if (lifetime !== undefined) {
+      this.timers.clearTimeout(lifetime);
+      this.lifetimes.delete(connection);
+    }
+    const index = this.scopes.get(connection.scope);
+    if (index) {
+      for (const pattern of connection.patterns) index.remove(pattern, connection);
+      if (index.size === 0) this.scopes.delete(connection.scope);
+    }
+    this.metrics.connectionClosed?.();
+  }
+}
+
+/** Creates a hub. See {@link HubOptions} for defaults. */
+export function createHub(options?: HubOptions): Hub {
+  return new Hub(options);
+}

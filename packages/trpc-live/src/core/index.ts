@@ -1,0 +1,59 @@
+// Public API of the framework-free core. Everything else in this folder is internal.
+export { createHub, Hub } from './hub.ts';
+export type {
+  ConnectionOwner,
+  ConnectOptions,
+  HubOptions,
+  HubStats,
+  InvalidateInput,
+  PublishOptions,
+  PublishReceipt,
+} from './hub.ts';
+export { LiveConnection } from './connection.ts';
+export { defaultOutboxLimits, Outbox } from './outbox.ts';
+export type { OutboxLimits } from './outbox.ts';
+export { laneIntervalMs, throttleFactor } from './throttle.ts';
+export type { ThrottleSettings } from './throttle.ts';
+export { assertGroupFilter, assertGroups, groupsMatch } from './groups.ts';
+export type { ConnectionGroups, GroupFilter } from './groups.ts';
+export { createMemoryBackend } from './backend.ts';
+export type {
+  BackendHealth,
+  BackendListener,
+  LiveBackend,
+  MemoryBackendOptions,
+  PublishRequest,
+  PublishedEntry,
+} from './backend.ts';
+export { createMemoryReplayLog } from './replayLog.ts';
+export type { ReplayLogOptions, ReplayResult, ReplayStore } from './replayLog.ts';
+export { systemTimers } from './clock.ts';
+export type { LiveTimers, TimerHandle } from './clock.ts';
+export { combineMetrics, noopMetrics } from './metrics.ts';
+export type { LiveMetrics } from './metrics.ts';
+export { LiveError, isLiveError } from './errors.ts';
+export type { LiveErrorCode } from './errors.ts';
+export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH, MAX_CURSOR_BEYOND } from './cursor.ts';
+export type { Cursor } from './cursor.ts';
+export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from './topic.ts';
+export { TopicIndex } from './topicIndex.ts';
+export { assertSignal, compactionKey, defaultTopic, keyOf, isIdempotent, MAX_BATCH_EVENTS } from './signal.ts';
+export type {
+  BatchSignal,
+  CompleteSignal,
+  DomainSignal,
+  EventSignal,
+  InvalidateSignal,
+  Lane,
+  LiveAction,
+  LiveControlMessage,
+  LiveDataMessage,
+  LiveHint,
+  LiveJson,
+  LiveMessage,
+  LiveSignal,
+  ProgressSignal,
+  ResetReason,
+  ResetSignal,
+} from './signal.ts';
+export type { CloseReason, Frame, LiveSink } from './sink.ts';

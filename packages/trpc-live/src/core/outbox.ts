@@ -1,0 +1,395 @@
+import type { LiveMetrics } from './metrics.ts';
+import type { Lane, ResetReason } from './signal.ts';
+import type { Frame } from './sink.ts';
+
+/**
+ * Bounds of one connection's outbox. Together they cap the memory a slow or
+ * stuck client can pin on the server: at most `maxPendingFrames` +
+ * `maxDirtyKeys` frame references, `maxPendingBytes` + `maxDirtyBytes` of
+ * payload (plus the one frame being added), and `sinkHighWaterBytes` plus one
+ * write in the sink's own buffer.
+ */
+export interface OutboxLimits {
+  /** Frames pending across lanes before they collapse into dirty keys. @default 512 */
+  maxPendingFrames: number;
+  /** Payload bytes pending across lanes before they collapse. @default 262_144 */
+  maxPendingBytes: number;
+  /** Distinct dirty keys kept after a collapse or a pause; past this, one reset. @default 2_048 */
+  maxDirtyKeys: number;
+  /** Payload bytes of dirty keys; past this, one reset. @default 262_144 */
+  maxDirtyBytes: number;
+  /** Sink buffer above which nothing more is written until it drains. @default 65_536 */
+  sinkHighWaterBytes: number;
+}
+
+/** The default {@link OutboxLimits}. */
+export const defaultOutboxLimits: Readonly<OutboxLimits> = Object.freeze({
+  maxPendingFrames: 512,
+  maxPendingBytes: 262_144,
+  maxDirtyKeys: 2_048,
+  maxDirtyBytes: 262_144,
+  sinkHighWaterBytes: 65_536,
+});
+
+/** Which parts of the outbox a flush takes. The instant lane and dirty keys always go. */
+export interface TakeOptions {
+  readonly batched: boolean;
+  readonly coalesced: boolean;
+}
+
+const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
+const URGENCY: Record<Lane, number> = { instant: 0, batched: 1, coalesced: 2 };
+const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
+
+/** A reset makes the client refetch every query: pending invalidations add nothing to it. */
+const coveredByReset = (frame: Frame) => frame.message.kind === 'invalidate';
+
+/**
+ * What one connection has not written yet: three lanes, a set of dirty keys
+ * and at most one pending reset. Pure bookkeeping (no timers, no sink), so
+ * its invariants are easy to test:
+ *
+ * - a key is pending at most once across lanes and dirty keys: a newer frame
+ *   replaces the older one (last writer wins) and keeps the more urgent lane,
+ *   so a key's values never leave out of order and an instant change is never
+ *   delayed by a lazier duplicate;
+ * - `frames`/`bytes` (lanes) and `dirtyKeys`/`dirtyBytes` stay within
+ *   {@link OutboxLimits} once a call returns;
+ * - frames are taken in publish (`seq`) order.
+ */
+export class Outbox {
+  private readonly lanes: Record<Lane, Map<string, Frame>> = {
+    instant: new Map(),
+    batched: new Map(),
+    coalesced: new Map(),
+  };
+  private readonly dirty = new Map<string, Frame>();
+  private frameCount = 0;
+  private byteCount = 0;
+  private dirtyByteCount = 0;
+  private reset: ResetReason | null = null;
+  /**
+   * Lowest seq the pending reset stands for: a frame it covers (removed) or
+   * one dropped before it. A flush writes the reset in its place, so no id
+   * written before the reset claims a frame the client only gets through it.
+   */
+  private floor = Infinity;
+  /** Highest seq the pending reset stands for (`-Infinity` when none). */
+  private ceil = -Infinity;
+
+  constructor(
+    private readonly limits: OutboxLimits,
+    private readonly metrics: LiveMetrics,
+  ) {}
+
+  /** Frames waiting in lanes. */
+  get frames(): number {
+    return this.frameCount;
+  }
+  /** Payload bytes waiting in lanes. */
+  get bytes(): number {
+    return this.byteCount;
+  }
+  /** Distinct keys waiting after a collapse or a pause. */
+  get dirtyKeys(): number {
+    return this.dirty.size;
+  }
+  /** Payload bytes of dirty keys. */
+  get dirtyBytes(): number {
+    return this.dirtyByteCount;
+  }
+  /** The reason of a reset waiting to be written, or `null`. */
+  get resetReason(): ResetReason | null {
+    return this.reset;
+  }
+  /** Lowest seq the pending reset stands for (`Infinity` when none): where a flush writes it. */
+  get resetFloor(): number {
+    return this.floor;
+  }
+  /** Highest seq the pending reset stands for (`-Infinity` when none): the client has everything up to it once the reset's write is read. */
+  get resetCeil(): number {
+    return this.ceil;
+  }
+  /** True when nothing at all is waiting. */
+  get empty(): boolean {
+    return this.frameCount === 0 && this.dirty.size === 0 && this.reset === null;
+  }
+  /**
+   * True when whatever waits is on the instant lane (no timed lane, dirty
+   * key or reset): the common case of a fan-out, which a flush writes as is.
+   */
+  get onlyInstant(): boolean {
+    return this.frameCount === this.lanes.instant.size && this.dirty.size === 0 && this.reset === null;
+  }
+  /** Frames waiting on `lane`. */
+  laneSize(lane: Lane): number {
+    return this.lanes[lane].size;
+  }
+
+  /** True when the lanes are over their frame or byte bound (the caller flushes or collapses). */
+  get overLimit(): boolean {
+    return this.frameCount > this.limits.maxPendingFrames || this.byteCount > this.limits.maxPendingBytes;
+  }
+
+  /**
+   * Share in [0, 1] of the outbox the client has not taken: the fullest of
+   * lanes (frames, bytes), dirty keys (count, bytes) and the sink's own
+   * buffer against its high-water mark.
+   */
+  saturation(sinkPendingBytes: number): number {
+    const l = this.limits;
+    return Math.min(
+      1,
+      Math.max(
+        this.frameCount / l.maxPendingFrames,
+        this.byteCount / l.maxPendingBytes,
+        this.dirty.size / l.maxDirtyKeys,
+        this.dirtyByteCount / l.maxDirtyBytes,
+        sinkPendingBytes / l.sinkHighWaterBytes,
+      ),
+    );
+  }
+
+  /**
+   * Queues `frame` on `lane` (by default its own). Returns the lane it
+   * landed on (a pending instant duplicate keeps the frame instant), or
+   * `null` when a pending reset already covers it.
+   */
+  push(frame: Frame, lane: Lane = frame.lane): Lane | null {
+    if (this.frameCount === 0 && this.dirty.size === 0 && this.reset === null) {
+      // Nothing pending (a fan-out's usual case): no duplicate to look for.
+      this.lanes[lane].set(frame.key, frame);
+      this.frameCount++;
+      this.byteCount += frame.bytes;
+      return lane;
+    }
+    if (this.reset && coveredByReset(frame)) {
+      this.standFor(frame.seq);
+      return null;
+    }
+    const previous = this.remove(frame.key);
+    if (previous && previous !== 'dirty') {
+      if (URGENCY[previous] < URGENCY[lane]) lane = previous;
+      this.metrics.coalesced?.(lane);
+    }
+    this.lanes[lane].set(frame.key, frame);
+    this.frameCount++;
+    this.byteCount += frame.bytes;
+    return lane;
+  }
+
+  /** Keeps `frame` as a dirty key (latest per key), within the dirty bounds. */
+  pushDirty(frame: Frame): void {
+    if (this.reset && coveredByReset(frame)) {
+      this.standFor(frame.seq);
+      return;
+    }
+    this.remove(frame.key);
+    this.dirty.set(frame.key, frame);
+    this.dirtyByteCount += frame.bytes;
+    this.enforceDirtyBounds();
+  }
+
+  /**
+   * Moves idempotent frames of `lanes` into dirty keys (pause). Frames that
+   * cannot be collapsed stay where they are.
+   */
+  collapseIdempotent(lanes: readonly Lane[]): void {
+    let collapsed = 0;
+    for (const lane of lanes) {
+      for (const frame of [...this.lanes[lane].values()]) {
+        if (!frame.idempotent) continue;
+        this.pushDirty(frame);
+        collapsed++;
+      }
+    }
+    if (collapsed) this.metrics.collapsed?.(collapsed);
+  }
+
+  /**
+   * Backpressure: every lane collapses into dirty keys. Frames that cannot
+   * be collapsed (events, batches) are dropped, and a reset tells the client
+   * so: nothing is lost silently.
+   */
+  collapse(): void {
+    let collapsed = 0;
+    let dropped = 0;
+    let oldestDropped = Infinity;
+    for (const lane of LANES) {
+      for (const frame of [...this.lanes[lane].values()]) {
+        if (frame.idempotent) {
+          this.pushDirty(frame);
+          collapsed++;
+        } else {
+          this.remove(frame.key);
+          dropped++;
+          oldestDropped = Math.min(oldestDropped, frame.seq);
+        }
+      }
+    }
+    if (collapsed) this.metrics.collapsed?.(collapsed);
+    if (dropped) {
+      this.metrics.dropped?.(dropped);
+      this.requestReset('overflow', oldestDropped);
+    }
+  }
+
+  /**
+   * Schedules one reset. It covers every pending invalidation (they are
+   * removed); progress, completion and events older than what it covers
+   * still go out before it, newer ones after it. `floor`: the lowest seq of
+   * frames dropped before this call that it stands for too.
+   */
+  requestReset(reason: ResetReason, floor = Infinity): void {
+    this.reset ??= reason;
+    this.standFor(floor);
+    for (const lane of LANES) {
+      for (const frame of [...this.lanes[lane].values()]) {
+        if (!coveredByReset(frame)) continue;
+        this.remove(frame.key);
+        this.standFor(frame.seq);
+      }
+    }
+    for (const frame of [...this.dirty.values()]) {
+      if (!coveredByReset(frame)) continue;
+      this.remove(frame.key);
+      this.standFor(frame.seq);
+    }
+  }
+
+  /** Takes the pending reset, if any (read {@link resetFloor} and {@link resetCeil} first). */
+  takeReset(): ResetReason | null {
+    const reason = this.reset;
+    this.reset = null;
+    this.floor = Infinity;
+    this.ceil = -Infinity;
+    return reason;
+  }
+
+  /** Removes and returns, in seq order, the instant lane, dirty keys and the lanes asked for. */
+  take(options: TakeOptions): Frame[] {
+    const out: Frame[] = [];
+    for (const lane of LANES) {
+      if (lane === 'batched' && !options.batched) continue;
+      if (lane === 'coalesced' && !options.coalesced) continue;
+      const map = this.lanes[lane];
+      if (map.size === 0) continue;
+      for (const frame of map.values()) {
+        out.push(frame);
+        this.frameCount--;
+        this.byteCount -= frame.bytes;
+      }
+      map.clear();
+    }
+    if (this.dirty.size) {
+      for (const frame of this.dirty.values()) out.push(frame);
+      this.dirty.clear();
+    }
+    this.dirtyByteCount = 0;
+    if (out.length > 1) out.sort(bySeq);
+    return out;
+  }
+
+  /**
+   * Removes and returns the instant lane, in seq order. Only when
+   * {@link onlyInstant}: then it is everything pending, as `take` would return it.
+   */
+  takeInstant(): Frame[] {
+    const map = this.lanes.instant;
+    const out: Frame[] = [];
+    let sorted = true;
+    let last = -Infinity;
+    for (const frame of map.values()) {
+      // Insertion order is seq order unless a replaced key moved a frame: sort only then.
+      if (frame.seq < last) sorted = false;
+      last = frame.seq;
+      out.push(frame);
+    }
+    map.clear();
+    this.frameCount = 0;
+    this.byteCount = 0;
+    if (!sorted) out.sort(bySeq);
+    return out;
+  }
+
+  /** Lowest seq of `epoch` still pending anywhere (`Infinity` when none is). */
+  oldestPendingSeq(epoch: string): number {
+    if (this.frameCount === 0 && this.dirty.size === 0) return Infinity;
+    let min = Infinity;
+    for (const lane of LANES) {
+      // Lanes are in insertion order, which is seq order except for replaced keys; scan them.
+      for (const frame of this.lanes[lane].values()) if (frame.seq < min && frame.epoch === epoch) min = frame.seq;
+    }
+    for (const frame of this.dirty.values()) if (frame.seq < min && frame.epoch === epoch) min = frame.seq;
+    return min;
+  }
+
+  /** Drops everything of `epoch` whose seq is at most `seq` (covered by a replay or a starting cursor). */
+  dropUpTo(epoch: string, seq: number): void {
+    const covered = (frame: Frame) => frame.epoch === epoch && frame.seq <= seq;
+    for (const lane of LANES) {
+      for (const frame of [...this.lanes[lane].values()]) if (covered(frame)) this.remove(frame.key);
+    }
+    for (const frame of [...this.dirty.values()]) if (covered(frame)) this.remove(frame.key);
+  }
+
+  /** Forgets everything (the connection closed). */
+  clear(): void {
+    for (const lane of LANES) this.lanes[lane].clear();
+    this.dirty.clear();
+    this.frameCount = 0;
+    this.byteCount = 0;
+    this.dirtyByteCount = 0;
+    this.reset = null;
+    this.floor = Infinity;
+    this.ceil = -Infinity;
+  }
+
+  private standFor(seq: number): void {
+    if (seq < this.floor) this.floor = seq;
+    if (seq > this.ceil && seq !== Infinity) this.ceil = seq;
+  }
+
+  /** Removes `key` wherever it is pending; returns where it was. */
+  private remove(key: string): Lane | 'dirty' | null {
+    for (const lane of LANES) {
+      const map = this.lanes[lane];
+      // A burst usually fills one lane: skip the lookups in the others.
+      if (map.size === 0) continue;
+      const frame = map.get(key);
+      if (frame) {
+        map.delete(key);
+        this.frameCount--;
+        this.byteCount -= frame.bytes;
+        return lane;
+      }
+    }
+    const frame = this.dirty.size === 0 ? undefined : this.dirty.get(key);
+    if (frame) {
+      this.dirty.delete(key);
+      this.dirtyByteCount -= frame.bytes;
+      return 'dirty';
+    }
+    return null;
+  }
+
+  /**
+   * Past its bounds the dirty set turns into one reset, which covers every
+   * invalidation. What a reset does not cover (progress, completion) is kept
+   * while it fits; beyond that the oldest is dropped and counted.
+   */
+  private enforceDirtyBounds(): void {
+    const { maxDirtyKeys, maxDirtyBytes } = this.limits;
+    if (this.dirty.size <= maxDirtyKeys && this.dirtyByteCount <= maxDirtyBytes) return;
+    this.requestReset('overflow');
+    let dropped = 0;
+    for (const [key, frame] of this.dirty) {
+      if (this.dirty.size <= maxDirtyKeys && this.dirtyByteCount <= maxDirtyBytes) break;
+      this.dirty.delete(key);
+      this.dirtyByteCount -= frame.bytes;
+      this.standFor(frame.seq);
+      dropped++;
+    }
+    if (dropped) this.metrics.dropped?.(dropped);
+  }
+}

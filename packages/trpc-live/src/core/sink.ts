@@ -1,0 +1,50 @@
+import type { Lane, LiveMessage } from './signal.ts';
+
+/**
+ * One message ready for the wire. Frames of published signals are built once
+ * per publish and shared by every recipient (same bytes, same cursor);
+ * control frames are per connection and carry no cursor.
+ */
+export interface Frame {
+  /** Sequence within `epoch`; 0 for control frames (the head for a fresh stream's `hello`). */
+  readonly seq: number;
+  readonly epoch: string;
+  /**
+   * The SSE `id:` (a cursor), or `null` for control frames, which are never
+   * replayable. The `hello` of a fresh stream carries the head: its starting point.
+   */
+  readonly id: string | null;
+  /** Compaction/deduplication key (see `keyOf`). */
+  readonly key: string;
+  readonly topic: string;
+  readonly lane: Lane;
+  readonly message: LiveMessage;
+  /** `message` serialized once with the hub's `serialize`. */
+  readonly payload: string;
+  /** Size used for outbox accounting (payload length). */
+  readonly bytes: number;
+  /** Only the latest frame per key matters (may be collapsed). */
+  readonly idempotent: boolean;
+  /** Hub clock time when the frame was published (for latency metrics). */
+  readonly publishedAt: number;
+  /** Cache slot for a transport's encoding of this frame (e.g. SSE text). */
+  wire?: string;
+}
+
+/** Why the hub closed a connection. */
+export type CloseReason = 'drain' | 'closed' | 'rotate' | 'unauthorized' | 'error';
+
+/**
+ * Where a connection's frames go: the fast socket transport and the stock
+ * tRPC route are two implementations. The hub never awaits a sink.
+ */
+export interface LiveSink {
+  /** Writes frames in order, as one write. Must not throw. */
+  write(frames: readonly Frame[]): void;
+  /** Bytes accepted by the sink but not yet taken by the peer. */
+  pendingBytes(): number;
+  /** Calls `fn` once when the sink has room again (e.g. the socket's `'drain'`). */
+  onDrain(fn: () => void): void;
+  /** Ends the stream from the server side. Idempotent. */
+  close(reason: CloseReason): void;
+}

@@ -1,0 +1,293 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { TRPCError, type AnyTRPCRouter, type inferRouterContext } from '@trpc/server';
+import {
+  getErrorShape,
+  getHTTPStatusCode,
+  getLastEventId,
+  getRequestInfo,
+  getTRPCErrorFromUnknown,
+  sseHeaders,
+  transformTRPCResponse,
+  type TRPCRequestInfo,
+} from '@trpc/server/unstable-core-do-not-import';
+import { isLiveStream } from '../trpc/index.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { SocketSink, type SocketSinkHost } from './socketSink.ts';
+import { isSendableEventId, sseConnected } from './sseFormat.ts';
+import { createStreamErrors } from './streamErrors.ts';
+
+/** What the transport's `createContext` receives; the same request the stock route would see. */
+export interface LiveTransportContextOptions {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The request headers as a fetch `Headers` (what tRPC's fetch adapter gives `createContext`). */
+  readonly headers: Headers;
+  /** Headers to add to the response (e.g. a refreshed cookie), as with tRPC's fetch adapter. */
+  readonly resHeaders: Headers;
+  readonly info: TRPCRequestInfo;
+}
+
+/** Arguments of {@link LiveTransportOptions.onError}, as tRPC's `onError` gets them. */
+export interface LiveTransportErrorOptions<TCtx> {
+  readonly error: TRPCError;
+  readonly path: string;
+  readonly input: unknown;
+  readonly ctx: TCtx | undefined;
+  readonly type: 'subscription' | 'unknown';
+  readonly req: IncomingMessage;
+}
+
+/** Options of {@link createLiveTransport}. */
+export interface LiveTransportOptions<TRouter extends AnyTRPCRouter> {
+  /** The app's router; the live procedure is called through it (same input schema and middleware). */
+  router: TRouter;
+  /** The app's context factory, the same one the tRPC route uses. */
+  createContext: (
+    opts: LiveTransportContextOptions,
+  ) => inferRouterContext<TRouter> | Promise<inferRouterContext<TRouter>>;
+  /** Path of the live subscription procedure in the router. @default 'live.stream' */
+  path?: string;
+  /** Where tRPC is mounted. @default '/api/trpc' */
+  endpoint?: string;
+  /**
+   * Ping interval in ms (an idle stream gets a ping after this long), or
+   * `false` for none. @default the router's `sse.ping.intervalMs` when
+   * `sse.ping.enabled` (tRPC's default 1000 ms), else `false`
+   */
+  pingIntervalMs?: number | false;
+  /** Called for every error answered to a client (as tRPC's `onError`). @default none */
+  onError?: (opts: LiveTransportErrorOptions<inferRouterContext<TRouter>>) => void;
+}
+
+/** A fast live transport mounted on a `node:http` server. */
+export interface LiveTransport {
+  /**
+   * Serves `req` if it is a live stream request (GET `<endpoint>/<path>`,
+   * not batched, JSON or no content type) and returns `true`; returns
+   * `false` for anything else, which the caller hands to tRPC's own route.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Streams currently attached to the hub through this transport. */
+  readonly streams: number;
+  /** Stops the ping timer. Streams are ended by the hub (`hub.drain()`), not here. */
+  close(): void;
+}
+
+const trimSlashes = (path: string) => path.replace(/^\/+|\/+$/g, '');
+
+function isJsonOrNone(contentType: string | undefined): boolean {
+  return contentType === undefined || contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/** Request headers as a fetch `Headers`, as tRPC's node adapter builds them. */
+function toHeaders(incoming: IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const key in incoming) {
+    if (key.startsWith(':')) continue;
+    const value = incoming[key];
+    if (Array.isArray(value)) for (const item of value) headers.append(key, item);
+    else if (value != null) headers.append(key, value);
+  }
+  return headers;
+}
+
+/**
+ * Serves a tRPC live subscription over raw `node:http`, speaking tRPC's SSE
+ * protocol byte for byte, so an unchanged `httpSubscriptionLink` consumes it.
+ *
+ * One code path with the stock route: the request is parsed by tRPC's
+ * `getRequestInfo` (input, `lastEventId` from the `Last-Event-ID` header or
+ * query), the context comes from the app's `createContext`, and the
+ * procedure itself is called, so its input schema and middleware (auth)
+ * run. Whatever they throw is answered as the stock route answers it (200,
+ * `connected`, then `serialized-error` with the router's error shape). The
+ * procedure must return a `LiveStream`; instead of iterating it, the
+ * transport attaches the socket to the hub through a {@link SocketSink}.
+ *
+ * Budgets: per idle stream, the socket and a small sink object (no timers,
+ * streams or promises); per published frame, one encoding shared by every
+ * recipient; per flush, one socket write per connection.
+ */
+export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: LiveTransportOptions<TRouter>): LiveTransport {
+  type TCtx = inferRouterContext<TRouter>;
+  const router = options.router;
+  const config = router._def._config;
+  const path = options.path ?? 'live.stream';
+  const route = `/${trimSlashes(options.endpoint ?? '/api/trpc')}/${path}`;
+  const sse = config.sse;
+  const enabled = sse?.enabled !== false;
+
+  const known = (router._def.procedures as Record<string, { _def: { type: string } } | undefined>)[path];
+  if (known && known._def.type !== 'subscription') {
+    throw new Error(`createLiveTransport: "${path}" is a ${known._def.type}, not a subscription`);
+  }
+  const pingIntervalMs =
+    options.pingIntervalMs !== undefined
+      ? options.pingIntervalMs
+      : sse?.ping?.enabled
+        ? (sse.ping.intervalMs ?? 1000)
+        : false;
+  const reconnectAfter = sse?.client?.reconnectAfterInactivityMs;
+  if (pingIntervalMs !== false && reconnectAfter && pingIntervalMs > reconnectAfter) {
+    // The same guard as tRPC's sseStreamProducer: a slower ping makes every idle client reconnect.
+    throw new Error(
+      `Ping interval must be less than client reconnect interval - ping.intervalMs: ${pingIntervalMs} client.reconnectAfterInactivityMs: ${reconnectAfter}`,
+    );
+  }
+  const maxDurationMs = sse?.maxDurationMs;
+  // Ticks at half the interval: an idle stream is pinged once per interval,
+  // and no stream stays silent longer than the interval.
+  const tickMs =
+    pingIntervalMs !== false && pingIntervalMs > 0 && pingIntervalMs !== Infinity
+      ? pingIntervalMs / 2
+      : maxDurationMs
+        ? Math.min(maxDurationMs, 1000)
+        : null;
+  const heartbeat = new Heartbeat<SocketSink>(tickMs);
+  const preamble = sseConnected(sse?.client);
+
+  const baseHeaders: OutgoingHttpHeaders = { vary: 'trpc-accept, accept' };
+  for (const [key, value] of Object.entries(sseHeaders)) baseHeaders[key.toLowerCase()] = value;
+
+  const errors = createStreamErrors(router, path);
+  const serializedError = (error: TRPCError, input: unknown, ctx: TCtx | undefined) => errors.event(error, input, ctx);
+  const host: SocketSinkHost = {
+    heartbeat,
+    ...(maxDurationMs ? { maxDurationMs } : {}),
+    unauthorizedEvent: errors.unauthorized,
+  };
+
+  const reportError = (error: TRPCError, req: IncomingMessage, input: unknown, ctx: TCtx | undefined) => {
+    try {
+      options.onError?.({ error, path, input, ctx, type: 'subscription', req });
+    } catch {
+      // A logging hook must not break the response.
+    }
+  };
+
+  /** Answers as tRPC's route does when the request cannot even be parsed (plain JSON error). */
+  const answerUnparsable = (req: IncomingMessage, res: ServerResponse, cause: unknown) => {
+    const error = getTRPCErrorFromUnknown(cause);
+    try {
+      options.onError?.({ error, path, input: undefined, ctx: undefined, type: 'unknown', req });
+    } catch {
+      // ignore
+    }
+    const untransformed = {
+      error: getErrorShape({ config, error, type: 'unknown', path: undefined, input: undefined, ctx: undefined }),
+    };
+    res.writeHead(getHTTPStatusCode(untransformed), { vary: 'trpc-accept, accept', 'content-type': 'application/json' });
+    res.end(JSON.stringify(transformTRPCResponse(config, untransformed)));
+  };
+
+  async function serve(req: IncomingMessage, res: ServerResponse, search: URLSearchParams): Promise<void> {
+    // Created first, so a client leaving during auth is noticed (no zombie).
+    const sink = new SocketSink(res, host);
+    const headers = toHeaders(req.headers);
+    const secure = 'encrypted' in req.socket && (req.socket as { encrypted?: boolean }).encrypted;
+    let url: URL;
+    let info: TRPCRequestInfo;
+    try {
+      url = new URL(req.url!, `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`);
+      // A GET carries no body: this is all of Request that getRequestInfo reads for it.
+      const request = { method: 'GET', headers, signal: sink.signal, url: url.href } as unknown as Request;
+      info = await getRequestInfo({ req: request, path, router, searchParams: search, headers, url });
+    } catch (cause) {
+      answerUnparsable(req, res, cause);
+      return;
+    }
+
+    const call = info.calls[0]!;
+    const resHeaders = new Headers();
+    let ctx: TCtx | undefined;
+    let result: unknown;
+    let error: TRPCError | null = null;
+    try {
+      ctx = await options.createContext({ req, res, headers, resHeaders, info });
+    } catch (cause) {
+      error = getTRPCErrorFromUnknown(cause);
+    }
+    if (!error) {
+      try {
+        const procedure = call.procedure;
+        if (!procedure) throw new TRPCError({ code: 'NOT_FOUND', message: `No procedure found on path "${path}"` });
+        if (procedure._def.type !== 'subscription') {
+          throw new TRPCError({
+            code: 'METHOD_NOT_SUPPORTED',
+            message: `Unsupported GET-request to ${procedure._def.type} procedure at path "${path}"`,
+          });
+        }
+        result = await procedure({
+          path,
+          getRawInput: call.getRawInput,
+          ctx,
+          type: 'subscription',
+          signal: sink.signal,
+          batchIndex: 0,
+        });
+        if (!isLiveStream(result)) {
+          throw new TRPCError({
+            code: 'INTERNAL_SERVER_ERROR',
+            message: `Subscription ${path} did not return a live stream`,
+          });
+        }
+      } catch (cause) {
+        error = getTRPCErrorFromUnknown(cause);
+      }
+    }
+    if (sink.done) return;
+
+    let head = baseHeaders;
+    if (resHeaders.keys().next().done === false) {
+      head = { ...baseHeaders };
+      resHeaders.forEach((value, key) => {
+        if (key !== 'set-cookie') head[key] = value;
+      });
+      const cookies = resHeaders.getSetCookie();
+      if (cookies.length) head['set-cookie'] = cookies;
+    }
+    const lastEventId = getLastEventId({ headers, searchParams: search });
+    sink.begin(head, preamble, isSendableEventId(lastEventId) ? lastEventId : null);
+
+    if (error || !isLiveStream(result)) {
+      const failure = error ?? new TRPCError({ code: 'INTERNAL_SERVER_ERROR' });
+      reportError(failure, req, call.result(), ctx);
+      sink.fail(serializedError(failure, call.result(), ctx));
+      return;
+    }
+    let connection;
+    try {
+      connection = result.connect(sink);
+    } catch (cause) {
+      // The stock route meets the same error (mapped the same way) on its first read of the stream.
+      const failure = getTRPCErrorFromUnknown(cause);
+      reportError(failure, req, call.result(), ctx);
+      sink.fail(serializedError(failure, call.result(), ctx));
+      return;
+    }
+    sink.attach(connection);
+  }
+
+  return {
+    handle(req, res) {
+      if (!enabled || req.method !== 'GET' || !req.url) return false;
+      const q = req.url.indexOf('?');
+      if ((q === -1 ? req.url : req.url.slice(0, q)) !== route) return false;
+      const search = new URLSearchParams(q === -1 ? '' : req.url.slice(q + 1));
+      // Anything unusual goes to the stock route, which refuses it in tRPC's own words.
+      if (search.get('batch') === '1' || !isJsonOrNone(req.headers['content-type'])) return false;
+      serve(req, res, search).catch((cause: unknown) => {
+        console.error('[trpc-live] live transport failed:', cause);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+      return true;
+    },
+    get streams() {
+      return heartbeat.size;
+    },
+    close() {
+      heartbeat.stop();
+    },
+  };
+}

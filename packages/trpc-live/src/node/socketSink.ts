@@ -1,0 +1,249 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { CloseReason, Frame, LiveSink } from '../core/index.ts';
+import type { Heartbeat, HeartbeatMember } from './heartbeat.ts';
+import { SSE_PING, SSE_RETURN, sseRetry, sseTracked, sseUntracked } from './sseFormat.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+/** What a {@link SocketSink} needs from its transport. */
+export interface SocketSinkHost {
+  /** The set of open streams; visits them to send pings. */
+  readonly heartbeat: Heartbeat<SocketSink>;
+  /** Ends a stream after this long (tRPC's `sse.maxDurationMs`), without `return`, so the client reconnects. @default none */
+  readonly maxDurationMs?: number;
+  /** The `serialized-error` event text for a server-side close with `unauthorized`. */
+  unauthorizedEvent(): string;
+}
+
+/** Anything the sink can free when the peer leaves (a hub connection). */
+interface Disposable {
+  dispose(): void;
+}
+
+/**
+ * A hub sink over a raw `ServerResponse`, speaking tRPC's SSE protocol.
+ *
+ * Every write is synchronous: the frames a connection has pending are
+ * encoded (a published frame once, cached in `frame.wire` for every
+ * recipient) and handed to the socket as one `res.write`. Backpressure is the
+ * socket's own buffer (`writableLength`, `'drain'`). No streams, generators
+ * or promises per event.
+ *
+ * Security/zombie duty: when the socket closes or errors, the hub connection
+ * is disposed and the request's abort signal fires, in the same tick.
+ */
+export class SocketSink implements LiveSink, HeartbeatMember {
+  private connection: Disposable | null = null;
+  /** Text held until {@link attach}: the preamble plus what the hub writes while connecting. */
+  private held: string | null = null;
+  /** The id the client's EventSource holds; drives tRPC's `restore-id` dance. */
+  private lastEventId: string | null = null;
+  /** Reconnect delay from the last `reconnect` control frame, sent as `retry:` on close. */
+  private retryMs: number | null = null;
+  /** Wrote something since the last heartbeat tick. */
+  private active = true;
+  private ended = false;
+  private openedAt = 0;
+  /** {@link onDrain} callbacks waiting for the socket to empty (one probe write in flight for all). */
+  private drainWaiters: Array<() => void> | null = null;
+  private readonly abortController = new AbortController();
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly host: SocketSinkHost,
+  ) {
+    res.once('close', this.onPeerGone);
+    // An unhandled 'error' on a response would crash the server.
+    res.on('error', this.onPeerGone);
+  }
+
+  /** Aborts when the peer leaves or the stream ends (given to the procedure as `opts.signal`). */
+  get signal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  /** True once the peer left or the stream ended. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Sends the response head and holds `preamble` (the `connected` event) so
+   * it leaves with the hub's first frames in one write.
+   */
+  begin(headers: OutgoingHttpHeaders, preamble: string, lastEventId: string | null): void {
+    this.res.writeHead(200, headers);
+    this.held = preamble;
+    this.lastEventId = lastEventId;
+  }
+
+  /** Answers with the held preamble and `text` (e.g. a `serialized-error`), then ends. */
+  fail(text: string): void {
+    this.end(text);
+  }
+
+  /** Starts live delivery for `connection`: flushes what was held and joins the heartbeat. */
+  attach(connection: Disposable): void {
+    if (this.ended) {
+      connection.dispose();
+      return;
+    }
+    this.connection = connection;
+    this.openedAt = Date.now();
+    const held = this.held;
+    this.held = null;
+    if (held) this.writeRaw(held);
+    if (this.drainWaiters) this.probeDrain();
+    this.host.heartbeat.add(this);
+  }
+
+  write(frames: readonly Frame[]): void {
+    if (this.ended) return;
+    let text = '';
+    for (const frame of frames) {
+      if (frame.id !== null) {
+        // Same bytes, cursor included, for every recipient: encode once.
+        text += frame.wire ??= sseTracked(frame.payload, frame.id);
+        this.lastEventId = frame.id;
+      } else {
+        text += sseUntracked(frame.payload, this.lastEventId);
+        if (frame.message.kind === 'reconnect') this.retryMs = frame.message.afterMs;
+      }
+    }
+    if (this.held !== null) this.held += text;
+    else this.writeRaw(text);
+  }
+
+  pendingBytes(): number {
+    if (this.held !== null) return this.held.length;
+    return this.ended ? 0 : this.res.writableLength;
+  }
+
+  /**
+   * Calls `fn` once everything written so far has left the process. Not the
+   * response's `'drain'` event: that one only fires after a write crossed the
+   * socket's high-water mark, so a small backlog would never report. When
+   * bytes are pending, an empty write to the socket carries the callback:
+   * a stream calls write callbacks in order, so it fires once the bytes
+   * before it are handed to the kernel. Writes themselves carry no callback
+   * (a callback per write costs a tick per recipient of every fan-out).
+   */
+  onDrain(fn: () => void): void {
+    if (this.ended) return;
+    const socket = this.res.socket;
+    if (this.held === null && (this.res.writableLength === 0 || socket === null)) {
+      setImmediate(fn);
+      return;
+    }
+    if (this.drainWaiters) {
+      this.drainWaiters.push(fn);
+      return;
+    }
+    this.drainWaiters = [fn];
+    // Held text (not attached yet) leaves on attach; a probe then would jump ahead of it.
+    if (this.held === null) this.probeDrain();
+  }
+
+  /**
+   * Ends the stream from the server side. `drain`/`rotate`/`error` end it
+   * without tRPC's `return` event, so EventSource reconnects (after the
+   * `retry:` delay of a preceding `reconnect` frame, when there was one) and
+   * resumes from its cursor; `unauthorized` sends a `serialized-error`;
+   * `closed` sends `return`, as the stock route does.
+   */
+  close(reason: CloseReason): void {
+    if (this.ended) return;
+    // The hub disposed the connection before calling us.
+    this.connection = null;
+    let tail = '';
+    if (reason === 'unauthorized') tail = this.host.unauthorizedEvent();
+    else if (reason === 'closed') tail = SSE_RETURN;
+    else if (this.retryMs !== null) tail = sseRetry(this.retryMs);
+    this.end(tail);
+  }
+
+  /** Heartbeat tick: a ping when nothing was written for a whole tick; expiry after `maxDurationMs`. */
+  beat(now: number): void {
+    if (this.ended) return;
+    const max = this.host.maxDurationMs;
+    if (max !== undefined && now - this.openedAt >= max) {
+      this.release();
+      this.end('');
+      return;
+    }
+    if (this.active) {
+      this.active = false;
+      return;
+    }
+    this.writeRaw(SSE_PING);
+  }
+
+  private writeRaw(text: string): void {
+    this.active = true;
+    // A destroyed socket drops writes without calling back; its 'close' disposes the connection.
+    if (this.res.destroyed) return;
+    // Corked around the write, the response's chunk (size line, text, CRLF) leaves in one
+    // syscall now, inside the hub's slice that paid for it, instead of from a nextTick the
+    // response would schedule per write to uncork (a tick per recipient of a fan-out).
+    const socket = this.res.socket;
+    const cork = socket !== null && !socket.writableCorked;
+    if (cork) socket.cork();
+    try {
+      this.res.write(text);
+    } catch {
+      // Destroyed under us: 'close' cleans up.
+    } finally {
+      if (cork) socket.uncork();
+    }
+  }
+
+  /** Writes nothing to the socket, with a callback that fires the drain waiters once what precedes it left. */
+  private probeDrain(): void {
+    const socket = this.res.socket;
+    const fire = () => {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = null;
+      if (waiters) for (const fn of waiters) fn();
+    };
+    if (socket === null || this.res.writableLength === 0) {
+      setImmediate(fire);
+      return;
+    }
+    try {
+      // Straight to the socket, not through the response: an empty chunk there would end chunked framing.
+      socket.write(EMPTY, fire);
+    } catch {
+      // Destroyed: 'close' disposes the connection; waiters are moot.
+    }
+  }
+
+  private end(tail: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.host.heartbeat.delete(this);
+    const text = (this.held ?? '') + tail;
+    this.held = null;
+    try {
+      this.res.end(text);
+    } catch {
+      // Already destroyed.
+    }
+  }
+
+  private release(): void {
+    const connection = this.connection;
+    this.connection = null;
+    connection?.dispose();
+  }
+
+  /** The socket closed or errored (or the response finished): free everything now. */
+  private readonly onPeerGone = (): void => {
+    if (!this.ended) {
+      this.ended = true;
+      this.held = null;
+      this.host.heartbeat.delete(this);
+    }
+    this.release();
+    this.abortController.abort();
+  };
+}

@@ -1,0 +1,28 @@
+import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
+import { sseSerializedError } from './sseFormat.ts';
+
+/** Builds a live stream's `serialized-error` events with the router's own error shape. */
+export interface StreamErrors {
+  /** The event for `error` (as tRPC's `formatError` of the SSE producer shapes it). */
+  event(error: TRPCError, input: unknown, ctx: unknown): string;
+  /** The event ending a stream the hub closed as `unauthorized` (what the stock route's stream throws). */
+  unauthorized(): string;
+}
+
+/**
+ * Error events of the live procedure at `path`: `getErrorShape` (the
+ * router's `errorFormatter`) serialized with the router's transformer, as
+ * tRPC's route does for a subscription.
+ */
+export function createStreamErrors(router: AnyTRPCRouter, path: string): StreamErrors {
+  const config = router._def._config;
+  const event = (error: TRPCError, input: unknown, ctx: unknown) =>
+    sseSerializedError(
+      config.transformer.output.serialize(getErrorShape({ config, error, type: 'subscription', path, input, ctx })),
+    );
+  return {
+    event,
+    unauthorized: () => event(new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' }), undefined, undefined),
+  };
+}

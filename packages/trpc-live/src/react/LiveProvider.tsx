@@ -1,0 +1,128 @@
+'use client';
+
+import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import type { LiveInvalidator, LiveMessageListener } from '../client/index.ts';
+import type { LiveMessage } from '../core/index.ts';
+import {
+  createSharedLiveStream,
+  type SharedLiveStream,
+  type SharedLiveStreamOptions,
+  type SharedLiveStreamStatus,
+} from './sharedLiveStream.ts';
+
+/** Props of {@link LiveProvider}. */
+export interface LiveProviderProps {
+  invalidator: LiveInvalidator;
+  /**
+   * Opens the live subscription, from `lastEventId` when given, e.g.
+   * `(lastEventId, events) => client.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, { onError: events.disconnected })`.
+   * The link in the client's chain applies what arrives; this only keeps it
+   * open and reports when the transport loses it.
+   */
+  subscribe: SharedLiveStreamOptions['open'];
+  /** Keep the stream closed (e.g. signed out). @default true */
+  enabled?: boolean;
+  /**
+   * Share one connection among the tabs of this browser under this name
+   * (include the signed-in user; see {@link createSharedLiveStream}).
+   * `false`: every tab connects on its own. @default false
+   */
+  shareAcrossTabs?: string | false;
+  /** Pause/resume the connection while every tab is hidden. @default none: never paused */
+  setPaused?: SharedLiveStreamOptions['setPaused'];
+  /** How long every tab must be hidden before the pause. @default 3000 */
+  pauseAfterMs?: number;
+  children: ReactNode;
+}
+
+const OFF: SharedLiveStreamStatus = { role: 'closed', tabs: 0, paused: false, connected: false };
+
+/** Holds the current shared stream so hooks can read its status across re-creations. */
+class StatusStore {
+  private stream: SharedLiveStream | null = null;
+  private unlisten: (() => void) | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  set(stream: SharedLiveStream | null): void {
+    this.unlisten?.();
+    this.stream = stream;
+    this.unlisten = stream ? stream.onStatus(() => this.emit()) : null;
+    this.emit();
+  }
+
+  readonly subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly get = (): SharedLiveStreamStatus => this.stream?.status() ?? OFF;
+
+  private emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+interface LiveContextValue {
+  readonly invalidator: LiveInvalidator;
+  readonly store: StatusStore;
+}
+
+const LiveContext = createContext<LiveContextValue | null>(null);
+
+/**
+ * Keeps the browser's live stream open while mounted: one connection per
+ * browser when `shareAcrossTabs` is set (elected leader tab, relayed to the
+ * others), else one per tab.
+ */
+export function LiveProvider({
+  invalidator,
+  subscribe,
+  enabled = true,
+  shareAcrossTabs = false,
+  setPaused,
+  pauseAfterMs,
+  children,
+}: LiveProviderProps) {
+  const [store] = useState(() => new StatusStore());
+  useEffect(() => {
+    if (!enabled) return;
+    const stream = createSharedLiveStream({
+      name: shareAcrossTabs || 'unshared',
+      invalidator,
+      open: subscribe,
+      ...(setPaused ? { setPaused } : {}),
+      ...(pauseAfterMs !== undefined ? { pauseAfterMs } : {}),
+      ...(shareAcrossTabs ? {} : { locks: null, channel: null }),
+    });
+    store.set(stream);
+    return () => {
+      stream.close();
+      store.set(null);
+    };
+  }, [invalidator, subscribe, enabled, shareAcrossTabs, setPaused, pauseAfterMs, store]);
+  const value = useMemo<LiveContextValue>(() => ({ invalidator, store }), [invalidator, store]);
+  return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
+}
+
+function useLiveContext(hook: string): LiveContextValue {
+  const value = useContext(LiveContext);
+  if (!value) throw new Error(`${hook} must be used inside <LiveProvider>`);
+  return value;
+}
+
+/** The invalidator of the nearest {@link LiveProvider}. */
+export function useLiveInvalidator(): LiveInvalidator {
+  return useLiveContext('useLiveInvalidator').invalidator;
+}
+
+/** Calls `listener` for every live message (progress, completion, notifications). Pass a stable function. */
+export function useLiveMessages(listener: (message: LiveMessage) => void): void {
+  const invalidator = useLiveInvalidator();
+  useEffect(() => invalidator.subscribe(listener as LiveMessageListener), [invalidator, listener]);
+}
+
+/** This tab's part in the shared stream (leader, follower, solo) and whether it is paused. */
+export function useLiveStatus(): SharedLiveStreamStatus {
+  const { store } = useLiveContext('useLiveStatus');
+  return useSyncExternalStore(store.subscribe, store.get, () => OFF);
+}

@@ -1,0 +1,184 @@
+import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
+import type { InvalidatesDeclaration, InvalidationKey, LiveMeta } from './meta.ts';
+import type { ResourceRegistry } from './registry.ts';
+import { declaredResources, isDeclaredInvalidates } from './resolveInvalidations.ts';
+
+/** How one mutation declares its invalidations. */
+export interface MutationCoverage {
+  readonly path: string;
+  /** `none`: no `invalidates`; `function`: a bare function (not verifiable). */
+  readonly form: 'none' | 'static' | 'declared' | 'function';
+  /** Resources it may invalidate (empty for `none` and `function`). */
+  readonly resources: readonly string[];
+}
+
+/** One resource and who reads and invalidates it. */
+export interface ResourceCoverage {
+  readonly name: string;
+  /** Bound queries, as `path` or `path(by)`. */
+  readonly queries: readonly string[];
+  readonly dependents: readonly string[];
+  /** Mutations that may invalidate it. */
+  readonly invalidatedBy: readonly string[];
+}
+
+/** What {@link analyzeCoverage} found. */
+export interface CoverageReport {
+  readonly resources: readonly ResourceCoverage[];
+  readonly mutations: readonly MutationCoverage[];
+  /** Query procedures that no mutation's declaration refreshes (informational). */
+  readonly uncoveredQueries: readonly string[];
+  /** Of those, the ones no resource even binds. */
+  readonly unboundQueries: readonly string[];
+  /** Mutations that invalidate nothing (informational: sign-in, for example). */
+  readonly silentMutations: readonly string[];
+  /** Broken contract: keys or bindings that name no query, unknown resources, unverifiable declarations. */
+  readonly errors: readonly string[];
+}
+
+/** Every procedure of a router by path, loading lazy sub-routers. */
+async function proceduresOf(router: AnyTRPCRouter): Promise<Map<string, AnyTRPCProcedure>> {
+  const def = router._def as {
+    procedures: Record<string, AnyTRPCProcedure>;
+    lazy: Record<string, { load(): Promise<void> }>;
+  };
+  // Loading a lazy router registers its procedures and removes its entry; bounded in case it does not.
+  for (let round = 0; round < 100 && Object.keys(def.lazy).length; round++) {
+    await Promise.all(Object.values(def.lazy).map((lazy) => lazy.load()));
+  }
+  return new Map(Object.entries(def.procedures));
+}
+
+/** The field names of an object input parser (zod 4/3), or `null` when they cannot be read. */
+function inputFields(procedure: AnyTRPCProcedure): Set<string> | null {
+  const fields = new Set<string>();
+  for (const parser of procedure._def.inputs as unknown[]) {
+    let schema = parser as Record<string, any> | undefined;
+    // Unwrap optional/nullable/default wrappers (zod 4 keeps the inner type in `_zod.def.innerType`).
+    for (let depth = 0; depth < 5 && schema && !schema.shape; depth++) {
+      schema = schema._zod?.def?.innerType ?? schema._def?.innerType;
+    }
+    const shape = schema?.shape;
+    if (!shape || typeof shape !== 'object') return null;
+    for (const key of Object.keys(shape)) fields.add(key);
+  }
+  return fields.size ? fields : null;
+}
+
+const formOf = (declaration: InvalidatesDeclaration | undefined): MutationCoverage['form'] => {
+  if (!declaration) return 'none';
+  if (Array.isArray(declaration)) return declaration.length ? 'static' : 'none';
+  return isDeclaredInvalidates(declaration) ? 'declared' : 'function';
+};
+
+/**
+ * Checks a router's invalidation declarations against the registry and
+ * reports coverage. Static keys are read directly; the function form is only
+ * verifiable with its declared resources (`{ resources, keys }`): running a
+ * bare function needs a real call's input and output, so a bare function is
+ * an error here rather than a guess.
+ */
+export async function analyzeCoverage(router: AnyTRPCRouter, registry: ResourceRegistry): Promise<CoverageReport> {
+  const procedures = await proceduresOf(router);
+  const errors: string[] = [];
+  const typeOf = (path: string) => procedures.get(path)?._def.type;
+  const queries = [...procedures.keys()].filter((path) => typeOf(path) === 'query').sort();
+
+  const checkQueryPath = (where: string, path: string) => {
+    const type = typeOf(path);
+    if (!type) errors.push(`${where}: "${path}" names no procedure of the router`);
+    else if (type !== 'query') errors.push(`${where}: "${path}" is a ${type}, not a query`);
+    return type === 'query';
+  };
+
+  // Which queries each resource refreshes.
+  const readers = new Map<string, Set<string>>();
+  for (const [name, definition] of Object.entries(registry)) {
+    const paths = new Set<string>();
+    for (const binding of definition.queries) {
+      if (!checkQueryPath(`resource "${name}"`, binding.path)) continue;
+      paths.add(binding.path);
+      if (binding.by !== undefined) {
+        const fields = inputFields(procedures.get(binding.path)!);
+        if (fields && !fields.has(binding.by)) {
+          errors.push(`resource "${name}": "${binding.by}" is not an input field of ${binding.path} (fields: ${[...fields].join(', ')})`);
+        }
+      }
+    }
+    for (const path of definition.dependents ?? []) {
+      if (checkQueryPath(`resource "${name}" dependents`, path)) paths.add(path);
+    }
+    if (!definition.queries.length && !definition.dependents?.length) errors.push(`resource "${name}" names no query`);
+    readers.set(name, paths);
+  }
+
+  const mutations: MutationCoverage[] = [];
+  for (const [path, procedure] of [...procedures].sort(([a], [b]) => a.localeCompare(b))) {
+    const declaration = (procedure._def.meta as LiveMeta | undefined)?.invalidates;
+    if (procedure._def.type !== 'mutation') {
+      if (declaration) errors.push(`${path}: a ${procedure._def.type} declares invalidates, but only mutations publish`);
+      continue;
+    }
+    const form = formOf(declaration);
+    let resources: readonly string[] = [];
+    if (form === 'function') {
+      errors.push(`${path}: invalidates is a bare function, which live:check cannot verify; write { resources: [...], keys: fn }`);
+    } else if (declaration && form !== 'none') {
+      resources = declaredResources(declaration) ?? [];
+      if (form === 'static') {
+        for (const key of declaration as readonly InvalidationKey[]) {
+          if (typeof key?.resource !== 'string') errors.push(`${path}: a static key has no resource name`);
+        }
+      }
+      for (const resource of resources) {
+        if (!Object.hasOwn(registry, resource)) errors.push(`${path}: invalidates unknown resource "${resource}" (not in the registry)`);
+        else if (!readers.get(resource)?.size) errors.push(`${path}: invalidates "${resource}", which names no query`);
+      }
+    }
+    mutations.push({ path, form, resources });
+  }
+
+  const covered = new Set<string>();
+  const bound = new Set<string>();
+  for (const paths of readers.values()) for (const path of paths) bound.add(path);
+  for (const mutation of mutations) {
+    for (const resource of mutation.resources) for (const path of readers.get(resource) ?? []) covered.add(path);
+  }
+
+  return {
+    resources: Object.entries(registry).map(([name, definition]) => ({
+      name,
+      queries: definition.queries.map((q) => (q.by ? `${q.path}(${q.by})` : q.path)),
+      dependents: definition.dependents ?? [],
+      invalidatedBy: mutations.filter((m) => m.resources.includes(name)).map((m) => m.path),
+    })),
+    mutations,
+    uncoveredQueries: queries.filter((path) => !covered.has(path)),
+    unboundQueries: queries.filter((path) => !bound.has(path)),
+    silentMutations: mutations.filter((m) => m.form === 'none').map((m) => m.path),
+    errors,
+  };
+}
+
+/** The report as text for a terminal. */
+export function formatCoverage(report: CoverageReport): string {
+  const lines: string[] = ['Live invalidation coverage', ''];
+  for (const resource of report.resources) {
+    lines.push(`  ${resource.name}`);
+    lines.push(`    read by      ${[...resource.queries, ...resource.dependents.map((d) => `${d} (dependent)`)].join(', ') || '-'}`);
+    lines.push(`    invalidated  ${resource.invalidatedBy.join(', ') || '- (no mutation)'}`);
+  }
+  const list = (title: string, items: readonly string[]) => {
+    lines.push('', `${title} (${items.length})${items.length ? ':' : ''}`);
+    for (const item of items) lines.push(`  ${item}`);
+  };
+  const unbound = new Set(report.unboundQueries);
+  list(
+    'Queries no mutation invalidates',
+    report.uncoveredQueries.map((path) => (unbound.has(path) ? `${path}  (no resource binds it)` : path)),
+  );
+  list('Mutations that invalidate nothing', report.silentMutations);
+  list('Errors', report.errors);
+  lines.push('', report.errors.length ? `FAILED: ${report.errors.length} error(s)` : 'OK');
+  return lines.join('\n');
+}

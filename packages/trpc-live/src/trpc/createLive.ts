@@ -1,0 +1,252 @@
+import { TRPCError } from '@trpc/server';
+import type { ConnectionGroups, Hub, PublishReceipt } from '../core/index.ts';
+import type { LiveStreamInput } from './liveInput.ts';
+import { LiveStream } from './liveStream.ts';
+import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta.ts';
+import { recordPublish, type PublishLog } from './publishLog.ts';
+import type { ResourceRegistry } from './registry.ts';
+import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
+
+/** Where a publish problem happened. */
+export interface PublishProblem {
+  /** Procedure path of the mutation, when it came from the middleware. */
+  readonly path?: string;
+  /** The key that failed to publish, when one did. */
+  readonly key?: InvalidationKey;
+}
+
+/** Options of {@link createLive}. */
+export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
+  /** The hub, or a getter for a process-wide one. */
+  hub: Hub | (() => Hub);
+  /** The tenant of a request; `null` means unauthenticated (UNAUTHORIZED). */
+  scope: (ctx: TCtx) => string | null | undefined;
+  /** Attributes of a stream publishes can target (role, user, plan…). @default {} */
+  groups?: (ctx: TCtx) => ConnectionGroups;
+  /**
+   * Topic patterns a stream may receive; a stream gets the intersection of
+   * what it asks for and these. @default ['>'] (everything in its scope)
+   */
+  allowedTopics?: (ctx: TCtx) => readonly string[] | undefined;
+  /**
+   * When the stream's credential expires (ms since the epoch): the hub then
+   * ends the stream with UNAUTHORIZED, which the client can act on (sign in
+   * again). @default never
+   */
+  expiresAt?: (ctx: TCtx) => number | undefined;
+  /** Where to record publishes for the response fence. @default none */
+  publishLog?: (ctx: TCtx) => PublishLog | undefined;
+  /**
+   * The resource registry. Keys naming a resource outside it are reported
+   * and not published (they would match no query anywhere).
+   * @default none: every resource name is published
+   */
+  resources?: TRegistry;
+  /**
+   * The app router (or a lazy getter, e.g. a dynamic import, which avoids an
+   * import cycle with the module that creates the procedures). Lets the
+   * function form of `invalidates` see the input parsed by the procedure's
+   * own parsers instead of the raw input.
+   * @default none: the function form gets the raw input
+   */
+  router?: RouterSource;
+  /**
+   * Called for problems after a mutation succeeded: a publish failed, a
+   * declaration threw or returned an undeclared or unknown resource. The
+   * mutation's result is never affected.
+   * @default console.error
+   */
+  onPublishError?: (error: unknown, problem: PublishProblem) => void;
+}
+
+/** What the middleware receives from tRPC (the subset it reads). */
+export interface InvalidationMiddlewareOptions<TCtx> {
+  ctx: TCtx;
+  meta?: LiveMeta<any, any> | undefined;
+  type: string;
+  path: string;
+  getRawInput: () => Promise<unknown>;
+  next: () => Promise<any>;
+}
+
+/** Mutation middleware and stream factory bound to one hub. */
+export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
+  /** The hub in use. */
+  hub(): Hub;
+  /**
+   * tRPC middleware: after a mutation succeeds, publishes the keys its
+   * `.meta({ invalidates })` declares, to the caller's scope only, and
+   * records them in the request's publish log (the read-your-writes fence).
+   * Publishes nothing when the mutation fails; never fails a mutation that
+   * succeeded.
+   */
+  invalidationMiddleware: (opts: InvalidationMiddlewareOptions<TCtx>) => Promise<any>;
+  /** Publishes keys for `ctx` as the middleware does (for code outside a procedure, e.g. a job). */
+  publishKeys(ctx: TCtx, keys: readonly inferInvalidationKey<TRegistry>[]): Promise<PublishReceipt[]>;
+  /** The value to return from the live subscription procedure. */
+  stream(ctx: TCtx, input: LiveStreamInput | undefined, signal?: AbortSignal): LiveStream;
+}
+
+/**
+ * Binds the live layer to an app's context: which tenant a request belongs
+ * to, what it may see, the hub to use, and (optionally) the registry and
+ * router that make declarations checkable and inputs parsed.
+ */
+export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry>(
+  options: CreateLiveOptions<TCtx, TRegistry>,
+): Live<TCtx, TRegistry> {
+  const hub = typeof options.hub === 'function' ? options.hub : () => options.hub as Hub;
+  const onPublishError =
+    options.onPublishError ??
+    ((error: unknown) => console.error('[trpc-live] invalidation after a successful mutation:', error));
+  const known = options.resources ? new Set(Object.keys(options.resources)) : null;
+
+  const requireScope = (ctx: TCtx): string => {
+    const scope = options.scope(ctx);
+    if (!scope) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to receive live updates' });
+    return scope;
+  };
+
+  const publish = async (ctx: TCtx, keys: readonly InvalidationKey[], path?: string) => {
+    if (!keys.length) return [];
+    const scope = requireScope(ctx);
+    const log = options.publishLog?.(ctx);
+    const receipts: PublishReceipt[] = [];
+    // Distinct keys only: the same key twice in one mutation is one change.
+    const seen = new Set<string>();
+    for (const key of keys) {
+      if (known && !known.has(key.resource)) {
+        onPublishError(new Error(`unknown resource "${key.resource}" (not in the registry); not published`), { path, key });
+        continue;
+      }
+      const id = key.id === undefined ? undefined : String(key.id);
+      const dedupe = `${key.resource}\u0000${id ?? ''}`;
+      if (seen.has(dedupe)) continue;
+      seen.add(dedupe);
+      try {
+        const receipt = await hub().invalidate(scope, {
+          resource: key.resource,
+          ...(id !== undefined ? { id } : {}),
+          ...(key.action ? { action: key.action } : {}),
+          ...(key.hint ? { hint: key.hint } : {}),
+        });
+        receipts.push(receipt);
+        if (log) recordPublish(log, key.resource, id, receipt);
+      } catch (error) {
+        onPublishError(error, { path, key });
+      }
+    }
+    return receipts;
+  };
+
+  return {
+    hub,
+    publishKeys: (ctx, keys) => publish(ctx, keys),
+    async invalidationMiddleware(opts) {
+      const result = await opts.next();
+      const declaration = opts.meta?.invalidates;
+      if (!result.ok || opts.type !== 'mutation' || !declaration) return result;
+      const { keys, problems } = await resolveInvalidations({
+        declaration,
+        path: opts.path,
+        ctx: opts.ctx,
+        output: result.data,
+        getRawInput: opts.getRawInput,
+        router: options.router,
+      });
+      for (const problem of problems) onPublishError(problem, { path: opts.path });
+      try {
+        await publish(opts.ctx, keys, opts.path);
+      } catch (error) {
+        // No scope (a public mutation declaring invalidations): nothing to publish to.
+        onPublishError(error, { path: opts.path });
+      }
+      return result;
+    },
+    stream(ctx, input, signal) {
+      const scope = requireScope(ctx);
+      const allowed = options.allowedTopics?.(ctx);
+      const asked = input?.topics;
+      const topics = intersectTopics(asked, allowed);
+      const expiresAt = options.expiresAt?.(ctx);
+      if (expiresAt !== undefined && expiresAt <= Date.now()) {
+        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' });
+      }
+      return new LiveStream(
+        hub(),
+        {
+          scope,
+          topics,
+          groups: options.groups?.(ctx) ?? {},
+          lastEventId: input?.lastEventId ?? null,
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
+        },
+        signal,
+      );
+    },
+  };
+}
+
+/**
+ * Patterns a stream may use: what it asked for, restricted to what it is
+ * allowed. Each pattern is the intersection of an asked and an allowed one
+ * (asking `>` with `['orders']` allowed gets `orders`; `orders.*` with
+ * `*.created` gets `orders.created`), so the stream receives exactly the
+ * topics both match. Asking for nothing means "all allowed"; FORBIDDEN only
+ * when no topic is both asked and allowed.
+ */
+export function intersectTopics(
+  asked: readonly string[] | undefined,
+  allowed: readonly string[] | undefined,
+): readonly string[] | undefined {
+  if (!allowed) return asked;
+  if (!asked?.length) return allowed;
+  const found: string[] = [];
+  for (const a of asked) {
+    for (const b of allowed) {
+      const both = intersectPatterns(a, b);
+      if (both !== null && !found.includes(both)) found.push(both);
+    }
+  }
+  // Patterns another one already covers add nothing (and count against the hub's per-stream bound).
+  const kept = found.filter((p, i) => !found.some((q, j) => j !== i && covers(q, p) && (!covers(p, q) || j < i)));
+  if (!kept.length) throw new TRPCError({ code: 'FORBIDDEN', message: 'None of the requested topics is allowed' });
+  return kept;
+}
+
+/**
+ * The pattern matching exactly the topics both NATS-style patterns match
+ * (`*`: one token, `>`: one or more trailing tokens), or `null` when no
+ * topic matches both.
+ */
+export function intersectPatterns(a: string, b: string): string | null {
+  const x = a.split('.');
+  const y = b.split('.');
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const s = x[i];
+    const t = y[i];
+    if (s === '>' && t === '>') return [...out, '>'].join('.');
+    // `>` takes whatever the other has left, which must be at least one token.
+    if (s === '>') return t === undefined ? null : [...out, ...y.slice(i)].join('.');
+    if (t === '>') return s === undefined ? null : [...out, ...x.slice(i)].join('.');
+    if (s === undefined || t === undefined) return s === t ? out.join('.') : null;
+    if (s === '*') out.push(t);
+    else if (t === '*' || t === s) out.push(s);
+    else return null;
+  }
+}
+
+/** True when every topic matched by `inner` is also matched by `outer`. */
+export function covers(outer: string, inner: string): boolean {
+  const o = outer.split('.');
+  const i = inner.split('.');
+  for (let k = 0; k < o.length; k++) {
+    const token = o[k];
+    if (token === '>') return i.length > k;
+    const other = i[k];
+    if (other === undefined || other === '>') return false;
+    if (token !== '*' && (other === '*' || other !== token)) return false;
+  }
+  return o.length === i.length;
+}

@@ -1,0 +1,25 @@
+// Public API of the tRPC server binding.
+export { createLive, covers, intersectPatterns, intersectTopics } from './createLive.ts';
+export type { CreateLiveOptions, InvalidationMiddlewareOptions, Live, PublishProblem } from './createLive.ts';
+export { LiveStream, isLiveStream, toTRPCError } from './liveStream.ts';
+export { appendRetryHint, serverClosedStream, sseRetry } from './retryHint.ts';
+export type { LiveStreamItem, LiveStreamRequest } from './liveStream.ts';
+export { liveStreamInput, MAX_STREAM_TOPICS } from './liveInput.ts';
+export type { LiveStreamInput } from './liveInput.ts';
+export type {
+  DeclaredInvalidates,
+  InvalidatesArgs,
+  InvalidatesDeclaration,
+  InvalidatesFn,
+  InvalidationKey,
+  inferInvalidationKey,
+  LiveMeta,
+} from './meta.ts';
+export { createPublishLog, fenceHeader, recordPublish, LIVE_FENCE_HEADER } from './publishLog.ts';
+export type { PublishLog, PublishedKey } from './publishLog.ts';
+export { checkResources } from './checkResources.ts';
+export type { CheckedResources, RegistryError, inferQueryInput, inferQueryInputKeys, inferQueryPaths } from './checkResources.ts';
+export { declaredResources, parseProcedureInput, resolveInvalidations } from './resolveInvalidations.ts';
+export type { ResolvedInvalidations, ResolveInvalidationsOptions, RouterSource } from './resolveInvalidations.ts';
+export { analyzeCoverage, formatCoverage } from './analyzeCoverage.ts';
+export type { CoverageReport, MutationCoverage, ResourceCoverage } from './analyzeCoverage.ts';

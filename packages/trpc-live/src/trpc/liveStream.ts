@@ -1,0 +1,179 @@
+import { tracked, TRPCError, type TrackedEnvelope } from '@trpc/server';
+import { isLiveError, type CloseReason, type ConnectionGroups, type Frame, type Hub, type LiveConnection, type LiveMessage, type LiveSink } from '../core/index.ts';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { serverClosedStream } from './retryHint.ts';
+
+/** What a live stream asks the hub for, after auth and validation. */
+export interface LiveStreamRequest {
+  readonly scope: string;
+  readonly topics?: readonly string[];
+  readonly groups?: ConnectionGroups;
+  readonly lastEventId?: string | null;
+  /** When the credential behind the stream expires (ms since the epoch); the stream then ends with UNAUTHORIZED. */
+  readonly expiresAt?: number;
+}
+
+/** One item of a live subscription: data frames are tracked (carry a cursor), control frames are not. */
+export type LiveStreamItem = TrackedEnvelope<LiveMessage> | LiveMessage;
+
+const LIVE_STREAM = Symbol.for('trpc-live.stream');
+
+/**
+ * The value a live subscription procedure returns. Iterating it (stock tRPC
+ * route, `createCaller`) connects to the hub and yields frames; the fast
+ * transport instead reads {@link request} and attaches its socket to the hub,
+ * so both paths share the procedure's context, input parsing and middleware.
+ */
+export class LiveStream implements AsyncIterable<LiveStreamItem> {
+  readonly [LIVE_STREAM] = true;
+
+  constructor(
+    readonly hub: Hub,
+    readonly request: LiveStreamRequest,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /**
+   * Attaches `sink` to the hub with this stream's request: what the fast
+   * transport does instead of iterating. Hub errors come out as the tRPC
+   * errors the stock route would send (see {@link toTRPCError}).
+   */
+  connect(sink: LiveSink): LiveConnection {
+    try {
+      return this.hub.connect({ ...this.request, sink });
+    } catch (cause) {
+      throw toTRPCError(cause);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<LiveStreamItem> {
+    return iterate(this, this.signal);
+  }
+}
+
+const CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
+  BAD_TOPIC: 'BAD_REQUEST',
+  BAD_CURSOR: 'BAD_REQUEST',
+  BAD_SIGNAL: 'BAD_REQUEST',
+  BAD_OPTIONS: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  // Retryable: the client reconnects (to another instance) instead of giving up.
+  DRAINING: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * The tRPC error for a hub error: bad input → BAD_REQUEST, auth codes as
+ * they are, DRAINING → SERVICE_UNAVAILABLE (retryable), the rest →
+ * INTERNAL_SERVER_ERROR. The message of a `LiveError` is safe to show.
+ */
+export function toTRPCError(cause: unknown): TRPCError {
+  if (cause instanceof TRPCError) return cause;
+  if (isLiveError(cause)) {
+    return new TRPCError({ code: CODES[cause.code] ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
+  }
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
+}
+
+/** True for the value a live subscription procedure returns. */
+export function isLiveStream(value: unknown): value is LiveStream {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LIVE_STREAM] === true;
+}
+
+/** Sink that queues frames for an async consumer (the stock tRPC SSE pipeline). */
+class QueueSink implements LiveSink {
+  readonly queue: Frame[] = [];
+  private bytes = 0;
+  private drainWaiters: Array<() => void> = [];
+  closedWith: CloseReason | null = null;
+  wake: (() => void) | null = null;
+
+  write(frames: readonly Frame[]): void {
+    for (const frame of frames) {
+      this.queue.push(frame);
+      this.bytes += frame.bytes;
+    }
+    this.notify();
+  }
+
+  pendingBytes(): number {
+    return this.bytes;
+  }
+
+  onDrain(fn: () => void): void {
+    this.drainWaiters.push(fn);
+  }
+
+  close(reason: CloseReason): void {
+    this.closedWith ??= reason;
+    this.notify();
+  }
+
+  shift(): Frame | undefined {
+    const frame = this.queue.shift();
+    if (frame) this.bytes -= frame.bytes;
+    if (!this.queue.length && this.drainWaiters.length) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const fn of waiters) fn();
+    }
+    return frame;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
+function iterate(stream: LiveStream, signal?: AbortSignal): AsyncIterator<LiveStreamItem> {
+  const sink = new QueueSink();
+  let connection: LiveConnection | null = null;
+  let done = false;
+
+  const finish = (): IteratorReturnResult<undefined> => {
+    done = true;
+    signal?.removeEventListener('abort', onAbort);
+    connection?.dispose();
+    connection = null;
+    return { done: true, value: undefined };
+  };
+  const onAbort = () => sink.close('closed');
+
+  return {
+    async next(): Promise<IteratorResult<LiveStreamItem>> {
+      if (done) return { done: true, value: undefined };
+      if (!connection) {
+        if (signal?.aborted) return finish();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        connection = stream.connect(sink);
+      }
+      while (true) {
+        const frame = sink.shift();
+        if (frame) {
+          return { done: false, value: frame.id === null ? frame.message : tracked(frame.id, frame.message) };
+        }
+        if (sink.closedWith || signal?.aborted) {
+          const reason = sink.closedWith;
+          finish();
+          // A drained or rotated stream must make the client reconnect (a normal end, `return`, would stop
+          // it): it ends silently and the route adds the hint's `retry:`, as the fast transport writes it.
+          if (reason === 'drain' || reason === 'rotate' || reason === 'error') throw serverClosedStream();
+          if (reason === 'unauthorized') {
+            throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' });
+          }
+          return { done: true, value: undefined };
+        }
+        // Tied to the request's signal: an abort closes the sink, which wakes us.
+        await new Promise<void>((resolve) => {
+          sink.wake = resolve;
+        });
+      }
+    },
+    async return(): Promise<IteratorResult<LiveStreamItem>> {
+      return finish();
+    },
+  };
+}

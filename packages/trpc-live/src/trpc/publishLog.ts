@@ -1,0 +1,36 @@
+import type { PublishReceipt } from '../core/index.ts';
+
+/** One published key and where it landed; what the mutating client uses as a fence. */
+export interface PublishedKey {
+  readonly resource: string;
+  readonly id?: string;
+  readonly cursor: string;
+}
+
+/**
+ * Collects what a request's mutations published, so the response can tell
+ * the mutating client (read-your-writes without a second refetch). Put one in
+ * the request context; see {@link fenceHeader}.
+ */
+export interface PublishLog {
+  readonly entries: PublishedKey[];
+}
+
+/** Response header carrying the fence: a JSON array of {@link PublishedKey}. */
+export const LIVE_FENCE_HEADER = 'x-trpc-live-fence';
+
+/** A fresh, empty log for one request. */
+export function createPublishLog(): PublishLog {
+  return { entries: [] };
+}
+
+/** Adds a publish to the log. */
+export function recordPublish(log: PublishLog, resource: string, id: string | undefined, receipt: PublishReceipt): void {
+  log.entries.push({ resource, ...(id !== undefined ? { id } : {}), cursor: receipt.cursor });
+}
+
+/** The fence header value for a log, or `null` when nothing was published. */
+export function fenceHeader(log: PublishLog | undefined | null): string | null {
+  if (!log || log.entries.length === 0) return null;
+  return JSON.stringify(log.entries);
+}
