@@ -2,19 +2,23 @@ import { initTRPC, lazy } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineResources, type ResourceRegistry } from 'trpc-live/shared';
-import { analyzeCoverage, formatCoverage, type LiveMeta } from 'trpc-live/trpc';
+import { createHub } from 'trpc-live/core';
+import { analyzeCoverage, createLive, formatCoverage, type LiveMeta } from 'trpc-live/trpc';
 
 // Meta typed loosely on purpose: these routers carry the mistakes live:check must catch at run time
 // (what a cast, a stale registry or plain JavaScript would let through the compiler).
 const t = initTRPC.meta<LiveMeta<ResourceRegistry>>().create();
+// Procedures that declare invalidates use the middleware, as they must (test/live/trpc/middlewareChain.test.ts covers its absence).
+const live = createLive<object>({ hub: createHub(), scope: () => 'tenant' });
+const p = t.procedure.use(live.invalidationMiddleware);
 
 const ordersRouter = t.router({
   list: t.procedure.input(z.object({ status: z.string() }).optional()).query(() => []),
   byId: t.procedure.input(z.object({ id: z.string() })).query(() => null),
-  create: t.procedure
+  create: p
     .meta({ invalidates: { resources: ['orders', 'products'], keys: ({ output }: { output: string }) => [{ resource: 'orders', id: output }] } })
     .mutation(() => 'o1'),
-  archive: t.procedure.meta({ invalidates: [{ resource: 'orders', action: 'deleted' }] }).mutation(() => 'ok'),
+  archive: p.meta({ invalidates: [{ resource: 'orders', action: 'deleted' }] }).mutation(() => 'ok'),
 });
 
 const goodRouter = t.router({
@@ -79,8 +83,8 @@ describe('analyzeCoverage', () => {
   it('fails on a resource that names no query and on keys of unknown resources', async () => {
     const router = t.router({
       list: t.procedure.query(() => []),
-      a: t.procedure.meta({ invalidates: [{ resource: 'ghost' }] }).mutation(() => 'ok'),
-      b: t.procedure.meta({ invalidates: { resources: ['empty'], keys: ({ output }: { output: string }) => [{ resource: 'empty', id: output }] } }).mutation(() => 'ok'),
+      a: p.meta({ invalidates: [{ resource: 'ghost' }] }).mutation(() => 'ok'),
+      b: p.meta({ invalidates: { resources: ['empty'], keys: ({ output }: { output: string }) => [{ resource: 'empty', id: output }] } }).mutation(() => 'ok'),
     });
     const report = await analyzeCoverage(router, { list: { queries: [{ path: 'list' }] }, empty: { queries: [] } });
     expect(report.errors).toEqual([
@@ -93,7 +97,7 @@ describe('analyzeCoverage', () => {
   it('fails on a bare function, which it cannot verify without running it', async () => {
     const router = t.router({
       list: t.procedure.query(() => []),
-      bare: t.procedure.meta({ invalidates: ({ output }: { output: string }) => [{ resource: 'list', id: output }] }).mutation(() => 'ok'),
+      bare: p.meta({ invalidates: ({ output }: { output: string }) => [{ resource: 'list', id: output }] }).mutation(() => 'ok'),
     });
     const report = await analyzeCoverage(router, { list: { queries: [{ path: 'list' }] } });
     expect(report.errors).toEqual([
@@ -103,7 +107,7 @@ describe('analyzeCoverage', () => {
   });
 
   it('fails on invalidates declared on a query, which never publishes', async () => {
-    const router = t.router({ list: t.procedure.meta({ invalidates: [{ resource: 'list' }] }).query(() => []) });
+    const router = t.router({ list: p.meta({ invalidates: [{ resource: 'list' }] }).query(() => []) });
     const report = await analyzeCoverage(router, { list: { queries: [{ path: 'list' }] } });
     expect(report.errors).toEqual(['list: a query declares invalidates, but only mutations publish']);
   });

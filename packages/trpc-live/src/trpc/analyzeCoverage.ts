@@ -1,6 +1,7 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { InvalidatesDeclaration, InvalidationKey, LiveMeta } from './meta.ts';
 import type { ResourceRegistry } from './registry.ts';
+import { lacksInvalidationMiddleware, missingMiddlewareProblem } from './middlewareChain.ts';
 import { declaredResources, isDeclaredInvalidates } from './resolveInvalidations.ts';
 
 /** How one mutation declares its invalidations. */
@@ -32,7 +33,10 @@ export interface CoverageReport {
   readonly unboundQueries: readonly string[];
   /** Mutations that invalidate nothing (informational: sign-in, for example). */
   readonly silentMutations: readonly string[];
-  /** Broken contract: keys or bindings that name no query, unknown resources, unverifiable declarations. */
+  /**
+   * Broken contract: keys or bindings that name no query, unknown resources, unverifiable declarations,
+   * mutations with `invalidates` whose middleware chain lacks the invalidation middleware.
+   */
   readonly errors: readonly string[];
 }
 
@@ -76,7 +80,10 @@ const formOf = (declaration: InvalidatesDeclaration | undefined): MutationCovera
  * reports coverage. Static keys are read directly; the function form is only
  * verifiable with its declared resources (`{ resources, keys }`): running a
  * bare function needs a real call's input and output, so a bare function is
- * an error here rather than a guess.
+ * an error here rather than a guess. A mutation that declares `invalidates`
+ * but lacks `live.invalidationMiddleware` in its chain (passed to `.use()`
+ * directly or through `t.middleware()`; a wrapper function around it is not
+ * recognised) publishes nothing, and is an error too.
  */
 export async function analyzeCoverage(router: AnyTRPCRouter, registry: ResourceRegistry): Promise<CoverageReport> {
   const procedures = await proceduresOf(router);
@@ -120,6 +127,7 @@ export async function analyzeCoverage(router: AnyTRPCRouter, registry: ResourceR
       continue;
     }
     const form = formOf(declaration);
+    if (lacksInvalidationMiddleware(procedure)) errors.push(missingMiddlewareProblem(path));
     let resources: readonly string[] = [];
     if (form === 'function') {
       errors.push(`${path}: invalidates is a bare function, which live:check cannot verify; write { resources: [...], keys: fn }`);

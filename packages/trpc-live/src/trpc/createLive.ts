@@ -4,6 +4,7 @@ import type { LiveStreamInput } from './liveInput.ts';
 import { LiveStream } from './liveStream.ts';
 import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta.ts';
 import { recordPublish, type PublishLog } from './publishLog.ts';
+import { markInvalidationMiddleware, warnMissingMiddlewareOnce, type LiveLogger } from './middlewareChain.ts';
 import type { ResourceRegistry } from './registry.ts';
 import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
 
@@ -57,6 +58,13 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * @default console.error
    */
   onPublishError?: (error: unknown, problem: PublishProblem) => void;
+  /**
+   * Development warnings (not in production): once per instance, the
+   * mutations of `router` that declare `invalidates` but lack
+   * `invalidationMiddleware` in their chain, so publish nothing.
+   * @default console
+   */
+  logger?: LiveLogger;
 }
 
 /** What the middleware receives from tRPC (the subset it reads). */
@@ -100,6 +108,10 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     options.onPublishError ??
     ((error: unknown) => console.error('[trpc-live] invalidation after a successful mutation:', error));
   const known = options.resources ? new Set(Object.keys(options.resources)) : null;
+  // Checked on the first stream or mutation, not here: the router is built from procedures that use
+  // this instance, so it is still being imported now; by the first call it is whole (and a live
+  // page opens its stream on load, so the warning comes early). Development only.
+  const warnChains = warnMissingMiddlewareOnce(options.router, options.logger ?? console);
 
   const requireScope = (ctx: TCtx): string => {
     const scope = options.scope(ctx);
@@ -139,10 +151,11 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     return receipts;
   };
 
-  return {
+  const live: Live<TCtx, TRegistry> = {
     hub,
     publishKeys: (ctx, keys) => publish(ctx, keys),
     async invalidationMiddleware(opts) {
+      warnChains();
       const result = await opts.next();
       const declaration = opts.meta?.invalidates;
       if (!result.ok || opts.type !== 'mutation' || !declaration) return result;
@@ -164,6 +177,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
       return result;
     },
     stream(ctx, input, signal) {
+      warnChains();
       const scope = requireScope(ctx);
       const allowed = options.allowedTopics?.(ctx);
       const asked = input?.topics;
@@ -185,6 +199,9 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
       );
     },
   };
+  // Lets live:check find this middleware in procedure chains (and the registry it was given).
+  markInvalidationMiddleware(live.invalidationMiddleware, { resources: options.resources });
+  return live;
 }
 
 /**
