@@ -1,12 +1,10 @@
 import superjson from 'superjson';
 import { combineMetrics, createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from 'trpc-live/core';
+import { processHub, resetProcessHub } from 'trpc-live/next';
 import { createRedisBackend, type RedisBackend } from 'trpc-live/redis';
 import { envMs } from './env';
 import { getLiveStats } from './liveStats';
 import { prometheusLiveMetrics } from './metrics';
-
-const HUB_KEY = Symbol.for('trpc-live.app.hub');
-type HubGlobal = { [HUB_KEY]?: Hub };
 
 /**
  * Serializes a message exactly as tRPC's SSE producer does with the
@@ -67,16 +65,16 @@ export function createAppHub(options: { subscribe?: boolean } = {}): Hub {
 }
 
 /**
- * The process-wide hub. Kept on `globalThis` so the Next.js route bundles and
- * the Node entry (fast transport) publish into and read from one instance.
+ * The process-wide hub, held by the package (`processHub`, on `globalThis`)
+ * so the Next.js route bundles and the Node entry (fast transport) publish
+ * into and read from one instance.
  */
 export function getHub(): Hub {
-  const g = globalThis as HubGlobal;
-  if (!g[HUB_KEY]) {
-    g[HUB_KEY] = createAppHub();
-    getLiveStats().attach(g[HUB_KEY]);
-  }
-  return g[HUB_KEY];
+  return processHub(() => {
+    const hub = createAppHub();
+    getLiveStats().attach(hub);
+    return hub;
+  });
 }
 
 /**
@@ -91,6 +89,9 @@ export function hubReady(timeoutMs = 5000): Promise<boolean> {
 
 /** Replaces the process-wide hub (tests). */
 export function setHub(hub: Hub | undefined): void {
-  (globalThis as HubGlobal)[HUB_KEY] = hub;
-  if (hub) getLiveStats().attach(hub);
+  resetProcessHub();
+  if (hub) {
+    processHub(() => hub);
+    getLiveStats().attach(hub);
+  }
 }

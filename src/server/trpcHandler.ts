@@ -1,5 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { appendRetryHint, fenceHeader, LIVE_FENCE_HEADER } from 'trpc-live/trpc';
+import { withLiveRetryHint } from 'trpc-live/next';
+import { fenceHeader, LIVE_FENCE_HEADER } from 'trpc-live/trpc';
 import { MAX_BATCH_SIZE } from '../trpc/batchLimit';
 import { createContext } from './context';
 import { oversizedBatchResponse } from './batchGuard';
@@ -36,22 +37,12 @@ export async function handleTrpcRequestFrom(request: Request, remoteAddress: str
   // Per user, a bound on requests in flight and turns for their calls.
   const admission = getRequestLimits().begin();
   try {
-    return admission.finish(withRetryHint(await handleAdmitted(req, admission, remoteAddress)));
+    // A live stream the server closes (drain, rotation) ends with the hint's `retry:`, as on the fast transport.
+    return admission.finish(withLiveRetryHint(await handleAdmitted(req, admission, remoteAddress), appRouter));
   } catch (error) {
     admission.abandon();
     throw error;
   }
-}
-
-/**
- * A live stream the server closes (drain, rotation) ends on this route as on
- * the fast transport: with the hint's `retry:` (live/trpc/retryHint.ts).
- */
-function withRetryHint(response: Response): Response {
-  if (!response.body || !response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
-  const { transformer } = appRouter._def._config;
-  const body = appendRetryHint(response.body, (value) => transformer.output.deserialize(value));
-  return new Response(body, { status: response.status, headers: response.headers });
 }
 
 function handleAdmitted(req: Request, admission: RequestAdmission, remoteAddress: string | undefined): Promise<Response> {

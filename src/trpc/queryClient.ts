@@ -1,4 +1,5 @@
 import { QueryClient } from '@tanstack/react-query';
+import { liveQueryDefaults } from 'trpc-live/client';
 
 /**
  * Query defaults for a live app: data stays fresh until the server says it
@@ -8,9 +9,7 @@ export function makeQueryClient(): QueryClient {
   return new QueryClient({
     defaultOptions: {
       queries: {
-        staleTime: Infinity,
-        refetchOnWindowFocus: false,
-        refetchOnReconnect: false,
+        ...liveQueryDefaults,
         retry: 1,
       },
     },

@@ -7,3 +7,6 @@ export { createQueryMatcher, parseQueryKey } from './queryMatcher.ts';
 export type { ChangedKey, ParsedQueryKey, QueryMatcher } from './queryMatcher.ts';
 export { credentialEventSource } from './credentialEventSource.ts';
 export type { CredentialEventSourceOptions, FetchingEventSourceClass } from './credentialEventSource.ts';
+export { liveLinks } from './liveLinks.ts';
+export type { LiveLinksOptions } from './liveLinks.ts';
+export { liveQueryDefaults } from './queryDefaults.ts';

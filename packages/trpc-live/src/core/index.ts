@@ -1,5 +1,6 @@
 // Public API of the framework-free core. Everything else in this folder is internal.
 export { createHub, Hub } from './hub.ts';
+export { processHub, resetProcessHub } from './processHub.ts';
 export type {
   ConnectionOwner,
   ConnectOptions,

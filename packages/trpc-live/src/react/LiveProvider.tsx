@@ -1,6 +1,6 @@
 'use client';
 
-import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { LiveInvalidator, LiveMessageListener } from '../client/index.ts';
 import type { LiveMessage } from '../core/index.ts';
 import {
@@ -9,17 +9,26 @@ import {
   type SharedLiveStreamOptions,
   type SharedLiveStreamStatus,
 } from './sharedLiveStream.ts';
+import { streamSubscriber, type LiveStreamProcedure } from './streamSubscriber.ts';
 
 /** Props of {@link LiveProvider}. */
 export interface LiveProviderProps {
   invalidator: LiveInvalidator;
   /**
-   * Opens the live subscription, from `lastEventId` when given, e.g.
-   * `(lastEventId, events) => client.live.stream.subscribe(lastEventId ? { lastEventId } : undefined, { onError: events.disconnected })`.
-   * The link in the client's chain applies what arrives; this only keeps it
-   * open and reports when the transport loses it.
+   * The live subscription of the tRPC client: `stream={trpcClient.live.stream}`.
+   * The link in the client's chain applies what arrives; the provider only
+   * keeps it open (from the invalidator's cursor) and notices when the
+   * transport loses it. Give this or `subscribe`.
    */
-  subscribe: SharedLiveStreamOptions['open'];
+  stream?: LiveStreamProcedure;
+  /**
+   * Opens the live subscription yourself, from `lastEventId` when given, e.g.
+   * `(lastEventId, events) => client.live.stream.subscribe(lastEventId ? { lastEventId } : {}, { onError: events.disconnected })`.
+   * Pass a stable function. @default built from `stream`
+   */
+  subscribe?: SharedLiveStreamOptions['open'];
+  /** Called when the stream stops for good (an error the link does not retry). @default console.warn */
+  onStreamError?: (error: { message: string }) => void;
   /** Keep the stream closed (e.g. signed out). @default true */
   enabled?: boolean;
   /**
@@ -76,7 +85,9 @@ const LiveContext = createContext<LiveContextValue | null>(null);
  */
 export function LiveProvider({
   invalidator,
-  subscribe,
+  stream: streamProcedure,
+  subscribe: givenSubscribe,
+  onStreamError,
   enabled = true,
   shareAcrossTabs = false,
   setPaused,
@@ -84,6 +95,20 @@ export function LiveProvider({
   children,
 }: LiveProviderProps) {
   const [store] = useState(() => new StatusStore());
+  // Latest props behind stable callbacks: a new `stream` proxy or error handler each render must not reconnect.
+  const latest = useRef({ streamProcedure, onStreamError });
+  latest.current = { streamProcedure, onStreamError };
+  const [fromStream] = useState(() =>
+    streamSubscriber(
+      () => {
+        const procedure = latest.current.streamProcedure;
+        if (!procedure) throw new Error('<LiveProvider> needs `stream` (e.g. trpcClient.live.stream) or `subscribe`');
+        return procedure;
+      },
+      (error) => (latest.current.onStreamError ?? ((e) => console.warn('[trpc-live] stream stopped:', e.message)))(error),
+    ),
+  );
+  const subscribe = givenSubscribe ?? fromStream;
   useEffect(() => {
     if (!enabled) return;
     const stream = createSharedLiveStream({

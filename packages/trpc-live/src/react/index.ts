@@ -13,3 +13,4 @@ export type {
   StreamEvents,
   Unsubscribable,
 } from './sharedLiveStream.ts';
+export type { LiveStreamProcedure } from './streamSubscriber.ts';

@@ -1,9 +1,9 @@
 import { TRPCError } from '@trpc/server';
-import type { ConnectionGroups, Hub, PublishReceipt } from '../core/index.ts';
+import { processHub, type ConnectionGroups, type Hub, type PublishReceipt } from '../core/index.ts';
 import type { LiveStreamInput } from './liveInput.ts';
 import { LiveStream } from './liveStream.ts';
 import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta.ts';
-import { recordPublish, type PublishLog } from './publishLog.ts';
+import { publishLogOf, recordPublish, type PublishLog } from './publishLog.ts';
 import { markInvalidationMiddleware, warnMissingMiddlewareOnce, type LiveLogger } from './middlewareChain.ts';
 import type { ResourceRegistry } from './registry.ts';
 import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
@@ -18,10 +18,20 @@ export interface PublishProblem {
 
 /** Options of {@link createLive}. */
 export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
-  /** The hub, or a getter for a process-wide one. */
-  hub: Hub | (() => Hub);
-  /** The tenant of a request; `null` means unauthenticated (UNAUTHORIZED). */
-  scope: (ctx: TCtx) => string | null | undefined;
+  /**
+   * The hub, or a getter for one.
+   * @default the process-wide hub (`processHub()`), shared by every bundle of the process
+   */
+  hub?: Hub | (() => Hub);
+  /**
+   * The tenant of a request: publishes reach only streams of the same scope.
+   * Returning `null`/`undefined` means "no tenant": the stream is refused with
+   * UNAUTHORIZED and a mutation publishes nothing.
+   * @default one scope for everyone (`'default'`): a single-tenant app. Who may
+   * open the stream is then decided by the procedure it is built on (a public
+   * procedure allows anonymous streams).
+   */
+  scope?: (ctx: TCtx) => string | null | undefined;
   /** Attributes of a stream publishes can target (role, user, plan…). @default {} */
   groups?: (ctx: TCtx) => ConnectionGroups;
   /**
@@ -35,7 +45,11 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * again). @default never
    */
   expiresAt?: (ctx: TCtx) => number | undefined;
-  /** Where to record publishes for the response fence. @default none */
+  /**
+   * Where to record publishes for the response fence.
+   * @default the log `withPublishLog` put on the context (the route handler of
+   * trpc-live/next does that), else none
+   */
   publishLog?: (ctx: TCtx) => PublishLog | undefined;
   /**
    * The resource registry. Keys naming a resource outside it are reported
@@ -93,7 +107,15 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
   publishKeys(ctx: TCtx, keys: readonly inferInvalidationKey<TRegistry>[]): Promise<PublishReceipt[]>;
   /** The value to return from the live subscription procedure. */
   stream(ctx: TCtx, input: LiveStreamInput | undefined, signal?: AbortSignal): LiveStream;
+  /**
+   * The live subscription's resolver, for
+   * `procedure.input(liveStreamInput).subscription(live.subscription)`.
+   */
+  subscription: (opts: { ctx: TCtx; input: LiveStreamInput | undefined; signal?: AbortSignal | undefined }) => LiveStream;
 }
+
+/** The scope of every request when `createLive` is given no `scope`. */
+export const SINGLE_SCOPE = 'default';
 
 /**
  * Binds the live layer to an app's context: which tenant a request belongs
@@ -103,7 +125,10 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
 export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry>(
   options: CreateLiveOptions<TCtx, TRegistry>,
 ): Live<TCtx, TRegistry> {
-  const hub = typeof options.hub === 'function' ? options.hub : () => options.hub as Hub;
+  const given = options.hub;
+  const hub = typeof given === 'function' ? given : given ? () => given : () => processHub();
+  const scopeOf = options.scope ?? (() => SINGLE_SCOPE);
+  const publishLogFor = options.publishLog ?? publishLogOf;
   const onPublishError =
     options.onPublishError ??
     ((error: unknown) => console.error('[trpc-live] invalidation after a successful mutation:', error));
@@ -114,7 +139,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
   const warnChains = warnMissingMiddlewareOnce(options.router, options.logger ?? console);
 
   const requireScope = (ctx: TCtx): string => {
-    const scope = options.scope(ctx);
+    const scope = scopeOf(ctx);
     if (!scope) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to receive live updates' });
     return scope;
   };
@@ -122,7 +147,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
   const publish = async (ctx: TCtx, keys: readonly InvalidationKey[], path?: string) => {
     if (!keys.length) return [];
     const scope = requireScope(ctx);
-    const log = options.publishLog?.(ctx);
+    const log = publishLogFor(ctx);
     const receipts: PublishReceipt[] = [];
     // Distinct keys only: the same key twice in one mutation is one change.
     const seen = new Set<string>();
@@ -198,6 +223,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
         signal,
       );
     },
+    subscription: ({ ctx, input, signal }) => live.stream(ctx, input, signal),
   };
   // Lets live:check find this middleware in procedure chains (and the registry it was given).
   markInvalidationMiddleware(live.invalidationMiddleware, { resources: options.resources });

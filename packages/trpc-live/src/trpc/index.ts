@@ -1,5 +1,5 @@
 // Public API of the tRPC server binding.
-export { createLive, covers, intersectPatterns, intersectTopics } from './createLive.ts';
+export { createLive, covers, intersectPatterns, intersectTopics, SINGLE_SCOPE } from './createLive.ts';
 export type { CreateLiveOptions, InvalidationMiddlewareOptions, Live, PublishProblem } from './createLive.ts';
 export { LiveStream, isLiveStream, toTRPCError } from './liveStream.ts';
 export { appendRetryHint, serverClosedStream, sseRetry } from './retryHint.ts';
@@ -15,7 +15,7 @@ export type {
   inferInvalidationKey,
   LiveMeta,
 } from './meta.ts';
-export { createPublishLog, fenceHeader, recordPublish, LIVE_FENCE_HEADER } from './publishLog.ts';
+export { createPublishLog, fenceHeader, publishLogOf, recordPublish, withPublishLog, LIVE_FENCE_HEADER } from './publishLog.ts';
 export type { PublishLog, PublishedKey } from './publishLog.ts';
 export { checkResources } from './checkResources.ts';
 export type { CheckedResources, RegistryError, inferQueryInput, inferQueryInputKeys, inferQueryPaths } from './checkResources.ts';
@@ -23,3 +23,5 @@ export { declaredResources, parseProcedureInput, resolveInvalidations } from './
 export type { ResolvedInvalidations, ResolveInvalidationsOptions, RouterSource } from './resolveInvalidations.ts';
 export { analyzeCoverage, formatCoverage } from './analyzeCoverage.ts';
 export type { CoverageReport, MutationCoverage, ResourceCoverage } from './analyzeCoverage.ts';
+export { liveSseOptions } from './sseOptions.ts';
+export type { LiveSseSettings } from './sseOptions.ts';
