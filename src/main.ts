@@ -4,7 +4,7 @@
  * Next in development mode.
  *
  * GET /api/trpc/live.stream is served by the fast live transport
- * (`src/live/node`): the same tRPC procedure, context and middleware as the
+ * (`trpc-live/node`): the same tRPC procedure, context and middleware as the
  * stock route, attached straight to the hub. Everything else, including any
  * live request the transport declines, goes to Next. `LIVE_TRANSPORT=stock`
  * turns the fast transport off, so the stock tRPC route serves the stream
