@@ -43,7 +43,10 @@ describe('parseQueryKey', () => {
     expect(parseQueryKey(tanstackKey(['orders', 'byId'], { id: 'ord_1' }, 'query', 'tenant-a'))).toEqual({
       path: 'orders.byId',
       input: { id: 'ord_1' },
+      prefix: 'tenant-a',
     });
+    expect(parseQueryKey(tanstackKey(['health'], undefined, 'any', 'tenant-a'))).toEqual({ path: 'health', input: undefined, prefix: 'tenant-a' });
+    expect(parseQueryKey(tanstackKey(['health'], undefined, 'any'))).toEqual({ path: 'health', input: undefined });
     expect(parseQueryKey(tanstackKey(['products', 'list'], undefined, 'query'))).toEqual({ path: 'products.list', input: undefined });
   });
 
@@ -63,14 +66,15 @@ describe('parseQueryKey', () => {
 });
 
 describe('createQueryMatcher', () => {
-  for (const [shape, key] of [
+  for (const [shape, key, keyPrefix] of [
     ['@trpc/tanstack-react-query', (path: string[], input: unknown) => tanstackKey(path, input, 'query')],
-    ['@trpc/tanstack-react-query with keyPrefix', (path: string[], input: unknown) => tanstackKey(path, input, 'query', 'p')],
+    ['@trpc/tanstack-react-query with keyPrefix', (path: string[], input: unknown) => tanstackKey(path, input, 'query', 'p'), 'p'],
     ['classic @trpc/react-query', (path: string[], input: unknown) => classicKey(path, input, 'query')],
     ['classic @trpc/react-query infinite', (path: string[], input: unknown) => classicKey(path, input, 'infinite')],
   ] as const) {
     it(`invalidates exactly orders.byId(ord_1), every orders.list and the dependents for orders/ord_1 (${shape} keys)`, () => {
-      const stale = (path: string[], input: unknown) => matcher.matches(key(path, input), ord1);
+      const own = keyPrefix === undefined ? matcher : createQueryMatcher(registry, { keyPrefix });
+      const stale = (path: string[], input: unknown) => own.matches(key(path, input), ord1);
       expect(stale(['orders', 'byId'], { id: 'ord_1' })).toBe(true);
       expect(stale(['orders', 'byId'], { id: 'ord_2' })).toBe(false);
       expect(stale(['orders', 'list'], undefined)).toBe(true);
@@ -81,6 +85,14 @@ describe('createQueryMatcher', () => {
       expect(stale(['auth', 'me'], undefined)).toBe(false);
     });
   }
+
+  it('matches only keys under its own keyPrefix: none matches only unprefixed keys', () => {
+    const byId = (prefix?: string) => tanstackKey(['orders', 'byId'], { id: 'ord_1' }, 'query', prefix);
+    expect(matcher.matches(byId('p'), ord1)).toBe(false);
+    expect(createQueryMatcher(registry, { keyPrefix: 'p' }).matches(byId('p'), ord1)).toBe(true);
+    expect(createQueryMatcher(registry, { keyPrefix: 'p' }).matches(byId('q'), ord1)).toBe(false);
+    expect(createQueryMatcher(registry, { keyPrefix: 'p' }).matches(byId(), ord1)).toBe(false);
+  });
 
   it('invalidates every query of a resource for a change without id', () => {
     const all = [{ resource: 'orders' }];

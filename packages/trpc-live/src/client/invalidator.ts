@@ -3,7 +3,7 @@ import { parseCursor } from '../core/cursor.ts';
 import type { DomainSignal, LiveMessage } from '../core/signal.ts';
 import type { PublishedKey } from '../trpc/publishLog.ts';
 import type { ResourceRegistry } from '../trpc/registry.ts';
-import { createQueryMatcher, type ChangedKey, type QueryMatcher } from './queryMatcher.ts';
+import { createQueryMatcher, queryKeyPrefix, type ChangedKey, type QueryMatcher } from './queryMatcher.ts';
 
 /** Default of {@link LiveInvalidatorOptions.batchWindowMs}. */
 export const DEFAULT_BATCH_WINDOW_MS = 2;
@@ -13,6 +13,14 @@ export interface LiveInvalidatorOptions {
   queryClient: QueryClient;
   /** The app's resource registry (the same object the server types its meta with). */
   registry: ResourceRegistry;
+  /**
+   * The `keyPrefix` of this client's tRPC queries (the option of
+   * `createTRPCContext` / `createTRPCOptionsProxy`). Changes and resets touch
+   * only queries under it, so several tRPC clients with their own prefixes
+   * can share one QueryClient, each with its own stream.
+   * @default none: tRPC's unprefixed keys (and, on a reset, every other key without a tRPC prefix)
+   */
+  keyPrefix?: string;
   /**
    * How long after the first change of a batch the batch is applied: every
    * change received in the window is applied in one `invalidateQueries` pass,
@@ -114,7 +122,7 @@ export class LiveInvalidator {
   lastCursor: string | null = null;
 
   constructor(private readonly options: LiveInvalidatorOptions) {
-    this.matcher = createQueryMatcher(options.registry);
+    this.matcher = createQueryMatcher(options.registry, { keyPrefix: options.keyPrefix });
     const windowMs = Math.max(0, options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS);
     this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, windowMs));
     this.maxTrackedKeys = Math.max(1, options.maxTrackedKeys ?? 10_000);
@@ -131,10 +139,15 @@ export class LiveInvalidator {
   private refetchDeferred(): void {
     if (!this.deferredWhileHidden) return;
     this.deferredWhileHidden = false;
-    const filters: QueryFilters = { type: 'active', predicate: (query) => query.state.isInvalidated };
+    const filters: QueryFilters = { type: 'active', predicate: (query) => query.state.isInvalidated && this.owns(query.queryKey) };
     if (!this.options.queryClient.getQueryCache().findAll(filters).length) return;
     this.stats.shown++;
     void this.options.queryClient.refetchQueries(filters);
+  }
+
+  /** True for the queries this invalidator is responsible for: those under its `keyPrefix`. */
+  private owns(queryKey: readonly unknown[]): boolean {
+    return queryKeyPrefix(queryKey) === this.options.keyPrefix;
   }
 
   /** `active` when visible, else `none` (remembered, so showing the page refetches). */
@@ -239,8 +252,8 @@ export class LiveInvalidator {
       this.pendingReset = false;
       this.pending = [];
       this.stats.resets++;
-      // Every query: active ones refetch now (or when shown), the rest when next used.
-      void queryClient.invalidateQueries({ refetchType: this.refetchType() });
+      // Every query of this client: active ones refetch now (or when shown), the rest when next used.
+      void queryClient.invalidateQueries({ predicate: (query) => this.owns(query.queryKey), refetchType: this.refetchType() });
       return;
     }
     const changes = this.pending;

@@ -7,7 +7,7 @@ import type { LiveInvalidator } from './invalidator.ts';
 
 /** Options of {@link liveLink}. */
 export interface LiveLinkOptions {
-  /** The invalidator of this client (or a getter, for lazily created ones). */
+  /** The invalidator of this client (or a getter, for lazily created ones); it holds the client's tRPC `keyPrefix`, if any. */
   invalidator: LiveInvalidator | (() => LiveInvalidator | null);
   /** Path of the live subscription procedure. @default 'live.stream' */
   path?: string;

@@ -19,10 +19,27 @@ export interface ParsedQueryKey {
   readonly path: string;
   /** The input in the key (`undefined` when the query has none). */
   readonly input: unknown;
+  /** The key's `keyPrefix` (`createTRPCContext` / `createTRPCOptionsProxy` option); absent when it has none. */
+  readonly prefix?: string;
 }
 
 const isPathSegment = (part: unknown): part is string[] =>
   Array.isArray(part) && part.length > 0 && part.every((segment) => typeof segment === 'string');
+
+// A prefixed key starts with `[prefix]` followed by the path. Unambiguous: in an unprefixed key the
+// path is followed by the `{ input, type }` object or by nothing, never by another array.
+const isPrefixed = (queryKey: readonly unknown[]): boolean => {
+  const first = queryKey[0];
+  return Array.isArray(first) && first.length === 1 && typeof first[0] === 'string' && isPathSegment(queryKey[1]);
+};
+
+/**
+ * The tRPC `keyPrefix` a query key starts with, or `undefined` when it has
+ * none (an unprefixed tRPC key, or a key that is not tRPC's).
+ */
+export function queryKeyPrefix(queryKey: readonly unknown[]): string | undefined {
+  return isPrefixed(queryKey) ? (queryKey[0] as [string])[0] : undefined;
+}
 
 /**
  * Reads the procedure path and input from a tRPC query key, in every shape
@@ -31,23 +48,17 @@ const isPathSegment = (part: unknown): part is string[] =>
  *   with `keyPrefix` enabled `[['prefix'], ['orders', 'byId'], { … }]`;
  * - classic `@trpc/react-query`: `[['orders', 'byId'], { input, type: 'query' | 'infinite' }]`, or
  *   `[['products', 'list'], { type: 'query' }]` without input.
- * The path is the last string array (a prefix comes before it); `null` for
- * keys that are not tRPC's.
+ * `null` for keys that are not tRPC's.
  */
 export function parseQueryKey(queryKey: readonly unknown[]): ParsedQueryKey | null {
-  let pathIndex = -1;
-  for (let i = queryKey.length - 1; i >= 0; i--) {
-    if (isPathSegment(queryKey[i])) {
-      pathIndex = i;
-      break;
-    }
-  }
-  if (pathIndex < 0) return null;
+  const prefix = queryKeyPrefix(queryKey);
+  const pathIndex = prefix === undefined ? 0 : 1;
+  if (!isPathSegment(queryKey[pathIndex])) return null;
   // Some parts of a path may themselves be dotted; tRPC splits them the same way.
   const path = (queryKey[pathIndex] as string[]).flatMap((segment) => segment.split('.')).join('.');
   const options = queryKey[pathIndex + 1];
   const input = options && typeof options === 'object' && !Array.isArray(options) ? (options as { input?: unknown }).input : undefined;
-  return { path, input };
+  return prefix === undefined ? { path, input } : { path, input, prefix };
 }
 
 /** Changes indexed by resource: `all` when some change had no id. */
@@ -75,6 +86,16 @@ export interface QueryMatcher {
   paths(): string[];
 }
 
+/** Options of {@link createQueryMatcher}. */
+export interface QueryMatcherOptions {
+  /**
+   * The tRPC `keyPrefix` of the queries to match: only keys under it match
+   * (another client's queries in the same QueryClient have another prefix).
+   * @default none: only unprefixed tRPC keys match
+   */
+  keyPrefix?: string | undefined;
+}
+
 /**
  * Compiles a resource registry into a matcher from changed keys to the
  * queries they make stale: `orders/ord_1` matches `orders.byId({ id: 'ord_1' })`,
@@ -82,7 +103,8 @@ export interface QueryMatcher {
  * `orders.byId({ id: 'ord_2' })`. Ids compare as strings (signals carry
  * string ids), so numeric inputs match too.
  */
-export function createQueryMatcher(registry: ResourceRegistry): QueryMatcher {
+export function createQueryMatcher(registry: ResourceRegistry, options: QueryMatcherOptions = {}): QueryMatcher {
+  const keyPrefix = options.keyPrefix;
   const rulesByPath = new Map<string, Rule[]>();
   const add = (path: string, rule: Rule) => {
     const rules = rulesByPath.get(path) ?? [];
@@ -96,7 +118,7 @@ export function createQueryMatcher(registry: ResourceRegistry): QueryMatcher {
 
   const matchesSet = (queryKey: readonly unknown[], changes: ChangeSet): boolean => {
     const parsed = parseQueryKey(queryKey);
-    if (!parsed) return false;
+    if (!parsed || parsed.prefix !== keyPrefix) return false;
     const rules = rulesByPath.get(parsed.path);
     if (!rules) return false;
     for (const rule of rules) {

@@ -23,5 +23,6 @@ export { declaredResources, parseProcedureInput, resolveInvalidations } from './
 export type { ResolvedInvalidations, ResolveInvalidationsOptions, RouterSource } from './resolveInvalidations.ts';
 export { analyzeCoverage, formatCoverage } from './analyzeCoverage.ts';
 export type { CoverageReport, MutationCoverage, ResourceCoverage } from './analyzeCoverage.ts';
+export type { LiveLogger } from './middlewareChain.ts';
 export { liveSseOptions } from './sseOptions.ts';
 export type { LiveSseSettings } from './sseOptions.ts';
