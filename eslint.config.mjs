@@ -10,7 +10,7 @@ const backends = ['ioredis', 'ioredis/*', 'redis', 'redis/*', '@redis/*', 'bette
 const leavesLive = ['../../*', '../../**'];
 
 export default tseslint.config(
-  { ignores: ['.next/**', 'dist/**', 'packages/*/dist/**', 'node_modules/**', 'next-env.d.ts', 'test-results/**', 'bench/.out/**', 'soak/.out/**', 'test/fixtures/adopter/**'] },
+  { ignores: ['.next/**', 'dist/**', 'packages/*/dist/**', 'node_modules/**', 'next-env.d.ts', 'test-results/**', 'bench/.out/**', 'soak/.out/**', 'test/fixtures/adopter/**', '.cache/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

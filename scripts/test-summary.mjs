@@ -5,11 +5,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 const file = process.argv[2] ?? 'test-results/vitest.json';
+// An optional label names a second run's line (e.g. "tRPC newest: 120 passed, 0 failed"), so it
+// cannot be read as the final, unlabelled line CI ends with.
+const label = process.argv[3] ? `${process.argv[3]}: ` : '';
 // The same reading of CI as test/helpers/services.ts.
 const inCI = process.env.CI === 'true' || process.env.CI === '1';
 if (!existsSync(file)) {
   console.log(`(no test report at ${file}: the test run did not complete)`);
-  console.log('0 passed, 0 failed');
+  console.log(`${label}0 passed, 0 failed`);
   process.exit(1);
 }
 const report = JSON.parse(readFileSync(file, 'utf8'));
@@ -34,5 +37,5 @@ if (skipped) {
   if (notRun.length > SHOWN) console.log(`  … and ${notRun.length - SHOWN} more`);
 }
 const failedInCI = failed + (inCI ? skipped : 0);
-console.log(`${passed} passed, ${failedInCI} failed`);
+console.log(`${label}${passed} passed, ${failedInCI} failed`);
 process.exit(failedInCI > 0 || passed === 0 ? 1 : 0);
