@@ -17,6 +17,10 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
+  /** SIGSTOPs the server: connections stay open and commands queue unanswered (a hung Redis). */
+  freeze(): void;
+  /** SIGCONTs a frozen server: it answers what queued meanwhile, in order. */
+  thaw(): void;
   /** Stops it for good. */
   stop(): Promise<void>;
 }
@@ -63,6 +67,8 @@ export async function startRedis(): Promise<TestRedis> {
   };
   const halt = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // A frozen server would not act on SIGTERM until continued.
+    child.kill('SIGCONT');
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
@@ -74,6 +80,8 @@ export async function startRedis(): Promise<TestRedis> {
     output: () => log,
     kill: () => halt('SIGKILL'),
     restart: launch,
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
     stop: () => halt('SIGTERM'),
   };
 }

@@ -26,6 +26,16 @@ export interface PublishedEntry extends Omit<PublishRequest, 'key'> {
   readonly key: string;
   readonly epoch: string;
   readonly seq: number;
+  /**
+   * Identity of the published signal, set by backends that may sequence one
+   * publish more than once (Redis: a local fallback copy, a command Redis ran
+   * after its deadline, a copy forwarded into the shared history). The
+   * publishing process (`origin`, unique per backend instance) numbers its
+   * publishes (`serial`, from 1); every copy keeps both, so a backend drops
+   * the copies after the first. @default absent: `epoch:seq` is the identity
+   */
+  readonly origin?: string;
+  readonly serial?: number;
   /** Cache slot the hub fills with the entry's encoded frame. */
   frame?: Frame;
 }

@@ -9,13 +9,22 @@ interface WireEntry {
   /** `null` for unique signals: the key becomes `#<seq>` once the seq is known. */
   key: string | null;
   signal: PublishRequest['signal'];
+  /** Identity (see `PublishedEntry.origin`): the publishing backend and its serial. */
+  o?: string;
+  n?: number;
+}
+
+/** Who published a signal, and its number there: kept by every copy of it (see `PublishedEntry.origin`). */
+export interface SignalIdentity {
+  readonly origin: string;
+  readonly serial: number;
 }
 
 /** Channel message that makes every instance reset its clients (history was lost somewhere). */
 export const GAP_MESSAGE = '!gap';
 
-/** JSON of a request, without epoch and seq (Redis assigns those). */
-export function encodeRequest(request: PublishRequest): string {
+/** JSON of a request and its identity, without epoch and seq (Redis assigns those). */
+export function encodeRequest(request: PublishRequest, identity: SignalIdentity): string {
   const wire: WireEntry = {
     scope: request.scope,
     topic: request.topic,
@@ -23,13 +32,21 @@ export function encodeRequest(request: PublishRequest): string {
     key: request.key,
     signal: request.signal,
     ...(request.groups ? { groups: request.groups } : {}),
+    o: identity.origin,
+    n: identity.serial,
   };
   return JSON.stringify(wire);
 }
 
 /** The entry a request became at `epoch:seq`. */
-export function toEntry(request: PublishRequest, epoch: string, seq: number): PublishedEntry {
-  return { ...request, key: request.key ?? `#${seq}`, epoch, seq };
+export function toEntry(request: PublishRequest, epoch: string, seq: number, identity?: SignalIdentity): PublishedEntry {
+  return {
+    ...request,
+    key: request.key ?? `#${seq}`,
+    epoch,
+    seq,
+    ...(identity ? { origin: identity.origin, serial: identity.serial } : {}),
+  };
 }
 
 /** Decodes a stored payload; `null` when it is not one of ours. */
@@ -54,6 +71,8 @@ export function decodePayload(payload: string, epoch: string, seq: number): Publ
     },
     epoch,
     seq,
+    // Entries written before identities existed have none: their epoch:seq is their identity.
+    typeof wire.o === 'string' && Number.isSafeInteger(wire.n) ? { origin: wire.o, serial: wire.n! } : undefined,
   );
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../core/index.ts';
 import { decodeMessage, decodePayload, encodeRequest, GAP_MESSAGE, seqOfId, toEntry } from './entryCodec.ts';
 import { HELLO_SCRIPT, PUBLISH_SCRIPT, SINCE_SCRIPT } from './scripts.ts';
+import { SeenSerials } from './seenSerials.ts';
 
 /**
  * Where the backend stands. `shared`: every instance sequences, stores and
@@ -41,6 +42,10 @@ export interface RedisBackendState {
   readonly gaps: number;
   /** Local publishes waiting to be forwarded to Redis. */
   readonly forwardPending: number;
+  /** Publishes sent to Redis and not answered yet (past their deadline, or within it). */
+  readonly inFlight: number;
+  /** Copies of an already delivered signal that were dropped (see `SeenSerials`). */
+  readonly duplicatesDropped: number;
 }
 
 /** Options of {@link createRedisBackend}. */
@@ -66,7 +71,27 @@ export interface RedisBackendOptions {
    * @default false
    */
   exactTrim?: boolean;
-  /** A command not answered within this fails, and publishing falls back to local. @default 2000 */
+  /**
+   * Longest a publish waits for Redis, in ms. Past it the signal is
+   * delivered to this instance's clients at once (the mutation that
+   * published answers without waiting), the backend falls back to local
+   * delivery, and the command stays in flight: if Redis runs it later, the
+   * copy is recognised by its identity and not delivered twice. The wait is
+   * judged after the event loop read what arrived (a busy process does not
+   * time out an answer that was already there). @default 80
+   */
+  publishTimeoutMs?: number;
+  /** Interval of the health PING while shared, in ms. @default 200 */
+  pingIntervalMs?: number;
+  /**
+   * A PING unanswered this long marks Redis unreachable (health `degraded`,
+   * local delivery). With the interval, a Redis that stops answering is
+   * noticed within `pingIntervalMs + pingTimeoutMs` (600 ms by default: health
+   * must turn `degraded` within 1 s) even when nothing is published. A busy
+   * event loop does not count as silence (see `publishTimeoutMs`). @default 400
+   */
+  pingTimeoutMs?: number;
+  /** Any other command (replay reads, joining) not answered within this fails. @default 2000 */
   commandTimeoutMs?: number;
   /** First reconnect delay; doubles per attempt (±20% jitter). @default 100 */
   retryBaseMs?: number;
@@ -99,6 +124,14 @@ export interface RedisBackend extends LiveBackend {
   ready(timeoutMs?: number): Promise<boolean>;
   /** Current state (mode, epoch, fault, counters). */
   state(): RedisBackendState;
+  /**
+   * Resolves `true` once every publish so far is in the shared history
+   * (nothing in flight, nothing waiting to be forwarded, shared mode), or
+   * `false` after `timeoutMs`. For processes that publish and exit (workers,
+   * scripts): a signal delivered only locally has no client to reach there.
+   * @default timeoutMs 5000
+   */
+  settled(timeoutMs?: number): Promise<boolean>;
 }
 
 interface LiveCommands {
@@ -107,7 +140,25 @@ interface LiveCommands {
   liveHello(...args: (string | number)[]): Promise<[string, number]>;
 }
 
-type LocalHistory = { epoch: string; seq: number; log: ReturnType<typeof createMemoryReplayLog> };
+type LocalHistory = { epoch: string; log: ReturnType<typeof createMemoryReplayLog> };
+
+/** A publish on its way: its identity, and its local copy once one was delivered. */
+interface Outgoing {
+  readonly request: PublishRequest;
+  readonly serial: number;
+  /** Delivered to this instance's clients already (past the deadline, or Redis went away). */
+  local: PublishedEntry | null;
+  /** Resolves the publish (first answer wins: Redis's entry, or the local copy). */
+  answer(entry: PublishedEntry): void;
+  fail(error: unknown): void;
+  answered: boolean;
+}
+
+/** Longest `close()` waits for Redis to acknowledge QUIT before it closes the sockets. */
+const QUIT_WAIT_MS = 50;
+
+/** Seconds a process's highest serial is kept in Redis after its last publish (see PUBLISH_SCRIPT). */
+const ORIGIN_TTL_S = 86_400;
 
 /** Errors Redis answered (a script or type error): retrying or going local would not help. */
 const isReplyError = (error: unknown) => error instanceof Error && error.name === 'ReplyError';
@@ -120,9 +171,26 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  *
  * Faults: commands fail fast (no offline queue) and connections retry with
  * backoff. While Redis is unreachable, publishes are delivered to local
- * clients under a local epoch; when it returns, the backend rejoins the
- * shared history, signals a gap (every connection gets `reset`) and forwards
- * what was published locally. No error escapes as an unhandled rejection.
+ * clients under a local epoch; when it returns, the backend forwards what
+ * was published locally, rejoins the shared history, and signals a gap
+ * (every connection gets `reset`) when its clients may have missed
+ * something. No error escapes as an unhandled rejection.
+ *
+ * Exactly once through faults (issue 20): a publish can be sequenced more
+ * than once here (its local copy when Redis missed the deadline, the same
+ * command run by Redis once it thawed, a copy forwarded after Redis came
+ * back, possibly into a new epoch), and each copy has a different
+ * `epoch:seq`. So every publish gets an identity when it is made, `origin`
+ * (this backend, random) plus `serial` (1, 2, …), which every copy carries:
+ * Redis writes one entry per identity (PUBLISH_SCRIPT), and each backend
+ * hands its hub only the first copy of each identity (`SeenSerials`),
+ * whatever its epoch. A client connected to a hub therefore never gets a
+ * signal twice, with no dedup code of its own.
+ *
+ * No publish waits on Redis for longer than `publishTimeoutMs`: past it the
+ * signal is delivered locally and the backend falls back; a PING every
+ * `pingIntervalMs` notices a Redis that stopped answering when nothing is
+ * published.
  */
 export function createRedisBackend(options: RedisBackendOptions = {}): RedisBackend {
   const now = options.now ?? Date.now;
@@ -133,8 +201,15 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const maxForward = options.maxForward ?? 10_000;
   const retryBaseMs = options.retryBaseMs ?? 100;
   const retryMaxMs = options.retryMaxMs ?? 5000;
+  const publishTimeoutMs = options.publishTimeoutMs ?? 80;
+  const pingIntervalMs = options.pingIntervalMs ?? 200;
+  const pingTimeoutMs = options.pingTimeoutMs ?? 400;
+  for (const [name, value] of Object.entries({ publishTimeoutMs, pingIntervalMs, pingTimeoutMs })) {
+    if (!(value > 0)) throw new LiveError('BAD_OPTIONS', `${name} must be a positive number`);
+  }
   const logger = options.logger === undefined ? console : options.logger;
-  const keys = { epoch: `${prefix}:epoch`, seq: `${prefix}:seq`, floor: `${prefix}:floor` };
+  const origin = newEpoch(now());
+  const keys = { epoch: `${prefix}:epoch`, seq: `${prefix}:seq`, floor: `${prefix}:floor`, origin: `${prefix}:o:${origin}` };
   const streamKey = (scope: string) => `${prefix}:s:${scope}`;
   const channel = `${prefix}:signals`;
 
@@ -153,7 +228,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   };
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const cmd = new Redis(url, { ...connectionOptions, connectionName: `${prefix}-live-cmd` }) as Redis & LiveCommands;
-  cmd.defineCommand('livePublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+  cmd.defineCommand('livePublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
   cmd.defineCommand('liveSince', { numberOfKeys: 4, lua: SINCE_SCRIPT });
   cmd.defineCommand('liveHello', { numberOfKeys: 2, lua: HELLO_SCRIPT });
   const sub =
@@ -161,7 +236,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
   const freshLocal = (): LocalHistory => {
     const epoch = newEpoch(now());
-    return { epoch, seq: 0, log: createMemoryReplayLog(epoch, { ...options.localReplay, now }) };
+    return { epoch, log: createMemoryReplayLog(epoch, { ...options.localReplay, now }) };
   };
 
   let mode: RedisBackendMode = 'connecting';
@@ -171,6 +246,15 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   let local = freshLocal();
   let listener: BackendListener | null = null;
   let subscribed = false;
+  /**
+   * Channel messages may have been missed since the last time this backend
+   * was shared (the subscription dropped, or it never had one): its clients
+   * need a reset when it rejoins. A freeze keeps the subscription, and the
+   * channel's seq check finds any hole, so a thaw needs none for this.
+   */
+  let subscriptionBroken = true;
+  /** Signals were delivered locally (under a local epoch) since the last time this backend was shared. */
+  let deliveredLocally = false;
   /** Next seq expected on the channel; `null` until the first message after (re)subscribing. */
   let expected: number | null = null;
   let joining = false;
@@ -179,13 +263,21 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   let outages = 0;
   let localPublishes = 0;
   let gaps = 0;
-  /** Local publishes to forward, latest per (scope, key), in publish order. */
-  const forward = new Map<string, PublishRequest>();
+  let duplicatesDropped = 0;
+  /** Serials of this backend's publishes (the second half of their identity). */
+  let serials = 0;
+  /** Which identities this backend's hub got already (every copy after the first is dropped). */
+  const seen = new SeenSerials();
+  /** Publishes sent to Redis and not answered yet, by serial (in serial order). */
+  const inFlight = new Map<number, Outgoing>();
+  /** Local publishes to forward, latest per (scope, key), by slot; forwarded in serial order. */
+  const forward = new Map<string, { request: PublishRequest; serial: number }>();
   let forwardOverflow = false;
-  let forwardIds = 0;
   let readyWaiters: Array<(joined: boolean) => void> = [];
   /** Replay reads not sent yet, by (scope, epoch, cursor seq): identical requests made before one is sent share it. */
   const replaysQueued = new Map<string, Promise<ReplayResult>>();
+  let pingTimer: ReturnType<typeof setInterval> | null = null;
+  let pingOutstanding = false;
 
   const state = (): RedisBackendState => ({
     mode,
@@ -196,6 +288,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     localPublishes,
     gaps,
     forwardPending: forward.size,
+    inFlight: inFlight.size,
+    duplicatesDropped,
   });
   const changed = () => {
     try {
@@ -209,7 +303,37 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     listener?.gap?.(reason);
   };
 
-  /** Redis became unreachable (or a command failed): deliver locally until it is back. */
+  /**
+   * Hands an entry to the hub unless a copy of the same signal went first
+   * (see `SeenSerials`). Entries without an identity (written by a version
+   * without them) are their own identity.
+   */
+  const deliver = (entry: PublishedEntry) => {
+    if (entry.origin !== undefined && entry.serial !== undefined) {
+      const check = seen.check(entry.origin, entry.serial);
+      if (check !== 'new') {
+        duplicatesDropped++;
+        // Too old to tell a first copy from a repeat: dropped, and the reset covers it if it was new.
+        if (check === 'unknown') signalGap('gap');
+        return;
+      }
+    }
+    listener?.deliver(entry);
+  };
+
+  /**
+   * Calls `fn` once `ms` have passed and the event loop has read what
+   * arrived meanwhile: a timer is due before the poll phase reads sockets,
+   * so a blocked loop (GC, a loaded machine) would otherwise time out
+   * answers that were already there. `setImmediate` runs after that read.
+   */
+  const after = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => setImmediate(fn), ms);
+    timer.unref?.();
+    return timer;
+  };
+
+  /** Redis became unreachable (or stopped answering): deliver locally until it is back. */
   const degrade = (why: string) => {
     lastError = why;
     if (mode === 'closed') return;
@@ -228,6 +352,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       logger?.warn(`[live:redis] cannot reach Redis at startup (${why}): delivering locally meanwhile; retrying`);
       changed();
     }
+    // What is still waiting for Redis reaches this instance's clients now, not when a command times out.
+    for (const outgoing of inFlight.values()) deliverLocalCopy(outgoing);
     scheduleProbe();
   };
 
@@ -239,6 +365,26 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       void join();
     }, backoff(++probeAttempt));
     probeTimer.unref?.();
+  };
+
+  /** A PING every `pingIntervalMs` while shared: a Redis that stops answering is noticed without a publish. */
+  const ping = () => {
+    if (mode !== 'shared' || pingOutstanding || cmd.status !== 'ready') return;
+    pingOutstanding = true;
+    let answered = false;
+    const timer = after(pingTimeoutMs, () => {
+      if (!answered && mode === 'shared') degrade(`no answer to PING within ${pingTimeoutMs} ms`);
+    });
+    const done = () => {
+      answered = true;
+      pingOutstanding = false;
+      clearTimeout(timer);
+    };
+    cmd.ping().then(done, (error: unknown) => {
+      done();
+      // A command timeout shorter than the PING's: the same verdict.
+      if (mode === 'shared') degrade(messageOf(error));
+    });
   };
 
   /** (Re)joins the shared history once both connections are ready. */
@@ -256,8 +402,21 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       if ((mode as RedisBackendMode) === 'closed') return;
       // The subscription dropped while joining: its 'ready' event starts over.
       if (sub && !subscribed) return;
-      const rejoined = mode === 'local';
+      // Commands sent before the hello on this connection were answered before it; any still
+      // waiting were sent on a connection that has not failed them yet: wait for their outcome,
+      // which decides whether they are forwarded (and keeps serials in order in Redis).
+      if (inFlight.size) {
+        scheduleProbe();
+        return;
+      }
+      // Joining resets clients (below) whenever the epoch changed: no second reset for it.
+      const epochChanged = sharedEpoch !== null && epoch !== sharedEpoch;
+      if (epoch !== sharedEpoch) expected = null;
       sharedEpoch = epoch;
+      // Still local: publishes made meanwhile join the queue, which is sent before any new publish.
+      if (!(await forwardLocal())) return;
+      if ((mode as RedisBackendMode) === 'closed' || (sub && !subscribed)) return;
+      const rejoined = mode === 'local';
       mode = 'shared';
       modeSince = now();
       lastError = null;
@@ -268,10 +427,12 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       );
       changed();
       for (const resolve of readyWaiters.splice(0)) resolve(true);
-      // Whatever was published elsewhere while this instance was not
-      // subscribed is lost for its clients: they refetch everything.
-      signalGap('gap');
-      await forwardLocal();
+      // Clients may have missed something: what other instances published while this one was not
+      // subscribed, or a frame the local epoch's cursor cannot place in the shared history.
+      const needsGap = subscriptionBroken || deliveredLocally || epochChanged;
+      subscriptionBroken = false;
+      deliveredLocally = false;
+      if (needsGap) signalGap('gap');
     } catch (error) {
       if (mode !== 'shared') {
         lastError = messageOf(error);
@@ -282,46 +443,54 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     }
   };
 
-  /** Publishes what was delivered only locally during the outage, so every instance gets it. */
-  const forwardLocal = async () => {
-    if (!forward.size && !forwardOverflow) return;
-    const pending = [...forward.values()];
-    const overflow = forwardOverflow;
-    forward.clear();
-    forwardOverflow = false;
-    const CHUNK = 256;
-    for (let i = 0; i < pending.length; i += CHUNK) {
-      const chunk = pending.slice(i, i + CHUNK);
-      const results = await Promise.allSettled(chunk.map((request) => publishShared(request)));
-      // A request Redis refused (a reply error) would be refused again: it is dropped and logged.
-      let unreachable: unknown = null;
-      const failed = chunk.filter((_, j) => {
-        const result = results[j]!;
-        if (result.status === 'fulfilled') return false;
-        if (!isReplyError(result.reason)) {
-          unreachable = result.reason;
-          return true;
+  /**
+   * Publishes what was delivered only locally during the outage, so every
+   * instance gets it, in serial order (Redis skips any it already holds).
+   * Returns false when Redis went away again (the rest stays queued).
+   */
+  const forwardLocal = async (): Promise<boolean> => {
+    if (!forward.size && !forwardOverflow) return true;
+    while (forward.size) {
+      const pending = [...forward.values()].sort((x, y) => x.serial - y.serial);
+      forward.clear();
+      const CHUNK = 256;
+      for (let i = 0; i < pending.length; i += CHUNK) {
+        const chunk = pending.slice(i, i + CHUNK);
+        const results = await Promise.allSettled(chunk.map(({ request, serial }) => publishShared(request, serial)));
+        // A request Redis refused (a reply error) would be refused again: it is dropped and logged.
+        let unreachable: unknown = null;
+        const failed = chunk.filter((_, j) => {
+          const result = results[j]!;
+          if (result.status === 'fulfilled') return false;
+          if (!isReplyError(result.reason)) {
+            unreachable = result.reason;
+            return true;
+          }
+          logger?.warn(`[live:redis] dropped a forwarded signal Redis refused: ${messageOf(result.reason)}`);
+          return false;
+        });
+        if (failed.length) {
+          // Redis went away again: keep the rest for the next recovery.
+          for (const { request, serial } of [...failed, ...pending.slice(i + CHUNK)]) remember(request, serial);
+          degrade(messageOf(unreachable));
+          return false;
         }
-        logger?.warn(`[live:redis] dropped a forwarded signal Redis refused: ${messageOf(result.reason)}`);
-        return false;
-      });
-      if (failed.length) {
-        // Redis went away again: keep the rest for the next recovery.
-        for (const request of [...failed, ...pending.slice(i + CHUNK)]) remember(request);
-        forwardOverflow ||= overflow;
-        degrade(messageOf(unreachable));
-        return;
       }
     }
-    if (overflow) await cmd.publish(channel, GAP_MESSAGE).catch((error: unknown) => degrade(messageOf(error)));
+    if (forwardOverflow) {
+      // Some were dropped from the queue: every instance's clients reset instead.
+      forwardOverflow = false;
+      await cmd.publish(channel, GAP_MESSAGE).catch((error: unknown) => degrade(messageOf(error)));
+    }
     changed();
+    return true;
   };
 
-  const remember = (request: PublishRequest) => {
+  const remember = (request: PublishRequest, serial: number) => {
     // Unique signals (events) each keep their own slot; idempotent ones the latest per key.
-    const id = `${request.scope}\u0000${request.key ?? `#${++forwardIds}`}`;
-    forward.delete(id);
-    forward.set(id, request);
+    const slot = `${request.scope}\u0000${request.key ?? `#${serial}`}`;
+    forward.delete(slot);
+    forward.set(slot, { request, serial });
     if (forward.size > maxForward) {
       forward.delete(forward.keys().next().value!);
       forwardOverflow = true;
@@ -341,60 +510,136 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     }
   };
 
-  const publishShared = async (request: PublishRequest): Promise<PublishedEntry> => {
+  /** Sequences a publish in Redis; `null` when Redis already holds this identity (a copy). */
+  const publishShared = async (request: PublishRequest, serial: number): Promise<PublishedEntry | null> => {
+    const identity = { origin, serial };
     const [epoch, seq] = await cmd.livePublish(
       keys.epoch,
       keys.seq,
       streamKey(request.scope),
       keys.floor,
+      keys.origin,
       newEpoch(now()),
       channel,
       request.scope,
-      encodeRequest(request),
+      encodeRequest(request, identity),
       maxLen,
       slack,
       request.key ?? '',
+      serial,
+      ORIGIN_TTL_S,
     );
     adoptEpoch(epoch);
-    const entry = toEntry(request, epoch, seq);
+    if (seq === 0) return null;
+    const entry = toEntry(request, epoch, seq, identity);
     // Publish-only: no subscription brings it back, so this hub gets it here.
-    if (!sub) listener?.deliver(entry);
+    if (!sub) deliver(entry);
     return entry;
   };
 
-  const publishLocal = (request: PublishRequest): PublishedEntry => {
-    const seq = ++local.seq;
-    const entry = toEntry(request, local.epoch, seq);
+  /** Delivers a publish to this instance's clients under the local epoch (its seq is its serial). */
+  const publishLocal = (request: PublishRequest, serial: number): PublishedEntry => {
+    const entry = toEntry(request, local.epoch, serial, { origin, serial });
     local.log.append(entry);
     localPublishes++;
-    remember(request);
-    listener?.deliver(entry);
+    deliveredLocally = true;
+    deliver(entry);
     return entry;
   };
+
+  /** The local copy of a publish still waiting for Redis; it answers the publish if Redis has not. */
+  const deliverLocalCopy = (outgoing: Outgoing) => {
+    if (outgoing.local) return;
+    outgoing.local = publishLocal(outgoing.request, outgoing.serial);
+    outgoing.answer(outgoing.local);
+  };
+
+  /**
+   * Sends a publish to Redis with a deadline. Answered in time: the shared
+   * entry. Not answered in time: the backend falls back (every waiting
+   * publish is delivered locally) and the command stays in flight; Redis
+   * running it later is harmless (its copy is dropped here), and a failure
+   * queues it for forwarding (Redis skips it if it ran it after all).
+   */
+  const publishWithDeadline = (request: PublishRequest, serial: number): Promise<PublishedEntry> =>
+    new Promise<PublishedEntry>((resolve, reject) => {
+      const outgoing: Outgoing = {
+        request,
+        serial,
+        local: null,
+        answered: false,
+        answer(entry) {
+          if (outgoing.answered) return;
+          outgoing.answered = true;
+          resolve(entry);
+        },
+        fail(error) {
+          if (outgoing.answered) return;
+          outgoing.answered = true;
+          reject(error);
+        },
+      };
+      inFlight.set(serial, outgoing);
+      const deadline = after(publishTimeoutMs, () => {
+        if (inFlight.has(serial) && !outgoing.local && mode === 'shared') {
+          degrade(`no answer to a publish within ${publishTimeoutMs} ms`);
+        }
+      });
+      publishShared(request, serial).then(
+        (entry) => {
+          clearTimeout(deadline);
+          inFlight.delete(serial);
+          // `null` (Redis holds it already) is not expected for a first send: treat it as local.
+          if (entry) outgoing.answer(entry);
+          else deliverLocalCopy(outgoing);
+        },
+        (error: unknown) => {
+          clearTimeout(deadline);
+          if (mode === 'closed') {
+            inFlight.delete(serial);
+            outgoing.fail(new LiveError('CLOSED', 'The live backend is closed'));
+            return;
+          }
+          if (isReplyError(error)) {
+            inFlight.delete(serial);
+            if (outgoing.local) logger?.warn(`[live:redis] Redis refused a signal delivered locally: ${messageOf(error)}`);
+            outgoing.fail(new LiveError('BACKEND', 'Publishing the signal failed', { cause: error }));
+            return;
+          }
+          // Unknown fate (Redis may have run it): forward it later; Redis skips it if it did.
+          remember(request, serial);
+          degrade(messageOf(error));
+          deliverLocalCopy(outgoing);
+          inFlight.delete(serial);
+        },
+      );
+    });
 
   const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
     if (message === GAP_MESSAGE) {
-      if (mode === 'shared') signalGap('gap');
+      signalGap('gap');
       return;
     }
     const entry = decodeMessage(message);
     if (!entry) {
       logger?.warn(`[live:redis] ignored a malformed message on ${channel}`);
-      if (mode === 'shared') signalGap('gap');
+      signalGap('gap');
       return;
     }
-    if (mode === 'shared') {
-      if (entry.epoch !== sharedEpoch) adoptEpoch(entry.epoch);
-      // One channel carries every scope: any hole in the sequence is a lost signal.
-      else if (expected !== null && entry.seq !== expected) signalGap('gap');
-    }
+    // One channel carries every scope: any hole in the sequence is a lost signal, in any mode
+    // (a freeze keeps the subscription, so a thawed backend relies on this check).
+    if (entry.epoch !== sharedEpoch) adoptEpoch(entry.epoch);
+    else if (expected !== null && entry.seq !== expected) signalGap('gap');
     expected = entry.seq + 1;
-    listener?.deliver(entry);
+    deliver(entry);
   };
 
   const onClose = (which: string) => () => {
-    if (which === 'subscriber') subscribed = false;
+    if (which === 'subscriber') {
+      subscribed = false;
+      subscriptionBroken = true;
+    }
     if (mode !== 'closed') degrade(lastError ?? `${which} connection closed`);
   };
   const onError = (error: Error) => {
@@ -410,6 +655,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     sub.on('ready', () => void join());
     sub.on('message', onMessage);
   }
+  pingTimer = setInterval(ping, pingIntervalMs);
+  pingTimer.unref?.();
 
   const decodeReplay = (newestFirst: Array<[string, string[]]>, epoch: string): PublishedEntry[] => {
     // The script compacted already; re-inserting per key keeps that true
@@ -427,6 +674,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     return [...latest.values()];
   };
 
+  const isSettled = () => mode === 'shared' && inFlight.size === 0 && forward.size === 0;
+
   return {
     name: 'redis',
     epoch: () => (mode === 'shared' && sharedEpoch ? sharedEpoch : local.epoch),
@@ -435,15 +684,10 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     },
     publish(request) {
       if (mode === 'closed') return Promise.reject(new LiveError('CLOSED', 'The live backend is closed'));
-      if (mode !== 'shared') return publishLocal(request);
-      return publishShared(request).catch((error: unknown) => {
-        if (isReplyError(error)) {
-          throw new LiveError('BACKEND', 'Publishing the signal failed', { cause: error });
-        }
-        degrade(messageOf(error));
-        if ((mode as RedisBackendMode) === 'closed') throw new LiveError('CLOSED', 'The live backend is closed');
-        return publishLocal(request);
-      });
+      const serial = ++serials;
+      if (mode === 'shared') return publishWithDeadline(request, serial);
+      remember(request, serial);
+      return publishLocal(request, serial);
     },
     since(scope, epoch, afterSeq): ReplayResult | Promise<ReplayResult> {
       if (mode !== 'shared') {
@@ -503,6 +747,15 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       });
     },
     state,
+    async settled(timeoutMs = 5000) {
+      const deadline = now() + timeoutMs;
+      // A script's last step, not a hot path: polling keeps the bookkeeping free of waiter lists.
+      while (!isSettled()) {
+        if (mode === 'closed' || now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return true;
+    },
     async close() {
       if (mode === 'closed') return;
       mode = 'closed';
@@ -510,12 +763,18 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       listener = null;
       if (probeTimer) clearTimeout(probeTimer);
       probeTimer = null;
+      if (pingTimer) clearInterval(pingTimer);
+      pingTimer = null;
       for (const resolve of readyWaiters.splice(0)) resolve(false);
       changed();
       await Promise.all(
         [cmd, sub].map(async (connection) => {
           if (!connection) return;
-          if (connection.status === 'ready') await connection.quit().catch(() => undefined);
+          // QUIT waits behind whatever is queued on the connection: a frozen or slow Redis must
+          // not hold up a drain, so it gets QUIT_WAIT_MS, then the socket is closed.
+          if (connection.status === 'ready') {
+            await Promise.race([connection.quit().catch(() => undefined), new Promise((resolve) => after(QUIT_WAIT_MS, () => resolve(null)))]);
+          }
           connection.disconnect();
         }),
       );

@@ -5,7 +5,8 @@
  *
  * Keys: `<prefix>:epoch` (history identity), `<prefix>:seq` (global
  * sequence), `<prefix>:s:<scope>` (one stream per scope, entry ids
- * `<seq>-0`), `<prefix>:floor` (hash scope → highest seq trimmed away).
+ * `<seq>-0`), `<prefix>:floor` (hash scope → highest seq trimmed away),
+ * `<prefix>:o:<origin>` (highest serial of one publishing process).
  */
 
 /**
@@ -20,9 +21,18 @@
  * `maxLen + slack`, then cuts back to `maxLen` in one `XTRIM MINID`, so the
  * cost per publish stays O(1) amortized, like `MAXLEN ~`.
  *
- * KEYS: epoch, seq, stream, floor. ARGV: candidate epoch, channel, scope,
- * payload, maxLen, slack, compaction key (`''` for unique signals).
- * Returns `{ epoch, seq }`.
+ * One identity, one entry: `<prefix>:o:<origin>` holds the highest serial
+ * of that publishing process written so far. A process sends its publishes
+ * in serial order on one connection (a forward after an outage is sorted,
+ * and sent before any new publish), so a serial at or below it is a copy
+ * already in history: a publish Redis ran after the client gave up on it
+ * (a freeze, a stalled link), then forwarded again. It is skipped
+ * (`seq` 0 returned) instead of getting a second seq. The key expires after
+ * `ttl` seconds without a publish from that process.
+ *
+ * KEYS: epoch, seq, stream, floor, origin. ARGV: candidate epoch, channel,
+ * scope, payload, maxLen, slack, compaction key (`''` for unique signals),
+ * serial, ttl. Returns `{ epoch, seq }`, seq 0 for a copy.
  */
 export const PUBLISH_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -30,6 +40,9 @@ if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
 end
+local serial = tonumber(ARGV[8])
+if serial <= tonumber(redis.call('GET', KEYS[5]) or '0') then return { epoch, 0 } end
+redis.call('SET', KEYS[5], ARGV[8], 'EX', ARGV[9])
 local seq = redis.call('INCR', KEYS[2])
 local seqText = string.format('%d', seq)
 redis.call('XADD', KEYS[3], seqText .. '-0', 'k', ARGV[7], 'd', ARGV[4])
