@@ -40,8 +40,8 @@ export interface CoverageReport {
   readonly errors: readonly string[];
 }
 
-/** Every procedure of a router by path, loading lazy sub-routers. */
-async function proceduresOf(router: AnyTRPCRouter): Promise<Map<string, AnyTRPCProcedure>> {
+/** Every procedure of a router by path, loading lazy sub-routers (internal: also used by the CLI). */
+export async function proceduresOf(router: AnyTRPCRouter): Promise<Map<string, AnyTRPCProcedure>> {
   const def = router._def as {
     procedures: Record<string, AnyTRPCProcedure>;
     lazy: Record<string, { load(): Promise<void> }>;
