@@ -9,10 +9,15 @@ export type { GroupFilter } from './groups.ts';
 
 /** A signal on its way into a backend. */
 export interface PublishRequest {
+  /** The tenant (or other isolation unit) the signal belongs to; only connections of this scope receive it. */
   readonly scope: string;
+  /** The topic subscribers match with their patterns (see `defaultTopic`). */
   readonly topic: string;
+  /** The outbox lane that delivers it: `instant`, `batched` or `coalesced`. */
   readonly lane: Lane;
+  /** Restricts delivery to connections whose groups match; absent (the default) means every connection of the scope. */
   readonly groups?: GroupFilter;
+  /** The signal itself. */
   readonly signal: LiveSignal;
   /**
    * Compaction key (see `keyOf`), or `null` for signals that are unique
@@ -23,8 +28,11 @@ export interface PublishRequest {
 
 /** A request after the backend placed it in history. */
 export interface PublishedEntry extends Omit<PublishRequest, 'key'> {
+  /** Compaction key: the request's key, or `#<seq>` when that was `null`. */
   readonly key: string;
+  /** The history (epoch) the entry was sequenced in. */
   readonly epoch: string;
+  /** Its position in that history: one more than the previous entry's. */
   readonly seq: number;
   /**
    * Identity of the published signal, set by backends that may sequence one
@@ -42,7 +50,9 @@ export interface PublishedEntry extends Omit<PublishRequest, 'key'> {
 
 /** Health a backend reports (`/api/health` detail, metrics). */
 export interface BackendHealth {
+  /** False when the backend cannot currently publish or replay as it should (e.g. Redis unreachable). */
   readonly ok: boolean;
+  /** Human-readable state for health pages and logs; absent when there is nothing to say. */
   readonly detail?: string;
 }
 
@@ -64,6 +74,7 @@ export interface BackendListener {
  * close; health is optional.
  */
 export interface LiveBackend {
+  /** Short name shown in health and metrics (`memory`, `redis`). */
   readonly name: string;
   /** Current epoch (history identity). */
   epoch(): string;
@@ -78,6 +89,7 @@ export interface LiveBackend {
   since(scope: string, epoch: string, afterSeq: number): ReplayResult | Promise<ReplayResult>;
   /** Optional health detail. */
   health?(): BackendHealth;
+  /** Releases connections and timers and detaches the hub, which gets no deliveries afterwards. Safe to call twice. */
   close(): Promise<void>;
 }
 

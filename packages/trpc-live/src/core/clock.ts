@@ -9,7 +9,9 @@ export type TimerHandle = unknown;
 export interface LiveTimers {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Calls `fn` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer that has not fired yet; a no-op for one that has. */
   clearTimeout(handle: TimerHandle): void;
   /**
    * Runs `fn` once the current task and its microtasks are done. Everything

@@ -92,9 +92,13 @@ export class LiveConnection {
   private readonly pendingAfter = (epoch: string) => Math.min(this.outbox.oldestPendingSeq(epoch), this.outbox.resetFloor);
 
   constructor(
+    /** The hub-assigned id (also sent in the stream's `hello`). */
     readonly id: string,
+    /** The tenant this connection belongs to; it receives nothing of other scopes. */
     readonly scope: string,
+    /** The topic patterns it subscribed to. */
     readonly patterns: readonly string[],
+    /** Its attributes, which publishes' group filters match. */
     readonly groups: ConnectionGroups,
     private readonly sink: LiveSink,
     private readonly host: ConnectionHost,
@@ -102,10 +106,12 @@ export class LiveConnection {
     this.outbox = new Outbox(host.limits, host.metrics);
   }
 
+  /** True once the connection was closed (by the client, the hub or a drain); it gets nothing more. */
   get closed(): boolean {
     return this.closedState;
   }
 
+  /** True while paused (`pause()`, or `Hub.setPaused`): idempotent signals collapse into dirty keys until `resume()`. */
   get paused(): boolean {
     return this.pausedState;
   }

@@ -12,7 +12,9 @@ import { LiveError } from './errors.ts';
  * must neither resend those nor skip the pending ones.
  */
 export interface Cursor {
+  /** The history this position belongs to. */
   readonly epoch: string;
+  /** The contiguous watermark within that history (see above). */
   readonly seq: number;
   /** Seqs above `seq` already written, ascending (at most {@link MAX_CURSOR_BEYOND}). */
   readonly beyond: readonly number[];

@@ -20,7 +20,9 @@ export type LiveErrorCode =
  * never contains internals); `cause` keeps the underlying error for logs.
  */
 export class LiveError extends Error {
+  /** Always `'LiveError'` (survives bundling, unlike the class name). */
   override readonly name = 'LiveError';
+  /** What went wrong, for code to branch on; transports map it to a tRPC code. */
   readonly code: LiveErrorCode;
 
   constructor(code: LiveErrorCode, message: string, options?: { cause?: unknown }) {

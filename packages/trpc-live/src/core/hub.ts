@@ -81,6 +81,7 @@ export interface ConnectOptions {
    * Cursor to resume from: the last SSE id the client saw (`epoch:seq`, or
    * `epoch:seq.d1.d2…` listing seqs it already has beyond `seq`; see
    * `formatCursor`). Malformed, unknown, evicted or foreign-epoch cursors get one reset.
+   * @default null: a fresh stream, which gets only what is published after it connects
    */
   lastEventId?: string | null;
   /**
@@ -89,12 +90,13 @@ export interface ConnectOptions {
    * turn into an UNAUTHORIZED error the client can act on. @default never
    */
   expiresAt?: number;
+  /** Where the connection's frames are written: the transport's side of the stream. */
   sink: LiveSink;
 }
 
 /** Routing options of a publish. */
 export interface PublishOptions {
-  /** @default 'coalesced' for progress, 'instant' for everything else */
+  /** Outbox lane that delivers it. @default 'coalesced' for progress, 'instant' for everything else */
   lane?: Lane;
   /** Topic to publish on (no wildcards). @default see `defaultTopic` */
   topic?: string;
@@ -108,7 +110,9 @@ export interface PublishOptions {
 
 /** Where a publish landed in history. */
 export interface PublishReceipt {
+  /** The history the signal was sequenced in. */
   readonly epoch: string;
+  /** Its position in that history. */
   readonly seq: number;
   /** `epoch:seq`, the SSE id recipients see when the frame is written in order. */
   readonly cursor: string;
@@ -116,7 +120,9 @@ export interface PublishReceipt {
 
 /** What `invalidate` takes. */
 export interface InvalidateInput {
+  /** The resource that changed, a name from the registry. */
   resource: string;
+  /** The changed instance. @default absent: every instance of the resource (lists too) */
   id?: string;
   /** @default 'changed' */
   action?: LiveAction;
@@ -134,10 +140,15 @@ export interface ConnectionOwner {
 
 /** A snapshot for dashboards and the inspector. */
 export interface HubStats {
+  /** The current history's epoch. */
   readonly epoch: string;
+  /** Open connections, across scopes. */
   readonly connections: number;
+  /** Scopes with at least one open connection. */
   readonly scopes: number;
+  /** Signals published since the hub started, per lane. */
   readonly published: Readonly<Record<Lane, number>>;
+  /** True once `drain()` was called: new streams are refused. */
   readonly draining: boolean;
   /** Paused connections. */
   readonly paused: number;
@@ -176,15 +187,6 @@ function assertScope(scope: string): void {
 
 const randomId = () => Math.random().toString(36).slice(2, 10) + Math.random().toString(36).slice(2, 10);
 
-/**
- * The hub: routes published signals to the connections whose scope, groups
- * and topics all match (an intersection, never a union), through each
- * connection's lanes. Pure TypeScript; the environment is injected.
- *
- * Cost of a publish: one backend call, one serialization, and a walk of the
- * scope's topic trie that visits only matching connections; connections of
- * other scopes, and non-matching topics of the same scope, cost nothing.
- */
 /** Whether `connection` is in `owner.scope` and carries every attribute of `owner.groups`. */
 function owns(owner: ConnectionOwner, connection: LiveConnection): boolean {
   return (
@@ -193,7 +195,20 @@ function owns(owner: ConnectionOwner, connection: LiveConnection): boolean {
   );
 }
 
+/**
+ * The hub: routes published signals to the connections whose scope, groups
+ * and topics all match (an intersection, never a union), through each
+ * connection's lanes. Pure TypeScript; the environment is injected.
+ *
+ * Cost of a publish: one backend call, one serialization, and a walk of the
+ * scope's topic trie that visits only matching connections; connections of
+ * other scopes, and non-matching topics of the same scope, cost nothing.
+ *
+ * Create it with {@link createHub} (every option has a default); in a Next.js
+ * app use `processHub()` so every route bundle shares one.
+ */
 export class Hub {
+  /** Where signals are sequenced and stored for replay. @default createMemoryBackend() */
   readonly backend: LiveBackend;
   private readonly timers: LiveTimers;
   private readonly metrics: LiveMetrics;

@@ -5,7 +5,9 @@ import type { Lane, ResetReason } from './signal.ts';
  * Calls are on the hot path, so implementations must be cheap.
  */
 export interface LiveMetrics {
+  /** A stream connected to the hub. */
   connectionOpened?(): void;
+  /** A stream left the hub (client gone, drained or closed by the server). */
   connectionClosed?(): void;
   /** A signal entered the hub (once per publish, whatever the fan-out). */
   published?(lane: Lane): void;
@@ -17,6 +19,7 @@ export interface LiveMetrics {
   collapsed?(frames: number): void;
   /** Non-idempotent frames dropped under backpressure (always followed by a reset). */
   dropped?(frames: number): void;
+  /** A connection was sent a `reset` (it refetches every active query), and why. */
   resetSent?(reason: ResetReason): void;
   /** A reconnect asked for replay: served (`hit`) or answered with a reset. */
   replay?(hit: boolean, frames: number): void;

@@ -13,6 +13,7 @@ export type ReplayResult =
  * cannot be served and gets a reset instead.
  */
 export interface ReplayStore {
+  /** Records a published entry, replacing the previous entry of its (scope, key). */
   append(entry: PublishedEntry): void;
   /** Entries of `scope` with `seq > afterSeq`, oldest first. */
   since(scope: string, epoch: string, afterSeq: number): ReplayResult;

@@ -15,34 +15,51 @@ export type Lane = 'instant' | 'batched' | 'coalesced';
 
 /** "Data for this key changed: refetch it." Never carries the data itself. */
 export interface InvalidateSignal {
+  /** Discriminant: an invalidation. */
   readonly kind: 'invalidate';
+  /** The resource that changed, a name from the registry (e.g. `orders`). */
   readonly resource: string;
+  /** The changed instance; absent means every instance of the resource (its lists too). */
   readonly id?: string;
+  /** What happened to it; the client refetches the same way for every action. */
   readonly action: LiveAction;
+  /** Optional small JSON for the client's listeners (never the data itself); absent by default. */
   readonly hint?: LiveHint;
 }
 
 /** Progress of a long-running job (e.g. an import); last writer wins per key. */
 export interface ProgressSignal {
+  /** Discriminant: progress of a job. */
   readonly kind: 'progress';
+  /** The job's key; the latest progress per key replaces earlier ones. */
   readonly key: string;
+  /** Units done so far. */
   readonly current: number;
+  /** Units in all; `current === total` is the final value, always delivered. */
   readonly total: number;
+  /** Optional small JSON shown with the progress; absent by default. */
   readonly extra?: LiveHint;
 }
 
 /** A job finished. */
 export interface CompleteSignal {
+  /** Discriminant: a job finished. */
   readonly kind: 'complete';
+  /** The finished job's key (the same key its progress used). */
   readonly key: string;
+  /** True when the job succeeded, false when it failed. */
   readonly ok: boolean;
+  /** Optional small JSON about the outcome (counts, an error code); absent by default. */
   readonly extra?: LiveHint;
 }
 
 /** A free-form event on a topic (notifications, domain events). */
 export interface EventSignal {
+  /** Discriminant: a free-form event. */
   readonly kind: 'event';
+  /** The event's topic (dot-separated tokens), which subscribers match with patterns. */
   readonly topic: string;
+  /** The event's JSON payload; absent by default. */
   readonly data?: LiveJson;
 }
 
@@ -51,7 +68,9 @@ export type DomainSignal = InvalidateSignal | ProgressSignal | CompleteSignal | 
 
 /** Several domain events delivered as one frame (e.g. order + stock + dashboard). */
 export interface BatchSignal {
+  /** Discriminant: several signals in one frame. */
   readonly kind: 'batch';
+  /** The signals, applied in this order (at most `MAX_BATCH_EVENTS`). */
   readonly events: readonly DomainSignal[];
 }
 
@@ -60,7 +79,9 @@ export type ResetReason = 'unknown-cursor' | 'evicted' | 'epoch' | 'overflow' | 
 
 /** "You may have missed something: refetch everything that is active." */
 export interface ResetSignal {
+  /** Discriminant: refetch every active query. */
   readonly kind: 'reset';
+  /** Why the hub could not tell the connection exactly what it missed. */
   readonly reason: ResetReason;
 }
 

@@ -8,6 +8,7 @@ import type { Lane, LiveMessage } from './signal.ts';
 export interface Frame {
   /** Sequence within `epoch`; 0 for control frames (the head for a fresh stream's `hello`). */
   readonly seq: number;
+  /** The hub history the frame belongs to. */
   readonly epoch: string;
   /**
    * The SSE `id:` (a cursor), or `null` for control frames, which are never
@@ -16,8 +17,11 @@ export interface Frame {
   readonly id: string | null;
   /** Compaction/deduplication key (see `keyOf`). */
   readonly key: string;
+  /** The topic it was published on. */
   readonly topic: string;
+  /** The outbox lane that delivers it. */
   readonly lane: Lane;
+  /** What the subscriber receives. */
   readonly message: LiveMessage;
   /** `message` serialized once with the hub's `serialize`. */
   readonly payload: string;
