@@ -10,6 +10,7 @@ export const DEFAULT_BATCH_WINDOW_MS = 2;
 
 /** Options of {@link createLiveInvalidator}. */
 export interface LiveInvalidatorOptions {
+  /** The app's TanStack QueryClient, whose matching queries are invalidated (or refetched). */
   queryClient: QueryClient;
   /** The app's resource registry (the same object the server types its meta with). */
   registry: ResourceRegistry;
@@ -58,6 +59,7 @@ export interface LiveInvalidatorOptions {
 
 /** A source of page visibility (see {@link LiveInvalidatorOptions.visibility}). */
 export interface LiveVisibility {
+  /** True while the page is visible now. */
   isVisible(): boolean;
   /** Calls `listener` when visibility changes; returns an unsubscribe function. */
   subscribe(listener: (visible: boolean) => void): () => void;

@@ -2,6 +2,7 @@ import type { ResourceRegistry } from '../trpc/registry.ts';
 
 /** A resource change to match against cached queries. */
 export interface ChangedKey {
+  /** The resource that changed, a name from the registry. */
   readonly resource: string;
   /** Absent: every query of the resource. */
   readonly id?: string;

@@ -43,6 +43,7 @@ export interface PublishedEntry extends Omit<PublishRequest, 'key'> {
    * the copies after the first. @default absent: `epoch:seq` is the identity
    */
   readonly origin?: string;
+  /** The publish's number within `origin` (from 1; see `origin`). @default absent */
   readonly serial?: number;
   /** Cache slot the hub fills with the entry's encoded frame. */
   frame?: Frame;

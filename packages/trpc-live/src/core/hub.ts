@@ -124,7 +124,7 @@ export interface InvalidateInput {
   resource: string;
   /** The changed instance. @default absent: every instance of the resource (lists too) */
   id?: string;
-  /** @default 'changed' */
+  /** What happened to it, for the client's listeners (refetching is the same for every action). @default 'changed' */
   action?: LiveAction;
   /** A small JSON object that travels with the signal. */
   hint?: LiveHint;

@@ -8,7 +8,7 @@ export interface GracefulShutdownOptions {
   server: Server;
   /** The hub whose streams to drain. */
   hub: Hub;
-  /** The fast transport, if mounted (its ping timer is stopped). */
+  /** The fast transport, if mounted (its ping timer is stopped). @default null: none mounted */
   transport?: { close(): void } | null;
   /**
    * How long the server keeps accepting after the signal, answering every
@@ -44,6 +44,7 @@ export interface ShutdownReport {
   readonly inFlightAtStart: number;
   /** Connections cut at the timeout (0 for a clean drain). */
   readonly cut: number;
+  /** How long the shutdown took, from the call to the hub's close, in ms. */
   readonly ms: number;
 }
 
@@ -186,4 +187,5 @@ export function createGracefulShutdown(options: GracefulShutdownOptions) {
   };
 }
 
+/** The drain controller {@link createGracefulShutdown} returns (start it on SIGTERM; read its state for health). */
 export type GracefulShutdown = ReturnType<typeof createGracefulShutdown>;

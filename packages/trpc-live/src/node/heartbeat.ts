@@ -30,6 +30,7 @@ export class Heartbeat<T extends HeartbeatMember = HeartbeatMember> {
     return this.members.size;
   }
 
+  /** Visits `member` on every tick from now on; starts the timer with the first member. */
   add(member: T): void {
     this.members.add(member);
     if (this.timer === null && this.periodMs !== null) {
@@ -37,6 +38,7 @@ export class Heartbeat<T extends HeartbeatMember = HeartbeatMember> {
     }
   }
 
+  /** Stops visiting `member`; the timer stops with the last one. */
   delete(member: T): void {
     this.members.delete(member);
     if (this.members.size === 0) this.stop();

@@ -18,22 +18,31 @@ import { createStreamErrors } from './streamErrors.ts';
 
 /** What the transport's `createContext` receives; the same request the stock route would see. */
 export interface LiveTransportContextOptions {
+  /** The incoming stream request. */
   readonly req: IncomingMessage;
+  /** Its response (the transport writes the stream to it; do not end it here). */
   readonly res: ServerResponse;
   /** The request headers as a fetch `Headers` (what tRPC's fetch adapter gives `createContext`). */
   readonly headers: Headers;
   /** Headers to add to the response (e.g. a refreshed cookie), as with tRPC's fetch adapter. */
   readonly resHeaders: Headers;
+  /** tRPC's parsed request info (procedure calls, connection params), as its adapters give it. */
   readonly info: TRPCRequestInfo;
 }
 
 /** Arguments of {@link LiveTransportOptions.onError}, as tRPC's `onError` gets them. */
 export interface LiveTransportErrorOptions<TCtx> {
+  /** The error answered to the client. */
   readonly error: TRPCError;
+  /** The procedure path the request named. */
   readonly path: string;
+  /** The request's input, `undefined` when it was not read. */
   readonly input: unknown;
+  /** The context, `undefined` when the error came before it existed (e.g. `createContext` failed). */
   readonly ctx: TCtx | undefined;
+  /** `'unknown'` when the request could not even be parsed, else `'subscription'`. */
   readonly type: 'subscription' | 'unknown';
+  /** The incoming request. */
   readonly req: IncomingMessage;
 }
 

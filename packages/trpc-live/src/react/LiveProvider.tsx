@@ -13,12 +13,14 @@ import { streamSubscriber, type LiveStreamProcedure } from './streamSubscriber.t
 
 /** Props of {@link LiveProvider}. */
 export interface LiveProviderProps {
+  /** The invalidator the client's `liveLink` feeds (`createLiveInvalidator`); hooks below the provider read it. */
   invalidator: LiveInvalidator;
   /**
    * The live subscription of the tRPC client: `stream={trpcClient.live.stream}`.
    * The link in the client's chain applies what arrives; the provider only
    * keeps it open (from the invalidator's cursor) and notices when the
    * transport loses it. Give this or `subscribe`.
+   * @default undefined: `subscribe` opens the stream
    */
   stream?: LiveStreamProcedure;
   /**
@@ -41,6 +43,7 @@ export interface LiveProviderProps {
   setPaused?: SharedLiveStreamOptions['setPaused'];
   /** How long every tab must be hidden before the pause. @default 3000 */
   pauseAfterMs?: number;
+  /** The app subtree that uses the live hooks. */
   children: ReactNode;
 }
 

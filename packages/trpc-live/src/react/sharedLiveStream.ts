@@ -3,6 +3,7 @@ import type { LiveMessage } from '../core/index.ts';
 
 /** Something that can be unsubscribed (a tRPC subscription). */
 export interface Unsubscribable {
+  /** Stops the subscription; calling it twice is harmless. */
   unsubscribe(): void;
 }
 
@@ -16,6 +17,7 @@ export type LiveTabRole = 'connecting' | 'leader' | 'follower' | 'solo' | 'close
 
 /** What a tab knows about the shared stream (for a status badge). */
 export interface SharedLiveStreamStatus {
+  /** What this tab does for the stream now. */
   readonly role: LiveTabRole;
   /** Tabs sharing the stream, as the leader counts them (1 for `solo`; 0 until a follower hears). */
   readonly tabs: number;
@@ -33,20 +35,27 @@ export interface StreamEvents {
 
 /** The parts of the Web Locks API used (`navigator.locks`). */
 export interface LockManagerLike {
+  /** Runs `callback` while holding the exclusive lock `name` (waits for it; `signal` abandons the wait). */
   request(name: string, options: { signal?: AbortSignal }, callback: (lock: unknown) => Promise<void>): Promise<unknown>;
 }
 
 /** The parts of `BroadcastChannel` used. */
 export interface ChannelLike {
+  /** Sends a message to the other tabs on the channel. */
   postMessage(message: unknown): void;
+  /** Leaves the channel. */
   close(): void;
+  /** Receives the other tabs' messages. */
   onmessage: ((event: { data: unknown }) => void) | null;
 }
 
 /** The parts of `document` / `window` used: visibility and page lifecycle events. */
 export interface PageLike {
+  /** `'visible'` or `'hidden'` (a document's); absent on a window. */
   readonly visibilityState?: string;
+  /** Listens to `visibilitychange`, `pagehide` or `pageshow`. */
   addEventListener(type: string, listener: () => void): void;
+  /** Stops listening. */
   removeEventListener(type: string, listener: () => void): void;
 }
 
@@ -82,9 +91,9 @@ export interface SharedLiveStreamOptions {
    * @default 3000
    */
   pauseAfterMs?: number;
-  /** @default globalThis.navigator.locks (null: not shared) */
+  /** Web Locks used to elect the leader tab. @default globalThis.navigator.locks (null: not shared) */
   locks?: LockManagerLike | null;
-  /** @default (name) => new BroadcastChannel(name) (null: not shared) */
+  /** Opens the channel the leader relays on. @default (name) => new BroadcastChannel(name) (null: not shared) */
   channel?: ((name: string) => ChannelLike) | null;
   /** Visibility source. @default globalThis.document */
   document?: PageLike | null;
@@ -94,6 +103,7 @@ export interface SharedLiveStreamOptions {
 
 /** A tab's handle on the browser's shared live stream. */
 export interface SharedLiveStream {
+  /** What this tab knows now: its role, the tab count, paused, connected. */
   status(): SharedLiveStreamStatus;
   /** Calls `listener` on every status change; returns an unsubscribe function. */
   onStatus(listener: (status: SharedLiveStreamStatus) => void): () => void;

@@ -5,6 +5,7 @@ import type { StreamEvents, Unsubscribable } from './sharedLiveStream.ts';
  * (vanilla client). Only `subscribe` is used.
  */
 export interface LiveStreamProcedure {
+  /** Opens the subscription with `input`; the provider keeps the returned handle and unsubscribes on unmount. */
   subscribe(
     input: { lastEventId?: string },
     opts: {

@@ -27,6 +27,7 @@ export type RedisBackendMode = 'connecting' | 'shared' | 'local' | 'closed';
 
 /** A snapshot for logs, health and metrics (see {@link RedisBackendOptions.onStateChange}). */
 export interface RedisBackendState {
+  /** Where the backend stands now (see {@link RedisBackendMode}). */
   readonly mode: RedisBackendMode;
   /** The epoch cursors are issued in right now (shared or local). */
   readonly epoch: string;
@@ -106,7 +107,7 @@ export interface RedisBackendOptions {
    * @default 10_000
    */
   maxForward?: number;
-  /** Called on every change of mode (logs, metrics, health). Must not throw. */
+  /** Called on every change of mode (logs, metrics, health). Must not throw. @default none */
   onStateChange?: (state: RedisBackendState) => void;
   /** Where fault and recovery lines go; `null` for silence. @default console */
   logger?: Pick<Console, 'info' | 'warn'> | null;

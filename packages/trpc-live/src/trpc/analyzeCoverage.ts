@@ -6,6 +6,7 @@ import { declaredResources, isDeclaredInvalidates } from './resolveInvalidations
 
 /** How one mutation declares its invalidations. */
 export interface MutationCoverage {
+  /** The mutation's dot path. */
   readonly path: string;
   /** `none`: no `invalidates`; `function`: a bare function (not verifiable). */
   readonly form: 'none' | 'static' | 'declared' | 'function';
@@ -15,9 +16,11 @@ export interface MutationCoverage {
 
 /** One resource and who reads and invalidates it. */
 export interface ResourceCoverage {
+  /** The resource's name in the registry. */
   readonly name: string;
   /** Bound queries, as `path` or `path(by)`. */
   readonly queries: readonly string[];
+  /** Query paths refreshed by any change of it (the registry's `dependents`). */
   readonly dependents: readonly string[];
   /** Mutations that may invalidate it. */
   readonly invalidatedBy: readonly string[];
@@ -25,7 +28,9 @@ export interface ResourceCoverage {
 
 /** What {@link analyzeCoverage} found. */
 export interface CoverageReport {
+  /** Every resource of the registry, in registry order. */
   readonly resources: readonly ResourceCoverage[];
+  /** Every mutation of the router. */
   readonly mutations: readonly MutationCoverage[];
   /** Query procedures that no mutation's declaration refreshes (informational). */
   readonly uncoveredQueries: readonly string[];

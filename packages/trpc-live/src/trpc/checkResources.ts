@@ -38,6 +38,7 @@ export type inferQueryInputKeys<TRouter extends AnyTRPCRouter, TPath extends str
  * the valid paths would only say "not assignable to never").
  */
 export interface RegistryError<TMessage extends string> {
+  /** The message the compiler shows for the wrong binding. */
   readonly error: TMessage;
 }
 

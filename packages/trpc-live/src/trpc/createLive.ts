@@ -83,11 +83,17 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
 
 /** What the middleware receives from tRPC (the subset it reads). */
 export interface InvalidationMiddlewareOptions<TCtx> {
+  /** The procedure's context. */
   ctx: TCtx;
+  /** The procedure's meta; only `invalidates` is read. @default undefined: nothing to publish */
   meta?: LiveMeta<any, any> | undefined;
+  /** The procedure type; only `'mutation'` publishes. */
   type: string;
+  /** The procedure's dot path. */
   path: string;
+  /** tRPC's raw input getter, read only by function-form declarations. */
   getRawInput: () => Promise<unknown>;
+  /** Runs the rest of the chain; the middleware publishes after it succeeded. */
   next: () => Promise<any>;
 }
 

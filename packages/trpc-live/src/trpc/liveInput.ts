@@ -30,4 +30,5 @@ export const liveStreamInput = z
   })
   .strict();
 
+/** The parsed input of a live subscription: `{ lastEventId?, topics? }` (see {@link liveStreamInput}). */
 export type LiveStreamInput = z.infer<typeof liveStreamInput>;

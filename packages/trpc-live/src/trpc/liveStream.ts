@@ -5,9 +5,13 @@ import { serverClosedStream } from './retryHint.ts';
 
 /** What a live stream asks the hub for, after auth and validation. */
 export interface LiveStreamRequest {
+  /** The tenant the stream belongs to; it receives that scope's signals only. */
   readonly scope: string;
+  /** Topic patterns to receive. @default ['>'] (everything in the scope) */
   readonly topics?: readonly string[];
+  /** The connection's attributes, which publishes' group filters match. @default {} */
   readonly groups?: ConnectionGroups;
+  /** The cursor to resume from (the last SSE id the client saw). @default null: a fresh stream */
   readonly lastEventId?: string | null;
   /** When the credential behind the stream expires (ms since the epoch); the stream then ends with UNAUTHORIZED. */
   readonly expiresAt?: number;
@@ -25,10 +29,13 @@ const LIVE_STREAM = Symbol.for('trpc-live.stream');
  * so both paths share the procedure's context, input parsing and middleware.
  */
 export class LiveStream implements AsyncIterable<LiveStreamItem> {
+  /** Brand read by {@link isLiveStream} (a registered symbol, so it is found across copies of the package). */
   readonly [LIVE_STREAM] = true;
 
   constructor(
+    /** The hub the stream connects to. */
     readonly hub: Hub,
+    /** What the stream asks the hub for (scope, topics, groups, cursor). */
     readonly request: LiveStreamRequest,
     private readonly signal?: AbortSignal,
   ) {}
@@ -46,6 +53,7 @@ export class LiveStream implements AsyncIterable<LiveStreamItem> {
     }
   }
 
+  /** Connects to the hub and yields its frames until the client leaves (the abort signal) or the hub closes the stream. */
   [Symbol.asyncIterator](): AsyncIterator<LiveStreamItem> {
     return iterate(this, this.signal);
   }

@@ -3,6 +3,7 @@ import type { inferResourceId, inferResourceName, ResourceRegistry } from './reg
 
 /** One key a mutation invalidates. `id` narrows it to one entity of the resource. */
 export interface InvalidationKey<TResource extends string = string, TId extends string | number = string | number> {
+  /** The resource (a name in the registry) whose queries are stale. */
   readonly resource: TResource;
   /** Absent: every query of the resource is stale. */
   readonly id?: TId;
@@ -37,6 +38,7 @@ export interface InvalidatesArgs<TCtx = any> {
   readonly input: any;
   /** The mutation's result. */
   readonly output: any;
+  /** The procedure's context (after the middleware before it ran). */
   readonly ctx: TCtx;
 }
 
@@ -79,5 +81,6 @@ export type InvalidatesDeclaration<TRegistry extends ResourceRegistry = Resource
  * `.meta({ invalidates: [{ resource: 'products' }] })`.
  */
 export interface LiveMeta<TRegistry extends ResourceRegistry = ResourceRegistry, TCtx = any> {
+  /** What a successful mutation invalidates: keys, a function of `{ input, output, ctx }`, or `{ resources, keys }` (see {@link InvalidatesDeclaration}). Absent: the mutation publishes nothing. */
   invalidates?: InvalidatesDeclaration<TRegistry, TCtx>;
 }

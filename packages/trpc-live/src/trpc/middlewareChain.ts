@@ -52,6 +52,7 @@ export function missingMiddlewareProblem(path: string): string {
 
 /** Where the development warning goes (see {@link warnMissingMiddlewareOnce}). */
 export interface LiveLogger {
+  /** Called with one human-readable warning (console.warn's signature). */
   warn(message: string): void;
 }
 

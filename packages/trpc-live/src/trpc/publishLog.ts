@@ -2,8 +2,11 @@ import type { PublishReceipt } from '../core/index.ts';
 
 /** One published key and where it landed; what the mutating client uses as a fence. */
 export interface PublishedKey {
+  /** The resource the mutation invalidated. */
   readonly resource: string;
+  /** The instance, when the key named one. */
   readonly id?: string;
+  /** Where the signal landed in the hub's history (`epoch:seq`): the client's stream has it once it passed this cursor. */
   readonly cursor: string;
 }
 
@@ -13,6 +16,7 @@ export interface PublishedKey {
  * the request context; see {@link fenceHeader}.
  */
 export interface PublishLog {
+  /** What was published during the request, in order. */
   readonly entries: PublishedKey[];
 }
 

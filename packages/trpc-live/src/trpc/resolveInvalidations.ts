@@ -57,6 +57,7 @@ export async function parseProcedureInput(router: RouterSource | undefined, path
 
 /** What a successful call invalidates, and what went wrong working it out. */
 export interface ResolvedInvalidations {
+  /** The keys to publish, in declaration order. */
   readonly keys: readonly InvalidationKey[];
   /** Problems to report: a throwing declaration, keys outside the declared resources. */
   readonly problems: readonly Error[];
@@ -64,11 +65,17 @@ export interface ResolvedInvalidations {
 
 /** Arguments of {@link resolveInvalidations}. */
 export interface ResolveInvalidationsOptions<TCtx> {
+  /** The mutation's `meta.invalidates`. */
   readonly declaration: InvalidatesDeclaration<any, TCtx>;
+  /** The mutation's dot path (e.g. `orders.create`), for problem messages and input parsing. */
   readonly path: string;
+  /** The procedure's context, passed to a function-form declaration. */
   readonly ctx: TCtx;
+  /** The mutation's result, passed to a function-form declaration. */
   readonly output: unknown;
+  /** tRPC's raw input getter; parsed with the procedure's own parsers when `router` is given. */
   readonly getRawInput: () => Promise<unknown>;
+  /** The app router (or a getter), to parse the input as the resolver saw it. @default undefined: declarations get the raw input */
   readonly router?: RouterSource | undefined;
 }
 

@@ -5,9 +5,13 @@ import type { InvalidationKey } from './meta.ts';
 export interface CapturedInvalidation<TResource extends string = string> {
   /** The tenant it was published to. */
   readonly scope: string;
+  /** The resource invalidated. */
   readonly resource: TResource;
+  /** The instance, absent when the whole resource was invalidated. */
   readonly id?: string;
+  /** What happened to it (`'changed'` unless the declaration said otherwise). */
   readonly action: LiveAction;
+  /** The small JSON that travelled with it, if any. */
   readonly hint?: LiveHint;
 }
 
