@@ -14,14 +14,14 @@ const PING_TIMEOUT_MS = 5_000;
 /** Bound of one `npm pack` or `npm install` (measured 9 s and 12 s on the loaded 2-core machine). */
 const NPM_TIMEOUT_MS = 90_000;
 /** npm install flags: no audit or funding requests, the local cache first, no install scripts. */
-const INSTALL_FLAGS = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'];
+export const INSTALL_FLAGS = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'];
 
 /**
  * The environment of a child npm: an `npm test` run passes its own `npm_*` variables (project
  * prefix, package, lifecycle) to its children, which would point the child at the repository.
  * Kept: where to fetch from and the cache.
  */
-const childEnv = (): NodeJS.ProcessEnv =>
+export const childEnv = (): NodeJS.ProcessEnv =>
   Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) => !key.startsWith('npm_') || ['npm_config_registry', 'npm_config_cache', 'npm_config_userconfig'].includes(key),

@@ -63,6 +63,7 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * function form of `invalidates` see the input parsed by the procedure's
    * own parsers instead of the raw input.
    * @default none: the function form gets the raw input
+   * @remarks Unstable: the parsing uses tRPC internals (see `parseProcedureInput`).
    */
   router?: RouterSource;
   /**
