@@ -147,6 +147,21 @@ describe('replay through the hub', () => {
     expect(counts.replay).toEqual([[true, 5]]);
   });
 
+  it('hands out a cursor (hub.cursor) from which a stream gets exactly what was published after it was read', async () => {
+    const { hub } = fakeHub();
+    // Nothing published yet: the cursor still resumes without a reset.
+    const empty = hub.cursor();
+    expect(empty).toBe(`${hub.stats().epoch}:0`);
+    await hub.invalidate('acme', { resource: 'orders', id: 'seen-by-render' });
+    await hub.invalidate('globex', { resource: 'orders', id: 'other-tenant' });
+    const cursor = hub.cursor();
+    await hub.invalidate('acme', { resource: 'orders', id: 'in-the-gap' });
+    const { sink } = connectSink(hub, { lastEventId: cursor });
+    expect(sink.data.map((m) => m.kind === 'invalidate' && m.id)).toEqual(['in-the-gap']);
+    const { sink: fromEmpty } = connectSink(hub, { lastEventId: empty });
+    expect(fromEmpty.data.map((m) => m.kind === 'invalidate' && m.id)).toEqual(['seen-by-render', 'in-the-gap']);
+  });
+
   it.each([
     ['a malformed cursor', () => 'garbage', 'unknown-cursor'],
     ['a cursor of another epoch (a restarted server)', () => 'otherepoch:3', 'epoch'],

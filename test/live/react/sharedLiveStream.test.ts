@@ -89,9 +89,17 @@ const tabs: Tab[] = [];
 let channelName = 0;
 
 /** `pauseAfterMs` 0 (pause the moment every tab is hidden) unless a test is about the delay. */
-function openTab(locks: LockManagerLike | null, name: string, visibility: 'visible' | 'hidden' = 'visible', pauseAfterMs = 0): Tab {
+function openTab(
+  locks: LockManagerLike | null,
+  name: string,
+  visibility: 'visible' | 'hidden' = 'visible',
+  pauseAfterMs = 0,
+  /** The cursor of the server render this tab's page came from (`LiveCursorSeed`, before the provider's effect). */
+  seed?: string,
+): Tab {
   const queryClient = new QueryClient();
-  const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn() });
+  const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn(), visibility: null });
+  if (seed) invalidator.seedCursor(seed);
   const page = createPage(visibility);
   const tab = { invalidator, page, opened: [], live: 0, paused: [], invalidated: 0 } as unknown as Tab;
   const invalidate = queryClient.invalidateQueries.bind(queryClient);
@@ -354,5 +362,77 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     a.stream.close();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(a.paused).toEqual([]);
+  });
+
+  describe('a page rendered on the server at a cursor (LiveCursorSeed)', () => {
+    const change = (seq: number, id = 'ord_1') =>
+      ({ kind: 'invalidate', resource: 'orders', id, action: 'updated', seq }) as const;
+
+    it('opens the first tab\'s stream from the render\'s cursor, so the server replays the gap', async () => {
+      const a = openTab(createLocks(), `t${channelName++}`, 'visible', 0, 'e1:4');
+      await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+      expect(a.opened).toEqual(['e1:4']);
+      // The resume's hello carries no cursor; the seed is settled by it.
+      deliver(a, hello('conn-a'));
+      expect(a.invalidator.pendingSeed).toBeNull();
+      expect(a.invalidated).toBe(0);
+    });
+
+    it('gives a follower the changes its leader relayed before the follower listened, once', async () => {
+      const locks = createLocks();
+      const name = `t${channelName++}`;
+      const a = openTab(locks, name);
+      await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+      deliver(a, hello('conn-a'), 'e1:2');
+      // B's page was rendered at e1:4; order 1 changed at 5, before B's script ran: nobody relayed it to B.
+      deliver(a, change(5), 'e1:5');
+      deliver(a, change(3, 'ord_2'), 'e1:5');
+      const b = openTab(locks, name, 'visible', 0, 'e1:4');
+      await waitFor(() => b.invalidator.pendingSeed === null, 'B to be caught up');
+      expect(b.stream.status().role).toBe('follower');
+      expect(b.opened).toEqual([]);
+      // One invalidation pass for the change after the render (not the one at 3, which the render saw), no reset.
+      expect(b.invalidated).toBe(1);
+      expect(b.invalidator.stats).toMatchObject({ applied: 1, resets: 0 });
+    });
+
+    it('costs a follower nothing when nothing changed after its render', async () => {
+      const locks = createLocks();
+      const name = `t${channelName++}`;
+      const a = openTab(locks, name);
+      await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+      deliver(a, hello('conn-a'), 'e1:2');
+      deliver(a, change(5), 'e1:5');
+      const b = openTab(locks, name, 'visible', 0, 'e1:5');
+      await waitFor(() => b.invalidator.pendingSeed === null, 'B to be caught up');
+      expect(b.invalidated).toBe(0);
+    });
+
+    it('resets a follower whose render is older than what its leader saw, since nobody can replay that', async () => {
+      const locks = createLocks();
+      const name = `t${channelName++}`;
+      const a = openTab(locks, name);
+      await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+      // A's stream started fresh at e1:10: it knows nothing of 5..10.
+      deliver(a, hello('conn-a'), 'e1:10');
+      const b = openTab(locks, name, 'visible', 0, 'e1:4');
+      await waitFor(() => b.invalidator.pendingSeed === null, 'B to be settled');
+      expect(b.invalidator.stats.resets).toBe(1);
+    });
+
+    it('applies a change again when a client-side navigation renders data older than the stream', async () => {
+      const a = openTab(createLocks(), `t${channelName++}`, 'visible', 0, 'e1:3');
+      await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+      deliver(a, hello('conn-a'));
+      deliver(a, change(5), 'e1:5');
+      expect(a.invalidated).toBe(1);
+      // A page prefetched at e1:4 hydrates after the stream applied 5: its data may predate 5.
+      a.invalidator.seedCursor('e1:4');
+      expect(a.invalidated).toBe(2);
+      // One prefetched at e1:5 already has it.
+      a.invalidator.seedCursor('e1:5');
+      expect(a.invalidated).toBe(2);
+      expect(a.invalidator.stats.resets).toBe(0);
+    });
   });
 });

@@ -2,7 +2,7 @@
 export { liveLink, readFence } from './liveLink.ts';
 export type { LiveLinkOptions } from './liveLink.ts';
 export { createLiveInvalidator, DEFAULT_BATCH_WINDOW_MS, focusVisibility, LiveInvalidator } from './invalidator.ts';
-export type { LiveInvalidatorOptions, LiveInvalidatorStats, LiveMessageListener, LiveVisibility } from './invalidator.ts';
+export type { AppliedChange, LiveInvalidatorOptions, LiveInvalidatorStats, LiveMessageListener, LiveVisibility } from './invalidator.ts';
 export { createQueryMatcher, parseQueryKey, queryKeyPrefix } from './queryMatcher.ts';
 export type { ChangedKey, ParsedQueryKey, QueryMatcher, QueryMatcherOptions } from './queryMatcher.ts';
 export { credentialEventSource } from './credentialEventSource.ts';

@@ -1,5 +1,5 @@
 import { focusManager, type QueryClient, type QueryFilters } from '@tanstack/query-core';
-import { parseCursor } from '../core/cursor.ts';
+import { formatCursor, parseCursor, type Cursor } from '../core/cursor.ts';
 import type { DomainSignal, LiveMessage } from '../core/signal.ts';
 import type { PublishedKey } from '../trpc/publishLog.ts';
 import type { ResourceRegistry } from '../trpc/registry.ts';
@@ -71,6 +71,16 @@ export const focusVisibility: LiveVisibility = {
   subscribe: (listener) => focusManager.subscribe(listener),
 };
 
+/** A change a stream delivered: its key and the sequence it was published at. */
+export interface AppliedChange {
+  /** The resource that changed. */
+  readonly resource: string;
+  /** The instance, absent when the whole resource changed. */
+  readonly id?: string;
+  /** The seq it was published at (orders changes within the stream's epoch). */
+  readonly seq: number;
+}
+
 /** A listener for every message (progress bars, toasts, inspectors, other tabs). */
 export type LiveMessageListener = (message: LiveMessage) => void;
 
@@ -122,6 +132,18 @@ export class LiveInvalidator {
   connectionId: string | null = null;
   /** Latest cursor seen on the stream (an SSE id: see `formatCursor`); a resume starts from it. */
   lastCursor: string | null = null;
+  /**
+   * Every change of `epoch` with a seq above `from` that the stream delivered
+   * is in `applied` (null: not known, e.g. before the stream's hello, or
+   * after the epoch changed). Lets a later server render's cursor be caught
+   * up without the server (see {@link seedCursor}).
+   */
+  private covered: { epoch: string; from: number } | null = null;
+  /** A server render's cursor not caught up yet (see {@link pendingSeed}). */
+  private seed: Cursor | null = null;
+  /** Whether a stream (or another tab's relay) has set `lastCursor`, rather than a seed. */
+  private streamed = false;
+  private readonly seedListeners = new Set<(cursor: string) => void>();
 
   constructor(private readonly options: LiveInvalidatorOptions) {
     this.matcher = createQueryMatcher(options.registry, { keyPrefix: options.keyPrefix });
@@ -174,15 +196,23 @@ export class LiveInvalidator {
   /** Handles one message from the live stream (`cursor`: the SSE id of its frame, if any). */
   receive(message: LiveMessage, cursor?: string | null): void {
     if (cursor) this.lastCursor = cursor;
+    this.streamed = true;
     switch (message.kind) {
       case 'hello':
         this.connectionId = message.connectionId;
         this.setEpoch(message.epoch);
+        this.streamStarted(message.epoch);
         break;
-      case 'reset':
+      case 'reset': {
+        // Everything up to the head it points at may be lost; what follows arrives.
+        const at = parseCursor(this.lastCursor ?? '');
+        this.covered = at ? { epoch: at.epoch, from: Math.max(message.seq, at.seq) } : null;
+        // Every query refetches after this, the ones a server render seeded included.
+        this.seed = null;
         this.pendingReset = true;
         this.flushSoon();
         break;
+      }
       case 'invalidate':
         this.change(message.resource, message.id, message.seq);
         break;
@@ -209,6 +239,136 @@ export class LiveInvalidator {
     }
   }
 
+  /**
+   * The page was rendered on the server at `cursor` (the hub's position the
+   * render read before its queries ran: `live.cursor()`), and its data is
+   * going into the cache. Whatever changed after `cursor` must reach it:
+   * - before the stream has a position, the stream opens from `cursor`
+   *   and the server replays the changes after it. Several renders seed the
+   *   oldest: replaying from an older cursor only re-sends changes (the
+   *   newer render's data refetches once more), while a newer one would skip
+   *   what the older render missed. Cursors of different epochs cannot be
+   *   ordered; the first stays, and the server answers a foreign epoch with
+   *   a reset (every query refetches), never a gap;
+   * - once the stream runs (a client-side navigation to a prefetching page),
+   *   the changes after `cursor` it already delivered are applied again
+   *   (they may have reached the cache before this render's data), if this
+   *   invalidator saw all of them; else {@link pendingSeed} is set and the
+   *   seed listeners decide (a tab that shares another tab's stream asks
+   *   that tab: see `createSharedLiveStream`; otherwise call
+   *   {@link catchUp} with null, a reset).
+   * A malformed cursor resets.
+   */
+  seedCursor(cursor: string): void {
+    const seed = parseCursor(cursor);
+    if (!seed) {
+      this.catchUp(null);
+      return;
+    }
+    if (!this.streamed) {
+      const current = this.lastCursor === null ? null : parseCursor(this.lastCursor);
+      if (!current || (current.epoch === seed.epoch && seed.seq < current.seq)) this.lastCursor = cursor;
+      this.keepOldestSeed(seed);
+      return;
+    }
+    this.keepOldestSeed(seed);
+    this.settleSeed();
+  }
+
+  /** Catches the pending seed up from what this invalidator saw, else asks the seed listeners (none: reset). */
+  private settleSeed(): void {
+    const cursor = this.pendingSeed;
+    if (!cursor) return;
+    const changes = this.changesSince(cursor);
+    if (changes) {
+      this.catchUp(changes);
+      return;
+    }
+    // Nobody else to ask (no tab shares this stream): a reset is the safe answer.
+    if (!this.seedListeners.size) this.catchUp(null);
+    for (const listener of this.seedListeners) listener(cursor);
+  }
+
+  /**
+   * A server render's cursor this invalidator has not caught up from yet
+   * (see {@link seedCursor}): cleared by the stream's hello when it opened
+   * from that cursor or before, or by {@link catchUp}.
+   */
+  get pendingSeed(): string | null {
+    return this.seed ? formatCursor(this.seed.epoch, this.seed.seq) : null;
+  }
+
+  /** Calls `listener` when a seed cannot be caught up locally (see {@link seedCursor}); returns an unsubscribe function. */
+  onSeed(listener: (cursor: string) => void): () => void {
+    this.seedListeners.add(listener);
+    return () => this.seedListeners.delete(listener);
+  }
+
+  /**
+   * The changes this invalidator applied from the stream after `cursor`,
+   * or `null` when it cannot tell (it did not see everything since then:
+   * another epoch, a reset or a forgotten key after it, or no stream yet).
+   * Before the stream's hello, a stream that will open at or before
+   * `cursor` has nothing to report yet: `[]`.
+   */
+  changesSince(cursor: string): AppliedChange[] | null {
+    const since = parseCursor(cursor);
+    if (!since) return null;
+    if (!this.covered) {
+      const opensAt = this.lastCursor === null ? null : parseCursor(this.lastCursor);
+      return !this.streamed && opensAt && opensAt.epoch === since.epoch && opensAt.seq <= since.seq ? [] : null;
+    }
+    if (this.covered.epoch !== since.epoch || this.covered.from > since.seq || this.epoch !== since.epoch) return null;
+    const changes: AppliedChange[] = [];
+    for (const [key, seq] of this.applied) {
+      if (seq <= since.seq) continue;
+      const [resource, id] = key.split('\u0000') as [string, string | undefined];
+      changes.push(id === undefined ? { resource, seq } : { resource, id, seq });
+    }
+    return changes;
+  }
+
+  /**
+   * Settles {@link pendingSeed} with what another source (the tab holding
+   * the shared stream) says changed after it: each change is applied again,
+   * even if already seen (it may have reached the cache before the render's
+   * data); `null` (nobody can tell) resets every query instead.
+   */
+  catchUp(changes: readonly AppliedChange[] | null): void {
+    const seed = this.seed;
+    this.seed = null;
+    if (!changes) {
+      this.pendingReset = true;
+      this.flushSoon();
+      return;
+    }
+    this.reapply(changes);
+    if (seed && seed.epoch === this.epoch && !this.covered) this.covered = { epoch: seed.epoch, from: seed.seq };
+  }
+
+  private keepOldestSeed(seed: Cursor): void {
+    if (!this.seed || (this.seed.epoch === seed.epoch && seed.seq < this.seed.seq)) this.seed = seed;
+  }
+
+  /** Applied again even when seen: the render's data may have replaced what the first application refetched. */
+  private reapply(changes: readonly AppliedChange[]): void {
+    for (const change of changes) this.change(change.resource, change.id, change.seq, true);
+  }
+
+  /** A stream said hello: it resumed from `lastCursor` (or started at the head it sent). */
+  private streamStarted(epoch: string): void {
+    const at = parseCursor(this.lastCursor ?? '');
+    if (!at || at.epoch !== epoch) {
+      // Another epoch: the reset that follows says from where this stream's history holds.
+      if (this.covered?.epoch !== epoch) this.covered = null;
+      return;
+    }
+    if (this.covered?.epoch !== epoch) this.covered = { epoch, from: at.seq };
+    if (this.seed && this.seed.epoch === epoch && at.seq <= this.seed.seq) this.seed = null;
+    // Seeded after this stream had opened (a page that hydrated late): not replayed by it.
+    this.settleSeed();
+  }
+
   private receiveDomain(event: DomainSignal, seq: number): void {
     if (event.kind === 'invalidate') this.change(event.resource, event.id, seq);
   }
@@ -218,22 +378,25 @@ export class LiveInvalidator {
     if (this.epoch !== epoch) {
       this.epoch = epoch;
       this.applied.clear();
+      this.covered = null;
     }
   }
 
-  private change(resource: string, id: string | undefined, seq: number): void {
+  private change(resource: string, id: string | undefined, seq: number, again = false): void {
     const key = id === undefined ? resource : `${resource}\u0000${id}`;
     const seen = this.applied.get(key);
-    if (seen !== undefined && seen >= seq) {
+    if (!again && seen !== undefined && seen >= seq) {
       this.stats.duplicates++;
       return;
     }
     // Re-insert so the Map's order is least recently applied first.
     this.applied.delete(key);
-    this.applied.set(key, seq);
+    this.applied.set(key, Math.max(seq, seen ?? 0));
     if (this.applied.size > this.maxTrackedKeys) {
-      const oldest = this.applied.keys().next().value;
-      if (oldest !== undefined) this.applied.delete(oldest);
+      const [oldest, oldestSeq] = this.applied.entries().next().value!;
+      this.applied.delete(oldest);
+      // What was applied up to its seq is no longer all known (see changesSince).
+      if (this.covered && this.covered.from < oldestSeq) this.covered = { ...this.covered, from: oldestSeq };
     }
     this.stats.applied++;
     this.pending.push(id === undefined ? { resource } : { resource, id });

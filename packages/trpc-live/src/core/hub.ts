@@ -321,6 +321,27 @@ export class Hub {
   }
 
   /**
+   * The hub's position in history now, as a resume cursor (`epoch:seq`): a
+   * stream opened with it as `lastEventId` gets every signal published
+   * after this call. For server rendering: read it before the render's
+   * queries run and hand it to the browser, whose stream then starts there,
+   * so a change committed between the render and the stream's connect is
+   * replayed (see `LiveInvalidator.seedCursor`). Seqs are global across
+   * scopes, so one position serves every scope.
+   *
+   * With a shared backend (Redis) this is the newest seq of the shared
+   * history this process has received: never ahead of the shared head, so
+   * nothing published after the call is skipped (a signal still on its way
+   * to this process is replayed once more, which is harmless). Before this
+   * process received anything in the current epoch it is `epoch:0`; a
+   * scope whose history was trimmed answers that with a reset (every query
+   * refetches), never with a gap.
+   */
+  cursor(): string {
+    return formatCursor(this.backend.epoch(), this.headSeq());
+  }
+
+  /**
    * Registers a stream. Writes a `hello` control frame, then, if a cursor was
    * given, the compacted entries since it (or a reset), then live signals.
    * With a synchronous backend (memory), registration and the replay

@@ -26,7 +26,10 @@ export interface LiveTransportContextOptions {
   readonly headers: Headers;
   /** Headers to add to the response (e.g. a refreshed cookie), as with tRPC's fetch adapter. */
   readonly resHeaders: Headers;
-  /** tRPC's parsed request info (procedure calls, connection params), as its adapters give it. */
+  /**
+   * tRPC's parsed request info (procedure calls, connection params), as its adapters give it.
+   * @remarks Unstable: the type comes from `@trpc/server/unstable-core-do-not-import`.
+   */
   readonly info: TRPCRequestInfo;
 }
 
@@ -116,6 +119,13 @@ function toHeaders(incoming: IncomingHttpHeaders): Headers {
  * Budgets: per idle stream, the socket and a small sink object (no timers,
  * streams or promises); per published frame, one encoding shared by every
  * recipient; per flush, one socket write per connection.
+ *
+ * @remarks Unstable: built on `@trpc/server/unstable-core-do-not-import`
+ * (`getRequestInfo`, `getLastEventId`, `getErrorShape`, `getHTTPStatusCode`,
+ * `getTRPCErrorFromUnknown`, `transformTRPCResponse`, `sseHeaders`), so that
+ * it reads requests, shapes errors and writes tRPC's SSE wire format exactly
+ * as tRPC's own route does. tRPC may change those internals in any release;
+ * this export may then change with them. See the package README, "Entry points, and what is unstable".
  */
 export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: LiveTransportOptions<TRouter>): LiveTransport {
   type TCtx = inferRouterContext<TRouter>;

@@ -1,4 +1,4 @@
-import type { LiveInvalidator } from '../client/index.ts';
+import type { AppliedChange, LiveInvalidator } from '../client/index.ts';
 import type { LiveMessage } from '../core/index.ts';
 
 /** Something that can be unsubscribed (a tRPC subscription). */
@@ -118,7 +118,9 @@ type Envelope =
   | { type: 'visibility'; from: string; visible: boolean }
   | { type: 'bye'; from: string }
   | { type: 'status'; from: string; tabs: number; paused: boolean; connected: boolean }
-  | { type: 'signal'; from: string; message: LiveMessage; cursor: string | null };
+  | { type: 'signal'; from: string; message: LiveMessage; cursor: string | null }
+  | { type: 'since'; from: string; cursor: string }
+  | { type: 'catchup'; from: string; to: string; changes: AppliedChange[] | null };
 
 /** Default of {@link SharedLiveStreamOptions.pauseAfterMs}. */
 export const DEFAULT_PAUSE_AFTER_MS = 3_000;
@@ -284,6 +286,31 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     },
   };
 
+  /**
+   * A tab about to open the stream itself settles a server render's cursor
+   * it has not caught up from: a stream opening at or before it replays
+   * the rest (nothing to do); else what this tab saw since it is applied
+   * again, or, when it cannot tell (it followed another tab that left before
+   * answering), every query refetches.
+   */
+  const settleSeedBeforeOpening = () => {
+    const seed = invalidator.pendingSeed;
+    if (seed) invalidator.catchUp(invalidator.changesSince(seed));
+  };
+
+  /**
+   * A follower's server render read the hub at `cursor`, and this tab may
+   * have started listening after changes since then were relayed: it asks
+   * the leader, which answers from what its stream delivered (see `catchup`).
+   */
+  const askLeader = (cursor: string) => post({ type: 'since', from: tabId, cursor });
+
+  const stopSeeds = invalidator.onSeed((cursor) => {
+    if (role === 'follower') askLeader(cursor);
+    else if (role === 'leader' || role === 'solo') invalidator.catchUp(null);
+    // connecting: settled on election (becomeFollower asks, becomeLeader settles).
+  });
+
   const becomeLeader = () => {
     role = 'leader';
     peers.clear();
@@ -293,6 +320,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     post({ type: 'leader', from: tabId });
     post({ type: 'census', from: tabId });
     reconcile();
+    settleSeedBeforeOpening();
     stream = options.open(invalidator.lastCursor, streamEvents);
   };
 
@@ -306,6 +334,15 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
         return;
       case 'leader':
         if (role !== 'leader') becomeFollower(envelope.from);
+        return;
+      case 'since':
+        // Answered from what this tab's stream delivered; `null` when it cannot tell (the follower then resets).
+        if (role === 'leader') {
+          post({ type: 'catchup', from: tabId, to: envelope.from, changes: invalidator.changesSince(envelope.cursor) });
+        }
+        return;
+      case 'catchup':
+        if (envelope.to === tabId && role === 'follower' && invalidator.pendingSeed) invalidator.catchUp(envelope.changes);
         return;
       case 'census':
         post({ type: 'visibility', from: tabId, visible: visible() });
@@ -339,11 +376,15 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
 
   function becomeFollower(from: string) {
     hadLeader = true;
+    const newLeader = leaderId !== from;
     leaderId = from;
     if (role === 'connecting') {
       role = 'follower';
       setStatus({});
     }
+    // Asked again of a new leader: the previous one may have left before answering.
+    const seed = invalidator.pendingSeed;
+    if (newLeader && role === 'follower' && seed) askLeader(seed);
   }
 
   const onVisibility = () => {
@@ -360,6 +401,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   if (!locks || !makeChannel) {
     role = 'solo';
     setStatus({ tabs: 1 });
+    settleSeedBeforeOpening();
     stream = options.open(invalidator.lastCursor, streamEvents);
   } else {
     channel = makeChannel(`trpc-live:${options.name}`);
@@ -392,6 +434,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
       closed = true;
       cancelPause();
       stopListening();
+      stopSeeds();
       stream?.unsubscribe();
       stream = null;
       lockAbort.abort();

@@ -119,6 +119,13 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
    * `procedure.input(liveStreamInput).subscription(live.subscription)`.
    */
   subscription: (opts: { ctx: TCtx; input: LiveStreamInput | undefined; signal?: AbortSignal | undefined }) => LiveStream;
+  /**
+   * The hub's position now (`hub().cursor()`, the same for every scope). A
+   * server render reads it before its queries run and hands it to the
+   * browser (`LiveInvalidator.seedCursor`): the stream then starts there and
+   * replays whatever changed between the render and its connect.
+   */
+  cursor(): string;
 }
 
 /** The scope of every request when `createLive` is given no `scope`. */
@@ -231,6 +238,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
       );
     },
     subscription: ({ ctx, input, signal }) => live.stream(ctx, input, signal),
+    cursor: () => hub().cursor(),
   };
   // Lets live:check find this middleware in procedure chains (and the registry it was given).
   markInvalidationMiddleware(live.invalidationMiddleware, { resources: options.resources });

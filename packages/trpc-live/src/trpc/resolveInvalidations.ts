@@ -39,6 +39,12 @@ function toArray(value: readonly InvalidationKey[] | InvalidationKey | null | un
  * procedure's own parsers are run again, merged the way tRPC's input
  * middleware merges them. Costs one extra validation per mutation with a
  * function-form declaration; parsers with side effects would run twice.
+ *
+ * @remarks Unstable: finds the procedure and runs its parsers with
+ * `getProcedureAtPath` and `getParseFn` from
+ * `@trpc/server/unstable-core-do-not-import` (tRPC's own input parsing, so
+ * the declaration sees what the resolver saw). It may change with tRPC's
+ * internals. See the package README, "Entry points, and what is unstable".
  */
 export async function parseProcedureInput(router: RouterSource | undefined, path: string, raw: unknown): Promise<unknown> {
   if (!router) return raw;
@@ -85,6 +91,9 @@ export interface ResolveInvalidationsOptions<TCtx> {
  * error for the caller. If the `{ resources, keys }` form throws, every
  * declared resource is invalidated whole (over-invalidating is safe, missing
  * a change is not); a bare function that throws publishes nothing.
+ *
+ * @remarks Unstable when `router` is given: the input is parsed with
+ * {@link parseProcedureInput}, which uses tRPC internals.
  */
 export async function resolveInvalidations<TCtx>(options: ResolveInvalidationsOptions<TCtx>): Promise<ResolvedInvalidations> {
   const { declaration, path } = options;

@@ -1,8 +1,15 @@
+import { HydrateClient, prefetch, trpc } from '../../../../trpc/server';
 import { OrderDetail } from './OrderDetail';
 
 export const metadata = { title: 'Order · trpc-live' };
 
+/** Rendered with the order's data (tRPC's server prefetch); the live stream replays what changed since. */
 export default async function OrderPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  return <OrderDetail id={id} />;
+  await prefetch(trpc.orders.byId.queryOptions({ id }));
+  return (
+    <HydrateClient>
+      <OrderDetail id={id} />
+    </HydrateClient>
+  );
 }
