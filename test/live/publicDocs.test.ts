@@ -28,6 +28,14 @@ function entryFiles(): Record<string, string> {
   return entries;
 }
 
+let entryProgram: ts.Program | undefined;
+
+/** One program over every entry, shared by the tests of this file (building it takes seconds). */
+function programOfEntries(): ts.Program {
+  entryProgram ??= program(Object.values(entryFiles()));
+  return entryProgram;
+}
+
 function program(files: string[]): ts.Program {
   const config = ts.getParsedCommandLineOfConfigFile(join(packageDir, 'tsconfig.json'), { noEmit: true }, {
     ...ts.sys,
@@ -81,7 +89,7 @@ function membersOf(symbol: ts.Symbol, checker: ts.TypeChecker): ts.Symbol[] {
 /** Every documentation gap of the package's public API, as `entry: Name[.member] (what is missing)`. */
 function documentationGaps(): string[] {
   const entries = entryFiles();
-  const prog = program(Object.values(entries));
+  const prog = programOfEntries();
   const checker = prog.getTypeChecker();
   const gaps: string[] = [];
   const seen = new Set<ts.Symbol>();
@@ -106,10 +114,72 @@ function documentationGaps(): string[] {
   return gaps;
 }
 
+const UNSTABLE_CORE = '@trpc/server/unstable-core-do-not-import';
+
+/** Functions that call into the unstable path only through an option marked unstable itself, with the reason. */
+const UNSTABLE_ONLY_THROUGH_AN_OPTION: Record<string, string> = {
+  createLive: 'calls resolveInvalidations, which parses input with tRPC internals only when its `router` option (marked) is given',
+};
+
+const isUnstableRemark = (declaration: ts.Node) =>
+  ts.getJSDocTags(declaration).some((tag) => tag.tagName.text === 'remarks' && /^Unstable\b/.test(ts.getTextOfJSDocComment(tag.comment) ?? ''));
+
+/**
+ * Exported functions that lean on `@trpc/server/unstable-core-do-not-import`: their body names
+ * something their file imports from there, or another such function (to a fixpoint). Read from the
+ * source text, so a new use of the internals cannot go unmarked.
+ */
+function unstableExports(): { name: string; marked: boolean }[] {
+  const entries = entryFiles();
+  const prog = programOfEntries();
+  const checker = prog.getTypeChecker();
+  const functions = new Map<string, ts.Node>();
+  for (const file of Object.values(entries)) {
+    const moduleSymbol = checker.getSymbolAtLocation(prog.getSourceFile(file)!)!;
+    for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const declaration = symbol.getDeclarations()?.find(ours);
+      if (declaration && ts.isFunctionDeclaration(declaration) && declaration.body) functions.set(exported.name, declaration);
+    }
+  }
+  const importedInternals = (source: ts.SourceFile): string[] =>
+    source.statements.flatMap((statement) =>
+      ts.isImportDeclaration(statement) &&
+      ts.isStringLiteral(statement.moduleSpecifier) &&
+      statement.moduleSpecifier.text === UNSTABLE_CORE &&
+      statement.importClause?.namedBindings &&
+      ts.isNamedImports(statement.importClause.namedBindings)
+        ? statement.importClause.namedBindings.elements.map((element) => element.name.text)
+        : [],
+    );
+  const unstable = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, declaration] of functions) {
+      if (unstable.has(name)) continue;
+      const body = (declaration as ts.FunctionDeclaration).body!.getText();
+      const uses = [...importedInternals(declaration.getSourceFile()), ...[...unstable].filter((other) => other !== name)];
+      if (uses.some((used) => new RegExp(`\\b${used}\\b`).test(body))) {
+        unstable.add(name);
+        grew = true;
+      }
+    }
+  }
+  return [...unstable].sort().map((name) => ({ name, marked: isUnstableRemark(functions.get(name)!) }));
+}
+
 describe('public API documentation', () => {
   it('has JSDoc on every export of every entry point, and @default on every optional option', () => {
     const gaps = documentationGaps();
     expect(gaps, `${gaps.length} gaps:\n${gaps.join('\n')}`).toEqual([]);
+  }, 60_000);
+
+  it('marks every export that leans on tRPC internals with @remarks Unstable', () => {
+    const found = unstableExports();
+    // The oracle: the exports README's "what is unstable" table lists, found here from their source.
+    expect(found.map((entry) => entry.name)).toEqual(['createLive', 'createLiveTransport', 'createStreamErrors', 'parseProcedureInput', 'resolveInvalidations']);
+    const unmarked = found.filter((entry) => !entry.marked && UNSTABLE_ONLY_THROUGH_AN_OPTION[entry.name] === undefined);
+    expect(unmarked.map((entry) => entry.name)).toEqual([]);
   }, 60_000);
 
   it('finds a gap when an export has no doc comment', () => {
