@@ -16,6 +16,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adopterWiring, countLines } from '../fixtures/adopterWiring';
 import { childEnv, describeWithRegistry, INSTALL_FLAGS, installFixture, registryReachable, type InstalledFixture } from '../helpers/npmFixture';
 import { freePort } from '../helpers/prodServer';
+import { describeWithService } from '../helpers/services';
+import { chromiumPath, launchChromium } from '../browser/fixture';
 
 const run = promisify(execFile);
 
@@ -185,6 +187,28 @@ describeWithRegistry(reachable, 'a Next.js + tRPC app adopting the packed trpc-l
       await server.stop();
     }
   }, 90_000);
+
+  describeWithService('chromium', chromiumPath, 'in Chromium', () => {
+    it("shows a post renamed in one window in the other without a reload (the README's LiveProvider wiring)", async () => {
+      const server = await serve(fixture!.dir, [nextBin, 'start', '-H', '127.0.0.1'], await freePort());
+      const browser = await launchChromium();
+      try {
+        const [a, b] = await Promise.all([browser.newPage(), browser.newPage()]);
+        const streamOpen = b.waitForResponse((response) => response.url().includes('/api/trpc/live.stream'));
+        for (const page of [a, b]) await page.goto(server.url);
+        await streamOpen;
+        const first = (page: typeof a) => page.locator('li').first();
+        await expect.poll(() => first(b).textContent()).toContain('Hello');
+        await first(a).getByRole('button', { name: 'rename' }).click();
+        // Each click appends "!" to the title; nothing in the page refetches by itself (no onSuccess, staleTime Infinity).
+        await expect.poll(() => first(b).textContent(), { timeout: 10_000 }).toContain('Hello!');
+        await expect.poll(() => first(a).textContent(), { timeout: 10_000 }).toContain('Hello!');
+      } finally {
+        await browser.close();
+        await server.stop();
+      }
+    }, 90_000);
+  });
 
   it("passes the app's own createCaller test, which uses captureInvalidations", async () => {
     const { stdout } = await run(process.execPath, [tsx, '--test', 'src/trpc/routers/_app.spec.ts'], {
