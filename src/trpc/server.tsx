@@ -14,7 +14,9 @@ import { makeQueryClient } from './queryClient';
  * a page calls {@link prefetch} for its queries and wraps its client
  * components in {@link HydrateClient}, which hands them the data and the
  * hub's position read before the first query ran, so the browser's stream
- * replays whatever changed between this render and its connect.
+ * replays whatever changed between this render and its connect. For
+ * dynamic pages only (the (app) layout is `force-dynamic`): a prerendered
+ * page would carry a build-time cursor, which replays from then or resets.
  */
 
 /** One query client per request (React `cache` is per request on the server). */
