@@ -77,7 +77,7 @@ describe('the README adoption path', () => {
         [key(['post', 'byId'], { id: '1' }), () => x.client.post.byId.query({ id: '1' })],
         [key(['post', 'byId'], { id: '2' }), () => x.client.post.byId.query({ id: '2' })],
       ] as const) {
-        const observer = new QueryObserver(x.queryClient, { queryKey: k as unknown[], queryFn: fn });
+        const observer = new QueryObserver(x.queryClient, { queryKey: k as unknown[], queryFn: fn as () => Promise<unknown> });
         stops.push(observer.subscribe(() => {}));
       }
     }
