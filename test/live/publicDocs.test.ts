@@ -121,6 +121,28 @@ const UNSTABLE_ONLY_THROUGH_AN_OPTION: Record<string, string> = {
   createLive: 'calls resolveInvalidations, which parses input with tRPC internals only when its `router` option (marked) is given',
 };
 
+/** The tables of the package README's section "Entry points, and what is unstable", as rows of cells. */
+function readmeTables(): string[][][] {
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Entry points, and what is unstable'));
+  if (!section) throw new Error('the package README has no section "Entry points, and what is unstable"');
+  const tables: string[][][] = [];
+  let current: string[][] | null = null;
+  for (const line of section.split('\n')) {
+    if (!line.startsWith('|')) {
+      current = null;
+      continue;
+    }
+    if (/^\|[-| ]+\|$/.test(line)) continue;
+    if (!current) tables.push((current = []));
+    else current.push(line.slice(1, -1).split(' | ').map((cell) => cell.trim()));
+  }
+  return tables;
+}
+
+/** The `code` spans of a Markdown cell. */
+const ticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1]!);
+
 const isUnstableRemark = (declaration: ts.Node) =>
   ts.getJSDocTags(declaration).some((tag) => tag.tagName.text === 'remarks' && /^Unstable\b/.test(ts.getTextOfJSDocComment(tag.comment) ?? ''));
 
@@ -129,7 +151,7 @@ const isUnstableRemark = (declaration: ts.Node) =>
  * something their file imports from there, or another such function (to a fixpoint). Read from the
  * source text, so a new use of the internals cannot go unmarked.
  */
-function unstableExports(): { name: string; marked: boolean }[] {
+function unstableExports(): { name: string; marked: boolean; internals: string[] }[] {
   const entries = entryFiles();
   const prog = programOfEntries();
   const checker = prog.getTypeChecker();
@@ -165,7 +187,10 @@ function unstableExports(): { name: string; marked: boolean }[] {
       }
     }
   }
-  return [...unstable].sort().map((name) => ({ name, marked: isUnstableRemark(functions.get(name)!) }));
+  return [...unstable].sort().map((name) => {
+    const declaration = functions.get(name)!;
+    return { name, marked: isUnstableRemark(declaration), internals: importedInternals(declaration.getSourceFile()) };
+  });
 }
 
 describe('public API documentation', () => {
@@ -174,12 +199,38 @@ describe('public API documentation', () => {
     expect(gaps, `${gaps.length} gaps:\n${gaps.join('\n')}`).toEqual([]);
   }, 60_000);
 
-  it('marks every export that leans on tRPC internals with @remarks Unstable', () => {
+  it('marks every export that leans on tRPC internals with @remarks Unstable, as README lists them', () => {
     const found = unstableExports();
-    // The oracle: the exports README's "what is unstable" table lists, found here from their source.
-    expect(found.map((entry) => entry.name)).toEqual(['createLive', 'createLiveTransport', 'createStreamErrors', 'parseProcedureInput', 'resolveInvalidations']);
+    const table = readmeTables()[1]!;
+    // The oracle is README's "what is unstable" table: its exports (first column) are the ones found
+    // in the source, and it names every internal they use (second column).
+    const prog = programOfEntries();
+    const checker = prog.getTypeChecker();
+    const exportedNames = new Set(
+      Object.values(entryFiles()).flatMap((file) => checker.getExportsOfModule(checker.getSymbolAtLocation(prog.getSourceFile(file)!)!).map((symbol) => symbol.name)),
+    );
+    // Exports named in the first column (not the entry names or option names around them).
+    const listed = table.flatMap((row) => ticked(row[0]!)).filter((name) => exportedNames.has(name));
+    expect(found.map((entry) => entry.name)).toEqual([...new Set(listed)].sort());
+    const named = new Set(table.flatMap((row) => ticked(row[1]!)));
+    expect(found.flatMap((entry) => entry.internals).filter((internal) => !named.has(internal))).toEqual([]);
     const unmarked = found.filter((entry) => !entry.marked && UNSTABLE_ONLY_THROUGH_AN_OPTION[entry.name] === undefined);
     expect(unmarked.map((entry) => entry.name)).toEqual([]);
+  }, 60_000);
+
+  it('lists every entry point in README, each with names it really exports', () => {
+    const prog = programOfEntries();
+    const checker = prog.getTypeChecker();
+    const rows = readmeTables()[0]!.filter((row) => /^`trpc-live\/[a-z]+`$/.test(row[0]!.trim()));
+    const entries = entryFiles();
+    expect(rows.map((row) => ticked(row[0]!)[0]).sort()).toEqual(Object.keys(entries).sort());
+    for (const row of rows) {
+      const entry = ticked(row[0]!)[0]!;
+      const exported = new Set(checker.getExportsOfModule(checker.getSymbolAtLocation(prog.getSourceFile(entries[entry]!)!)!).map((symbol) => symbol.name));
+      const named = ticked(row[1]!).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'ioredis');
+      expect(named.length, entry).toBeGreaterThan(0);
+      expect(named.filter((name) => !exported.has(name)), entry).toEqual([]);
+    }
   }, 60_000);
 
   it('finds a gap when an export has no doc comment', () => {
