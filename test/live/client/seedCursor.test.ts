@@ -56,6 +56,16 @@ describe('LiveInvalidator.seedCursor (a server render\'s cursor)', () => {
     expect(invalidator.pendingSeed).toBeNull();
   });
 
+  it('resets when the page seeds after its stream opened without a cursor, before that stream said hello', () => {
+    const { invalidator, run } = setup();
+    // The stream opened fresh (no cursor); a page that hydrated late seeds e1:4; the stream starts at the head, e1:10.
+    invalidator.seedCursor('e1:4');
+    invalidator.receive({ kind: 'hello', connectionId: 'c', epoch: 'e1' }, 'e1:10');
+    run();
+    expect(invalidator.stats.resets).toBe(1);
+    expect(invalidator.pendingSeed).toBeNull();
+  });
+
   it('reports the changes since a cursor only when it saw everything since then', () => {
     const { invalidator } = setup();
     invalidator.seedCursor('e1:2');
