@@ -2,7 +2,7 @@
 // pins; `npm run test:trpc-newest` runs it again against the newest 11.x through aliases
 // (vitest.trpc-newest.config.ts). An alias that silently missed would leave the second run testing
 // the pinned version twice, so this file reads the version from where the running code lives.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTRPCClient } from '@trpc/client';
@@ -52,8 +52,9 @@ describe('tRPC release under test', () => {
     expect(versionAt(serverDir)).toBe(expected);
     expect(packageDirOf(viaObservable, '@trpc/server')).toBe(serverDir);
     expect(versionAt(clientDir)).toBe(expected);
-    // @trpc/client finds @trpc/server by Node's resolution: the sibling folder, the same copy.
+    // @trpc/client finds @trpc/server by Node's resolution: the sibling folder (no copy of its own), the same copy.
     expect(dirname(clientDir)).toBe(dirname(serverDir));
+    expect(existsSync(join(clientDir, 'node_modules/@trpc/server'))).toBe(false);
   });
 
   it('uses one copy of @trpc/server for the tests and the package source', () => {
