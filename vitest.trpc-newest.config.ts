@@ -10,7 +10,10 @@ import base from './vitest.config.ts';
 
 const dir = process.env.TRPC_NEWEST_DIR;
 const version = process.env.TRPC_NEWEST_VERSION;
-if (!dir || !version) throw new Error('Run this config through `npm run test:trpc-newest` (it sets TRPC_NEWEST_DIR and TRPC_NEWEST_VERSION).');
+const report = process.env.TRPC_NEWEST_REPORT;
+if (!dir || !version || !report) {
+  throw new Error('Run this config through `npm run test:trpc-newest` (it sets TRPC_NEWEST_DIR, TRPC_NEWEST_VERSION and TRPC_NEWEST_REPORT).');
+}
 
 type ExportTarget = string | { [condition: string]: ExportTarget };
 
@@ -52,7 +55,7 @@ export default defineConfig({
     // @trpc/tanstack-react-query (its newest release pins 11.22.1 exactly) goes through vite so its
     // own @trpc imports take the aliases too: one copy of tRPC in the process, not two.
     server: { deps: { inline: [/@trpc\/tanstack-react-query/] } },
-    outputFile: { json: 'test-results/vitest-trpc-newest.json' },
+    outputFile: { json: report },
     // Type tests run with the app's types (tsconfig paths), not the aliased release: not repeated here.
     typecheck: { enabled: false },
   },

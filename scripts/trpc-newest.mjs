@@ -100,7 +100,7 @@ rmSync(join(root, REPORT), { force: true });
 const run = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'vitest.trpc-newest.config.ts'], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, TRPC_NEWEST_DIR: NEWEST_DIR, TRPC_NEWEST_VERSION: version },
+  env: { ...process.env, TRPC_NEWEST_DIR: NEWEST_DIR, TRPC_NEWEST_VERSION: version, TRPC_NEWEST_REPORT: REPORT },
 });
 const summary = spawnSync(process.execPath, [join(root, 'scripts/test-summary.mjs'), REPORT, LABEL], { cwd: root, stdio: 'inherit' });
 process.exit(run.status === 0 && summary.status === 0 ? 0 : 1);
