@@ -84,9 +84,9 @@ export interface PhaseFigures {
   /** Live: invalidation passes applied while the tab was hidden (stale only), and refetches when a tab was shown again. */
   readonly deferredPasses: number;
   readonly shownRefetches: number;
-  /** Query fetches of the phase (not the initial loads): fetch start → observer holds the data, p50 and p99 (ms). */
+  /** Query fetches of the phase (not the initial loads): fetch start → observer holds the data, p50 and every sample (ms; the tail is taken by the report). */
   readonly queryLatencyP50: number;
-  readonly queryLatencyP99: number;
+  readonly queryLatencies: readonly number[];
   /** Requests the browsers resent because the server closed the idle keep-alive socket under them. */
   readonly resent: number;
   /** Distinct errors of failed mutations (at most 3). */
@@ -284,7 +284,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         deferredPasses: after.deferred - before.deferred,
         shownRefetches: after.shown - before.shown,
         queryLatencyP50: NaN,
-        queryLatencyP99: NaN,
+        queryLatencies: [],
         resent: after.resent - before.resent,
         mutationErrors: [...new Set(ran.records.flatMap((r) => (r.error ? [r.error] : [])))].slice(0, 3),
       });
@@ -316,7 +316,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs, timeline),
         switches: switchSamples.filter((sample) => sample.at >= from && sample.at < to),
         queryLatencyP50: quantile(latencies, 0.5),
-        queryLatencyP99: quantile(latencies, 0.99),
+        queryLatencies: latencies,
       };
     }
     await Promise.all(userChildren.map((child) => child.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined)));

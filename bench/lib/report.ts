@@ -132,3 +132,16 @@ export function formatTail(t: Tail | RunsTail, value: (v: number) => string = (v
   const spread = t.n.length > 1 && t.min !== t.max ? `${value(t.min)}–${value(t.max)}, ` : '';
   return `${t.label} ${value(t.median)} (${spread}n=${t.n.join('/')})`;
 }
+
+/**
+ * Whether a tail goal "p99 ≤ limit" holds: from the p99 when every run had
+ * enough samples; from the maximum when even that is within the limit (a
+ * p99 is never above the max); else `null`, undetermined (too few samples
+ * for a p99, and the max is above the limit).
+ */
+export function tailWithin(t: Tail | RunsTail, limit: number): boolean | null {
+  const value = 'value' in t ? t.value : t.median;
+  if (!Number.isFinite(value)) return false;
+  if (t.label === 'p99' || value <= limit) return value <= limit;
+  return null;
+}

@@ -166,7 +166,11 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
     const round = async (events: number, timeoutMs: number) => {
       const id = `r${++roundNo}x`;
       await clients.ask({ type: 'arm', id, marker: `"${id}-`, expect: events }, 'armed', 10_000);
-      const published = server.ask<{ t0: number }>({ type: 'publish', round: id, count: events }, 'published', timeoutMs);
+      // Handled at once: a server that never answers must not end the whole benchmark with an unhandled rejection.
+      const published = server.ask<{ t0: number }>({ type: 'publish', round: id, count: events }, 'published', timeoutMs).then(
+        (p) => p.t0,
+        () => NaN,
+      );
       let result: any;
       try {
         result = await clients.next('round', timeoutMs);
@@ -174,7 +178,7 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
         result = await clients.ask({ type: 'report', id }, 'round', 10_000);
       }
       // A server blocked by the burst may not even have answered the publish yet.
-      const t0 = await published.then((p) => p.t0).catch(() => NaN);
+      const t0 = await published;
       return { ...result, t0 } as { done: number; of: number; frames: number; firstAt: number; lastAt: number; timedOut?: boolean; t0: number };
     };
 

@@ -4,7 +4,7 @@
  * ("met" / "not met") is given only from at least {@link MIN_RUNS_FOR_VERDICT}
  * runs per variant involved. Pure: the orchestration is in index.ts.
  */
-import { fmt, formatTail, median, table, tailOfRuns, type RunsTail } from '../lib/report';
+import { fmt, formatTail, median, table, tailOfRuns, tailWithin, type RunsTail } from '../lib/report';
 
 /** Variants, in report order. */
 export type VariantName = 'bare' | 'bare, batched per tick' | 'better-sse' | 'stock tRPC (Next route)' | 'fast transport';
@@ -153,15 +153,11 @@ export function verdict(ok: boolean, runs: number): string {
   return ok ? 'met' : '**not met**';
 }
 
-/**
- * Verdict on a tail goal "p99 ≤ limit": from the p99 when every run had
- * enough samples; else from the maximum when even that is within the limit
- * (p99 ≤ max); else undetermined, not failed or passed.
- */
+/** Verdict on a tail goal "p99 ≤ limit" (see tailWithin): undetermined, not failed or passed, when runs lack a p99 and the max is above. */
 export function tailVerdict(t: RunsTail, limit: number, runs: number): string {
-  if (!Number.isFinite(t.median)) return verdict(false, runs);
-  if (t.label === 'p99' || t.median <= limit) return verdict(t.median <= limit, runs);
-  return runs < MIN_RUNS_FOR_VERDICT ? verdict(false, runs) : '**undetermined** (too few samples for a p99, and the max is above)';
+  const within = tailWithin(t, limit);
+  if (within === null && runs >= MIN_RUNS_FOR_VERDICT) return '**undetermined** (too few samples for a p99, and the max is above)';
+  return verdict(within === true, runs);
 }
 
 /** The section's markdown and its one-line summary of the verdicts. */
