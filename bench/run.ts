@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { collectProvenance, headerClaim, keptPrevious, rerunNote, sectionLine, type StoredResult } from './lib/provenance';
+import { collectProvenance, headerClaim, keptPrevious, rerunNote, sectionLine, treeFingerprint, type StoredResult } from './lib/provenance';
 import { machineFacts, type BenchModule } from './lib/report';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -39,7 +39,17 @@ async function main() {
     const started = Date.now();
     const mod = await benchmarks[name]!();
     const result = await mod.run({ quick });
-    const stored: StoredResult = { ...result, generatedAt: new Date().toISOString(), quick, machine: machineFacts(), seconds: (Date.now() - started) / 1000, provenance };
+    const treeChanged = treeFingerprint(root) !== provenance.tree;
+    if (treeChanged) console.warn(`[bench] ${name}: the working tree changed while it ran (recorded in its section)`);
+    const stored: StoredResult = {
+      ...result,
+      generatedAt: new Date().toISOString(),
+      quick,
+      machine: machineFacts(),
+      seconds: (Date.now() - started) / 1000,
+      provenance,
+      treeChanged,
+    };
     keepPrevious(name, stored);
     writeFileSync(path.join(resultsDir, `${name}.json`), JSON.stringify(stored, null, 2) + '\n');
     for (const [file, content] of Object.entries(result.files ?? {})) writeFileSync(path.join(root, file), content);

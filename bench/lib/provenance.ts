@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { machineFacts } from './report';
 
 /**
@@ -20,6 +22,8 @@ export interface Provenance {
   readonly sections: readonly string[];
   /** It ran every section (`npm run bench` with no names). */
   readonly full: boolean;
+  /** {@link treeFingerprint} at the start: a section that ends with another one measured code edited mid-run. */
+  readonly tree: string;
 }
 
 /** A section as stored in bench/results/<name>.json. */
@@ -34,6 +38,8 @@ export interface StoredResult {
   readonly seconds: number;
   /** Missing in results stored before issue 19. */
   readonly provenance?: Provenance;
+  /** The working tree (outside the bench outputs) was different when the section ended than when the invocation started. */
+  readonly treeChanged?: boolean;
 }
 
 /** What a benchmark run writes; changes to these do not make the measured code "uncommitted". */
@@ -69,23 +75,50 @@ export function commandLine(args: readonly string[], env: Readonly<Record<string
   return [...vars, command].join(' ');
 }
 
+function git(root: string, ...args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 2 ** 20 });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A hash of the code as it is now, outside the bench outputs: HEAD, the
+ * diff of tracked files against it, and the untracked files with their
+ * modification times. Others may edit a shared working tree while a
+ * benchmark runs (and the production build is rebuilt from it on demand).
+ */
+export function treeFingerprint(root: string): string {
+  const outside = GENERATED_PATHS.map((p) => `:(exclude)${p.replace(/\/$/, '')}`);
+  const untracked = (git(root, 'ls-files', '--others', '--exclude-standard', '--', '.', ...outside) ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((file) => {
+      try {
+        return `${file} ${statSync(path.join(root, file)).mtimeMs}`;
+      } catch {
+        return `${file} gone`;
+      }
+    });
+  return createHash('sha1')
+    .update(git(root, 'rev-parse', 'HEAD') ?? '')
+    .update(git(root, 'diff', 'HEAD', '--', '.', ...outside) ?? '(git diff failed)')
+    .update(untracked.join('\n'))
+    .digest('hex');
+}
+
 /** The provenance of this invocation, from git and process.argv (`root`: the repository). */
 export function collectProvenance(root: string, sections: readonly string[], full: boolean): Provenance {
-  const git = (...args: string[]) => {
-    try {
-      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
-      return null;
-    }
-  };
-  const status = git('status', '--porcelain');
+  const status = git(root, 'status', '--porcelain');
   return {
-    commit: git('rev-parse', 'HEAD')?.trim() || 'unknown',
+    commit: git(root, 'rev-parse', 'HEAD')?.trim() || 'unknown',
     uncommitted: status === null ? ['(git status failed)'] : changedOutsideResults(status),
     command: commandLine(process.argv.slice(2), process.env),
     runId: `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
     sections,
     full,
+    tree: treeFingerprint(root),
   };
 }
 
@@ -113,7 +146,8 @@ export function sectionLine(result: StoredResult): string {
   const when = `${result.generatedAt}${result.quick ? ' (quick mode: indicative only)' : ''} on ${describeMachine(result.machine)}; took ${result.seconds.toFixed(0)} s`;
   const p = result.provenance;
   if (!p) return `_Run ${when}. Commit, command and invocation not recorded (stored before issue 19)._`;
-  return `_Run ${when}. Measured ${describeCommit(p)}; command \`${p.command}\`, ran ${describeInvocation(p)}._`;
+  const changed = result.treeChanged ? ' **The working tree changed while it ran**: files were edited mid-run, so its figures may mix two versions of the code.' : '';
+  return `_Run ${when}. Measured ${describeCommit(p)}; command \`${p.command}\`, ran ${describeInvocation(p)}._${changed}`;
 }
 
 /**

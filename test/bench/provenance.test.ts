@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   changedOutsideResults,
@@ -6,6 +10,7 @@ import {
   keptPrevious,
   rerunNote,
   sectionLine,
+  treeFingerprint,
   type Provenance,
   type StoredResult,
 } from '../../bench/lib/provenance';
@@ -21,6 +26,7 @@ const provenance = (over: Partial<Provenance> = {}): Provenance => ({
   runId: 'run-1',
   sections: ['hub', 'transport'],
   full: true,
+  tree: 'f'.repeat(40),
   ...over,
 });
 
@@ -125,5 +131,38 @@ describe('keptPrevious and rerunNote', () => {
     expect(keptPrevious(stored('transport', undefined), [], provenance())).toEqual([]);
     expect(keptPrevious(null, [], provenance())).toEqual([]);
     expect(rerunNote('transport', [])).toBe('');
+  });
+});
+
+describe('treeFingerprint', () => {
+  it('changes when code is edited or a file added mid-run, not when the bench writes its results', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-tree-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
+      git('init', '-q');
+      mkdirSync(path.join(dir, 'bench', 'results'), { recursive: true });
+      writeFileSync(path.join(dir, 'a.ts'), 'one');
+      writeFileSync(path.join(dir, 'BENCHMARKS.md'), 'old');
+      writeFileSync(path.join(dir, 'bench', 'results', 'hub.json'), '{}');
+      git('add', '.');
+      git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init');
+      const start = treeFingerprint(dir);
+      writeFileSync(path.join(dir, 'BENCHMARKS.md'), 'new');
+      writeFileSync(path.join(dir, 'bench', 'results', 'hub.json'), '{"x":1}');
+      writeFileSync(path.join(dir, 'bench', 'results', 'hub.previous.json'), '[]');
+      expect(treeFingerprint(dir)).toBe(start);
+      writeFileSync(path.join(dir, 'a.ts'), 'two');
+      const edited = treeFingerprint(dir);
+      expect(edited).not.toBe(start);
+      writeFileSync(path.join(dir, 'b.ts'), 'new file');
+      expect(treeFingerprint(dir)).not.toBe(edited);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes the section say the working tree changed while it ran', () => {
+    expect(sectionLine(stored('hub', provenance(), { treeChanged: true }))).toContain('The working tree changed while it ran');
+    expect(sectionLine(stored('hub', provenance(), { treeChanged: false }))).not.toContain('changed while it ran');
   });
 });
