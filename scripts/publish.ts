@@ -13,16 +13,24 @@
  *   notify <tenant> <kind> <title> [body]          store a notification and push it (toast + list)
  *
  * Exits 1 (and publishes nothing) when Redis cannot be reached within 5 s:
- * a script has no local clients to fall back to.
+ * a script has no local clients to fall back to. Once it published, it
+ * waits up to 5 s more for Redis to hold every signal (a publish Redis did
+ * not answer within its 80 ms deadline stays in flight, and one that failed
+ * is forwarded when Redis is back); past that it exits 1 naming how many
+ * signals may not have reached any client. So it either delivers or fails
+ * loudly, within about 10 s at most.
  */
 import type { Hub, LiveAction } from 'trpc-live/core';
 import { getDb } from '../src/server/db/connection';
 import type { NotificationKind } from '../src/server/data/notifications';
 import { adjustStock } from '../src/server/data/products';
+import type { RedisBackend } from 'trpc-live/redis';
 import { createAppHub, setHub } from '../src/server/hub';
 import { notify } from '../src/server/notify';
 import { resources, type ResourceName } from '../src/trpc/resources';
 
+/** How long the script waits for Redis: to join before publishing, then to confirm what it published. */
+const WAIT_MS = 5000;
 const ACTIONS: readonly LiveAction[] = ['created', 'updated', 'deleted', 'changed'];
 const USAGE = `usage: publish.ts invalidate <tenant> <resource> [id] [action]
        publish.ts restock <tenant> <productId> <delta>
@@ -77,8 +85,8 @@ async function main() {
   }
   const hub = createAppHub({ subscribe: false });
   setHub(hub);
-  const backend = hub.backend as typeof hub.backend & { ready?: (ms: number) => Promise<boolean> };
-  if (backend.ready && !(await backend.ready(5000))) {
+  const backend = hub.backend as typeof hub.backend & Partial<Pick<RedisBackend, 'ready' | 'settled' | 'state'>>;
+  if (backend.ready && !(await backend.ready(WAIT_MS))) {
     console.error(`[publish] cannot reach Redis: ${hub.backend.health?.().detail ?? 'unknown error'}`);
     await hub.close();
     process.exit(1);
@@ -86,10 +94,14 @@ async function main() {
   let code = 0;
   try {
     console.log(`[publish] ${await run(hub, process.argv.slice(2))}`);
-    // Redis went away mid-run: what was published was kept for forwarding, which this process will not live to do.
-    const state = (hub.backend as { state?: () => { forwardPending: number } }).state?.();
-    if (state?.forwardPending) {
-      console.error(`[publish] Redis went away: ${state.forwardPending} signal(s) were not delivered`);
+    // A publish returns within its deadline even when Redis did not answer: wait until Redis holds
+    // every signal (or forwarding them failed), since this process has no client of its own.
+    if (backend.settled && !(await backend.settled(WAIT_MS))) {
+      const state = backend.state?.();
+      const unsent = (state?.inFlight ?? 0) + (state?.forwardPending ?? 0);
+      console.error(
+        `[publish] Redis did not confirm ${unsent} signal(s) within ${WAIT_MS / 1000} s (${hub.backend.health?.().detail ?? 'unknown error'}); they may not have reached any client`,
+      );
       code = 1;
     }
   } finally {

@@ -140,6 +140,30 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: exactly o
     for (const { id, ms } of frozen) expect(ms, id).toBeLessThan(250);
   });
 
+  it('applies every signal once on a client that moves from one instance to the other while Redis is frozen', async () => {
+    const w = await world([redis.url, redis.url]);
+    await w.mutate(w.a, 'before');
+    redis.freeze();
+    // A delivers these locally (Redis does not answer); its commands stay queued in the frozen Redis.
+    const local = [await w.mutate(w.a, 'frozen'), await w.mutate(w.a, 'frozen')];
+    await waitFor(() => local.every((id) => applied(w.onA).includes(`event:${id}`)), 'the local copies on A');
+    // The client leaves A (a drain, a dropped connection) and resumes on B from the last id it read there.
+    const lastId = w.onA.frames.filter((frame) => frame.id !== null).at(-1)!.id!;
+    const before = applied(w.onA);
+    const moved = w.b.listen({ lastEventId: lastId });
+    await waitFor(() => applied(moved).some((item) => item.startsWith('reset:')), 'the reset on B');
+    // Redis thaws: it runs A's queued publishes, whose copies reach B, and B must not write them to the client again.
+    redis.thaw();
+    await w.settle();
+    await waitFor(() => applied(moved).includes(`event:${w.published.at(-1)!.id}`), 'the last mutation on the moved client');
+    const client = [...before, ...applied(moved)];
+    const events = client.filter((item) => item.startsWith('event:') || item.startsWith('inv:'));
+    expect(events, `the moved client received: ${client.join(', ')}`).toEqual([...new Set(events)]);
+    // B's own client got A's signals once Redis ran them (it never had them).
+    for (const id of local) expect(applied(w.onB)).toContain(`event:${id}`);
+    w.check();
+  });
+
   it('turns health degraded within 1 s of Redis stopping to answer, with nothing published', async () => {
     const w = await world([redis.url, redis.url]);
     expect(w.a.backend.health!().ok).toBe(true);
@@ -166,6 +190,17 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: exactly o
     // What one instance published while Redis was down reached the other once it was back (forwarded).
     for (const id of ['down-2', 'down-4']) expect(applied(w.onA)).toContain(`event:${id}`);
     for (const id of ['down-3', 'down-5']) expect(applied(w.onB)).toContain(`event:${id}`);
+    // A client of A cut right after the reset it got on rejoining resumes on B from that reset's id:
+    // the forwarded copies of what it got locally are in the new history after that id, and must not
+    // be replayed to it (a reset instead).
+    const frames = w.onA.frames.filter((frame) => frame.id !== null && frame.message.kind !== 'hello');
+    const cut = frames.findIndex((frame) => frame.message.kind === 'reset');
+    const held = applied({ data: frames.slice(0, cut + 1).map((frame) => frame.message) } as RecordingSink);
+    const resumed = w.b.listen({ lastEventId: frames[cut]!.id! });
+    await waitFor(() => applied(resumed).length > 0, 'the resumed stream to get its replay or a reset');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const client = [...held, ...applied(resumed)].filter((item) => !item.startsWith('reset:'));
+    expect(client, `held ${held.join(', ')}; then ${applied(resumed).join(', ')}`).toEqual([...new Set(client)]);
   });
 
   it('applies every signal once on both instances when Redis is killed in the middle of a burst of publishes', async () => {
@@ -199,13 +234,15 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: exactly o
     await w.settle();
     w.check();
     for (const p of w.published.filter((x) => x.id.startsWith('stalled'))) expect(p.ms, p.id).toBeLessThan(250);
-    // A's stalled commands ran once the link healed, after A had timed them out and queued them for
-    // forwarding: the shared history holds each once, so a client replaying it from before the stall
-    // gets each once too.
-    const replayed = w.b.listen({ lastEventId: w.published[0]!.cursor });
-    await waitFor(() => applied(replayed).includes('event:after-7'), 'the replay up to the last signal');
-    const events = applied(replayed).filter((item) => item.startsWith('event:'));
-    expect(events).toEqual([...new Set(events)]);
-    expect(events).toEqual(expect.arrayContaining(['event:stalled-2', 'event:stalled-3', 'event:stalled-4', 'event:stalled-5']));
+    // A's stalled commands ran once the link healed, after A had timed them out, delivered them
+    // locally and queued them for forwarding: Redis holds each once, and never replays them (a client
+    // of A holding the local copy could be the one asking), so a replay from before the stall is a reset.
+    const fromBefore = w.b.listen({ lastEventId: w.published[0]!.cursor });
+    await waitFor(() => applied(fromBefore).includes('reset:gap'), 'the reset instead of a replay');
+    expect(applied(fromBefore).filter((item) => item.startsWith('event:stalled'))).toEqual([]);
+    // A replay from after them is served as usual.
+    const fromAfter = w.b.listen({ lastEventId: w.published.at(-2)!.cursor });
+    await waitFor(() => applied(fromAfter).includes('event:after-7'), 'the replay of the last mutation');
+    expect(applied(fromAfter)).toEqual(['inv:after-6', 'event:after-7', 'inv:after-7']);
   });
 });

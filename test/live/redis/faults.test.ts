@@ -150,9 +150,12 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: faults', 
     const onA = a.listen();
     const onB = b.listen();
     proxy.stall();
-    // The publish does not hang: it times out and is delivered locally.
+    // The publish does not hang: it returns within its deadline (80 ms) with the position its local
+    // copy gets, and is delivered locally once Redis counts as unreachable.
+    const started = performance.now();
     const receipt = await a.hub.invalidate('acme', { resource: 'orders', id: 'stalled' });
-    expect(a.backend.state().mode).toBe('local');
+    expect(performance.now() - started).toBeLessThan(200);
+    await a.untilMode('local');
     expect(receipt.epoch).toBe(a.backend.epoch());
     await until(onA, ['stalled']);
     proxy.heal();
@@ -191,6 +194,22 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: faults', 
     await a.close();
     expect(a.backend.state().mode).toBe('closed');
     await expect(a.hub.invalidate('acme', { resource: 'orders' })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('closes within 100 ms while Redis is frozen, so a drain does not wait on Redis', async () => {
+    const redis = await redisForTest();
+    const a = instance(redis.url);
+    await joined(a);
+    redis.freeze();
+    try {
+      await a.untilMode('local');
+      const started = performance.now();
+      await a.close();
+      // Measured 52 ms (QUIT gets 50 ms); before, close waited for QUIT until the command timeout (2 s by default).
+      expect(performance.now() - started).toBeLessThan(100);
+    } finally {
+      redis.thaw();
+    }
   });
 
   it('logs one line when Redis goes away and one when it is back, not one per retry', async () => {

@@ -88,6 +88,13 @@ export class LiveConnection {
   private replayedEpoch: string | null = null;
   /** What the client holds: gives each written frame its id. */
   private readonly watermark = new Watermark();
+  /**
+   * Signals of one origin the client already holds under another name (it
+   * resumed from a cursor of that origin's local fallback, see
+   * {@link holdsFrom}): their later copies are not written. Lives as long as
+   * the stream; its ids do not carry it.
+   */
+  private held: { readonly origin: string; readonly upTo: number; readonly beyond: readonly number[] } | null = null;
   /** Oldest seq of `epoch` the client still lacks once a write is out: pending, or stood for by a pending reset. */
   private readonly pendingAfter = (epoch: string) => Math.min(this.outbox.oldestPendingSeq(epoch), this.outbox.resetFloor);
 
@@ -158,6 +165,7 @@ export class LiveConnection {
   /** Queues a published frame on its lane. Never blocks, never throws. */
   enqueue(frame: Frame): void {
     if (this.closedState || (frame.epoch === this.replayedEpoch && frame.seq <= this.replayedThrough)) return;
+    if (this.held !== null && frame.origin === this.held.origin && this.holds(frame.serial!)) return;
     if (this.solo === null) {
       if (frame.lane === 'instant' && !this.pausedState && !this.holding && this.outbox.empty) {
         this.solo = frame;
@@ -257,6 +265,21 @@ export class LiveConnection {
     }
     this.outbox.dropUpTo(epoch, this.replayedThrough);
     this.watermark.covered(epoch, this.replayedThrough);
+  }
+
+  /**
+   * The client resumed from `cursor`, a position in `origin`'s local fallback
+   * history, whose seqs are that origin's serials: it holds every one of
+   * them up to the watermark that was for it, and those listed beyond. A
+   * copy of one (the same publish sequenced again in the shared history) is
+   * not written to it again.
+   */
+  holdsFrom(origin: string, cursor: Cursor): void {
+    this.held = { origin, upTo: cursor.seq, beyond: cursor.beyond };
+  }
+
+  private holds(serial: number): boolean {
+    return serial <= this.held!.upTo || this.held!.beyond.includes(serial);
   }
 
   /** Holds live frames until {@link sendReplay} (async replay). */

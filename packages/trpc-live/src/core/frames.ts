@@ -38,6 +38,7 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
         lane: entry.lane,
         message: { ...entry.signal, seq: entry.seq } as LiveDataMessage,
         idempotent: isIdempotent(entry.signal),
+        ...(entry.origin !== undefined && entry.serial !== undefined ? { origin: entry.origin, serial: entry.serial } : {}),
       });
       entry.frame = frame;
       return frame;

@@ -448,6 +448,8 @@ export class Hub {
       if (connection.closed) return;
       if (!result.ok) {
         this.metrics.replay?.(false, 0);
+        // A cursor of a backend's local fallback: the client keeps what it has (no copy of it again).
+        if (result.heldOrigin !== undefined) connection.holdsFrom(result.heldOrigin, cursor);
         connection.sendReplay(result.reason);
         return;
       }

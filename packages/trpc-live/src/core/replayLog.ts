@@ -5,7 +5,18 @@ import type { ResetReason } from './signal.ts';
 /** What a replay request gets: the entries since the cursor, or a reset. */
 export type ReplayResult =
   | { readonly ok: true; readonly entries: readonly PublishedEntry[] }
-  | { readonly ok: false; readonly reason: ResetReason };
+  | {
+      readonly ok: false;
+      readonly reason: ResetReason;
+      /**
+       * The cursor was in a history whose seqs are one origin's serials (a
+       * Redis instance's local fallback): the client holds that origin's
+       * signals up to the cursor, and copies of them that arrive later (Redis
+       * ran the command after all, or it was forwarded) must not reach it
+       * again. See `PublishedEntry.origin`. @default absent
+       */
+      readonly heldOrigin?: string;
+    };
 
 /**
  * Compacted history of one hub: the latest entry per (scope, key). A cursor

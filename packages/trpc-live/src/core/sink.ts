@@ -31,6 +31,10 @@ export interface Frame {
   readonly idempotent: boolean;
   /** Hub clock time when the frame was published (for latency metrics). */
   readonly publishedAt: number;
+  /** Identity of the published signal, when its backend gives one (see `PublishedEntry.origin`). @default absent */
+  readonly origin?: string;
+  /** See `origin`. @default absent */
+  readonly serial?: number;
   /** Cache slot for a transport's encoding of this frame (e.g. SSE text). */
   wire?: string;
 }

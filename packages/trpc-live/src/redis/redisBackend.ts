@@ -73,25 +73,31 @@ export interface RedisBackendOptions {
    */
   exactTrim?: boolean;
   /**
-   * Longest a publish waits for Redis, in ms. Past it the signal is
-   * delivered to this instance's clients at once (the mutation that
-   * published answers without waiting), the backend falls back to local
-   * delivery, and the command stays in flight: if Redis runs it later, the
-   * copy is recognised by its identity and not delivered twice. The wait is
-   * judged after the event loop read what arrived (a busy process does not
-   * time out an answer that was already there). @default 80
+   * Longest a publish's promise waits for Redis, in ms, so no mutation
+   * waits on Redis. Past it the publish resolves with the position its local
+   * copy gets if Redis is then declared unreachable (see
+   * `unreachableAfterMs`); the command stays in flight, and if Redis answers
+   * after all the signal lands in the shared history instead (a fence built
+   * from that receipt then only invalidates its keys once more). Waits are
+   * judged after the event loop read what arrived: a busy process does not
+   * time out an answer that was already there. @default 80
    */
   publishTimeoutMs?: number;
   /** Interval of the health PING while shared, in ms. @default 200 */
   pingIntervalMs?: number;
   /**
-   * A PING unanswered this long marks Redis unreachable (health `degraded`,
-   * local delivery). With the interval, a Redis that stops answering is
-   * noticed within `pingIntervalMs + pingTimeoutMs` (600 ms by default: health
-   * must turn `degraded` within 1 s) even when nothing is published. A busy
-   * event loop does not count as silence (see `publishTimeoutMs`). @default 400
+   * A PING or publish unanswered this long marks Redis unreachable: health
+   * turns `degraded`, publishes waiting for Redis are delivered to this
+   * instance's clients under a local epoch (the commands stay in flight;
+   * a copy Redis runs later is recognised by its identity and dropped), and
+   * new ones are delivered locally until Redis is back. With the interval,
+   * a Redis that stops answering is noticed within
+   * `pingIntervalMs + unreachableAfterMs` (600 ms by default: health must turn
+   * `degraded` within 1 s) even when nothing is published. Not shorter: every
+   * fallback resets this instance's clients when Redis is back, and a loaded
+   * 2-core machine was measured answering after 80-300 ms. @default 400
    */
-  pingTimeoutMs?: number;
+  unreachableAfterMs?: number;
   /** Any other command (replay reads, joining) not answered within this fails. @default 2000 */
   commandTimeoutMs?: number;
   /** First reconnect delay; doubles per attempt (±20% jitter). @default 100 */
@@ -149,10 +155,29 @@ interface Outgoing {
   readonly serial: number;
   /** Delivered to this instance's clients already (past the deadline, or Redis went away). */
   local: PublishedEntry | null;
-  /** Resolves the publish (first answer wins: Redis's entry, or the local copy). */
+  /** Resolves the publish (first answer wins: Redis's entry, or the local position past the deadline). */
   answer(entry: PublishedEntry): void;
+  /** Past its deadline without an answer from Redis. */
+  overdue: boolean;
   fail(error: unknown): void;
   answered: boolean;
+}
+
+/**
+ * Separates the origin from a local epoch's number: `<origin>-<n>`. Shared
+ * epochs and origins are `newEpoch()` strings, which never contain it.
+ */
+const LOCAL_EPOCH_MARK = '-';
+const LOCAL_EPOCH_RE = /^([0-9a-z]{1,30})-[0-9]{1,8}$/;
+
+/**
+ * The origin whose local fallback history `epoch` is, or `undefined`. Its
+ * seqs are that origin's serials (a local copy keeps its publish's serial as
+ * its seq), so a cursor in it says which of the origin's signals the client
+ * holds, wherever it reconnects.
+ */
+export function localEpochOrigin(epoch: string): string | undefined {
+  return LOCAL_EPOCH_RE.exec(epoch)?.[1];
 }
 
 /** Longest `close()` waits for Redis to acknowledge QUIT before it closes the sockets. */
@@ -188,10 +213,10 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * whatever its epoch. A client connected to a hub therefore never gets a
  * signal twice, with no dedup code of its own.
  *
- * No publish waits on Redis for longer than `publishTimeoutMs`: past it the
- * signal is delivered locally and the backend falls back; a PING every
- * `pingIntervalMs` notices a Redis that stopped answering when nothing is
- * published.
+ * No publish waits on Redis for longer than `publishTimeoutMs`; one
+ * unanswered for `unreachableAfterMs` is delivered locally and the backend
+ * falls back; a PING every `pingIntervalMs` notices a Redis that stopped
+ * answering when nothing is published.
  */
 export function createRedisBackend(options: RedisBackendOptions = {}): RedisBackend {
   const now = options.now ?? Date.now;
@@ -204,13 +229,20 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const retryMaxMs = options.retryMaxMs ?? 5000;
   const publishTimeoutMs = options.publishTimeoutMs ?? 80;
   const pingIntervalMs = options.pingIntervalMs ?? 200;
-  const pingTimeoutMs = options.pingTimeoutMs ?? 400;
-  for (const [name, value] of Object.entries({ publishTimeoutMs, pingIntervalMs, pingTimeoutMs })) {
+  const unreachableAfterMs = options.unreachableAfterMs ?? 400;
+  for (const [name, value] of Object.entries({ publishTimeoutMs, pingIntervalMs, unreachableAfterMs })) {
     if (!(value > 0)) throw new LiveError('BAD_OPTIONS', `${name} must be a positive number`);
   }
   const logger = options.logger === undefined ? console : options.logger;
   const origin = newEpoch(now());
-  const keys = { epoch: `${prefix}:epoch`, seq: `${prefix}:seq`, floor: `${prefix}:floor`, origin: `${prefix}:o:${origin}` };
+  const keys = {
+    epoch: `${prefix}:epoch`,
+    seq: `${prefix}:seq`,
+    floor: `${prefix}:floor`,
+    origin: `${prefix}:o:${origin}`,
+    /** Prefix of each origin's highest serial that may have a twin (see SINCE_SCRIPT). */
+    twins: `${prefix}:t:`,
+  };
   const streamKey = (scope: string) => `${prefix}:s:${scope}`;
   const channel = `${prefix}:signals`;
 
@@ -235,8 +267,10 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const sub =
     options.subscribe === false ? null : new Redis(url, { ...connectionOptions, connectionName: `${prefix}-live-sub` });
 
+  let localHistories = 0;
   const freshLocal = (): LocalHistory => {
-    const epoch = newEpoch(now());
+    // Named after the origin (see `localEpochOrigin`): any instance can tell whose serials its seqs are.
+    const epoch = `${origin}${LOCAL_EPOCH_MARK}${++localHistories}`;
     return { epoch, log: createMemoryReplayLog(epoch, { ...options.localReplay, now }) };
   };
 
@@ -256,6 +290,10 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   let subscriptionBroken = true;
   /** Signals were delivered locally (under a local epoch) since the last time this backend was shared. */
   let deliveredLocally = false;
+  /** Highest serial delivered locally: its copies in Redis must never be replayed (see SINCE_SCRIPT). */
+  let lastLocalSerial = 0;
+  /** Highest serial Redis confirmed as possibly twinned. */
+  let twinsMarked = 0;
   /** Next seq expected on the channel; `null` until the first message after (re)subscribing. */
   let expected: number | null = null;
   let joining = false;
@@ -271,6 +309,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const seen = new SeenSerials();
   /** Publishes sent to Redis and not answered yet, by serial (in serial order). */
   const inFlight = new Map<number, Outgoing>();
+  /** How many of them are past their deadline. */
+  let overdue = 0;
   /** Local publishes to forward, latest per (scope, key), by slot; forwarded in serial order. */
   const forward = new Map<string, { request: PublishRequest; serial: number }>();
   let forwardOverflow = false;
@@ -342,7 +382,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       outages++;
       mode = 'local';
       modeSince = now();
-      local = freshLocal();
+      // `local` is the fresh history the last join made (publish receipts past their deadline name it).
       logger?.warn(
         `[live:redis] Redis unreachable (${why}): delivering to this instance's clients only, under local epoch ${local.epoch}; retrying`,
       );
@@ -373,8 +413,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     if (mode !== 'shared' || pingOutstanding || cmd.status !== 'ready') return;
     pingOutstanding = true;
     let answered = false;
-    const timer = after(pingTimeoutMs, () => {
-      if (!answered && mode === 'shared') degrade(`no answer to PING within ${pingTimeoutMs} ms`);
+    const timer = after(unreachableAfterMs, () => {
+      if (!answered && mode === 'shared') degrade(`no answer to PING within ${unreachableAfterMs} ms`);
     });
     const done = () => {
       answered = true;
@@ -415,8 +455,12 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       if (epoch !== sharedEpoch) expected = null;
       sharedEpoch = epoch;
       // Still local: publishes made meanwhile join the queue, which is sent before any new publish.
-      if (!(await forwardLocal())) return;
-      if ((mode as RedisBackendMode) === 'closed' || (sub && !subscribed)) return;
+      // Checked again right before switching (same synchronous step): a publish made while the
+      // last forward was answered must not be left behind.
+      do {
+        if (!(await forwardLocal())) return;
+        if ((mode as RedisBackendMode) === 'closed' || (sub && !subscribed)) return;
+      } while (forward.size || lastLocalSerial > twinsMarked);
       const rejoined = mode === 'local';
       mode = 'shared';
       modeSince = now();
@@ -450,8 +494,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
    * Returns false when Redis went away again (the rest stays queued).
    */
   const forwardLocal = async (): Promise<boolean> => {
+    if (!(await ensureTwinsMarked())) return false;
     if (!forward.size && !forwardOverflow) return true;
     while (forward.size) {
+      // Publishes made while forwarding were delivered locally too.
+      if (!(await ensureTwinsMarked())) return false;
       const pending = [...forward.values()].sort((x, y) => x.serial - y.serial);
       forward.clear();
       const CHUNK = 256;
@@ -484,6 +531,19 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       await cmd.publish(channel, GAP_MESSAGE).catch((error: unknown) => degrade(messageOf(error)));
     }
     changed();
+    return true;
+  };
+
+  /** Before any copy can be written: what was delivered locally is never replayed from Redis. */
+  const ensureTwinsMarked = async (): Promise<boolean> => {
+    while (lastLocalSerial > twinsMarked) {
+      try {
+        await markTwins();
+      } catch (error) {
+        degrade(messageOf(error));
+        return false;
+      }
+    }
     return true;
   };
 
@@ -529,6 +589,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       request.key ?? '',
       serial,
       ORIGIN_TTL_S,
+      origin,
     );
     adoptEpoch(epoch);
     if (seq === 0) return null;
@@ -544,23 +605,41 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     local.log.append(entry);
     localPublishes++;
     deliveredLocally = true;
+    lastLocalSerial = Math.max(lastLocalSerial, serial);
     deliver(entry);
     return entry;
+  };
+
+  /**
+   * Records in Redis that this origin's serials up to `lastLocalSerial` may
+   * have a twin, so no replay serves them (see SINCE_SCRIPT). Sent when a
+   * command in flight is delivered locally, so it is queued right behind the
+   * command (Redis runs both when it answers again), and again before a
+   * forward, awaited.
+   */
+  const markTwins = async () => {
+    const upTo = lastLocalSerial;
+    await cmd.set(`${keys.twins}${origin}`, upTo, 'EX', ORIGIN_TTL_S);
+    twinsMarked = Math.max(twinsMarked, upTo);
   };
 
   /** The local copy of a publish still waiting for Redis; it answers the publish if Redis has not. */
   const deliverLocalCopy = (outgoing: Outgoing) => {
     if (outgoing.local) return;
     outgoing.local = publishLocal(outgoing.request, outgoing.serial);
+    // Fails at once on a closed connection: the join marks them again before forwarding.
+    markTwins().catch(() => undefined);
     outgoing.answer(outgoing.local);
   };
 
   /**
-   * Sends a publish to Redis with a deadline. Answered in time: the shared
-   * entry. Not answered in time: the backend falls back (every waiting
-   * publish is delivered locally) and the command stays in flight; Redis
-   * running it later is harmless (its copy is dropped here), and a failure
-   * queues it for forwarding (Redis skips it if it ran it after all).
+   * Sends a publish to Redis with two deadlines. Answered within
+   * `publishTimeoutMs`: the shared entry. Past it: the promise resolves with
+   * the local position (the publisher goes on). Unanswered for
+   * `unreachableAfterMs`: the backend falls back (every waiting publish is
+   * delivered locally) and the command stays in flight; Redis running it
+   * later is harmless (its copy is dropped here), and a failure queues it for
+   * forwarding (Redis skips it if it ran it after all).
    */
   const publishWithDeadline = (request: PublishRequest, serial: number): Promise<PublishedEntry> =>
     new Promise<PublishedEntry>((resolve, reject) => {
@@ -569,6 +648,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         serial,
         local: null,
         answered: false,
+        overdue: false,
         answer(entry) {
           if (outgoing.answered) return;
           outgoing.answered = true;
@@ -581,21 +661,37 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         },
       };
       inFlight.set(serial, outgoing);
-      const deadline = after(publishTimeoutMs, () => {
+      const answerNow = () => outgoing.answer(toEntry(request, local.epoch, serial, { origin, serial }));
+      // An earlier publish is overdue already: Redis is slow or gone, and a mutation that publishes
+      // several signals must not wait a deadline for each. It still goes to Redis.
+      if (overdue > 0) answerNow();
+      const answerBy = after(publishTimeoutMs, () => {
+        if (!inFlight.has(serial)) return;
+        outgoing.overdue = true;
+        overdue++;
+        answerNow();
+      });
+      const deadline = after(unreachableAfterMs, () => {
         if (inFlight.has(serial) && !outgoing.local && mode === 'shared') {
-          degrade(`no answer to a publish within ${publishTimeoutMs} ms`);
+          degrade(`no answer to a publish within ${unreachableAfterMs} ms`);
         }
       });
+      const settle = () => {
+        clearTimeout(answerBy);
+        clearTimeout(deadline);
+        if (outgoing.overdue) overdue--;
+        outgoing.overdue = false;
+      };
       publishShared(request, serial).then(
         (entry) => {
-          clearTimeout(deadline);
+          settle();
           inFlight.delete(serial);
           // `null` (Redis holds it already) is not expected for a first send: treat it as local.
           if (entry) outgoing.answer(entry);
           else deliverLocalCopy(outgoing);
         },
         (error: unknown) => {
-          clearTimeout(deadline);
+          settle();
           if (mode === 'closed') {
             inFlight.delete(serial);
             outgoing.fail(new LiveError('CLOSED', 'The live backend is closed'));
@@ -603,7 +699,12 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           }
           if (isReplyError(error)) {
             inFlight.delete(serial);
-            if (outgoing.local) logger?.warn(`[live:redis] Redis refused a signal delivered locally: ${messageOf(error)}`);
+            if (outgoing.answered) {
+              // The publisher went on (past its deadline): nothing else will tell the clients, so every
+              // instance resets them (a refused write, e.g. Redis out of memory, still lets PUBLISH through).
+              logger?.warn(`[live:redis] Redis refused a signal after its publish returned: ${messageOf(error)}; resetting clients`);
+              cmd.publish(channel, GAP_MESSAGE).catch(() => signalGap('gap'));
+            }
             outgoing.fail(new LiveError('BACKEND', 'Publishing the signal failed', { cause: error }));
             return;
           }
@@ -691,11 +792,16 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       return publishLocal(request, serial);
     },
     since(scope, epoch, afterSeq): ReplayResult | Promise<ReplayResult> {
+      const heldOrigin = localEpochOrigin(epoch);
+      // A cursor of a local fallback (here or on another instance) cannot be served: a reset, and
+      // the hub keeps the copies of what the client got there from reaching it again.
+      const held = heldOrigin === undefined ? {} : { heldOrigin };
       if (mode !== 'shared') {
         if (epoch === local.epoch) return local.log.since(scope, epoch, afterSeq);
-        // The cursor is from the shared history, which cannot be read now.
-        return { ok: false, reason: 'gap' };
+        // The cursor is from the shared history (or another local one), which cannot be read now.
+        return { ok: false, reason: 'gap', ...held };
       }
+      if (heldOrigin !== undefined) return { ok: false, reason: 'epoch', ...held };
       // A reconnect storm (a deploy, a network blip) brings many clients of one tenant back with the
       // same cursor: identical requests share one Redis call and one decoded (and later encoded) set
       // of entries, instead of queueing thousands of stream reads in Redis. Only requests made before
@@ -709,7 +815,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const read = new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => {
           replaysQueued.delete(flightKey);
-          return cmd.liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope);
+          return cmd.liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope, keys.twins);
         })
         .then(
           ([status, raw]): ReplayResult =>

@@ -30,9 +30,12 @@
  * (`seq` 0 returned) instead of getting a second seq. The key expires after
  * `ttl` seconds without a publish from that process.
  *
+ * The entry's fields: `k` (compaction key), `d` (payload), `o` and `n`
+ * (identity, read by SINCE_SCRIPT).
+ *
  * KEYS: epoch, seq, stream, floor, origin. ARGV: candidate epoch, channel,
  * scope, payload, maxLen, slack, compaction key (`''` for unique signals),
- * serial, ttl. Returns `{ epoch, seq }`, seq 0 for a copy.
+ * serial, ttl, origin. Returns `{ epoch, seq }`, seq 0 for a copy.
  */
 export const PUBLISH_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -45,7 +48,7 @@ if serial <= tonumber(redis.call('GET', KEYS[5]) or '0') then return { epoch, 0 
 redis.call('SET', KEYS[5], ARGV[8], 'EX', ARGV[9])
 local seq = redis.call('INCR', KEYS[2])
 local seqText = string.format('%d', seq)
-redis.call('XADD', KEYS[3], seqText .. '-0', 'k', ARGV[7], 'd', ARGV[4])
+redis.call('XADD', KEYS[3], seqText .. '-0', 'k', ARGV[7], 'd', ARGV[4], 'o', ARGV[10], 'n', ARGV[8])
 local maxLen = tonumber(ARGV[5])
 local len = redis.call('XLEN', KEYS[3])
 if len > maxLen + tonumber(ARGV[6]) then
@@ -65,7 +68,19 @@ return { epoch, seq }
  * Compacts on the server (latest entry per key), so a reconnect after a
  * burst on a few keys transfers those keys, not the burst.
  *
- * KEYS: epoch, seq, stream, floor. ARGV: cursor epoch, cursor seq, scope.
+ * A replay must not hand a client a second copy of a signal it may have
+ * had under another name: the local copy its instance delivered while Redis
+ * did not answer (then Redis ran the command after all, or it was forwarded
+ * here), or a copy from an epoch Redis since lost. The replaying instance
+ * cannot know what the client holds, so such entries are never replayed:
+ * a process that delivered signals locally records, before its copies can
+ * be written, the highest serial that may have a twin
+ * (`<prefix>:t:<origin>`), and a replay whose range holds an entry of that
+ * origin at or below it answers `gap` (a reset covers it) instead. Only
+ * cursors from before a fault's copies are affected.
+ *
+ * KEYS: epoch, seq, stream, floor. ARGV: cursor epoch, cursor seq, scope,
+ * twin key prefix (`<prefix>:t:`).
  * Returns `{ 'ok', entries }` (XRANGE entries, NEWEST first) or `{ reason }`.
  */
 export const SINCE_SCRIPT = `
@@ -79,10 +94,21 @@ if afterSeq < floor then return { 'evicted' } end
 local raw = redis.call('XRANGE', KEYS[3], '(' .. string.format('%d', afterSeq) .. '-0', '+')
 local seen = {}
 local out = {}
+local twins = {}
 for i = #raw, 1, -1 do
-  local key = raw[i][2][2]
+  local fields = raw[i][2]
+  local key = fields[2]
   if key == '' or not seen[key] then
     if key ~= '' then seen[key] = true end
+    local origin = fields[6]
+    if origin then
+      local twin = twins[origin]
+      if twin == nil then
+        twin = tonumber(redis.call('GET', ARGV[4] .. origin) or '0')
+        twins[origin] = twin
+      end
+      if tonumber(fields[8]) <= twin then return { 'gap' } end
+    end
     out[#out + 1] = raw[i]
   end
 end
