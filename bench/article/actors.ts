@@ -16,6 +16,7 @@ import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
+import { ACTOR_HEADER } from '../lib/requestCounting.mjs';
 import { createRandom, type Random } from './random';
 
 /** One mutation as the actor saw it. */
@@ -86,7 +87,11 @@ async function start(message: { baseUrl: string; password: string; tenants: Tena
         }),
       );
     const client = createTRPCClient<AppRouter>({
-      links: [fenceLink, httpBatchLink({ url: `${message.baseUrl}/api/trpc`, transformer: superjson, fetch: net.fetch, maxItems: MAX_BATCH_SIZE })],
+      links: [
+        fenceLink,
+        // Marked, so the server-side request count (serverRequestCounter.mjs) tells the workload from the users' requests.
+        httpBatchLink({ url: `${message.baseUrl}/api/trpc`, transformer: superjson, fetch: net.fetch, maxItems: MAX_BATCH_SIZE, headers: { [ACTOR_HEADER]: '1' } }),
+      ],
     });
     // Setup (not measured): the tenant's orders and their statuses, to pick targets and know a transition to "paid".
     const list = await client.orders.list.query({ limit: 200 });

@@ -32,6 +32,7 @@ import { cpus } from 'node:os';
 import { fmt, formatTail, median, quantile, table, tail, tailOfRuns, tailWithin, type BenchOptions, type BenchResult } from '../lib/report';
 import { cdfChart } from '../lib/svgChart';
 import { breakEven, describeBreakEven } from './breakEven';
+import { requestCountCheck } from './requestCount';
 import { runVariant, type ArticlePlan, type PhaseFigures, type VariantRun } from './runVariant';
 import type { Variant } from './users';
 import { DEFAULT_PAUSE_AFTER_MS } from 'trpc-live/react';
@@ -314,6 +315,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
         variant,
         show(stat(figures.map((f) => f.mutations)), 0),
         show(stat(figures.map((f) => f.callsPerUserMinute))),
+        `${show(stat(figures.map((f) => f.requestsPerUserMinute)), 2)} / ${show(stat(figures.map((f) => f.serverRequestsPerUserMinute)), 2)}`,
         show(stat(figures.map((f) => f.bytesInPerUserMinute / 1024))),
         refetches ? `${fmt((unchanged / refetches) * 100, 0)}% of ${refetches}` : '—',
         show(stat(figures.map((f) => f.usersCpuPerMinute)), 2),
@@ -335,6 +337,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
         'variant',
         'mutations',
         'tRPC calls per user per min',
+        'requests per user per min: at the users’ sockets / counted by the server',
         'KiB received per user per min',
         'refetches returning unchanged data',
         'users\u2019 CPU s per min',
@@ -395,6 +398,7 @@ function report(plan: ArticlePlan, runs: readonly VariantRun[]): { markdown: str
   const errors = runs.filter((r) => r.error).map((r) => `${r.variant} run ${r.run}: ${r.error}`);
   parts.push(
     'How it is measured. Requests: HTTP requests the simulated browsers sent (a tab’s queries due at once go in one batched request, as in the app, plus the live variant’s pause/resume calls), counted at their own sockets; not the actors’ mutations (the same in both variants) nor the stream itself. ' +
+      `The server counts them too, as it receives them (bench/lib/serverRequestCounter.mjs, preloaded into the server; the actors’ requests are marked and counted apart): ${requestCountCheck(runs, users)}. ` +
       'Server CPU: utime + stime of the server process (and any children) from /proc/<pid>/stat between the phase’s snapshots, per simulated minute; % of one core = that / 60 s. ' +
       'Bytes: read from the browsers’ sockets (headers and framing included; compressed only when the server compresses). ' +
       'Streams per user: the hub’s connection count (/api/health) at the end of the last phase / users. TCP: sockets each browser holds open at the end of the phase (pool of 6 per browser, keep-alive). ' +

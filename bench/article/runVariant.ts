@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { Child } from '../lib/child';
 import { quantile } from '../lib/report';
 import { startAppServer, tempDataDir } from '../lib/appServer';
 import { establishedConnections, processCpuSeconds } from '../lib/proc';
+import { COUNTER_PATH } from '../lib/requestCounting.mjs';
 import type { MutationRecord } from './actors';
 import { measureFreshness, unchangedShare, type Freshness } from './freshness';
 import { PAGES } from './pages';
@@ -54,6 +56,12 @@ export interface PhaseFigures {
   readonly failedMutations: number;
   /** Per user per simulated minute, counted at the users' own sockets (client side): query requests plus the browsers' own mutations (stream pause/resume). */
   readonly requestsPerUserMinute: number;
+  /**
+   * The same, counted by the server as it received them (serverRequestCounter.mjs; the actors' requests
+   * apart): a count the browsers' own bookkeeping cannot fake. Requests in flight at a phase boundary fall on
+   * either side, so the two may differ by a few.
+   */
+  readonly serverRequestsPerUserMinute: number;
   /** Of those, the browsers' own mutations (pause/resume of the shared stream around tab switches). */
   readonly browserMutationsPerUserMinute: number;
   readonly callsPerUserMinute: number;
@@ -116,6 +124,23 @@ interface UsersSnapshot {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Preloaded into the server: counts the requests it receives (see the file). */
+const REQUEST_COUNTER = path.resolve(import.meta.dirname, '../lib/serverRequestCounter.mjs');
+
+interface ServerRequestCounts {
+  queries: number;
+  mutations: number;
+  streams: number;
+  actors: number;
+}
+
+/** The server's own request counts, read from the preloaded counter. */
+async function serverRequestCounts(url: string, token: string): Promise<ServerRequestCounts> {
+  const res = await fetch(`${url}${COUNTER_PATH}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`server request counter: ${res.status} ${await res.text()}`);
+  return (await res.json()) as ServerRequestCounts;
+}
+
 /** GET /api/health on a fresh connection (closed after), so it adds no kept-alive socket: the hub's connection count. */
 function hubConnections(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -151,10 +176,13 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
   // Time-driven server costs compress with the run: the SSE ping (15 s), the client's inactivity timeout (40 s)
   // and how long an idle keep-alive connection stays open (65 s), so a refetch after a quiet spell pays a new
   // connection as often as it would at the real pace.
+  const counterToken = randomBytes(16).toString('base64url');
   const server = await startAppServer({
     dataDir,
     ownDataDir: true,
+    nodeArgs: ['--import', REQUEST_COUNTER],
     env: {
+      BENCH_REQUEST_COUNTER_TOKEN: counterToken,
       LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)),
       LIVE_CLIENT_TIMEOUT_MS: String(Math.round(40_000 / factor)),
       HTTP_KEEP_ALIVE_TIMEOUT_MS: String(Math.round(DEFAULT_KEEP_ALIVE_TIMEOUT_MS / factor)),
@@ -238,6 +266,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     for (const [p, phase] of plan.phases.entries()) {
       await Promise.all(userChildren.map((child) => child.ask({ type: 'resetPeak' }, 'peakReset', 10_000)));
       const before = await snapshotUsers();
+      const serverBefore = await serverRequestCounts(server.url, counterToken);
       const cpuBefore = processCpuSeconds(server.pid);
       const durationMs = (phase.minutes * 60_000) / factor;
       const tcp: number[] = [];
@@ -250,6 +279,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       clearInterval(sampler);
       const cpuAfter = processCpuSeconds(server.pid);
       const after = await snapshotUsers();
+      const serverAfter = await serverRequestCounts(server.url, counterToken);
       const hub = await hubConnections(server.url);
       windows.set(phase.name, [before.at, after.at]);
       mutationsByPhase.set(phase.name, ran.records);
@@ -264,6 +294,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         mutations: ran.records.length,
         failedMutations: ran.records.filter((r) => r.error).length,
         requestsPerUserMinute: perUserMinute(after.queries - before.queries + after.mutations - before.mutations),
+        serverRequestsPerUserMinute: perUserMinute(serverAfter.queries - serverBefore.queries + serverAfter.mutations - serverBefore.mutations),
         browserMutationsPerUserMinute: perUserMinute(after.mutations - before.mutations),
         callsPerUserMinute: perUserMinute(after.calls - before.calls),
         bytesInPerUserMinute: perUserMinute(after.bytesIn - before.bytesIn),
@@ -291,7 +322,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       const last = phases.at(-1)!;
       log(
         `  ${variant} run ${run} ${phase.name}: ${last.mutations} mutations${last.failedMutations ? ` (${last.failedMutations} failed: ${last.mutationErrors.join('; ')})` : ''}, ` +
-          `${fmt1(last.requestsPerUserMinute)} req/user/min (pause/resume ${fmt1(last.browserMutationsPerUserMinute)}), server CPU ${fmt1(last.serverCpuPerMinute)} s/min, users CPU ${fmt1(last.usersCpuPerMinute)} s/min, ` +
+          `${fmt1(last.requestsPerUserMinute)} req/user/min (server counted ${fmt1(last.serverRequestsPerUserMinute)}; pause/resume ${fmt1(last.browserMutationsPerUserMinute)}), server CPU ${fmt1(last.serverCpuPerMinute)} s/min, users CPU ${fmt1(last.usersCpuPerMinute)} s/min, ` +
           `streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}, resent ${last.resent}`,
       );
     }

@@ -1,0 +1,2 @@
+export declare const COUNTER_PATH: string;
+export declare const ACTOR_HEADER: string;
