@@ -233,6 +233,17 @@ describeWithRegistry(reachable, 'a Next.js + tRPC app adopting the packed trpc-l
     }
   });
 
+  it('passes `trpc-live check` (the bin of the installed tarball) on the router wired as the README shows', async () => {
+    const { stdout } = await run(process.execPath, ['node_modules/trpc-live/dist/cli/index.js', 'check', 'src/trpc/routers/_app.ts'], {
+      cwd: fixture!.dir,
+      env: appEnv(),
+      timeout: CLIENTS_TIMEOUT_MS,
+    });
+    // The coverage report names the mutation under its resource, and no error.
+    expect(stdout).toContain('post.rename');
+    expect(stdout).toMatch(/Errors \(0\)/);
+  }, 60_000);
+
   it("passes the app's own createCaller test, which uses captureInvalidations", async () => {
     const { stdout } = await run(process.execPath, [tsx, '--test', 'src/trpc/routers/_app.spec.ts'], {
       cwd: fixture!.dir,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adopterDir, addedLines, adopterWiring, CHANGED_FILES, countLines, FAST_TRANSPORT_FILES, NEW_FILES } from '../fixtures/adopterWiring';
+import { adopterDir, addedLines, adopterWiring, CHANGED_FILES, countLines, FAST_TRANSPORT_FILES, NEW_FILES, SERVER_RENDER_FILES } from '../fixtures/adopterWiring';
 
 /** The issue's budget for the whole adoption. */
 const MAX_ADDED_LINES = 30;
@@ -44,6 +44,18 @@ describe('the adoption wiring', () => {
     for (const file of NEW_FILES) expect(setup).toContain(`\`\`\`ts\n${readFileSync(path.join(adopterDir, file), 'utf8')}\`\`\``);
     const inChanged = CHANGED_FILES.reduce((sum, file) => sum + wiring[file]!.length, 0);
     expect(setup).toContain(`one\nnew file and ${inChanged} lines in five files you already have, ${countLines(wiring)} in all`);
+  });
+
+  it("shows every added line of the server-rendering step (tRPC's server.tsx) in the README", () => {
+    const step = section('## Server rendering without a stale gap');
+    const shown = diffLines(step);
+    const wiring = adopterWiring(SERVER_RENDER_FILES, []);
+    const added = wiring['src/trpc/server.tsx']!;
+    // The step reads the cursor before the first query and seeds the browser's stream with it.
+    expect(added.join('\n')).toContain('live.cursor()');
+    expect(added.join('\n')).toContain('<LiveCursorSeed');
+    for (const line of added) expect(shown, line).toContain(line);
+    expect(step).toContain(`these ${added.length} lines`);
   });
 
   it("shows every added line of the fast transport's custom server in the README", () => {
