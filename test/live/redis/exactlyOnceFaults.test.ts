@@ -164,6 +164,34 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: exactly o
     w.check();
   });
 
+  it('tells a publish-only process whether Redis holds what it published: not while frozen, yes once thawed, and subscribers get it once', async () => {
+    const w = await world([redis.url, redis.url]);
+    const worker = instance(redis.url, { subscribe: false });
+    await worker.untilMode('shared');
+    redis.freeze();
+    const started = performance.now();
+    await worker.hub.signal('acme', 'notifications', { id: 'from-the-worker' });
+    // The publish returned within its deadline; Redis has not confirmed it.
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(await worker.backend.settled(600)).toBe(false);
+    redis.thaw();
+    expect(await worker.backend.settled(5000)).toBe(true);
+    await waitFor(() => [w.onA, w.onB].every((sink) => applied(sink).includes('event:from-the-worker')), 'the worker signal on both');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const sink of [w.onA, w.onB]) expect(applied(sink).filter((item) => item === 'event:from-the-worker')).toHaveLength(1);
+  });
+
+  it('tells a publish-only process that Redis never confirmed what it published when Redis is gone', async () => {
+    const gone = await startRedis();
+    cleanups.push(() => gone.stop());
+    const worker = instance(gone.url, { subscribe: false });
+    await worker.untilMode('shared');
+    await gone.kill();
+    await worker.hub.signal('acme', 'notifications', { id: 'lost' });
+    expect(await worker.backend.settled(500)).toBe(false);
+    expect(worker.backend.state().forwardPending).toBe(1);
+  });
+
   it('turns health degraded within 1 s of Redis stopping to answer, with nothing published', async () => {
     const w = await world([redis.url, redis.url]);
     expect(w.a.backend.health!().ok).toBe(true);
