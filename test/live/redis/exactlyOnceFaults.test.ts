@@ -137,7 +137,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: exactly o
     // (measured 81-90 ms; before this change each took the command timeout). Bound with room for a loaded machine.
     const frozen = w.published.filter((p) => p.id.startsWith('frozen'));
     console.log(`[exactly once] publishes of a mutation during a freeze: ${frozen.map((p) => p.ms.toFixed(0)).join(', ')} ms`);
-    for (const { id, ms } of frozen) expect(ms, id).toBeLessThan(250);
+    for (const { id, ms } of frozen) expect(ms, id).toBeLessThan(400);
   });
 
   it('applies every signal once on a client that moves from one instance to the other while Redis is frozen', async () => {
@@ -172,7 +172,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: exactly o
     const started = performance.now();
     await worker.hub.signal('acme', 'notifications', { id: 'from-the-worker' });
     // The publish returned within its deadline; Redis has not confirmed it.
-    expect(performance.now() - started).toBeLessThan(250);
+    expect(performance.now() - started).toBeLessThan(400);
     expect(await worker.backend.settled(600)).toBe(false);
     redis.thaw();
     expect(await worker.backend.settled(5000)).toBe(true);
@@ -261,7 +261,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: exactly o
     proxy.heal();
     await w.settle();
     w.check();
-    for (const p of w.published.filter((x) => x.id.startsWith('stalled'))) expect(p.ms, p.id).toBeLessThan(250);
+    for (const p of w.published.filter((x) => x.id.startsWith('stalled'))) expect(p.ms, p.id).toBeLessThan(400);
     // A's stalled commands ran once the link healed, after A had timed them out, delivered them
     // locally and queued them for forwarding: Redis holds each once, and never replays them (a client
     // of A holding the local copy could be the one asking), so a replay from before the stall is a reset.
