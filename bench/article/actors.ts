@@ -8,7 +8,11 @@
  * changed (the response's `x-trpc-live-fence`, plus the notification the
  * server stores for a new or newly paid order).
  */
+import { QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, type TRPCLink } from '@trpc/client';
+import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
+import Database from 'better-sqlite3';
+import path from 'node:path';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import { readFence, type ChangedKey } from 'trpc-live/client';
@@ -17,6 +21,8 @@ import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 import { ACTOR_HEADER } from '../lib/requestCounting.mjs';
+import { canonicalKey, changedKeys, readAll } from './dataOracle';
+import { PAGES } from './pages';
 import { createRandom, type Random } from './random';
 
 /** One mutation as the actor saw it. */
@@ -31,6 +37,12 @@ export interface MutationRecord {
   readonly commitAt: number;
   /** What it changed: what the live layer matches queries against. */
   readonly keys: ChangedKey[];
+  /**
+   * The observed queries (canonical keys, dataOracle.ts) whose result differs after this mutation from
+   * before it, read straight from the database: the oracle of which observers it affected. Absent when
+   * the mutation failed.
+   */
+  readonly affected?: string[];
   readonly error?: string;
 }
 
@@ -38,6 +50,8 @@ interface TenantSpec {
   readonly id: string;
   readonly actor: string;
   readonly products: readonly string[];
+  /** The orders the tenant's users' order-detail tabs show (what their queries read). */
+  readonly observedOrders: readonly string[];
 }
 
 interface Actor {
@@ -46,6 +60,9 @@ interface Actor {
   readonly client: ReturnType<typeof createTRPCClient<AppRouter>>;
   /** Fence of the last mutation response (mutations of one actor run one at a time). */
   fence: ChangedKey[];
+  /** Every query an observer of the tenant holds, and what each returned after the last mutation (JSON by canonical key). */
+  readonly queryKeys: ReadonlyArray<readonly unknown[]>;
+  data: Map<string, string>;
   /** Known orders (newest first) and their statuses. */
   orders: string[];
   readonly status: Map<string, string>;
@@ -54,6 +71,8 @@ interface Actor {
 
 const STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
 const actors: Actor[] = [];
+/** Read-only handle of the server's database (the data oracle's privileged path). */
+let db: Database.Database | null = null;
 
 async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
   const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
@@ -67,7 +86,10 @@ async function signIn(baseUrl: string, email: string, password: string): Promise
   return cookie;
 }
 
-async function start(message: { baseUrl: string; password: string; tenants: TenantSpec[] }) {
+async function start(message: { baseUrl: string; password: string; dataDir: string; tenants: TenantSpec[] }) {
+  db = new Database(path.join(message.dataDir, 'app.db'), { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  const read: string[] = [];
   for (const tenant of message.tenants) {
     const net = createBrowserFetch({ cookie: await signIn(message.baseUrl, tenant.actor, message.password), maxSockets: 1 });
     const holder: { actor?: Actor } = {};
@@ -95,11 +117,38 @@ async function start(message: { baseUrl: string; password: string; tenants: Tena
     });
     // Setup (not measured): the tenant's orders and their statuses, to pick targets and know a transition to "paid".
     const list = await client.orders.list.query({ limit: 200 });
-    const actor: Actor = { tenant, net, client, fence: [], orders: list.map((o) => o.id), status: new Map(list.map((o) => [o.id, o.status])), created: 0 };
+    // The keys exactly as the users' tabs build them (pages.ts), for every order a user of the tenant shows.
+    const trpc = createTRPCOptionsProxy<AppRouter>({ client, queryClient: new QueryClient() });
+    const keys = new Map<string, readonly unknown[]>();
+    for (const orderId of tenant.observedOrders) {
+      for (const page of PAGES) for (const q of page.queries(trpc, { orderId })) keys.set(canonicalKey(q.queryKey), q.queryKey);
+    }
+    const queryKeys = [...keys.values()];
+    read.push(...keys.keys());
+    const actor: Actor = {
+      tenant,
+      net,
+      client,
+      fence: [],
+      queryKeys,
+      data: await readAll(db, tenant.id, queryKeys),
+      orders: list.map((o) => o.id),
+      status: new Map(list.map((o) => [o.id, o.status])),
+      created: 0,
+    };
     holder.actor = actor;
     actors.push(actor);
   }
-  return { type: 'started' };
+  return { type: 'started', read: [...new Set(read)] };
+}
+
+/** The mutation's record, with the observed queries its change affected (read after the response, so after the commit). */
+async function withAffected(actor: Actor, record: MutationRecord): Promise<MutationRecord> {
+  if (!Number.isFinite(record.commitAt) || !db) return record;
+  const data = await readAll(db, actor.tenant.id, actor.queryKeys);
+  const affected = changedKeys(actor.data, data);
+  actor.data = data;
+  return { ...record, affected };
 }
 
 async function mutate(actor: Actor, phase: string, random: Random): Promise<MutationRecord> {
@@ -160,7 +209,7 @@ async function run(message: { phase: string; perMinute: number; durationMs: numb
       while (at < message.durationMs) {
         const wait = startedAt + at - Date.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        records.push(await mutate(actor, message.phase, random));
+        records.push(await withAffected(actor, await mutate(actor, message.phase, random)));
         at += random.exponential(meanGapMs);
       }
     }),
@@ -195,6 +244,8 @@ serveParent(async (message) => {
       return traffic();
     case 'stop':
       for (const actor of actors) actor.net.destroy();
+      db?.close();
+      db = null;
       return { type: 'stopped' };
     default:
       throw new Error(`unknown message ${String(message.type)}`);

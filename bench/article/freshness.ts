@@ -1,6 +1,7 @@
 import { createQueryMatcher } from 'trpc-live/client';
 import { resources } from '../../src/trpc/resources';
 import type { MutationRecord } from './actors';
+import { canonicalKey } from './dataOracle';
 import type { VisibilityTimeline } from './switches';
 import type { ObserverLog } from './users';
 
@@ -16,13 +17,33 @@ export interface Freshness {
   readonly leftBefore: number;
   /** Mutations that failed (no commit). */
   readonly failed: number;
+  /**
+   * Pairs (of the tab on screen, with a timeline) whose data the mutation changed but whose query the
+   * registry and matcher do not connect to the mutation's declared keys: missed invalidations. Only
+   * counted for mutations with a data oracle (`affected`).
+   */
+  readonly undeclared: number;
+  /** Pairs the registry connects to the mutation although their data did not change (needless refetches). */
+  readonly declaredUnchanged: number;
+}
+
+/**
+ * Whether `mutation` affected the observer of `queryKey`: from the data
+ * (`mutation.affected`, read from the database after it) when recorded,
+ * else from the declared keys and the app's registry (`declared`).
+ */
+export function affects(mutation: MutationRecord, queryKey: readonly unknown[], declared: boolean): boolean {
+  return mutation.affected ? mutation.affected.includes(canonicalKey(queryKey)) : declared;
 }
 
 /**
  * Pairs every committed mutation with every observer of its tenant whose
- * query reads a key it changed (the app's own registry and matcher decide,
- * in both variants), and measures how long until that observer held data
- * from a fetch that started after the commit.
+ * query's data it changed (the data oracle, dataOracle.ts; for records
+ * without one, the app's registry and matcher), and measures how long until
+ * that observer held data from a fetch that started after the commit. A
+ * change the registry misses is then an observer that never gets fresh
+ * (`unresolved`), and is counted in `undeclared`. `registry`: the one the
+ * declared side is matched with (default: the app's).
  *
  * Why "started after the commit" means "holds the new data": the server
  * writes the commit timestamp and the change in one synchronous step
@@ -36,8 +57,13 @@ export interface Freshness {
  * before the observer held the new data, the pair counts in `leftBefore`
  * instead (the switch measurement covers what that tab shows next time).
  */
-export function measureFreshness(mutations: readonly MutationRecord[], logs: readonly ObserverLog[], visible?: VisibilityTimeline): Freshness {
-  const matcher = createQueryMatcher(resources);
+export function measureFreshness(
+  mutations: readonly MutationRecord[],
+  logs: readonly ObserverLog[],
+  visible?: VisibilityTimeline,
+  registry: Parameters<typeof createQueryMatcher>[0] = resources,
+): Freshness {
+  const matcher = createQueryMatcher(registry);
   const byTenant = new Map<string, ObserverLog[]>();
   for (const log of logs) {
     const list = byTenant.get(log.tenant) ?? [];
@@ -49,6 +75,8 @@ export function measureFreshness(mutations: readonly MutationRecord[], logs: rea
   let unresolved = 0;
   let leftBefore = 0;
   let failed = 0;
+  let undeclared = 0;
+  let declaredUnchanged = 0;
   for (const mutation of mutations) {
     if (!Number.isFinite(mutation.commitAt)) {
       failed++;
@@ -56,7 +84,11 @@ export function measureFreshness(mutations: readonly MutationRecord[], logs: rea
     }
     for (const log of byTenant.get(mutation.tenant) ?? []) {
       if (visible && visible.tabAt(log.user, mutation.commitAt) !== log.tab) continue;
-      if (!matcher.matches(log.queryKey, mutation.keys)) continue;
+      const declared = matcher.matches(log.queryKey, mutation.keys);
+      const changed = affects(mutation, log.queryKey, declared);
+      if (mutation.affected && changed && !declared) undeclared++;
+      if (mutation.affected && declared && !changed) declaredUnchanged++;
+      if (!changed) continue;
       const update = log.updates.find(([startedAt]) => startedAt >= mutation.commitAt + 1);
       if (visible?.switchedBetween(log.user, mutation.commitAt, update ? update[1] : Infinity)) leftBefore++;
       else if (!update) unresolved++;
@@ -66,7 +98,7 @@ export function measureFreshness(mutations: readonly MutationRecord[], logs: rea
       }
     }
   }
-  return { samples, startSamples, unresolved, leftBefore, failed };
+  return { samples, startSamples, unresolved, leftBefore, failed, undeclared, declaredUnchanged };
 }
 
 /** Observer updates whose data was unchanged, among those held within [from, to). */

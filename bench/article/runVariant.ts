@@ -8,6 +8,7 @@ import { startAppServer, tempDataDir } from '../lib/appServer';
 import { establishedConnections, processCpuSeconds } from '../lib/proc';
 import { COUNTER_PATH } from '../lib/requestCounting.mjs';
 import type { MutationRecord } from './actors';
+import { canonicalKey } from './dataOracle';
 import { measureFreshness, unchangedShare, type Freshness } from './freshness';
 import { PAGES } from './pages';
 import { createRandom } from './random';
@@ -209,8 +210,14 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
   const actors = Child.forkTs(path.join(here, 'actors.ts'), 'actors');
   const phases: PhaseFigures[] = [];
   try {
-    await actors.ask(
-      { type: 'start', baseUrl: server.url, password: BENCH_PASSWORD, tenants: tenants.map((t) => ({ id: t.id, actor: t.actor, products: t.products })) },
+    const started = await actors.ask<{ read: string[] }>(
+      {
+        type: 'start',
+        baseUrl: server.url,
+        password: BENCH_PASSWORD,
+        dataDir,
+        tenants: tenants.map((t) => ({ id: t.id, actor: t.actor, products: t.products, observedOrders: [...new Set(users.filter((u) => u.tenant === t.id).map((u) => u.orderId))] })),
+      },
       'started',
       60_000,
     );
@@ -309,7 +316,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         serverTcpMax: tcp.length ? Math.max(...tcp) : NaN,
         refetches: 0,
         unchangedRefetches: 0,
-        freshness: { samples: [], startSamples: [], unresolved: 0, leftBefore: 0, failed: 0 },
+        freshness: { samples: [], startSamples: [], unresolved: 0, leftBefore: 0, failed: 0, undeclared: 0, declaredUnchanged: 0 },
         switches: [],
         invalidatorResets: after.resets - before.resets,
         deferredPasses: after.deferred - before.deferred,
@@ -332,6 +339,10 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       userChildren.map((child) => child.ask<{ logs: ObserverLog[]; switches: SwitchRecord[] }>({ type: 'observations' }, 'observations', 60_000)),
     );
     const logs = observations.flatMap((o) => o.logs);
+    // The data oracle must have read every query an observer held, or a change to it would go unseen.
+    const read = new Set(started.read);
+    const unread = [...new Set(logs.map((l) => canonicalKey(l.queryKey)))].filter((key) => !read.has(key));
+    if (unread.length) throw new Error(`the data oracle did not read ${unread.join(', ')}`);
     const switchRecords = observations.flatMap((o) => o.switches);
     const timeline = createVisibilityTimeline(switchRecords);
     const allMutations = [...mutationsByPhase.values()].flat();

@@ -1,6 +1,7 @@
 import { createQueryMatcher } from 'trpc-live/client';
 import { resources } from '../../src/trpc/resources';
 import type { MutationRecord } from './actors';
+import { affects } from './freshness';
 import type { Random } from './random';
 import type { ObserverLog } from './users';
 
@@ -96,8 +97,9 @@ export interface SwitchSample {
 
 /**
  * For each switch, looks at the observers of the tab brought to the front:
- * a query is outdated when a mutation of the user's tenant reading its keys
- * (the app's registry and matcher) committed before the switch, and the
+ * a query is outdated when a mutation of the user's tenant that changed its
+ * data (the data oracle; without one, the app's registry and matcher: see
+ * `affects` in freshness.ts) committed before the switch, and the
  * data the query held at the switch came from a fetch started before that
  * commit (+1 ms, as in {@link measureFreshness}). The tab is fresh once every
  * outdated query holds data from a fetch started after its newest such
@@ -135,7 +137,7 @@ export function measureSwitches(switches: readonly SwitchRecord[], mutations: re
       let newest = -Infinity;
       for (const mutation of byTenant.get(record.tenant) ?? []) {
         if (mutation.commitAt >= record.at || heldStart >= mutation.commitAt + 1) continue;
-        if (!matcher.matches(log.queryKey, mutation.keys)) continue;
+        if (!affects(mutation, log.queryKey, matcher.matches(log.queryKey, mutation.keys))) continue;
         oldest = Math.min(oldest, mutation.commitAt);
         newest = Math.max(newest, mutation.commitAt);
       }
