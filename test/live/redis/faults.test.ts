@@ -196,6 +196,23 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: faults', 
     await expect(a.hub.invalidate('acme', { resource: 'orders' })).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('stays shared through a burst of publishes that wait behind each other in Redis (slow is not silent)', async () => {
+    const redis = await redisForTest();
+    const a = instance(redis.url);
+    await joined(a);
+    // Bursts until one keeps its last publish waiting well past the 400 ms after which a silent Redis
+    // counts as unreachable, while answers to the ones before it keep arriving.
+    let elapsed = 0;
+    for (let size = 5000; elapsed < 700 && size <= 80_000; size *= 2) {
+      const started = performance.now();
+      await Promise.all(Array.from({ length: size }, (_, i) => a.hub.invalidate('acme', { resource: 'orders', id: `k${i % 100}` })));
+      await waitFor(() => a.backend.state().inFlight === 0, 'every publish answered', 20_000);
+      elapsed = performance.now() - started;
+    }
+    expect(elapsed).toBeGreaterThanOrEqual(700);
+    expect(a.backend.state(), JSON.stringify(a.backend.state())).toMatchObject({ mode: 'shared', outages: 0, localPublishes: 0 });
+  }, 60_000);
+
   it('closes within 100 ms while Redis is frozen, so a drain does not wait on Redis', async () => {
     const redis = await redisForTest();
     const a = instance(redis.url);

@@ -91,8 +91,10 @@ export interface RedisBackendOptions {
    */
   pingIntervalMs?: number;
   /**
-   * A PING or publish unanswered this long marks Redis unreachable: health
-   * turns `degraded`, publishes waiting for Redis are delivered to this
+   * Redis silent this long (no answer to anything) while a PING or publish
+   * waits marks it unreachable: silence, not one command's wait, so a publish
+   * queued behind a burst does not count. Health turns `degraded`,
+   * publishes waiting for Redis are delivered to this
    * instance's clients under a local epoch (the commands stay in flight;
    * a copy Redis runs later is recognised by its identity and dropped), and
    * new ones are delivered locally until Redis is back. With the interval,
@@ -103,7 +105,13 @@ export interface RedisBackendOptions {
    * 2-core machine was measured answering after 80-300 ms. @default 400
    */
   unreachableAfterMs?: number;
-  /** Any other command (replay reads, joining) not answered within this fails. @default 2000 */
+  /**
+   * A replay read not answered within this gets a reset (the client
+   * resumes, it does not wait), and the subscriber's commands fail. Publishes
+   * are bounded by `unreachableAfterMs` (silence) instead: a publish queued
+   * behind a burst of thousands waits longer while Redis keeps answering.
+   * @default 2000
+   */
   commandTimeoutMs?: number;
   /** First reconnect delay; doubles per attempt (±20% jitter). @default 100 */
   retryBaseMs?: number;
@@ -164,6 +172,8 @@ interface Outgoing {
   answer(entry: PublishedEntry): void;
   /** Past its deadline without an answer from Redis. */
   overdue: boolean;
+  /** When it was sent (the backend's clock). */
+  readonly sentAt: number;
   fail(error: unknown): void;
   answered: boolean;
 }
@@ -184,6 +194,9 @@ const LOCAL_EPOCH_RE = /^([0-9a-z]{1,30})-[0-9]{1,8}$/;
 export function localEpochOrigin(epoch: string): string | undefined {
   return LOCAL_EPOCH_RE.exec(epoch)?.[1];
 }
+
+/** Longest a command on the publishing connection waits before it fails (see `commandTimeoutMs`). */
+const COMMAND_BACKSTOP_MS = 10_000;
 
 /** Longest `close()` waits for Redis to acknowledge QUIT before it closes the sockets. */
 const QUIT_WAIT_MS = 50;
@@ -251,13 +264,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const streamKey = (scope: string) => `${prefix}:s:${scope}`;
   const channel = `${prefix}:signals`;
 
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   const backoff = (attempt: number) =>
     Math.round(Math.min(retryBaseMs * 2 ** Math.min(attempt - 1, 20), retryMaxMs) * (0.8 + Math.random() * 0.4));
   const connectionOptions: RedisOptions = {
     // Fail fast: a publish must never wait for Redis; it falls back to local delivery.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
+    commandTimeout: commandTimeoutMs,
     connectTimeout: 2000,
     // Subscription state is ours: we resubscribe and signal the gap ourselves.
     autoResubscribe: false,
@@ -265,7 +279,15 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     ...options.redisOptions,
   };
   const url = options.url ?? 'redis://127.0.0.1:6379';
-  const cmd = new Redis(url, { ...connectionOptions, connectionName: `${prefix}-live-cmd` }) as Redis & LiveCommands;
+  const cmd = new Redis(url, {
+    ...connectionOptions,
+    // Only a backstop for commands on this connection: a burst of 20,000 publishes from one process
+    // kept the last one waiting 1-2 s on a loaded machine while Redis answered throughout, and a
+    // 500 ms command timeout failed hundreds of them and made the instance fall back for nothing.
+    // Silence is what `unreachableAfterMs` watches; replay reads get their own `commandTimeoutMs`.
+    commandTimeout: Math.max(commandTimeoutMs, COMMAND_BACKSTOP_MS),
+    connectionName: `${prefix}-live-cmd`,
+  }) as Redis & LiveCommands;
   cmd.defineCommand('livePublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
   cmd.defineCommand('liveSince', { numberOfKeys: 4, lua: SINCE_SCRIPT });
   cmd.defineCommand('liveHello', { numberOfKeys: 2, lua: HELLO_SCRIPT });
@@ -324,6 +346,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const replaysQueued = new Map<string, Promise<ReplayResult>>();
   let pingTimer: ReturnType<typeof setInterval> | null = null;
   let pingOutstanding = false;
+  /** When Redis last answered a command (the deadlines measure its silence, not one command's wait). */
+  let lastHeard = now();
+  const heard = () => {
+    lastHeard = now();
+  };
 
   const state = (): RedisBackendState => ({
     mode,
@@ -417,20 +444,33 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const ping = () => {
     if (mode !== 'shared' || pingOutstanding || cmd.status !== 'ready') return;
     pingOutstanding = true;
+    const sentAt = now();
     let answered = false;
-    const timer = after(unreachableAfterMs, () => {
-      if (!answered && mode === 'shared') degrade(`no answer to PING within ${unreachableAfterMs} ms`);
-    });
+    let timer: ReturnType<typeof setTimeout>;
+    // Silence, not latency: a PING queued behind a burst of publishes waits, but their answers flow.
+    const check = () => {
+      if (answered || mode !== 'shared') return;
+      const silentFor = now() - Math.max(sentAt, lastHeard);
+      if (silentFor >= unreachableAfterMs) degrade(`no answer from Redis for ${unreachableAfterMs} ms`);
+      else timer = after(unreachableAfterMs - silentFor, check);
+    };
+    timer = after(unreachableAfterMs, check);
     const done = () => {
       answered = true;
       pingOutstanding = false;
       clearTimeout(timer);
     };
-    cmd.ping().then(done, (error: unknown) => {
-      done();
-      // A command timeout shorter than the PING's: the same verdict.
-      if (mode === 'shared') degrade(messageOf(error));
-    });
+    cmd.ping().then(
+      () => {
+        heard();
+        done();
+      },
+      (error: unknown) => {
+        done();
+        // A command timeout shorter than the PING's: the same verdict.
+        if (mode === 'shared') degrade(messageOf(error));
+      },
+    );
   };
 
   /** (Re)joins the shared history once both connections are ready. */
@@ -637,6 +677,51 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     outgoing.answer(outgoing.local);
   };
 
+  /** Resolves a publish past its deadline with the position its local copy gets if Redis is declared unreachable. */
+  const answerLocally = (outgoing: Outgoing) =>
+    outgoing.answer(toEntry(outgoing.request, local.epoch, outgoing.serial, { origin, serial: outgoing.serial }));
+
+  /**
+   * One timer for every publish's two deadlines, armed for the earliest one:
+   * a timer per publish cost a third of a pipelined burst's time (2,000
+   * publishes). In-flight publishes are in send order, so the oldest decide.
+   */
+  let watchTimer: ReturnType<typeof setTimeout> | null = null;
+  const watchDeadlines = () => {
+    if (watchTimer !== null || mode !== 'shared') return;
+    let next = Infinity;
+    for (const outgoing of inFlight.values()) {
+      // The oldest overdue one decides when Redis counts as silent; the oldest other one, the next answer.
+      next = Math.min(
+        next,
+        outgoing.overdue ? Math.max(outgoing.sentAt, lastHeard) + unreachableAfterMs : outgoing.sentAt + publishTimeoutMs,
+      );
+      if (!outgoing.overdue) break;
+    }
+    if (next === Infinity) return;
+    watchTimer = after(Math.max(0, next - now()), () => {
+      watchTimer = null;
+      checkDeadlines();
+      watchDeadlines();
+    });
+  };
+  const checkDeadlines = () => {
+    if (mode !== 'shared') return;
+    const t = now();
+    for (const outgoing of inFlight.values()) {
+      // Silence, not latency: publishes queued behind a burst wait long, but answers keep coming.
+      if (t - Math.max(outgoing.sentAt, lastHeard) >= unreachableAfterMs && !outgoing.local) {
+        degrade(`no answer from Redis for ${unreachableAfterMs} ms`);
+        return;
+      }
+      if (outgoing.overdue) continue;
+      if (t - outgoing.sentAt < publishTimeoutMs) return;
+      outgoing.overdue = true;
+      overdue++;
+      answerLocally(outgoing);
+    }
+  };
+
   /**
    * Sends a publish to Redis with two deadlines. Answered within
    * `publishTimeoutMs`: the shared entry. Past it: the promise resolves with
@@ -651,6 +736,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const outgoing: Outgoing = {
         request,
         serial,
+        sentAt: now(),
         local: null,
         answered: false,
         overdue: false,
@@ -666,29 +752,17 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         },
       };
       inFlight.set(serial, outgoing);
-      const answerNow = () => outgoing.answer(toEntry(request, local.epoch, serial, { origin, serial }));
       // An earlier publish is overdue already: Redis is slow or gone, and a mutation that publishes
       // several signals must not wait a deadline for each. It still goes to Redis.
-      if (overdue > 0) answerNow();
-      const answerBy = after(publishTimeoutMs, () => {
-        if (!inFlight.has(serial)) return;
-        outgoing.overdue = true;
-        overdue++;
-        answerNow();
-      });
-      const deadline = after(unreachableAfterMs, () => {
-        if (inFlight.has(serial) && !outgoing.local && mode === 'shared') {
-          degrade(`no answer to a publish within ${unreachableAfterMs} ms`);
-        }
-      });
+      if (overdue > 0) answerLocally(outgoing);
+      watchDeadlines();
       const settle = () => {
-        clearTimeout(answerBy);
-        clearTimeout(deadline);
         if (outgoing.overdue) overdue--;
         outgoing.overdue = false;
       };
       publishShared(request, serial).then(
         (entry) => {
+          heard();
           settle();
           inFlight.delete(serial);
           // `null` (Redis holds it already) is not expected for a first send: treat it as local.
@@ -703,6 +777,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
             return;
           }
           if (isReplyError(error)) {
+            heard();
             inFlight.delete(serial);
             if (outgoing.answered) {
               // The publisher went on (past its deadline): nothing else will tell the clients, so every
@@ -820,11 +895,27 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const read = new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => {
           replaysQueued.delete(flightKey);
-          return cmd.liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope, keys.twins);
+          return new Promise<Awaited<ReturnType<LiveCommands['liveSince']>> | 'timeout'>((resolve, reject) => {
+            // Slow is not down (the silence watch decides that): a late read only resets its clients.
+            const timer = setTimeout(() => resolve('timeout'), commandTimeoutMs);
+            cmd.liveSince(keys.epoch, keys.seq, streamKey(scope), keys.floor, epoch, afterSeq, scope, keys.twins).then(
+              (reply) => {
+                clearTimeout(timer);
+                resolve(reply);
+              },
+              (error: unknown) => {
+                clearTimeout(timer);
+                reject(error);
+              },
+            );
+          });
         })
         .then(
-          ([status, raw]): ReplayResult =>
-            status === 'ok' ? { ok: true, entries: decodeReplay(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason },
+          (reply): ReplayResult => {
+            if (reply === 'timeout') return { ok: false, reason: 'gap' };
+            const [status, raw] = reply;
+            return status === 'ok' ? { ok: true, entries: decodeReplay(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason };
+          },
           (error: unknown): ReplayResult => {
             if (!isReplyError(error)) degrade(messageOf(error));
             return { ok: false, reason: 'gap' };
@@ -877,6 +968,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       probeTimer = null;
       if (pingTimer) clearInterval(pingTimer);
       pingTimer = null;
+      if (watchTimer) clearTimeout(watchTimer);
+      watchTimer = null;
       for (const resolve of readyWaiters.splice(0)) resolve(false);
       changed();
       await Promise.all(
