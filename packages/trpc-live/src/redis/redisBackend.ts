@@ -667,13 +667,23 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     await cmd.set(`${keys.twins}${origin}`, upTo, 'EX', ORIGIN_TTL_S);
     twinsMarked = Math.max(twinsMarked, upTo);
   };
+  /** One mark for every local copy made in this turn (a fallback delivers all waiting publishes at once). */
+  let markQueued = false;
+  const queueMark = () => {
+    if (markQueued) return;
+    markQueued = true;
+    queueMicrotask(() => {
+      markQueued = false;
+      // Fails at once on a closed connection: the join marks them again before forwarding.
+      markTwins().catch(() => undefined);
+    });
+  };
 
   /** The local copy of a publish still waiting for Redis; it answers the publish if Redis has not. */
   const deliverLocalCopy = (outgoing: Outgoing) => {
     if (outgoing.local) return;
     outgoing.local = publishLocal(outgoing.request, outgoing.serial);
-    // Fails at once on a closed connection: the join marks them again before forwarding.
-    markTwins().catch(() => undefined);
+    queueMark();
     outgoing.answer(outgoing.local);
   };
 
