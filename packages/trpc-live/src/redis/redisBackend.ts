@@ -14,6 +14,7 @@ import {
 } from '../core/index.ts';
 import { decodeMessage, decodePayload, encodeRequest, GAP_MESSAGE, seqOfId, toEntry } from './entryCodec.ts';
 import { HELLO_SCRIPT, PUBLISH_SCRIPT, SINCE_SCRIPT } from './scripts.ts';
+import { after, PublishDeadlines, type Outgoing } from './publishDeadlines.ts';
 import { SeenSerials } from './seenSerials.ts';
 
 /**
@@ -161,22 +162,6 @@ interface LiveCommands {
 }
 
 type LocalHistory = { epoch: string; log: ReturnType<typeof createMemoryReplayLog> };
-
-/** A publish on its way: its identity, and its local copy once one was delivered. */
-interface Outgoing {
-  readonly request: PublishRequest;
-  readonly serial: number;
-  /** Delivered to this instance's clients already (past the deadline, or Redis went away). */
-  local: PublishedEntry | null;
-  /** Resolves the publish (first answer wins: Redis's entry, or the local position past the deadline). */
-  answer(entry: PublishedEntry): void;
-  /** Past its deadline without an answer from Redis. */
-  overdue: boolean;
-  /** When it was sent (the backend's clock). */
-  readonly sentAt: number;
-  fail(error: unknown): void;
-  answered: boolean;
-}
 
 /**
  * Separates the origin from a local epoch's number: `<origin>-<n>`. Shared
@@ -334,10 +319,6 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   let serials = 0;
   /** Which identities this backend's hub got already (every copy after the first is dropped). */
   const seen = new SeenSerials();
-  /** Publishes sent to Redis and not answered yet, by serial (in serial order). */
-  const inFlight = new Map<number, Outgoing>();
-  /** How many of them are past their deadline. */
-  let overdue = 0;
   /** Local publishes to forward, latest per (scope, key), by slot; forwarded in serial order. */
   const forward = new Map<string, { request: PublishRequest; serial: number }>();
   let forwardOverflow = false;
@@ -346,11 +327,16 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const replaysQueued = new Map<string, Promise<ReplayResult>>();
   let pingTimer: ReturnType<typeof setInterval> | null = null;
   let pingOutstanding = false;
-  /** When Redis last answered a command (the deadlines measure its silence, not one command's wait). */
-  let lastHeard = now();
-  const heard = () => {
-    lastHeard = now();
-  };
+  /** Publishes sent to Redis and not answered yet, and their deadlines. */
+  const deadlines = new PublishDeadlines({
+    publishTimeoutMs,
+    unreachableAfterMs,
+    now,
+    watching: () => mode === 'shared',
+    onOverdue: (outgoing) => answerLocally(outgoing),
+    onSilent: (why) => degrade(why),
+  });
+  const inFlight = deadlines.inFlight;
 
   const state = (): RedisBackendState => ({
     mode,
@@ -392,18 +378,6 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       }
     }
     listener?.deliver(entry);
-  };
-
-  /**
-   * Calls `fn` once `ms` have passed and the event loop has read what
-   * arrived meanwhile: a timer is due before the poll phase reads sockets,
-   * so a blocked loop (GC, a loaded machine) would otherwise time out
-   * answers that were already there. `setImmediate` runs after that read.
-   */
-  const after = (ms: number, fn: () => void) => {
-    const timer = setTimeout(() => setImmediate(fn), ms);
-    timer.unref?.();
-    return timer;
   };
 
   /** Redis became unreachable (or stopped answering): deliver locally until it is back. */
@@ -450,7 +424,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     // Silence, not latency: a PING queued behind a burst of publishes waits, but their answers flow.
     const check = () => {
       if (answered || mode !== 'shared') return;
-      const silentFor = now() - Math.max(sentAt, lastHeard);
+      const silentFor = deadlines.silentFor(sentAt);
       if (silentFor >= unreachableAfterMs) degrade(`no answer from Redis for ${unreachableAfterMs} ms`);
       else timer = after(unreachableAfterMs - silentFor, check);
     };
@@ -462,7 +436,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     };
     cmd.ping().then(
       () => {
-        heard();
+        deadlines.heard();
         done();
       },
       (error: unknown) => {
@@ -692,47 +666,6 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     outgoing.answer(toEntry(outgoing.request, local.epoch, outgoing.serial, { origin, serial: outgoing.serial }));
 
   /**
-   * One timer for every publish's two deadlines, armed for the earliest one:
-   * a timer per publish cost a third of a pipelined burst's time (2,000
-   * publishes). In-flight publishes are in send order, so the oldest decide.
-   */
-  let watchTimer: ReturnType<typeof setTimeout> | null = null;
-  const watchDeadlines = () => {
-    if (watchTimer !== null || mode !== 'shared') return;
-    let next = Infinity;
-    for (const outgoing of inFlight.values()) {
-      // The oldest overdue one decides when Redis counts as silent; the oldest other one, the next answer.
-      next = Math.min(
-        next,
-        outgoing.overdue ? Math.max(outgoing.sentAt, lastHeard) + unreachableAfterMs : outgoing.sentAt + publishTimeoutMs,
-      );
-      if (!outgoing.overdue) break;
-    }
-    if (next === Infinity) return;
-    watchTimer = after(Math.max(0, next - now()), () => {
-      watchTimer = null;
-      checkDeadlines();
-      watchDeadlines();
-    });
-  };
-  const checkDeadlines = () => {
-    if (mode !== 'shared') return;
-    const t = now();
-    for (const outgoing of inFlight.values()) {
-      // Silence, not latency: publishes queued behind a burst wait long, but answers keep coming.
-      if (t - Math.max(outgoing.sentAt, lastHeard) >= unreachableAfterMs && !outgoing.local) {
-        degrade(`no answer from Redis for ${unreachableAfterMs} ms`);
-        return;
-      }
-      if (outgoing.overdue) continue;
-      if (t - outgoing.sentAt < publishTimeoutMs) return;
-      outgoing.overdue = true;
-      overdue++;
-      answerLocally(outgoing);
-    }
-  };
-
-  /**
    * Sends a publish to Redis with two deadlines. Answered within
    * `publishTimeoutMs`: the shared entry. Past it: the promise resolves with
    * the local position (the publisher goes on). Unanswered for
@@ -761,34 +694,28 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           reject(error);
         },
       };
-      inFlight.set(serial, outgoing);
       // An earlier publish is overdue already: Redis is slow or gone, and a mutation that publishes
       // several signals must not wait a deadline for each. It still goes to Redis.
-      if (overdue > 0) answerLocally(outgoing);
-      watchDeadlines();
-      const settle = () => {
-        if (outgoing.overdue) overdue--;
-        outgoing.overdue = false;
-      };
+      if (deadlines.anyOverdue) answerLocally(outgoing);
+      deadlines.add(outgoing);
       publishShared(request, serial).then(
         (entry) => {
-          heard();
-          settle();
-          inFlight.delete(serial);
+          deadlines.heard();
+          deadlines.remove(outgoing);
           // `null` (Redis holds it already) is not expected for a first send: treat it as local.
           if (entry) outgoing.answer(entry);
           else deliverLocalCopy(outgoing);
         },
         (error: unknown) => {
-          settle();
+          deadlines.settle(outgoing);
           if (mode === 'closed') {
-            inFlight.delete(serial);
+            deadlines.remove(outgoing);
             outgoing.fail(new LiveError('CLOSED', 'The live backend is closed'));
             return;
           }
           if (isReplyError(error)) {
-            heard();
-            inFlight.delete(serial);
+            deadlines.heard();
+            deadlines.remove(outgoing);
             if (outgoing.answered) {
               // The publisher went on (past its deadline): nothing else will tell the clients, so every
               // instance resets them (a refused write, e.g. Redis out of memory, still lets PUBLISH through).
@@ -798,11 +725,12 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
             outgoing.fail(new LiveError('BACKEND', 'Publishing the signal failed', { cause: error }));
             return;
           }
-          // Unknown fate (Redis may have run it): forward it later; Redis skips it if it did.
+          // Unknown fate (Redis may have run it): forward it later; Redis skips it if it did. Still
+          // listed while the backend falls back, so local copies keep serial order.
           remember(request, serial);
           degrade(messageOf(error));
           deliverLocalCopy(outgoing);
-          inFlight.delete(serial);
+          deadlines.remove(outgoing);
         },
       );
     });
@@ -978,8 +906,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       probeTimer = null;
       if (pingTimer) clearInterval(pingTimer);
       pingTimer = null;
-      if (watchTimer) clearTimeout(watchTimer);
-      watchTimer = null;
+      deadlines.stop();
       for (const resolve of readyWaiters.splice(0)) resolve(false);
       changed();
       await Promise.all(
