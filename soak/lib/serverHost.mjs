@@ -22,7 +22,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 
-const HUB_KEY = Symbol.for('trpc-live.app.hub');
+// The app's hub, where the package's processHub() keeps it (packages/trpc-live/src/core/processHub.ts):
+// dist/main.js bundles the package, so this plain script cannot import the holder itself.
+const HUB_KEY = Symbol.for('trpc-live.hub');
 const now = () => performance.timeOrigin + performance.now();
 
 function hub() {
