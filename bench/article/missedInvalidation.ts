@@ -1,4 +1,5 @@
 import type { ResourceRegistry } from 'trpc-live/shared';
+import { resources, type Resources } from '../../src/trpc/resources';
 
 /**
  * `BENCH_ARTICLE_MISS=<query path>` (e.g. `orders.byId`): the simulated
@@ -20,4 +21,10 @@ export function withoutQuery<TRegistry extends ResourceRegistry>(registry: TRegi
     };
   }
   return copy as TRegistry;
+}
+
+/** The registry the simulated browsers use (and the benchmark matches declared keys with): the app's, or the copy {@link MISS_ENV} asks for. */
+export function browserRegistry(env: Readonly<Record<string, string | undefined>> = process.env): Resources {
+  const missed = env[MISS_ENV];
+  return missed ? withoutQuery(resources, missed) : resources;
 }

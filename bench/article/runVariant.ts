@@ -10,6 +10,7 @@ import { COUNTER_PATH } from '../lib/requestCounting.mjs';
 import type { MutationRecord } from './actors';
 import { canonicalKey } from './dataOracle';
 import { measureFreshness, unchangedShare, type Freshness } from './freshness';
+import { browserRegistry } from './missedInvalidation';
 import { PAGES } from './pages';
 import { createRandom } from './random';
 import { BENCH_PASSWORD, seedBenchData } from './seed';
@@ -355,7 +356,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         ...figures,
         refetches: share.updates,
         unchangedRefetches: share.unchanged,
-        freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs, timeline),
+        freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs, timeline, browserRegistry()),
         switches: switchSamples.filter((sample) => sample.at >= from && sample.at < to),
         queryLatencyP50: quantile(latencies, 0.5),
         queryLatencies: latencies,

@@ -29,10 +29,9 @@ import { createSharedLiveStream, type SharedLiveStream } from 'trpc-live/react';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { makeQueryClient } from '../../src/trpc/queryClient';
-import { resources } from '../../src/trpc/resources';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch, type BrowserTraffic } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
-import { MISS_ENV, withoutQuery } from './missedInvalidation';
+import { browserRegistry } from './missedInvalidation';
 import { PAGES } from './pages';
 import type { PlannedSwitch, SwitchRecord } from './switches';
 import { createTabLocks } from './tabLocks';
@@ -91,7 +90,7 @@ interface Browser {
 
 const browsers: Browser[] = [];
 /** The app's registry, or a copy missing one query when the benchmark itself is being checked (missedInvalidation.ts). */
-const registry = process.env[MISS_ENV] ? withoutQuery(resources, process.env[MISS_ENV]) : resources;
+const registry = browserRegistry();
 const logs: ObserverLog[] = [];
 const switchLog: SwitchRecord[] = [];
 const switchTimers: ReturnType<typeof setTimeout>[] = [];

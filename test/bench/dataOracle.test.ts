@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MutationRecord } from '../../bench/article/actors';
 import { canonicalKey, changedKeys, readAll, readerOf } from '../../bench/article/dataOracle';
 import { measureFreshness } from '../../bench/article/freshness';
-import { withoutQuery } from '../../bench/article/missedInvalidation';
+import { browserRegistry, withoutQuery } from '../../bench/article/missedInvalidation';
 import type { ObserverLog } from '../../bench/article/users';
 import { updateOrderStatus } from '../../src/server/data/orders';
 import { adjustStock } from '../../src/server/data/products';
@@ -62,5 +62,12 @@ describe('article benchmark: a missed invalidation injected into a copy of the r
     const named = Object.values(broken as ResourceRegistry).flatMap((r) => [...r.queries.map((q) => q.path), ...(r.dependents ?? [])]);
     expect(named).not.toContain('orders.byId');
     expect(named).toContain('orders.list');
+  });
+});
+
+describe('browserRegistry', () => {
+  it('is the app’s registry unless BENCH_ARTICLE_MISS names a query to drop', () => {
+    expect(browserRegistry({})).toBe(resources);
+    expect(browserRegistry({ BENCH_ARTICLE_MISS: 'orders.byId' }).orders.queries.map((q) => q.path)).toEqual(['orders.list']);
   });
 });
