@@ -331,6 +331,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const deadlines = new PublishDeadlines({
     publishTimeoutMs,
     unreachableAfterMs,
+    // The PING timer ticks every pingIntervalMs; two missed ticks mean this process, not Redis, was busy.
+    stallAfterMs: 2 * pingIntervalMs,
     now,
     watching: () => mode === 'shared',
     onOverdue: (outgoing) => answerLocally(outgoing),
@@ -416,6 +418,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
   /** A PING every `pingIntervalMs` while shared: a Redis that stops answering is noticed without a publish. */
   const ping = () => {
+    deadlines.tick();
     if (mode !== 'shared' || pingOutstanding || cmd.status !== 'ready') return;
     pingOutstanding = true;
     const sentAt = now();
@@ -425,7 +428,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     const check = () => {
       if (answered || mode !== 'shared') return;
       const silentFor = deadlines.silentFor(sentAt);
-      if (silentFor >= unreachableAfterMs) degrade(`no answer from Redis for ${unreachableAfterMs} ms`);
+      // A stalled loop of our own may not have read Redis's answer yet: look again after a turn.
+      if (silentFor >= unreachableAfterMs && deadlines.stalled()) timer = after(0, check);
+      else if (silentFor >= unreachableAfterMs) degrade(`no answer from Redis for ${unreachableAfterMs} ms`);
       else timer = after(unreachableAfterMs - silentFor, check);
     };
     timer = after(unreachableAfterMs, check);
