@@ -39,22 +39,6 @@ export type { Cursor } from './cursor.ts';
 export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from './topic.ts';
 export { TopicIndex } from './topicIndex.ts';
 export { assertSignal, compactionKey, defaultTopic, keyOf, isIdempotent, MAX_BATCH_EVENTS } from './signal.ts';
-export type {
-  BatchSignal,
-  CompleteSignal,
-  DomainSignal,
-  EventSignal,
-  InvalidateSignal,
-  Lane,
-  LiveAction,
-  LiveControlMessage,
-  LiveDataMessage,
-  LiveHint,
-  LiveJson,
-  LiveMessage,
-  LiveSignal,
-  ProgressSignal,
-  ResetReason,
-  ResetSignal,
-} from './signal.ts';
+// Every message and signal type (signal.ts exports types for nothing else).
+export type * from './signal.ts';
 export type { CloseReason, Frame, LiveSink } from './sink.ts';

@@ -13,21 +13,5 @@ export { LIVE_FENCE_HEADER } from '../trpc/publishLog.ts';
 export type { PublishedKey } from '../trpc/publishLog.ts';
 export { formatCursor, parseCursor, MAX_CURSOR_LENGTH } from '../core/cursor.ts';
 export type { Cursor } from '../core/cursor.ts';
-export type {
-  BatchSignal,
-  CompleteSignal,
-  DomainSignal,
-  EventSignal,
-  InvalidateSignal,
-  Lane,
-  LiveAction,
-  LiveControlMessage,
-  LiveDataMessage,
-  LiveHint,
-  LiveJson,
-  LiveMessage,
-  LiveSignal,
-  ProgressSignal,
-  ResetReason,
-  ResetSignal,
-} from '../core/signal.ts';
+// Every message and signal type (signal.ts exports types for nothing else).
+export type * from '../core/signal.ts';
