@@ -54,7 +54,7 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'packages/trpc-live/src/core is runtime-agnostic: inject the environment instead.' })),
           patterns: [
             { group: [...frameworks, ...backends], message: 'packages/trpc-live/src/core imports no framework or backend.' },
-            { group: ['../*', '../**'], message: 'packages/trpc-live/src/core imports only its own files.' },
+            { regex: '^\\.\\./(?!shared/)', message: 'packages/trpc-live/src/core imports only its own files and shared/.' },
             { group: ['superjson', 'zod', 'jose', 'eventsource'], message: 'packages/trpc-live/src/core has no dependencies.' },
           ],
         },
@@ -62,7 +62,44 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/trpc-live/src/client/**/*.ts', 'packages/trpc-live/src/trpc/**/*.ts'],
+    // What browser and server share: imports nothing at all outside its own folder.
+    files: ['packages/trpc-live/src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'packages/trpc-live/src/shared runs in the browser and the server: no Node built-ins.' })),
+          patterns: [
+            { group: ['../*', '../**'], message: 'packages/trpc-live/src/shared imports only its own files.' },
+            { regex: '^[^.]', message: 'packages/trpc-live/src/shared has no dependencies.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The browser side depends on shared/ and its own files: nothing server-side reaches a bundle.
+    files: ['packages/trpc-live/src/client/**/*.ts', 'packages/trpc-live/src/react/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Browser code: no Node built-ins.' })),
+          patterns: [
+            { group: leavesLive, message: 'The package never imports the app.' },
+            { group: ['next', 'next/*', ...backends], message: 'Browser code imports no Next or backend.' },
+            {
+              group: ['../core', '../core/*', '../trpc', '../trpc/*', '../node', '../node/*', '../redis', '../redis/*', '../next', '../next/*', '../cli', '../cli/*', '../testing', '../testing/*'],
+              message: 'Browser code depends on shared/ (and client/ for React), never on server code.',
+            },
+            { regex: '^@trpc/server(?!/observable$)', allowTypeImports: true, message: 'Browser code uses @trpc/server for types and observable only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/trpc-live/src/trpc/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -71,20 +108,6 @@ export default tseslint.config(
             { group: leavesLive, message: 'The package never imports the app.' },
             { group: ['react', 'react/*', 'react-dom', 'next', 'next/*', '../react', '../react/*'], message: 'No React or Next here.' },
             { group: [...backends, '../redis', '../redis/*', '../node', '../node/*'], message: 'No backend or transport here.' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['packages/trpc-live/src/react/**/*.{ts,tsx}'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: leavesLive, message: 'The package never imports the app.' },
-            { group: ['next', 'next/*'], message: 'packages/trpc-live/src/react has no Next imports.' },
           ],
         },
       ],

@@ -1,4 +1,4 @@
-import { formatCursor, type Hub, type Lane, type LiveMetrics, type LiveSignal, type PublishedEntry, type ResetReason } from 'trpc-live/core';
+import { formatCursor, LANES, type Hub, type Lane, type LiveMetrics, type LiveSignal, type PublishedEntry, type ResetReason } from 'trpc-live/core';
 
 /** Per-second counts of the last {@link WINDOW_SECONDS} seconds. */
 const WINDOW_SECONDS = 60;
@@ -9,7 +9,6 @@ const MAX_SCOPES = 5_000;
 /** Latency samples kept for percentiles. */
 const LATENCY_SAMPLES = 512;
 
-const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 type LaneCounts = Record<Lane, number>;
 const zeroLanes = (): LaneCounts => ({ instant: 0, batched: 0, coalesced: 0 });
 

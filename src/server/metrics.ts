@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Lane, LiveMetrics, ResetReason } from 'trpc-live/core';
+import { LANES, type LiveMetrics, type ResetReason } from 'trpc-live/core';
 import { getHub } from './hub';
 import { getLiveStats } from './liveStats';
 
@@ -10,7 +10,6 @@ type MetricsGlobal = { [METRICS_KEY]?: { registry: Registry; live: LiveMetrics }
 /** Sampling period of the event loop lag metrics (`nodejs_eventloop_lag_*`). */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
-const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 const RESET_REASONS: readonly ResetReason[] = ['unknown-cursor', 'evicted', 'epoch', 'overflow', 'gap'];
 
 /** A counter whose value is read at scrape time (the hot path only bumps plain numbers). */

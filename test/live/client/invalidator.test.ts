@@ -2,7 +2,7 @@ import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLiveInvalidator } from 'trpc-live/client';
 import type { LiveMessage } from 'trpc-live/core';
-import { defineResources } from '../../../packages/trpc-live/src/trpc/registry';
+import { defineResources } from '../../../packages/trpc-live/src/shared/registry';
 import { waitFor } from '../../helpers/wait';
 
 const registry = defineResources({

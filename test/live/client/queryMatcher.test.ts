@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createQueryMatcher, parseQueryKey } from 'trpc-live/client';
-import { defineResources } from '../../../packages/trpc-live/src/trpc/registry';
+import { defineResources } from '../../../packages/trpc-live/src/shared/registry';
 
 const registry = defineResources({
   orders: { queries: [{ path: 'orders.list' }, { path: 'orders.byId', by: 'id' }], dependents: ['dashboard.stats'] },

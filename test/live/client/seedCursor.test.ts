@@ -2,7 +2,7 @@ import { QueryClient } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import { createLiveInvalidator } from 'trpc-live/client';
 import type { LiveMessage } from 'trpc-live/core';
-import { defineResources } from '../../../packages/trpc-live/src/trpc/registry';
+import { defineResources } from '../../../packages/trpc-live/src/shared/registry';
 
 const registry = defineResources({ orders: { queries: [{ path: 'orders.byId', by: 'id' }] } });
 const change = (id: string, seq: number): LiveMessage => ({ kind: 'invalidate', resource: 'orders', id, action: 'updated', seq });

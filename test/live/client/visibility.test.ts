@@ -1,7 +1,7 @@
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import { createLiveInvalidator, type LiveVisibility } from 'trpc-live/client';
-import { defineResources } from '../../../packages/trpc-live/src/trpc/registry';
+import { defineResources } from '../../../packages/trpc-live/src/shared/registry';
 import { waitFor } from '../../helpers/wait';
 
 const registry = defineResources({

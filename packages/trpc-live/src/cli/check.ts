@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { analyzeCoverage, formatCoverage, proceduresOf } from '../trpc/analyzeCoverage.ts';
 import { invalidationMiddlewareOf } from '../trpc/middlewareChain.ts';
-import type { ResourceRegistry } from '../trpc/registry.ts';
+import type { ResourceRegistry } from '../shared/registry.ts';
 
 /** Printed for `--help` and after every usage error. */
 export const USAGE = `Usage: trpc-live check <router module> [--router <export>] [--registry <module>[#<export>]]

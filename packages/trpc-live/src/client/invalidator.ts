@@ -1,8 +1,8 @@
 import { focusManager, type QueryClient, type QueryFilters } from '@tanstack/query-core';
-import { formatCursor, parseCursor, type Cursor } from '../core/cursor.ts';
-import type { DomainSignal, LiveMessage } from '../core/signal.ts';
-import type { PublishedKey } from '../trpc/publishLog.ts';
-import type { ResourceRegistry } from '../trpc/registry.ts';
+import { formatCursor, parseCursor, type Cursor } from '../shared/cursor.ts';
+import type { DomainSignal, LiveMessage } from '../shared/messages.ts';
+import type { PublishedKey } from '../shared/fence.ts';
+import type { ResourceRegistry } from '../shared/registry.ts';
 import { createQueryMatcher, queryKeyPrefix, type ChangedKey, type QueryMatcher } from './queryMatcher.ts';
 
 /** Default of {@link LiveInvalidatorOptions.batchWindowMs}. */

@@ -1,8 +1,8 @@
 import type { TRPCLink } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
-import type { LiveMessage } from '../core/signal.ts';
-import { LIVE_FENCE_HEADER, type PublishedKey } from '../trpc/publishLog.ts';
+import type { LiveMessage } from '../shared/messages.ts';
+import { LIVE_FENCE_HEADER, type PublishedKey } from '../shared/fence.ts';
 import type { LiveInvalidator } from './invalidator.ts';
 
 /** Options of {@link liveLink}. */

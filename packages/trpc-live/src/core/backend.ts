@@ -1,7 +1,7 @@
-import { assertEpoch, newEpoch } from './cursor.ts';
+import { assertEpoch, newEpoch } from '../shared/cursor.ts';
 import type { LiveTimers } from './clock.ts';
 import type { GroupFilter } from './groups.ts';
-import type { Lane, LiveSignal, ResetReason } from './signal.ts';
+import type { Lane, LiveSignal, ResetReason } from '../shared/messages.ts';
 import { createMemoryReplayLog, type ReplayLogOptions, type ReplayResult, type ReplayStore } from './replayLog.ts';
 import type { Frame } from './sink.ts';
 

@@ -1,9 +1,9 @@
 import type { LiveTimers, TimerHandle } from './clock.ts';
-import { MAX_CURSOR_BEYOND, type Cursor } from './cursor.ts';
+import { MAX_CURSOR_BEYOND, type Cursor } from '../shared/cursor.ts';
 import type { ConnectionGroups } from './groups.ts';
 import type { LiveMetrics } from './metrics.ts';
 import { Outbox, type OutboxLimits } from './outbox.ts';
-import type { Lane, LiveControlMessage, ResetReason } from './signal.ts';
+import { LANES, type Lane, type LiveControlMessage, type ResetReason } from '../shared/messages.ts';
 import type { CloseReason, Frame, LiveSink } from './sink.ts';
 import { laneIntervalMs, type ThrottleSettings } from './throttle.ts';
 import { Watermark } from './watermark.ts';
@@ -307,7 +307,7 @@ export class LiveConnection {
     this.unsolo();
     this.pausedState = true;
     this.clearTimer();
-    this.outbox.collapseIdempotent(['instant', 'batched', 'coalesced']);
+    this.outbox.collapseIdempotent(LANES);
   }
 
   /** Resumes delivery and writes everything pending. */

@@ -1,6 +1,7 @@
 import type { PublishedEntry } from './backend.ts';
-import { formatCursor } from './cursor.ts';
-import { isIdempotent, type LiveControlMessage, type LiveDataMessage, type LiveMessage, type ResetReason } from './signal.ts';
+import { formatCursor } from '../shared/cursor.ts';
+import { isIdempotent } from './signal.ts';
+import type { LiveControlMessage, LiveDataMessage, LiveMessage, ResetReason } from '../shared/messages.ts';
 import type { Frame } from './sink.ts';
 
 /** Builds the frames a hub writes; every message is serialized once. */

@@ -1,4 +1,4 @@
-import { LiveError } from './errors.ts';
+import { LiveError } from '../shared/errors.ts';
 
 /**
  * Attributes of a connection that publishes can target (role, plan, user…).

@@ -1,27 +1,17 @@
 import { createMemoryBackend, type LiveBackend, type PublishedEntry } from './backend.ts';
 import { systemTimers, type LiveTimers, type TimerHandle } from './clock.ts';
 import { LiveConnection, type ConnectionHost } from './connection.ts';
-import { formatCursor, parseCursor } from './cursor.ts';
-import { LiveError } from './errors.ts';
+import { formatCursor, parseCursor } from '../shared/cursor.ts';
+import { LiveError } from '../shared/errors.ts';
 import { createFrameFactory, type FrameFactory } from './frames.ts';
 import { assertGroupFilter, assertGroups, groupsMatch, type ConnectionGroups, type GroupFilter } from './groups.ts';
 import { noopMetrics, type LiveMetrics } from './metrics.ts';
 import { defaultOutboxLimits, type OutboxLimits } from './outbox.ts';
-import {
-  assertSignal,
-  compactionKey,
-  defaultTopic,
-  type DomainSignal,
-  type Lane,
-  type LiveAction,
-  type LiveHint,
-  type LiveJson,
-  type LiveMessage,
-  type LiveSignal,
-  type ResetReason,
-} from './signal.ts';
+import { assertSignal, compactionKey, defaultTopic } from './signal.ts';
+import { LANES } from '../shared/messages.ts';
+import type { DomainSignal, Lane, LiveAction, LiveHint, LiveJson, LiveMessage, LiveSignal, ResetReason } from '../shared/messages.ts';
 import type { CloseReason, Frame, LiveSink } from './sink.ts';
-import { assertPattern, assertTopic, matchTopic } from './topic.ts';
+import { assertPattern, assertTopic, matchTopic } from '../shared/topic.ts';
 import { TopicIndex } from './topicIndex.ts';
 
 /** Options of {@link createHub}. Every field has a default. */
@@ -177,7 +167,6 @@ const FLUSH_FRAME_BUDGET = 4_096;
  */
 const SLICE_MS = 4;
 const MAX_PATTERNS = 32;
-const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 
 function assertScope(scope: string): void {
   if (typeof scope !== 'string' || scope.length === 0 || scope.length > MAX_SCOPE_LENGTH) {
@@ -513,7 +502,7 @@ export class Hub {
     const topic = options.topic ?? defaultTopic(signal);
     assertTopic(topic);
     const lane = options.lane ?? (signal.kind === 'progress' ? 'coalesced' : 'instant');
-    if (!LANES.includes(lane)) throw new LiveError('BAD_SIGNAL', `Unknown lane "${String(lane)}"`);
+    if (!(LANES as readonly string[]).includes(lane)) throw new LiveError('BAD_SIGNAL', `Unknown lane "${String(lane)}"`);
     if (options.groups !== undefined) assertGroupFilter(options.groups);
     const entry = await this.backend.publish({
       scope,

@@ -32,13 +32,14 @@ export { systemTimers } from './clock.ts';
 export type { LiveTimers, TimerHandle } from './clock.ts';
 export { combineMetrics, noopMetrics } from './metrics.ts';
 export type { LiveMetrics } from './metrics.ts';
-export { LiveError, isLiveError } from './errors.ts';
-export type { LiveErrorCode } from './errors.ts';
-export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH, MAX_CURSOR_BEYOND } from './cursor.ts';
-export type { Cursor } from './cursor.ts';
-export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from './topic.ts';
+export { LiveError, isLiveError } from '../shared/errors.ts';
+export type { LiveErrorCode } from '../shared/errors.ts';
+export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH, MAX_CURSOR_BEYOND } from '../shared/cursor.ts';
+export type { Cursor } from '../shared/cursor.ts';
+export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from '../shared/topic.ts';
 export { TopicIndex } from './topicIndex.ts';
 export { assertSignal, compactionKey, defaultTopic, keyOf, isIdempotent, MAX_BATCH_EVENTS } from './signal.ts';
-// Every message and signal type (signal.ts exports types for nothing else).
-export type * from './signal.ts';
+// Every message and signal type, defined in the shared module.
+export type * from '../shared/messages.ts';
+export { LANES } from '../shared/messages.ts';
 export type { CloseReason, Frame, LiveSink } from './sink.ts';

@@ -1,4 +1,4 @@
-import type { Lane, ResetReason } from './signal.ts';
+import type { Lane, ResetReason } from '../shared/messages.ts';
 
 /**
  * What the hub reports. Every method is optional; the default reports nothing.

@@ -1,5 +1,5 @@
 import type { LiveMetrics } from './metrics.ts';
-import type { Lane, ResetReason } from './signal.ts';
+import { LANES, type Lane, type ResetReason } from '../shared/messages.ts';
 import type { Frame } from './sink.ts';
 
 /**
@@ -37,7 +37,6 @@ export interface TakeOptions {
   readonly coalesced: boolean;
 }
 
-const LANES: readonly Lane[] = ['instant', 'batched', 'coalesced'];
 const URGENCY: Record<Lane, number> = { instant: 0, batched: 1, coalesced: 2 };
 const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
 

@@ -1,6 +1,6 @@
 import type { PublishedEntry } from './backend.ts';
-import { LiveError } from './errors.ts';
-import type { ResetReason } from './signal.ts';
+import { LiveError } from '../shared/errors.ts';
+import type { ResetReason } from '../shared/messages.ts';
 
 /** What a replay request gets: the entries since the cursor, or a reset. */
 export type ReplayResult =

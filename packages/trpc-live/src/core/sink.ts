@@ -1,4 +1,4 @@
-import type { Lane, LiveMessage } from './signal.ts';
+import type { Lane, LiveMessage } from '../shared/messages.ts';
 
 /**
  * One message ready for the wire. Frames of published signals are built once

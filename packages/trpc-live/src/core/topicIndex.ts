@@ -1,4 +1,4 @@
-import { assertPattern, assertTopic } from './topic.ts';
+import { assertPattern, assertTopic } from '../shared/topic.ts';
 
 interface Node<T> {
   children: Map<string, Node<T>>;

@@ -1,4 +1,4 @@
-import { formatCursor, MAX_CURSOR_BEYOND, type Cursor } from './cursor.ts';
+import { formatCursor, MAX_CURSOR_BEYOND, type Cursor } from '../shared/cursor.ts';
 import type { Frame } from './sink.ts';
 
 /**

@@ -1,6 +1,7 @@
 import type { AnyTRPCRouter } from '@trpc/server';
 import { fetchRequestHandler, type FetchHandlerRequestOptions } from '@trpc/server/adapters/fetch';
-import { fenceHeader, LIVE_FENCE_HEADER, publishLogOf, withPublishLog } from '../trpc/publishLog.ts';
+import { LIVE_FENCE_HEADER } from '../shared/fence.ts';
+import { fenceHeader, publishLogOf, withPublishLog } from '../trpc/publishLog.ts';
 import { appendRetryHint } from '../trpc/retryHint.ts';
 
 /** Options of {@link createLiveRouteHandler}: `fetchRequestHandler`'s, without `req`. */

@@ -2,7 +2,7 @@
 
 import { createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { LiveInvalidator, LiveMessageListener } from '../client/index.ts';
-import type { LiveMessage } from '../core/index.ts';
+import type { LiveMessage } from '../shared/messages.ts';
 import {
   createSharedLiveStream,
   type SharedLiveStream,

@@ -1,5 +1,5 @@
 import type { AppliedChange, LiveInvalidator } from '../client/index.ts';
-import type { LiveMessage } from '../core/index.ts';
+import type { LiveMessage } from '../shared/messages.ts';
 
 /** Something that can be unsubscribed (a tRPC subscription). */
 export interface Unsubscribable {

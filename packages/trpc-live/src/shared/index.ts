@@ -1,6 +1,7 @@
-// Public API shared by browser and server, with no runtime imports: the resource registry,
-// the stream's message types, the cursor format and the fence header.
-export { defineResources } from '../trpc/registry.ts';
+// Public API shared by browser and server. Every file in this folder imports nothing outside it: the
+// stream's messages and lanes, the cursor format, the resource registry, the fence header and the
+// topic algebra. The client and React entries depend on this and on nothing server-side.
+export { defineResources } from './registry.ts';
 export type {
   QueryBinding,
   ResourceDefinition,
@@ -8,10 +9,14 @@ export type {
   ResourceRegistry,
   inferResourceId,
   inferResourceName,
-} from '../trpc/registry.ts';
-export { LIVE_FENCE_HEADER } from '../trpc/publishLog.ts';
-export type { PublishedKey } from '../trpc/publishLog.ts';
-export { formatCursor, parseCursor, MAX_CURSOR_LENGTH } from '../core/cursor.ts';
-export type { Cursor } from '../core/cursor.ts';
-// Every message and signal type (signal.ts exports types for nothing else).
-export type * from '../core/signal.ts';
+} from './registry.ts';
+export { LIVE_FENCE_HEADER } from './fence.ts';
+export type { PublishedKey } from './fence.ts';
+export { formatCursor, parseCursor, MAX_CURSOR_LENGTH } from './cursor.ts';
+export type { Cursor } from './cursor.ts';
+export { covers, intersectPatterns, matchTopic } from './topic.ts';
+export { LiveError, isLiveError } from './errors.ts';
+export type { LiveErrorCode } from './errors.ts';
+export { LANES } from './messages.ts';
+// Every message and signal type.
+export type * from './messages.ts';

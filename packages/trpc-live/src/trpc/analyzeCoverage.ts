@@ -1,6 +1,6 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { InvalidatesDeclaration, InvalidationKey, LiveMeta } from './meta.ts';
-import type { ResourceRegistry } from './registry.ts';
+import type { ResourceRegistry } from '../shared/registry.ts';
 import { lacksInvalidationMiddleware, missingMiddlewareProblem } from './middlewareChain.ts';
 import { declaredResources, isDeclaredInvalidates } from './resolveInvalidations.ts';
 

@@ -1,5 +1,5 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter, inferProcedureInput } from '@trpc/server';
-import type { inferResourceId, ResourceRegistry } from './registry.ts';
+import type { inferResourceId, ResourceRegistry } from '../shared/registry.ts';
 
 type QueryPathsOf<TRecord, TPrefix extends string> = {
   [K in keyof TRecord & string]: TRecord[K] extends AnyTRPCProcedure

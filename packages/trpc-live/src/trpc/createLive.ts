@@ -1,11 +1,12 @@
 import { TRPCError } from '@trpc/server';
+import { covers, intersectPatterns } from '../shared/topic.ts';
 import { processHub, type ConnectionGroups, type Hub, type PublishReceipt } from '../core/index.ts';
 import type { LiveStreamInput } from './liveInput.ts';
 import { LiveStream } from './liveStream.ts';
 import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta.ts';
 import { publishLogOf, recordPublish, type PublishLog } from './publishLog.ts';
 import { markInvalidationMiddleware, warnMissingMiddlewareOnce, type LiveLogger } from './middlewareChain.ts';
-import type { ResourceRegistry } from './registry.ts';
+import type { ResourceRegistry } from '../shared/registry.ts';
 import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
 
 /** Where a publish problem happened. */
@@ -270,41 +271,4 @@ export function intersectTopics(
   const kept = found.filter((p, i) => !found.some((q, j) => j !== i && covers(q, p) && (!covers(p, q) || j < i)));
   if (!kept.length) throw new TRPCError({ code: 'FORBIDDEN', message: 'None of the requested topics is allowed' });
   return kept;
-}
-
-/**
- * The pattern matching exactly the topics both NATS-style patterns match
- * (`*`: one token, `>`: one or more trailing tokens), or `null` when no
- * topic matches both.
- */
-export function intersectPatterns(a: string, b: string): string | null {
-  const x = a.split('.');
-  const y = b.split('.');
-  const out: string[] = [];
-  for (let i = 0; ; i++) {
-    const s = x[i];
-    const t = y[i];
-    if (s === '>' && t === '>') return [...out, '>'].join('.');
-    // `>` takes whatever the other has left, which must be at least one token.
-    if (s === '>') return t === undefined ? null : [...out, ...y.slice(i)].join('.');
-    if (t === '>') return s === undefined ? null : [...out, ...x.slice(i)].join('.');
-    if (s === undefined || t === undefined) return s === t ? out.join('.') : null;
-    if (s === '*') out.push(t);
-    else if (t === '*' || t === s) out.push(s);
-    else return null;
-  }
-}
-
-/** True when every topic matched by `inner` is also matched by `outer`. */
-export function covers(outer: string, inner: string): boolean {
-  const o = outer.split('.');
-  const i = inner.split('.');
-  for (let k = 0; k < o.length; k++) {
-    const token = o[k];
-    if (token === '>') return i.length > k;
-    const other = i[k];
-    if (other === undefined || other === '>') return false;
-    if (token !== '*' && (other === '*' || other !== token)) return false;
-  }
-  return o.length === i.length;
 }

@@ -1,5 +1,6 @@
 // Public API of the tRPC server binding.
-export { createLive, covers, intersectPatterns, intersectTopics, SINGLE_SCOPE } from './createLive.ts';
+export { createLive, intersectTopics, SINGLE_SCOPE } from './createLive.ts';
+export { covers, intersectPatterns } from '../shared/topic.ts';
 export type { CreateLiveOptions, InvalidationMiddlewareOptions, Live, PublishProblem } from './createLive.ts';
 export { LiveStream, isLiveStream, toTRPCError } from './liveStream.ts';
 export { appendRetryHint, serverClosedStream, sseRetry } from './retryHint.ts';
@@ -15,8 +16,10 @@ export type {
   inferInvalidationKey,
   LiveMeta,
 } from './meta.ts';
-export { createPublishLog, fenceHeader, publishLogOf, recordPublish, withPublishLog, LIVE_FENCE_HEADER } from './publishLog.ts';
-export type { PublishLog, PublishedKey } from './publishLog.ts';
+export { createPublishLog, fenceHeader, publishLogOf, recordPublish, withPublishLog } from './publishLog.ts';
+export type { PublishLog } from './publishLog.ts';
+export { LIVE_FENCE_HEADER } from '../shared/fence.ts';
+export type { PublishedKey } from '../shared/fence.ts';
 export { checkResources } from './checkResources.ts';
 export type { CheckedResources, RegistryError, inferQueryInput, inferQueryInputKeys, inferQueryPaths } from './checkResources.ts';
 export { declaredResources, parseProcedureInput, resolveInvalidations } from './resolveInvalidations.ts';

@@ -1,5 +1,5 @@
 import type { LiveAction, LiveHint } from '../core/index.ts';
-import type { inferResourceId, inferResourceName, ResourceRegistry } from './registry.ts';
+import type { inferResourceId, inferResourceName, ResourceRegistry } from '../shared/registry.ts';
 
 /** One key a mutation invalidates. `id` narrows it to one entity of the resource. */
 export interface InvalidationKey<TResource extends string = string, TId extends string | number = string | number> {

@@ -1,6 +1,6 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { LiveMeta } from './meta.ts';
-import type { ResourceRegistry } from './registry.ts';
+import type { ResourceRegistry } from '../shared/registry.ts';
 import type { RouterSource } from './resolveInvalidations.ts';
 
 // Finds procedures that declare `invalidates` but whose middleware chain lacks the invalidation

@@ -1,14 +1,5 @@
 import type { PublishReceipt } from '../core/index.ts';
-
-/** One published key and where it landed; what the mutating client uses as a fence. */
-export interface PublishedKey {
-  /** The resource the mutation invalidated. */
-  readonly resource: string;
-  /** The instance, when the key named one. */
-  readonly id?: string;
-  /** Where the signal landed in the hub's history (`epoch:seq`): the client's stream has it once it passed this cursor. */
-  readonly cursor: string;
-}
+import type { PublishedKey } from '../shared/fence.ts';
 
 /**
  * Collects what a request's mutations published, so the response can tell
@@ -19,9 +10,6 @@ export interface PublishLog {
   /** What was published during the request, in order. */
   readonly entries: PublishedKey[];
 }
-
-/** Response header carrying the fence: a JSON array of {@link PublishedKey}. */
-export const LIVE_FENCE_HEADER = 'x-trpc-live-fence';
 
 /** A fresh, empty log for one request. */
 export function createPublishLog(): PublishLog {

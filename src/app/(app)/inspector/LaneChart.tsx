@@ -1,5 +1,4 @@
-const LANES = ['instant', 'batched', 'coalesced'] as const;
-type Lane = (typeof LANES)[number];
+import { LANES, type Lane } from 'trpc-live/shared';
 
 /** Stacked per-second bars by lane (oldest second on the left). Plain SVG, no chart library. */
 export function LaneChart({ series, label }: { series: Record<Lane, number[]>; label: string }) {

@@ -82,3 +82,40 @@ export function matchTopic(pattern: string, topic: string): boolean {
   }
   return p.length === t.length;
 }
+
+/**
+ * The pattern matching exactly the topics both NATS-style patterns match
+ * (`*`: one token, `>`: one or more trailing tokens), or `null` when no
+ * topic matches both.
+ */
+export function intersectPatterns(a: string, b: string): string | null {
+  const x = a.split('.');
+  const y = b.split('.');
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const s = x[i];
+    const t = y[i];
+    if (s === '>' && t === '>') return [...out, '>'].join('.');
+    // `>` takes whatever the other has left, which must be at least one token.
+    if (s === '>') return t === undefined ? null : [...out, ...y.slice(i)].join('.');
+    if (t === '>') return s === undefined ? null : [...out, ...x.slice(i)].join('.');
+    if (s === undefined || t === undefined) return s === t ? out.join('.') : null;
+    if (s === '*') out.push(t);
+    else if (t === '*' || t === s) out.push(s);
+    else return null;
+  }
+}
+
+/** True when every topic matched by `inner` is also matched by `outer`. */
+export function covers(outer: string, inner: string): boolean {
+  const o = outer.split('.');
+  const i = inner.split('.');
+  for (let k = 0; k < o.length; k++) {
+    const token = o[k];
+    if (token === '>') return i.length > k;
+    const other = i[k];
+    if (other === undefined || other === '>') return false;
+    if (token !== '*' && (other === '*' || other !== token)) return false;
+  }
+  return o.length === i.length;
+}

@@ -1,0 +1,107 @@
+// The stream's messages and signals, and the outbox lanes: what the browser and the server both read.
+// Types and one constant; this file imports nothing.
+
+/** JSON-compatible values that may travel inside a signal. */
+export type LiveJson = string | number | boolean | null | LiveJson[] | { [key: string]: LiveJson };
+
+/** A small JSON object carried with a signal (a hint, or a progress extra). */
+export type LiveHint = { [key: string]: LiveJson };
+
+/** What happened to an invalidated resource. */
+export type LiveAction = 'created' | 'updated' | 'deleted' | 'changed';
+
+/** Priority lanes of a connection's outbox, most urgent first (see core/connection.ts for ordering). */
+export const LANES = ['instant', 'batched', 'coalesced'] as const;
+
+/** One of {@link LANES}. */
+export type Lane = (typeof LANES)[number];
+
+/** "Data for this key changed: refetch it." Never carries the data itself. */
+export interface InvalidateSignal {
+  /** Discriminant: an invalidation. */
+  readonly kind: 'invalidate';
+  /** The resource that changed, a name from the registry (e.g. `orders`). */
+  readonly resource: string;
+  /** The changed instance; absent means every instance of the resource (its lists too). */
+  readonly id?: string;
+  /** What happened to it; the client refetches the same way for every action. */
+  readonly action: LiveAction;
+  /** Optional small JSON for the client's listeners (never the data itself); absent by default. */
+  readonly hint?: LiveHint;
+}
+
+/** Progress of a long-running job (e.g. an import); last writer wins per key. */
+export interface ProgressSignal {
+  /** Discriminant: progress of a job. */
+  readonly kind: 'progress';
+  /** The job's key; the latest progress per key replaces earlier ones. */
+  readonly key: string;
+  /** Units done so far. */
+  readonly current: number;
+  /** Units in all; `current === total` is the final value, always delivered. */
+  readonly total: number;
+  /** Optional small JSON shown with the progress; absent by default. */
+  readonly extra?: LiveHint;
+}
+
+/** A job finished. */
+export interface CompleteSignal {
+  /** Discriminant: a job finished. */
+  readonly kind: 'complete';
+  /** The finished job's key (the same key its progress used). */
+  readonly key: string;
+  /** True when the job succeeded, false when it failed. */
+  readonly ok: boolean;
+  /** Optional small JSON about the outcome (counts, an error code); absent by default. */
+  readonly extra?: LiveHint;
+}
+
+/** A free-form event on a topic (notifications, domain events). */
+export interface EventSignal {
+  /** Discriminant: a free-form event. */
+  readonly kind: 'event';
+  /** The event's topic (dot-separated tokens), which subscribers match with patterns. */
+  readonly topic: string;
+  /** The event's JSON payload; absent by default. */
+  readonly data?: LiveJson;
+}
+
+/** One of the signals a batch may hold. */
+export type DomainSignal = InvalidateSignal | ProgressSignal | CompleteSignal | EventSignal;
+
+/** Several domain events delivered as one frame (e.g. order + stock + dashboard). */
+export interface BatchSignal {
+  /** Discriminant: several signals in one frame. */
+  readonly kind: 'batch';
+  /** The signals, applied in this order (at most `MAX_BATCH_EVENTS`). */
+  readonly events: readonly DomainSignal[];
+}
+
+/** Why a connection was told to drop every cached query. */
+export type ResetReason = 'unknown-cursor' | 'evicted' | 'epoch' | 'overflow' | 'gap';
+
+/** "You may have missed something: refetch everything that is active." */
+export interface ResetSignal {
+  /** Discriminant: refetch every active query. */
+  readonly kind: 'reset';
+  /** Why the hub could not tell the connection exactly what it missed. */
+  readonly reason: ResetReason;
+}
+
+/** Every signal a hub can publish. */
+export type LiveSignal = DomainSignal | BatchSignal;
+
+/** A data message on the wire: a signal plus the sequence it was published at. */
+export type LiveDataMessage = (LiveSignal | ResetSignal) & { readonly seq: number };
+
+/**
+ * Control messages are never replayable: their frames carry no cursor.
+ * `hello` opens every stream; `reconnect` asks the client to come back after
+ * `afterMs` (drain, rotation).
+ */
+export type LiveControlMessage =
+  | { readonly kind: 'hello'; readonly connectionId: string; readonly epoch: string }
+  | { readonly kind: 'reconnect'; readonly afterMs: number; readonly reason: 'drain' | 'rotate' };
+
+/** What the live subscription yields. */
+export type LiveMessage = LiveDataMessage | LiveControlMessage;
