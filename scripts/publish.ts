@@ -25,7 +25,7 @@ import { getDb } from '../src/server/db/connection';
 import type { NotificationKind } from '../src/server/data/notifications';
 import { adjustStock } from '../src/server/data/products';
 import type { RedisBackend } from 'trpc-live/redis';
-import { createAppHub, setHub } from '../src/server/hub';
+import { createAppHub, setHub } from '../src/server/appHub';
 import { notify } from '../src/server/notify';
 import { resources, type ResourceName } from '../src/trpc/resources';
 

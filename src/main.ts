@@ -13,7 +13,7 @@
  *
  * Next's route bundles are separate module instances from this file: the
  * hub and the database are shared through `globalThis` (see
- * `server/hub.ts`, `server/db/connection.ts`).
+ * `server/appHub.ts`, `server/db/connection.ts`).
  */
 import { createServer, type ServerResponse } from 'node:http';
 import next from 'next';
@@ -22,8 +22,8 @@ import { getAuthConfig } from './server/auth/config';
 import { getDb } from './server/db/connection';
 import { envMs } from './server/env';
 import { applyHttpTimeouts } from './server/httpTimeouts';
-import { getHub, hubReady } from './server/hub';
-import { createAppLiveTransport } from './server/liveTransport';
+import { getHub, hubReady } from './server/appHub';
+import { createAppLiveTransport } from './server/appLiveTransport';
 import { startMetricsListener } from './server/metricsListener';
 import { createGracefulShutdown, nodeHandlerFromFetch, writeFetchResponse } from 'trpc-live/node';
 import { handleTrpcRequestFrom, TRPC_ENDPOINT } from './server/trpcHandler';

@@ -1,5 +1,5 @@
 import { redirect } from 'next/navigation';
-import { currentSession } from '../trpc/session';
+import { currentSession } from '../server/auth/currentSession';
 
 export const dynamic = 'force-dynamic';
 

@@ -26,7 +26,7 @@ export interface Context {
   /**
    * Redeems the ticket or verifies the stream credential of the request's
    * connection params (`null`: none, or invalid). Only `streamProcedure`
-   * (src/trpc/init.ts) calls it, so a ticket sent to any other procedure is
+   * (src/server/trpc/init.ts) calls it, so a ticket sent to any other procedure is
    * neither accepted nor spent. Redeeming a ticket sets the credential
    * response header. At most one redemption per request (memoized).
    */

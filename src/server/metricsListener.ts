@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { writeFetchResponse } from 'trpc-live/node';
-import { metricsResponse } from './metrics';
+import { metricsResponse } from './prometheus';
 
 /** Paths the metrics listener answers (`/metrics` is Prometheus' default). */
 const METRICS_PATHS = new Set(['/metrics', '/api/metrics']);

@@ -5,7 +5,7 @@ import { liveQueryDefaults } from 'trpc-live/client';
 /**
  * Query defaults for a live app: data stays fresh until the server says it
  * changed, so there is no refetch on focus or mount and no polling. Used
- * in the browser and, once per request, by server components (src/trpc/server.tsx).
+ * in the browser and, once per request, by server components (src/server/trpc/prefetch.tsx).
  */
 export function makeQueryClient(): QueryClient {
   return new QueryClient({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHub, createMemoryBackend, type LiveMessage } from 'trpc-live/core';
-import { hubOptions, setHub } from '../../src/server/hub';
+import { hubOptions, setHub } from '../../src/server/appHub';
 import { setupApp, sessionCookieFor, type TestApp } from '../helpers/app';
 import { createNodeClient } from '../helpers/client';
 import { serveTrpc } from '../helpers/http';

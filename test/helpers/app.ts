@@ -6,9 +6,9 @@ import { signSession } from '../../src/server/auth/session';
 import { createContext } from '../../src/server/context';
 import { openDb, setDb, type Db } from '../../src/server/db/connection';
 import { demoUsers } from '../../src/server/db/seed';
-import { hubOptions, setHub } from '../../src/server/hub';
+import { hubOptions, setHub } from '../../src/server/appHub';
 import { appRouter } from '../../src/server/routers/_app';
-import { createCallerFactory } from '../../src/trpc/init';
+import { createCallerFactory } from '../../src/server/trpc/init';
 
 export type DemoEmail = (typeof demoUsers)[number]['email'];
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nodeHandlerFromFetch, type LiveTransport } from 'trpc-live/node';
-import { createAppLiveTransport } from '../../src/server/liveTransport';
+import { createAppLiveTransport } from '../../src/server/appLiveTransport';
 import { handleTrpcRequestFrom } from '../../src/server/trpcHandler';
 import { DEMO_PASSWORD } from '../../src/server/db/seed';
 

@@ -5,7 +5,7 @@ import { resetSignInLimiter } from '../../src/server/auth/signInLimiter';
 import { createContext } from '../../src/server/context';
 import { DEMO_PASSWORD } from '../../src/server/db/seed';
 import { appRouter } from '../../src/server/routers/_app';
-import { createCallerFactory } from '../../src/trpc/init';
+import { createCallerFactory } from '../../src/server/trpc/init';
 import { setupApp, type TestApp } from '../helpers/app';
 
 const createCaller = createCallerFactory(appRouter);

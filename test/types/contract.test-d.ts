@@ -13,8 +13,8 @@ import {
   type LiveMeta,
 } from 'trpc-live/trpc';
 import type { AppRouter } from '../../src/server/routers/_app';
-import { live as appLive, publicProcedure as appProcedure } from '../../src/trpc/init';
-import { liveResources } from '../../src/trpc/liveResources';
+import { live as appLive, publicProcedure as appProcedure } from '../../src/server/trpc/init';
+import { liveResources } from '../../src/server/trpc/liveResources';
 import { resources as appResources } from '../../src/trpc/resources';
 
 // A small app of its own, so these tests do not move when the demo app grows.

@@ -1,7 +1,7 @@
 import { redirect } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { TRPCReactProvider } from '../../trpc/react';
-import { currentSession } from '../../trpc/session';
+import { currentSession } from '../../server/auth/currentSession';
 import { LiveBadge } from './LiveBadge';
 import { NavLinks } from './NavLinks';
 import { SignOutButton } from './SignOutButton';

@@ -1,7 +1,7 @@
 import type { Hub } from 'trpc-live/core';
 import type { Db } from '../db/connection';
 import { perDatabase } from '../db/perDatabase';
-import { getHub } from '../hub';
+import { getHub } from '../appHub';
 import { REVOCATION_REFRESH_MS, sessionRevocations, type Revocation, type SessionRevocations } from './revocations';
 
 /**
@@ -13,7 +13,7 @@ const RECENT_MS = 2_000;
 
 /**
  * Ends the open live streams of revoked sessions with UNAUTHORIZED (stream
- * groups carry the session id, see `src/trpc/init.ts`): at once for a
+ * groups carry the session id, see `src/server/trpc/init.ts`): at once for a
  * sign-out on this instance, and within {@link REVOCATION_REFRESH_MS} for one
  * on another instance sharing the database. One timer per process, not one
  * per stream, unref'd, and only while this hub has streams.

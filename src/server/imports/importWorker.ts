@@ -1,6 +1,6 @@
 import type { Hub } from 'trpc-live/core';
 import { getDb, type Db } from '../db/connection';
-import { getHub } from '../hub';
+import { getHub } from '../appHub';
 import { createImport, failInterruptedImports, getImport, insertImportedOrders, updateImport, type ImportedOrder, type ImportRecord } from '../data/imports';
 import { listProducts } from '../data/products';
 import { notify } from '../notify';

@@ -1,4 +1,4 @@
-import { router } from '../../trpc/init';
+import { router } from '../trpc/init';
 import { authRouter } from './auth';
 import { dashboardRouter } from './dashboard';
 import { importsRouter } from './imports';

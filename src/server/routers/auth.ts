@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { publicProcedure, router } from '../../trpc/init';
+import { publicProcedure, router } from '../trpc/init';
 import { verifyPassword } from '../auth/password';
 import { sessionRevocations } from '../auth/revocations';
 import { clearSessionCookie, SESSION_TTL_SECONDS, sessionCookie, signSession } from '../auth/session';

@@ -1,4 +1,4 @@
-import { authedProcedure, router } from '../../trpc/init';
+import { authedProcedure, router } from '../trpc/init';
 import { dashboardStats } from '../data/dashboard';
 
 export const dashboardRouter = router({

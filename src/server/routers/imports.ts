@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { authedProcedure, router } from '../../trpc/init';
+import { authedProcedure, router } from '../trpc/init';
 import { getImport, listImports, type ImportRecord } from '../data/imports';
 import { getImportWorker } from '../imports/importWorker';
 import { domain } from './errors';

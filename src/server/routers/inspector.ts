@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import { authedProcedure, live, router } from '../../trpc/init';
+import { authedProcedure, live, router } from '../trpc/init';
 import { getLiveStats } from '../liveStats';
 
 /** How often the inspector's watch pushes a snapshot. */

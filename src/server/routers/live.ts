@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { isLiveError } from 'trpc-live/core';
 import { liveStreamInput } from 'trpc-live/trpc';
-import { authedProcedure, live, router, streamProcedure } from '../../trpc/init';
+import { authedProcedure, live, router, streamProcedure } from '../trpc/init';
 
 const connectionInput = z.object({ connectionId: z.string().min(1).max(64) }).strict();
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { authedProcedure, router } from '../../trpc/init';
+import { authedProcedure, router } from '../trpc/init';
 import { listNotifications } from '../data/notifications';
 
 export const notificationsRouter = router({

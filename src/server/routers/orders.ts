@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { authedProcedure, live, router } from '../../trpc/init';
+import { authedProcedure, live, router } from '../trpc/init';
 import { changeOrderStatus, createOrder, getOrder, listOrders, ORDER_STATUSES, type Order } from '../data/orders';
 import { getProduct } from '../data/products';
 import { notify } from '../notify';

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { authedProcedure, router } from '../../trpc/init';
+import { authedProcedure, router } from '../trpc/init';
 import { adjustStock, getProduct, listProducts, MAX_STOCK, setLowStockThreshold } from '../data/products';
 import { domain } from './errors';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveInvalidator, liveLink, type LiveInvalidator } from 'trpc-live/client';
 import type { PublishedEntry } from 'trpc-live/core';
 import type { AppRouter } from '../../../src/server/routers/_app';
-import { liveResources } from '../../../src/trpc/liveResources';
+import { liveResources } from '../../../src/server/trpc/liveResources';
 import { makeQueryClient } from '../../../src/trpc/queryClient';
 import { sessionCookieFor, setupApp, type DemoEmail, type TestApp } from '../../helpers/app';
 import { createNodeClient } from '../../helpers/client';

@@ -6,8 +6,8 @@ import type { LiveMessage } from 'trpc-live/core';
 import { createSharedLiveStream } from 'trpc-live/react';
 import { createContext } from '../../../src/server/context';
 import { appRouter, type AppRouter } from '../../../src/server/routers/_app';
-import { live } from '../../../src/trpc/init';
-import { liveResources } from '../../../src/trpc/liveResources';
+import { live } from '../../../src/server/trpc/init';
+import { liveResources } from '../../../src/server/trpc/liveResources';
 import { makeQueryClient } from '../../../src/trpc/queryClient';
 import { sessionCookieFor, setupApp, type TestApp } from '../../helpers/app';
 import { createNodeClient } from '../../helpers/client';
@@ -19,7 +19,7 @@ type Order = { id: string; status: string };
 
 /**
  * The plumbing of item 8 without a browser: the server render of
- * src/trpc/server.tsx (live.cursor() read first, then the prefetch through
+ * src/server/trpc/prefetch.tsx (live.cursor() read first, then the prefetch through
  * createTRPCOptionsProxy, dehydrated to JSON), a change committed in the
  * gap, then a browser-side QueryClient hydrated with the render's data and
  * the app's link chain over HTTP, whose shared stream opens from the seed.

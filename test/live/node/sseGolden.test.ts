@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Frame, LiveControlMessage, LiveDataMessage, LiveMessage } from 'trpc-live/core';
 import { createStreamErrors, Heartbeat, SocketSink, sseConnected } from 'trpc-live/node';
 import { appendRetryHint, serverClosedStream } from 'trpc-live/trpc';
-import { serializeMessage } from '../../../src/server/hub';
+import { serializeMessage } from '../../../src/server/appHub';
 import { appRouter } from '../../../src/server/routers/_app';
 
 const config = appRouter._def._config;

@@ -1,4 +1,4 @@
-import { currentSession } from '../../../trpc/session';
+import { currentSession } from '../../../server/auth/currentSession';
 import { InspectorView } from './InspectorView';
 
 export const metadata = { title: 'Live inspector · trpc-live' };

@@ -1,4 +1,4 @@
-import { getHub } from '../../../server/hub';
+import { getHub } from '../../../server/appHub';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { metricsAccess, metricsResponse } from '../../../server/metrics';
+import { metricsAccess, metricsResponse } from '../../../server/prometheus';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { HydrateClient, prefetch, trpc } from '../../../../trpc/server';
+import { HydrateClient, prefetch, trpc } from '../../../../server/trpc/prefetch';
 import { OrderDetail } from './OrderDetail';
 
 export const metadata = { title: 'Order · trpc-live' };

@@ -1,5 +1,5 @@
 import { cookies } from 'next/headers';
-import { SESSION_COOKIE, verifySession, type Session } from '../server/auth/session';
+import { SESSION_COOKIE, verifySession, type Session } from './session';
 
 /** The session of the current server-component request, or `null`. */
 export async function currentSession(): Promise<Session | null> {

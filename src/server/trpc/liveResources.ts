@@ -1,6 +1,6 @@
 import { checkResources } from 'trpc-live/trpc';
-import type { AppRouter } from '../server/routers/_app';
-import { resources } from './resources';
+import type { AppRouter } from '../routers/_app';
+import { resources } from '../../trpc/resources';
 
 /**
  * The resource registry, proven against the router at compile time: every

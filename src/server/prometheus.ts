@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LANES, type LiveMetrics, type ResetReason } from 'trpc-live/core';
-import { getHub } from './hub';
+import { getHub } from './appHub';
 import { getLiveStats } from './liveStats';
 
 const METRICS_KEY = Symbol.for('trpc-live.app.metrics');

@@ -2,12 +2,12 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { createLive, type Live, type LiveMeta } from 'trpc-live/trpc';
-import { sessionStreams } from '../server/auth/sessionStreams';
-import type { Context } from '../server/context';
-import { envMs } from '../server/env';
-import { getHub } from '../server/hub';
-import { takeTurn } from '../server/requestLimits';
-import { resources, type Resources } from './resources';
+import { sessionStreams } from '../auth/sessionStreams';
+import type { Context } from '../context';
+import { envMs } from '../env';
+import { getHub } from '../appHub';
+import { takeTurn } from '../requestLimits';
+import { resources, type Resources } from '../../trpc/resources';
 
 /**
  * SSE settings shared by the stock route and the fast transport. Pings keep
@@ -60,7 +60,7 @@ export const live: Live<Context, Resources> = createLive<Context, Resources>({
   expiresAt: (ctx) => (ctx.session ? ctx.session.exp * 1000 : undefined),
   resources,
   // Lazy: the router imports this module. Lets `invalidates` functions see the parsed input.
-  router: () => import('../server/routers/_app').then((m) => m.appRouter),
+  router: () => import('../routers/_app').then((m) => m.appRouter),
 });
 
 export const router = t.router;

@@ -4,10 +4,10 @@ import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { headers } from 'next/headers';
 import { cache, type ReactNode } from 'react';
 import { LiveCursorSeed } from 'trpc-live/react';
-import { createContext } from '../server/context';
-import { appRouter } from '../server/routers/_app';
+import { createContext } from '../context';
+import { appRouter } from '../routers/_app';
 import { live } from './init';
-import { makeQueryClient } from './queryClient';
+import { makeQueryClient } from '../../trpc/queryClient';
 
 /**
  * tRPC's App Router prefetch (server components), plus the live cursor:

@@ -4,7 +4,7 @@ import { processHub, resetProcessHub } from 'trpc-live/next';
 import { createRedisBackend, type RedisBackend } from 'trpc-live/redis';
 import { envMs } from './env';
 import { getLiveStats } from './liveStats';
-import { prometheusLiveMetrics } from './metrics';
+import { prometheusLiveMetrics } from './prometheus';
 
 /**
  * Serializes a message exactly as tRPC's SSE producer does with the
