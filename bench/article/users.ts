@@ -305,7 +305,7 @@ function ready(): { type: string; ready: boolean; loaded: number; expected: numb
       loaded += tab.loaded;
       expected += tab.expected;
       const status = tab.shared?.status();
-      if (status?.role === 'leader' || status?.role === 'solo') {
+      if (status?.role === 'leader' || status?.role === 'standalone') {
         leaders++;
         if (status.connected) browserConnected = true;
       }
@@ -332,7 +332,7 @@ function snapshot() {
       const stats = tab.invalidator?.stats;
       if (stats) for (const key of Object.keys(invalidations) as Array<keyof typeof invalidations>) invalidations[key] += stats[key];
       const role = tab.shared?.status().role;
-      if (role === 'leader' || role === 'solo') leaders++;
+      if (role === 'leader' || role === 'standalone') leaders++;
     }
   }
   const cpu = process.cpuUsage();

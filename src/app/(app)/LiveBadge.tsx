@@ -6,7 +6,7 @@ const TEXT: Record<string, string> = {
   connecting: 'Connecting…',
   leader: 'Live',
   follower: 'Live',
-  solo: 'Live',
+  standalone: 'Live',
   closed: 'Offline',
 };
 
@@ -20,7 +20,7 @@ export function LiveBadge() {
         : 'this tab holds the stream'
       : status.role === 'follower'
         ? 'shared with another tab'
-        : status.role === 'solo'
+        : status.role === 'standalone'
           ? 'own stream'
           : '';
   return (

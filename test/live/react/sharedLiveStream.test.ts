@@ -253,7 +253,7 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     const b = openTab(null, name);
     expect(a.opened).toEqual([null]);
     expect(b.opened).toEqual([null]);
-    expect(a.stream.status().role).toBe('solo');
+    expect(a.stream.status().role).toBe('standalone');
   });
 
   it('pauses the connection when every tab is hidden and resumes when one is shown', async () => {

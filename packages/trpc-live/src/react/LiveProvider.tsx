@@ -149,7 +149,7 @@ export function useLiveMessages(listener: (message: LiveMessage) => void): void 
   useEffect(() => invalidator.subscribe(listener as LiveMessageListener), [invalidator, listener]);
 }
 
-/** This tab's part in the shared stream (leader, follower, solo) and whether it is paused. */
+/** This tab's part in the shared stream (leader, follower, standalone) and whether it is paused. */
 export function useLiveStatus(): SharedLiveStreamStatus {
   const { store } = useLiveContext('useLiveStatus');
   return useSyncExternalStore(store.subscribe, store.get, () => OFF);

@@ -10,16 +10,17 @@ export interface Unsubscribable {
 /**
  * What this tab does for the browser's live stream:
  * `leader` holds the one connection and relays to the other tabs,
- * `follower` receives the leader's relay, `solo` connects on its own (no
- * Web Locks or BroadcastChannel), `connecting` is waiting for the election.
+ * `follower` receives the leader's relay, `standalone` runs a stream of its
+ * own because it cannot share one (no Web Locks or BroadcastChannel, or
+ * sharing turned off), `connecting` is waiting for the election.
  */
-export type LiveTabRole = 'connecting' | 'leader' | 'follower' | 'solo' | 'closed';
+export type LiveTabRole = 'connecting' | 'leader' | 'follower' | 'standalone' | 'closed';
 
 /** What a tab knows about the shared stream (for a status badge). */
 export interface SharedLiveStreamStatus {
   /** What this tab does for the stream now. */
   readonly role: LiveTabRole;
-  /** Tabs sharing the stream, as the leader counts them (1 for `solo`; 0 until a follower hears). */
+  /** Tabs sharing the stream, as the leader counts them (1 for `standalone`; 0 until a follower hears). */
   readonly tabs: number;
   /** The stream's batched and coalesced delivery is paused because every tab is hidden. */
   readonly paused: boolean;
@@ -151,7 +152,7 @@ const globalPage = (key: 'document' | 'window'): PageLike | null =>
  * active query refetches) instead of risking a missed change.
  *
  * Without Web Locks or BroadcastChannel (old browsers, insecure origins)
- * every tab connects on its own (`solo`).
+ * every tab connects on its own (`standalone`).
  *
  * When every tab has been hidden for `pauseAfterMs`, the leader asks the
  * server to pause the connection (`setPaused`); the first tab to become
@@ -235,11 +236,11 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   };
 
   /**
-   * Leader and solo: pause the connection once no tab has been visible for
+   * Leader and standalone: pause the connection once no tab has been visible for
    * `pauseAfterMs`; resume as soon as one is.
    */
   const reconcile = () => {
-    if (role !== 'leader' && role !== 'solo') return;
+    if (role !== 'leader' && role !== 'standalone') return;
     if (anyTabVisible()) {
       cancelPause();
       tellServer(false);
@@ -254,7 +255,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
         }, pauseAfterMs);
       }
     }
-    const tabs = role === 'solo' ? 1 : peers.size + 1;
+    const tabs = role === 'standalone' ? 1 : peers.size + 1;
     const shown = options.setPaused ? serverPaused : false;
     setStatus({ tabs, paused: shown });
     if (role === 'leader') post({ type: 'status', from: tabId, tabs, paused: shown, connected: status.connected });
@@ -262,7 +263,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
 
   const stopListening = invalidator.subscribe((message) => {
     // Followers feed relayed messages into the invalidator too: only the tab that owns the stream relays.
-    if (role !== 'leader' && role !== 'solo') return;
+    if (role !== 'leader' && role !== 'standalone') return;
     if (message.kind === 'hello') {
       connectionId = message.connectionId;
       serverPaused = false;
@@ -279,7 +280,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
 
   const streamEvents: StreamEvents = {
     disconnected() {
-      if (closed || (role !== 'leader' && role !== 'solo') || !status.connected) return;
+      if (closed || (role !== 'leader' && role !== 'standalone') || !status.connected) return;
       setStatus({ connected: false });
       // Followers show it too; the next hello (a reconnect) says connected again.
       reconcile();
@@ -307,7 +308,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
 
   const stopSeeds = invalidator.onSeed((cursor) => {
     if (role === 'follower') askLeader(cursor);
-    else if (role === 'leader' || role === 'solo') invalidator.catchUp(null);
+    else if (role === 'leader' || role === 'standalone') invalidator.catchUp(null);
     // connecting: settled on election (becomeFollower asks, becomeLeader settles).
   });
 
@@ -388,7 +389,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   }
 
   const onVisibility = () => {
-    if (role === 'leader' || role === 'solo') reconcile();
+    if (role === 'leader' || role === 'standalone') reconcile();
     else post({ type: 'visibility', from: tabId, visible: visible() });
   };
   // A page entering the back/forward cache leaves like a closed one, and comes back as a new tab.
@@ -399,7 +400,7 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   doc?.addEventListener('visibilitychange', onVisibility);
 
   if (!locks || !makeChannel) {
-    role = 'solo';
+    role = 'standalone';
     setStatus({ tabs: 1 });
     settleSeedBeforeOpening();
     stream = options.open(invalidator.lastCursor, streamEvents);
