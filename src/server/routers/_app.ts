@@ -1,4 +1,4 @@
-import { router } from '../trpc/init';
+import { live, router } from '../trpc/init';
 import { authRouter } from './auth';
 import { dashboardRouter } from './dashboard';
 import { importsRouter } from './imports';
@@ -8,15 +8,23 @@ import { notificationsRouter } from './notifications';
 import { ordersRouter } from './orders';
 import { productsRouter } from './products';
 
-export const appRouter = router({
-  auth: authRouter,
-  orders: ordersRouter,
-  products: productsRouter,
-  dashboard: dashboardRouter,
-  notifications: notificationsRouter,
-  imports: importsRouter,
-  inspector: inspectorRouter,
-  live: liveRouter,
-});
+/**
+ * The app's router, handed to the live binding (`live.bindRouter`) so the
+ * function form of `invalidates` sees the parsed input. Bound here rather
+ * than imported by init.ts: every router imports init.ts, so importing this
+ * module there would close a cycle.
+ */
+export const appRouter = live.bindRouter(
+  router({
+    auth: authRouter,
+    orders: ordersRouter,
+    products: productsRouter,
+    dashboard: dashboardRouter,
+    notifications: notificationsRouter,
+    imports: importsRouter,
+    inspector: inspectorRouter,
+    live: liveRouter,
+  }),
+);
 
 export type AppRouter = typeof appRouter;

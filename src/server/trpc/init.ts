@@ -59,8 +59,9 @@ export const live: Live<Context, Resources> = createLive<Context, Resources>({
   // The stream ends with UNAUTHORIZED when the session (or stream credential) expires.
   expiresAt: (ctx) => (ctx.session ? ctx.session.exp * 1000 : undefined),
   resources,
-  // Lazy: the router imports this module. Lets `invalidates` functions see the parsed input.
-  router: () => import('../routers/_app').then((m) => m.appRouter),
+  // `invalidates` functions see the parsed input: the router is bound where it is built
+  // (routers/_app.ts, `live.bindRouter`); a mutation run before that reports a problem.
+  invalidatesInput: 'parsed',
 });
 
 export const router = t.router;

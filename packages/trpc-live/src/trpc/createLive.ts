@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import { covers, intersectPatterns } from '../shared/topic.ts';
 import { processHub, type ConnectionGroups, type Hub, type PublishReceipt } from '../core/index.ts';
 import type { LiveStreamInput } from './liveInput.ts';
@@ -59,14 +59,24 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    */
   resources?: TRegistry;
   /**
-   * The app router (or a lazy getter, e.g. a dynamic import, which avoids an
-   * import cycle with the module that creates the procedures). Lets the
-   * function form of `invalidates` see the input parsed by the procedure's
-   * own parsers instead of the raw input.
-   * @default none: the function form gets the raw input
+   * The app router (or a getter for it). Lets the function form of
+   * `invalidates` see the input parsed by the procedure's own parsers
+   * instead of the raw input. An app whose router is built from procedures
+   * that use this instance hands it over later instead, with
+   * {@link Live.bindRouter} (no import cycle).
+   * @default none: the function form gets the raw input, unless a router is bound later
    * @remarks Unstable: the parsing uses tRPC internals (see `parseProcedureInput`).
    */
   router?: RouterSource;
+  /**
+   * What the function form of `invalidates` receives as `input`: `'parsed'`,
+   * the input as the procedure's own parsers produced it (needs the router:
+   * `router` or {@link Live.bindRouter}; with none bound, the declaration is
+   * not run and a problem naming `bindRouter` goes to `onPublishError`), or
+   * `'raw'`, tRPC's raw input.
+   * @default 'parsed' when a router is given or bound, else 'raw'
+   */
+  invalidatesInput?: 'parsed' | 'raw';
   /**
    * Called for problems after a mutation succeeded: a publish failed, a
    * declaration threw or returned an undeclared or unknown resource. The
@@ -103,6 +113,14 @@ export interface InvalidationMiddlewareOptions<TCtx> {
 export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
   /** The hub in use. */
   hub(): Hub;
+  /**
+   * Hands the app router to this binding, once it is built (call it where
+   * the router is created: `export const appRouter = live.bindRouter(router({ ... }))`).
+   * The function form of `invalidates` then sees the parsed input, and the
+   * development check of middleware chains runs. Returns `router`. Binding
+   * again replaces it (a dev server's hot reload rebuilds the router).
+   */
+  bindRouter<TRouter extends AnyTRPCRouter>(router: TRouter): TRouter;
   /**
    * tRPC middleware: after a mutation succeeds, publishes the keys its
    * `.meta({ invalidates })` declares, to the caller's scope only, and
@@ -148,10 +166,28 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     options.onPublishError ??
     ((error: unknown) => console.error('[trpc-live] invalidation after a successful mutation:', error));
   const known = options.resources ? new Set(Object.keys(options.resources)) : null;
-  // Checked on the first stream or mutation, not here: the router is built from procedures that use
-  // this instance, so it is still being imported now; by the first call it is whole (and a live
-  // page opens its stream on load, so the warning comes early). Development only.
-  const warnChains = warnMissingMiddlewareOnce(options.router, options.logger ?? console);
+  // The router: the option, or the one `bindRouter` hands over once the router module is built.
+  let router: RouterSource | undefined = options.router;
+  // Checked on the first stream or mutation after a router is known, not here: the router is built
+  // from procedures that use this instance, so it does not exist yet (and a live page opens its
+  // stream on load, so the warning comes early). Development only.
+  const warnOnce = warnMissingMiddlewareOnce(() => (typeof router === 'function' ? router() : router!), options.logger ?? console);
+  const warnChains = () => {
+    if (router) warnOnce();
+  };
+  // With 'parsed' and no router, the declaration must not run on the raw input: this source fails
+  // its parse with an error that says what to do (resolveInvalidations reports it as a problem).
+  const routerForInput = (path: string): RouterSource | undefined => {
+    const mode = options.invalidatesInput ?? (router ? 'parsed' : 'raw');
+    if (mode === 'raw') return undefined;
+    if (router) return router;
+    return () => {
+      throw new Error(
+        `${path}: invalidates needs the parsed input (invalidatesInput: 'parsed') but no router is bound; ` +
+          'call live.bindRouter(appRouter) where the router is built, or pass createLive({ router })',
+      );
+    };
+  };
 
   const requireScope = (ctx: TCtx): string => {
     const scope = scopeOf(ctx);
@@ -193,6 +229,10 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
 
   const live: Live<TCtx, TRegistry> = {
     hub,
+    bindRouter(bound) {
+      router = bound;
+      return bound;
+    },
     publishKeys: (ctx, keys) => publish(ctx, keys),
     async invalidationMiddleware(opts) {
       warnChains();
@@ -205,7 +245,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
         ctx: opts.ctx,
         output: result.data,
         getRawInput: opts.getRawInput,
-        router: options.router,
+        router: routerForInput(opts.path),
       });
       for (const problem of problems) onPublishError(problem, { path: opts.path });
       try {
