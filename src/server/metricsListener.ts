@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { writeFetchResponse } from 'trpc-live/node';
+import { getHub } from './appHub';
 import { metricsResponse } from './prometheus';
 
 /** Paths the metrics listener answers (`/metrics` is Prometheus' default). */
@@ -26,7 +27,7 @@ export function startMetricsListener(env: Readonly<Record<string, string | undef
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: GET /metrics\n');
       return;
     }
-    metricsResponse()
+    metricsResponse(getHub())
       .then((response) => writeFetchResponse(response, res))
       .catch((error: unknown) => {
         console.error('[metrics] scrape failed:', error);

@@ -1,11 +1,23 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { LANES, type LiveMetrics, type ResetReason } from 'trpc-live/core';
-import { getHub } from './appHub';
+import { LANES, type Hub, type LiveMetrics, type ResetReason } from 'trpc-live/core';
 import { getLiveStats } from './liveStats';
 
+/**
+ * The exporter: its registry, the histograms the hub reports into, and a
+ * scrape of a given hub. The hub is handed over per scrape
+ * ({@link metricsResponse}) rather than imported: the app's hub module
+ * imports this one for the histograms, and importing it back made a cycle.
+ */
+interface Exporter {
+  readonly registry: Registry;
+  readonly live: LiveMetrics;
+  /** The exposition text, with the hub gauges and counters read from `hub`. */
+  scrape(hub: Hub): Promise<string>;
+}
+
 const METRICS_KEY = Symbol.for('trpc-live.app.metrics');
-type MetricsGlobal = { [METRICS_KEY]?: { registry: Registry; live: LiveMetrics } };
+type MetricsGlobal = { [METRICS_KEY]?: Exporter };
 
 /** Sampling period of the event loop lag metrics (`nodejs_eventloop_lag_*`). */
 const EVENT_LOOP_SAMPLE_MS = 100;
@@ -25,8 +37,14 @@ function readCounter(registry: Registry, name: string, help: string, read: () =>
   });
 }
 
-function build(): { registry: Registry; live: LiveMetrics } {
+function build(): Exporter {
   const registry = new Registry();
+  // The hub of the scrape in progress: collect() below runs inside `registry.metrics()`.
+  let scraped: Hub | null = null;
+  const getHub = (): Hub => {
+    if (!scraped) throw new Error('metrics are read through metricsResponse(hub)');
+    return scraped;
+  };
   // The event-loop-lag histogram samples with a timer; prom-client's default (every 10 ms) wakes an idle
   // server 100 times a second: 6–7 ms of CPU per second measured, most of what an idle instance with
   // its live streams spends. Sampling every 100 ms costs about 2 ms per second and still records any
@@ -127,13 +145,11 @@ function build(): { registry: Registry; live: LiveMetrics } {
     publishToWrite: (ms) => latency.observe(ms / 1000),
     flushBatch: (frames) => batch.observe(frames),
   };
-  return { registry, live };
-}
-
-function metrics() {
-  const g = globalThis as MetricsGlobal;
-  g[METRICS_KEY] ??= build();
-  return g[METRICS_KEY];
+  const scrape = (hub: Hub): Promise<string> => {
+    scraped = hub;
+    return registry.metrics();
+  };
+  return { registry, live, scrape };
 }
 
 /**
@@ -146,8 +162,10 @@ function metrics() {
  * time; only the two histograms observe on the hot path. One per process
  * (on `globalThis`).
  */
-export function getMetricsRegistry(): Registry {
-  return metrics().registry;
+function metrics(): Exporter {
+  const g = globalThis as MetricsGlobal;
+  g[METRICS_KEY] ??= build();
+  return g[METRICS_KEY];
 }
 
 /** The hub-side half of the exporter: the histograms the hub reports into. */
@@ -169,10 +187,13 @@ export function metricsAccess(authorization: string | null, token = process.env.
   return given.length === expected.length && timingSafeEqual(given, expected) ? 'allowed' : 'unauthorized';
 }
 
-/** The Prometheus text exposition as a fetch `Response` (no access check: callers do it). */
-export async function metricsResponse(): Promise<Response> {
-  const registry = getMetricsRegistry();
-  return new Response(await registry.metrics(), {
+/**
+ * The Prometheus text exposition as a fetch `Response` (no access check:
+ * callers do it), with the hub series read from `hub` (the app's `getHub()`).
+ */
+export async function metricsResponse(hub: Hub): Promise<Response> {
+  const { registry, scrape } = metrics();
+  return new Response(await scrape(hub), {
     headers: { 'content-type': registry.contentType, 'cache-control': 'no-store' },
   });
 }

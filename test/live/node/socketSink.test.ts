@@ -41,7 +41,7 @@ describe('SocketSink over a real socket', () => {
   function open(connection = { dispose: vi.fn() }): Promise<Pair> {
     const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
       http.pending.push((res) => {
-        const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => 'event: serialized-error\ndata: {}\n\n\n' });
+        const sink = new SocketSink(res, { heartbeat, errorEvent: () => 'event: serialized-error\ndata: {}\n\n\n' });
         sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
         sink.attach(connection);
         resolve({ sink, res });
@@ -88,7 +88,7 @@ describe('SocketSink over a real socket', () => {
       http.pending.push(resolve);
       request(http.url, () => undefined).on('error', () => undefined).end();
     });
-    const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
+    const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
     const writes = vi.spyOn(res, 'write');
     sink.begin({}, 'event: connected\ndata: {}\n\n\n', null);
     sink.write([frame({ kind: 'hello', connectionId: 'c', epoch: 'E' }, null)]);
@@ -129,7 +129,7 @@ describe('SocketSink over a real socket', () => {
       http.pending.push(resolve);
       request(http.url, (client) => client.resume()).on('error', () => undefined).end();
     });
-    const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
+    const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
     sink.begin({}, 'event: connected\ndata: {}\n\n\n', null);
     sink.write([data(1)]);
     let drained = false;

@@ -29,7 +29,7 @@ describe('SocketSink: a write leaves in the slice that pays for it', () => {
   async function open(): Promise<{ sink: SocketSink; res: ServerResponse; client: IncomingMessage; text: () => string }> {
     const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
       http.pending.push((res) => {
-        const sink = new SocketSink(res, { heartbeat, unauthorizedEvent: () => '' });
+        const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
         sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
         sink.attach({ dispose: () => undefined });
         resolve({ sink, res });

@@ -123,7 +123,7 @@ describe('the fast transport speaks tRPC 11.22 SSE byte for byte', () => {
   /** The bytes a SocketSink writes over a real socket for `script`. */
   function ourBytes(script: Step[], lastEventId: string | null): Promise<string> {
     onResponse = (res) => {
-      const sink = new SocketSink(res, { heartbeat: new Heartbeat<SocketSink>(null), unauthorizedEvent: errors.unauthorized });
+      const sink = new SocketSink(res, { heartbeat: new Heartbeat<SocketSink>(null), errorEvent: (error) => errors.event(error) });
       sink.begin({}, sseConnected(config.sse?.client), lastEventId);
       sink.attach({ dispose: () => undefined });
       for (const step of script) {

@@ -173,7 +173,7 @@ export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: Live
   const host: SocketSinkHost = {
     heartbeat,
     ...(maxDurationMs ? { maxDurationMs } : {}),
-    unauthorizedEvent: errors.unauthorized,
+    errorEvent: (error) => errors.event(error),
   };
 
   const reportError = (error: TRPCError, req: IncomingMessage, input: unknown, ctx: TCtx | undefined) => {

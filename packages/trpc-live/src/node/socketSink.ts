@@ -1,5 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { TRPCError } from '@trpc/server';
 import type { CloseReason, Frame, LiveSink } from '../core/index.ts';
+import { streamEnd } from '../trpc/closePolicy.ts';
 import type { Heartbeat, HeartbeatMember } from './heartbeat.ts';
 import { SSE_PING, SSE_RETURN, sseRetry, sseTracked, sseUntracked } from './sseFormat.ts';
 
@@ -11,8 +13,8 @@ export interface SocketSinkHost {
   readonly heartbeat: Heartbeat<SocketSink>;
   /** Ends a stream after this long (tRPC's `sse.maxDurationMs`), without `return`, so the client reconnects. @default none */
   readonly maxDurationMs?: number;
-  /** The `serialized-error` event text for a server-side close with `unauthorized`. */
-  unauthorizedEvent(): string;
+  /** The `serialized-error` event text for `error`, which ends a stream the close policy ends with an error (`streamEnd`). */
+  errorEvent(error: TRPCError): string;
 }
 
 /** Anything the sink can free when the peer leaves (a hub connection). */
@@ -145,19 +147,21 @@ export class SocketSink implements LiveSink, HeartbeatMember {
   }
 
   /**
-   * Ends the stream from the server side. `drain`/`rotate`/`error` end it
-   * without tRPC's `return` event, so EventSource reconnects (after the
-   * `retry:` delay of a preceding `reconnect` frame, when there was one) and
-   * resumes from its cursor; `unauthorized` sends a `serialized-error`;
-   * `closed` sends `return`, as the stock route does.
+   * Ends the stream from the server side as the close policy (`streamEnd`)
+   * says, in the bytes the stock route sends: `return` → tRPC's `return`
+   * event; `reconnect` → neither `return` nor an error event, so EventSource
+   * reconnects (after the `retry:` delay of a preceding `reconnect` frame,
+   * when there was one) and resumes from its cursor; `error` → a
+   * `serialized-error` event.
    */
   close(reason: CloseReason): void {
     if (this.ended) return;
     // The hub disposed the connection before calling us.
     this.connection = null;
+    const end = streamEnd(reason);
     let tail = '';
-    if (reason === 'unauthorized') tail = this.host.unauthorizedEvent();
-    else if (reason === 'closed') tail = SSE_RETURN;
+    if (end.kind === 'error') tail = this.host.errorEvent(end.error);
+    else if (end.kind === 'return') tail = SSE_RETURN;
     else if (this.retryMs !== null) tail = sseRetry(this.retryMs);
     this.end(tail);
   }

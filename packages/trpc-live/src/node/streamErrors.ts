@@ -1,4 +1,4 @@
-import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import type { AnyTRPCRouter, TRPCError } from '@trpc/server';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import { sseSerializedError } from './sseFormat.ts';
 
@@ -7,10 +7,11 @@ import { sseSerializedError } from './sseFormat.ts';
  * @remarks Unstable: see {@link createStreamErrors}.
  */
 export interface StreamErrors {
-  /** The event for `error` (as tRPC's `formatError` of the SSE producer shapes it). */
-  event(error: TRPCError, input: unknown, ctx: unknown): string;
-  /** The event ending a stream the hub closed as `unauthorized` (what the stock route's stream throws). */
-  unauthorized(): string;
+  /**
+   * The event for `error` (as tRPC's `formatError` of the SSE producer shapes it). A stream the
+   * close policy ends with an error (`streamEnd`) gets it with no input or context, as the stock route's.
+   */
+  event(error: TRPCError, input?: unknown, ctx?: unknown): string;
 }
 
 /**
@@ -25,12 +26,10 @@ export interface StreamErrors {
  */
 export function createStreamErrors(router: AnyTRPCRouter, path: string): StreamErrors {
   const config = router._def._config;
-  const event = (error: TRPCError, input: unknown, ctx: unknown) =>
-    sseSerializedError(
-      config.transformer.output.serialize(getErrorShape({ config, error, type: 'subscription', path, input, ctx })),
-    );
   return {
-    event,
-    unauthorized: () => event(new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' }), undefined, undefined),
+    event: (error, input, ctx) =>
+      sseSerializedError(
+        config.transformer.output.serialize(getErrorShape({ config, error, type: 'subscription', path, input, ctx })),
+      ),
   };
 }

@@ -3,6 +3,7 @@ import { covers, intersectPatterns } from '../shared/topic.ts';
 import { processHub, type ConnectionGroups, type Hub, type PublishReceipt } from '../core/index.ts';
 import type { LiveStreamInput } from './liveInput.ts';
 import { LiveStream } from './liveStream.ts';
+import { sessionExpiredError } from './closePolicy.ts';
 import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta.ts';
 import { publishLogOf, recordPublish, type PublishLog } from './publishLog.ts';
 import { markInvalidationMiddleware, warnMissingMiddlewareOnce, type LiveLogger } from './middlewareChain.ts';
@@ -264,7 +265,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
       const topics = intersectTopics(asked, allowed);
       const expiresAt = options.expiresAt?.(ctx);
       if (expiresAt !== undefined && expiresAt <= Date.now()) {
-        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' });
+        throw sessionExpiredError();
       }
       return new LiveStream(
         hub(),

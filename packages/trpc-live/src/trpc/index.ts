@@ -2,7 +2,10 @@
 export { createLive, intersectTopics, SINGLE_SCOPE } from './createLive.ts';
 export { covers, intersectPatterns } from '../shared/topic.ts';
 export type { CreateLiveOptions, InvalidationMiddlewareOptions, Live, PublishProblem } from './createLive.ts';
-export { LiveStream, isLiveStream, toTRPCError } from './liveStream.ts';
+export { LiveStream, isLiveStream } from './liveStream.ts';
+export { toTRPCError } from './toTRPCError.ts';
+export { SESSION_EXPIRED, streamEnd } from './closePolicy.ts';
+export type { StreamEnd } from './closePolicy.ts';
 export { appendRetryHint, serverClosedStream, sseRetry } from './retryHint.ts';
 export type { LiveStreamItem, LiveStreamRequest } from './liveStream.ts';
 export { liveStreamInput, MAX_STREAM_TOPICS } from './liveInput.ts';

@@ -1,7 +1,8 @@
-import { tracked, TRPCError, type TrackedEnvelope } from '@trpc/server';
-import { isLiveError, type CloseReason, type ConnectionGroups, type Frame, type Hub, type LiveConnection, type LiveMessage, type LiveSink } from '../core/index.ts';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { tracked, type TrackedEnvelope } from '@trpc/server';
+import type { CloseReason, ConnectionGroups, Frame, Hub, LiveConnection, LiveMessage, LiveSink } from '../core/index.ts';
 import { serverClosedStream } from './retryHint.ts';
+import { streamEnd } from './closePolicy.ts';
+import { toTRPCError } from './toTRPCError.ts';
 
 /** What a live stream asks the hub for, after auth and validation. */
 export interface LiveStreamRequest {
@@ -57,31 +58,6 @@ export class LiveStream implements AsyncIterable<LiveStreamItem> {
   [Symbol.asyncIterator](): AsyncIterator<LiveStreamItem> {
     return iterate(this, this.signal);
   }
-}
-
-const CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
-  BAD_TOPIC: 'BAD_REQUEST',
-  BAD_CURSOR: 'BAD_REQUEST',
-  BAD_SIGNAL: 'BAD_REQUEST',
-  BAD_OPTIONS: 'BAD_REQUEST',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  // Retryable: the client reconnects (to another instance) instead of giving up.
-  DRAINING: 'SERVICE_UNAVAILABLE',
-};
-
-/**
- * The tRPC error for a hub error: bad input → BAD_REQUEST, auth codes as
- * they are, DRAINING → SERVICE_UNAVAILABLE (retryable), the rest →
- * INTERNAL_SERVER_ERROR. The message of a `LiveError` is safe to show.
- */
-export function toTRPCError(cause: unknown): TRPCError {
-  if (cause instanceof TRPCError) return cause;
-  if (isLiveError(cause)) {
-    return new TRPCError({ code: CODES[cause.code] ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
-  }
-  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
 }
 
 /** True for the value a live subscription procedure returns. */
@@ -164,14 +140,13 @@ function iterate(stream: LiveStream, signal?: AbortSignal): AsyncIterator<LiveSt
           return { done: false, value: frame.id === null ? frame.message : tracked(frame.id, frame.message) };
         }
         if (sink.closedWith || signal?.aborted) {
-          const reason = sink.closedWith;
+          // The client left (abort) when the hub did not close the stream: a normal end.
+          const end = streamEnd(sink.closedWith ?? 'closed');
           finish();
-          // A drained or rotated stream must make the client reconnect (a normal end, `return`, would stop
-          // it): it ends silently and the route adds the hint's `retry:`, as the fast transport writes it.
-          if (reason === 'drain' || reason === 'rotate' || reason === 'error') throw serverClosedStream();
-          if (reason === 'unauthorized') {
-            throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Session expired' });
-          }
+          // `reconnect` must not end with `return` (it would stop the client): the stream ends silently
+          // and the route adds the hint's `retry:`, as the fast transport writes it.
+          if (end.kind === 'reconnect') throw serverClosedStream();
+          if (end.kind === 'error') throw end.error;
           return { done: true, value: undefined };
         }
         // Tied to the request's signal: an abort closes the sink, which wakes us.

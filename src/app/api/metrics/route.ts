@@ -1,3 +1,4 @@
+import { getHub } from '../../../server/appHub';
 import { metricsAccess, metricsResponse } from '../../../server/prometheus';
 
 export const dynamic = 'force-dynamic';
@@ -17,6 +18,6 @@ export async function GET(req: Request) {
     case 'unauthorized':
       return refusal(401, 'Unauthorized: send Authorization: Bearer <METRICS_TOKEN>', { 'www-authenticate': 'Bearer' });
     case 'allowed':
-      return metricsResponse();
+      return metricsResponse(getHub());
   }
 }
