@@ -24,6 +24,18 @@ export interface ConnectionHost {
   unregister(connection: LiveConnection): void;
 }
 
+/** A replay read for one connection (see {@link LiveConnection.sendReplay}). */
+export interface Replay {
+  /** Entries the client lacks, filtered for this connection, oldest first. */
+  readonly frames: readonly Frame[];
+  /** Where the client resumes from: what it already holds. */
+  readonly cursor: Cursor;
+  /** The head the snapshot was taken at, when known (a synchronous backend): live frames up to it are never sent again. @default 0 */
+  readonly snapshotSeq?: number;
+  /** Oldest seq of what the replay left out (it overflowed): an `overflow` reset stands for it from there on. @default none */
+  readonly resetFloor?: number;
+}
+
 type TimedLane = 'batched' | 'coalesced';
 const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
 const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
@@ -214,39 +226,45 @@ export class LiveConnection {
   }
 
   /**
-   * Writes replayed frames (already filtered for this connection, oldest
-   * first), then a reset when one is given (alone, or after what a reset
-   * does not cover). Used by the hub right after registration.
-   * `snapshotSeq` is the head the snapshot was taken at, when known (a
-   * synchronous backend): live frames up to it are never sent again.
-   * `cursor` is where the client resumes from (what it already holds), when
-   * the replay could be read; `resetFloor` the oldest seq the reset stands
-   * for (frames the replay left out).
+   * Answers a resume whose cursor could not be replayed (malformed, unknown,
+   * evicted, of another epoch): the cursor means nothing here, so the client
+   * starts over at the head with a reset written at once, ahead of live
+   * frames held meanwhile, and no id it reads before the reset claims a thing.
+   * Unlike {@link reset}, which queues a reset behind what the client has.
    */
-  sendReplay(frames: readonly Frame[] | ResetReason, snapshotSeq = 0, reset?: ResetReason, cursor?: Cursor, resetFloor = Infinity): void {
+  sendReset(reason: ResetReason): void {
     if (this.closedState) return;
     this.unsolo();
     this.holding = false;
-    if (typeof frames === 'string') {
-      // The client's cursor means nothing here: it starts over at the head, with the reset first
-      // (live frames held meanwhile follow it), so no id it reads before the reset claims a thing.
-      const frame = this.host.resetFrame(frames);
-      this.coveredThrough(frame.epoch, frame.seq);
-      this.write(this.watermark.label([frame], this.pendingAfter));
-      this.host.metrics.resetSent?.(frames);
-      if (!this.outbox.empty) this.flush('all');
-      return;
-    }
-    if (cursor) this.watermark.startAt(cursor);
+    const frame = this.host.resetFrame(reason);
+    this.coveredThrough(frame.epoch, frame.seq);
+    this.write(this.watermark.label([frame], this.pendingAfter));
+    this.host.metrics.resetSent?.(reason);
+    if (!this.outbox.empty) this.flush('all');
+  }
+
+  /**
+   * Writes a replay (frames already filtered for this connection, oldest
+   * first) right after registration, then live frames held meanwhile. With a
+   * `resetFloor` (the replay overflowed), a reset follows the frames older
+   * than it and precedes the newer ones.
+   */
+  sendReplay(replay: Replay): void {
+    if (this.closedState) return;
+    this.unsolo();
+    this.holding = false;
+    const { frames, cursor, snapshotSeq = 0, resetFloor } = replay;
+    this.watermark.startAt(cursor);
     // Live frames that arrived while an async replay was read are covered by it.
     const last = frames.length ? frames[frames.length - 1]! : null;
-    const coveredEpoch = last?.epoch ?? cursor?.epoch;
-    if (coveredEpoch !== undefined) this.coveredThrough(coveredEpoch, Math.max(snapshotSeq, last?.seq ?? 0));
+    this.coveredThrough(last?.epoch ?? cursor.epoch, Math.max(snapshotSeq, last?.seq ?? 0));
     // Frames newer than the oldest one a reset stands for go out after the reset (see `flush`).
     let direct = frames.length;
-    while (reset && direct > 0 && frames[direct - 1]!.seq > resetFloor) direct--;
-    for (let i = direct; i < frames.length; i++) this.outbox.push(frames[i]!);
-    if (reset) this.outbox.requestReset(reset, resetFloor);
+    if (resetFloor !== undefined) {
+      while (direct > 0 && frames[direct - 1]!.seq > resetFloor) direct--;
+      for (let i = direct; i < frames.length; i++) this.outbox.push(frames[i]!);
+      this.outbox.requestReset('overflow', resetFloor);
+    }
     if (direct) {
       this.sink.write(this.watermark.label(frames.slice(0, direct), this.pendingAfter));
       this.host.metrics.delivered?.('replay', direct);
@@ -282,7 +300,7 @@ export class LiveConnection {
     return serial <= this.held!.upTo || this.held!.beyond.includes(serial);
   }
 
-  /** Holds live frames until {@link sendReplay} (async replay). */
+  /** Holds live frames until {@link sendReplay} or {@link sendReset} (async replay). */
   hold(): void {
     this.unsolo();
     this.holding = true;

@@ -1,9 +1,10 @@
 import { createMemoryBackend, type LiveBackend, type PublishedEntry } from './backend.ts';
 import { systemTimers, type LiveTimers, type TimerHandle } from './clock.ts';
 import { LiveConnection, type ConnectionHost } from './connection.ts';
-import { formatCursor, parseCursor } from '../shared/cursor.ts';
+import { formatCursor } from '../shared/cursor.ts';
 import { LiveError } from '../shared/errors.ts';
 import { createFrameFactory, type FrameFactory } from './frames.ts';
+import { replayTo, type ReplaySource } from './replay.ts';
 import { assertGroupFilter, assertGroups, groupsMatch, type ConnectionGroups, type GroupFilter } from './groups.ts';
 import { noopMetrics, type LiveMetrics } from './metrics.ts';
 import { defaultOutboxLimits, type OutboxLimits } from './outbox.ts';
@@ -11,7 +12,7 @@ import { assertSignal, compactionKey, defaultTopic } from './signal.ts';
 import { LANES } from '../shared/messages.ts';
 import type { DomainSignal, Lane, LiveAction, LiveHint, LiveJson, LiveMessage, LiveSignal, ResetReason } from '../shared/messages.ts';
 import type { CloseReason, Frame, LiveSink } from './sink.ts';
-import { assertPattern, assertTopic, matchTopic } from '../shared/topic.ts';
+import { assertPattern, assertTopic } from '../shared/topic.ts';
 import { TopicIndex } from './topicIndex.ts';
 
 /** Options of {@link createHub}. Every field has a default. */
@@ -206,6 +207,7 @@ export class Hub {
   private readonly limits: OutboxLimits;
   private readonly frames: FrameFactory;
   private readonly host: ConnectionHost;
+  private readonly replaySource: ReplaySource;
   private readonly scopes = new Map<string, TopicIndex<LiveConnection>>();
   private readonly byId = new Map<string, LiveConnection>();
   /** Connections waiting for an instant flush, in request order, each once (`flushQueued`); `instantHead` is the next. */
@@ -259,6 +261,13 @@ export class Hub {
       resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.headSeq()),
       controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
       unregister: (connection) => this.unregister(connection),
+    };
+    this.replaySource = {
+      backend: this.backend,
+      metrics: this.metrics,
+      frames: this.frames,
+      maxKeys: this.limits.maxDirtyKeys,
+      headSeq: () => this.headSeq(),
     };
     this.backend.attach({
       deliver: (entry) => this.deliver(entry),
@@ -363,7 +372,7 @@ export class Hub {
     if (options.lastEventId) {
       // Resuming: the hello carries no cursor (the replay's frames do, or the client keeps its own).
       connection.sendControl(hello);
-      this.replay(connection, options.lastEventId);
+      replayTo(connection, options.lastEventId, this.replaySource);
     } else {
       // Fresh: the hello carries the head, so a cut before the first signal resumes without a gap.
       connection.sendStart(this.frames.start(hello, hello.epoch, this.headSeq()));
@@ -423,70 +432,6 @@ export class Hub {
       closed++;
     }
     return closed;
-  }
-
-  private replay(connection: LiveConnection, lastEventId: string): void {
-    const cursor = parseCursor(lastEventId);
-    if (!cursor) {
-      this.metrics.replay?.(false, 0);
-      connection.sendReplay('unknown-cursor');
-      return;
-    }
-    let snapshotSeq = 0;
-    const answer = (result: Awaited<ReturnType<LiveBackend['since']>>) => {
-      if (connection.closed) return;
-      if (!result.ok) {
-        this.metrics.replay?.(false, 0);
-        // A cursor of a backend's local fallback: the client keeps what it has (no copy of it again).
-        if (result.heldOrigin !== undefined) connection.holdsFrom(result.heldOrigin, cursor);
-        connection.sendReplay(result.reason);
-        return;
-      }
-      const frames: Frame[] = [];
-      const beyond = cursor.beyond;
-      for (const entry of result.entries) {
-        // The one place a resume skips what the client already has (every backend answers `since` by watermark only).
-        if (beyond.length !== 0 && beyond.includes(entry.seq)) continue;
-        if (!groupsMatch(entry.groups, connection.groups)) continue;
-        if (!connection.patterns.some((p) => matchTopic(p, entry.topic))) continue;
-        frames.push(this.frames.data(entry));
-      }
-      // A replay is bounded like an outbox: past the dirty-key bound, one reset
-      // replaces the invalidations, and only what it does not cover is sent.
-      const max = this.limits.maxDirtyKeys;
-      if (frames.length > max) {
-        let kept = frames.filter((frame) => frame.message.kind !== 'invalidate');
-        if (kept.length > max) {
-          // Progress and completion first (their final value must arrive); events are dropped, counted.
-          const lasting = kept.filter((frame) => frame.idempotent).slice(-max);
-          this.metrics.dropped?.(kept.length - lasting.length);
-          kept = lasting;
-        }
-        this.metrics.replay?.(false, kept.length);
-        // The reset stands for what was left out, from the oldest of it on.
-        const keptSet = new Set(kept);
-        const floor = frames.find((frame) => !keptSet.has(frame))?.seq ?? Infinity;
-        connection.sendReplay(kept, snapshotSeq, 'overflow', cursor, floor);
-        return;
-      }
-      this.metrics.replay?.(true, frames.length);
-      connection.sendReplay(frames, snapshotSeq, undefined, cursor);
-    };
-    let result: ReturnType<LiveBackend['since']>;
-    try {
-      result = this.backend.since(connection.scope, cursor.epoch, cursor.seq);
-    } catch {
-      result = { ok: false, reason: 'gap' };
-    }
-    if (result instanceof Promise) {
-      connection.hold();
-      result.then(answer, () => answer({ ok: false, reason: 'gap' }));
-    } else {
-      // Synchronous: the snapshot holds everything up to the head, even an
-      // entry being delivered right now (a connect from inside a delivery).
-      snapshotSeq = this.headSeq();
-      answer(result);
-    }
   }
 
   /**

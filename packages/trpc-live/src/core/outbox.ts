@@ -1,5 +1,6 @@
 import type { LiveMetrics } from './metrics.ts';
 import { LANES, type Lane, type ResetReason } from '../shared/messages.ts';
+import { coveredByReset, overflow } from './overflow.ts';
 import type { Frame } from './sink.ts';
 
 /**
@@ -39,9 +40,6 @@ export interface TakeOptions {
 
 const URGENCY: Record<Lane, number> = { instant: 0, batched: 1, coalesced: 2 };
 const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
-
-/** A reset makes the client refetch every query: pending invalidations add nothing to it. */
-const coveredByReset = (frame: Frame) => frame.message.kind === 'invalidate';
 
 /**
  * What one connection has not written yet: three lanes, a set of dirty keys
@@ -372,23 +370,17 @@ export class Outbox {
     return null;
   }
 
-  /**
-   * Past its bounds the dirty set turns into one reset, which covers every
-   * invalidation. What a reset does not cover (progress, completion) is kept
-   * while it fits; beyond that the oldest is dropped and counted.
-   */
+  /** Past its bounds the dirty set overflows (see `overflow.ts`, the rule a replay follows too) into one reset. */
   private enforceDirtyBounds(): void {
     const { maxDirtyKeys, maxDirtyBytes } = this.limits;
     if (this.dirty.size <= maxDirtyKeys && this.dirtyByteCount <= maxDirtyBytes) return;
+    const { dropped } = overflow([...this.dirty.values()], { maxKeys: maxDirtyKeys, maxBytes: maxDirtyBytes });
+    // The reset covers the invalidations of the lanes as well as the dirty ones.
     this.requestReset('overflow');
-    let dropped = 0;
-    for (const [key, frame] of this.dirty) {
-      if (this.dirty.size <= maxDirtyKeys && this.dirtyByteCount <= maxDirtyBytes) break;
-      this.dirty.delete(key);
-      this.dirtyByteCount -= frame.bytes;
+    for (const frame of dropped) {
+      this.remove(frame.key);
       this.standFor(frame.seq);
-      dropped++;
     }
-    if (dropped) this.metrics.dropped?.(dropped);
+    if (dropped.length) this.metrics.dropped?.(dropped.length);
   }
 }

@@ -1,0 +1,50 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LiveConnection } from 'trpc-live/core';
+import { connectSink, endOfTick, fakeHub } from './fixtures';
+
+describe('connection calls: replay and reset are separate', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  it('answers a resume it can replay with sendReplay(frames) and never with a reset', async () => {
+    const replay = vi.spyOn(LiveConnection.prototype, 'sendReplay');
+    const reset = vi.spyOn(LiveConnection.prototype, 'sendReset');
+    const { hub } = fakeHub();
+    const start = hub.cursor();
+    await hub.invalidate('acme', { resource: 'orders', id: '1' });
+    endOfTick();
+    const { sink } = connectSink(hub, { lastEventId: start });
+    expect(reset).not.toHaveBeenCalled();
+    expect(replay).toHaveBeenCalledTimes(1);
+    expect(replay.mock.calls[0]![0].frames.map((f) => f.message.kind)).toEqual(['invalidate']);
+    expect(sink.data.map((m) => m.kind)).toEqual(['invalidate']);
+  });
+
+  it('answers a resume from a cursor it cannot read with sendReset(reason), writing the reset at once', () => {
+    const replay = vi.spyOn(LiveConnection.prototype, 'sendReplay');
+    const reset = vi.spyOn(LiveConnection.prototype, 'sendReset');
+    const { hub } = fakeHub();
+    const { sink } = connectSink(hub, { lastEventId: 'not a cursor' });
+    expect(replay).not.toHaveBeenCalled();
+    expect(reset.mock.calls).toEqual([['unknown-cursor']]);
+    expect(sink.data).toEqual([{ kind: 'reset', reason: 'unknown-cursor', seq: 0 }]);
+  });
+
+  it('starts a held connection over at the head with one reset when sendReset is called, frames up to the head covered by it', async () => {
+    const { hub } = fakeHub();
+    await hub.invalidate('acme', { resource: 'orders', id: '1' });
+    endOfTick();
+    const { sink, connection } = connectSink(hub);
+    connection.hold();
+    await hub.invalidate('acme', { resource: 'orders', id: '2' });
+    endOfTick();
+    expect(sink.data).toEqual([]);
+    connection.sendReset('gap');
+    expect(sink.data.map((m) => (m.kind === 'invalidate' ? m.id : m.kind))).toEqual(['reset']);
+  });
+});
