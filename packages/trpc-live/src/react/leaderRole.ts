@@ -1,0 +1,100 @@
+import type { LiveMessage } from '../shared/messages.ts';
+import { StreamHolder, type Audience } from './streamHolder.ts';
+import type { Envelope, TabChannel } from './tabChannel.ts';
+import type { TabContext, TabRole } from './tabRole.ts';
+import type { SharedLiveStreamStatus } from './tabStatus.ts';
+
+/**
+ * The elected tab: it holds the stream (StreamHolder) and relays every
+ * message with its cursor to the other tabs, counts them and their
+ * visibility (for the pause), and answers a follower's `since` from what
+ * its own stream delivered.
+ */
+export class LeaderRole implements TabRole, Audience {
+  /** The role's name in the tab's status. */
+  readonly name = 'leader';
+  /** The other tabs and whether each is visible. */
+  private readonly peers = new Map<string, boolean>();
+  private readonly holder: StreamHolder;
+
+  /** `takeover`: another tab led before (this one followed it), so a stream without a cursor cannot resume. */
+  constructor(
+    private readonly tab: TabContext,
+    private readonly channel: TabChannel,
+    takeover: boolean,
+  ) {
+    this.holder = new StreamHolder(tab, this, takeover && !tab.invalidator.lastCursor);
+  }
+
+  /** Tabs sharing the stream, this one included. */
+  get tabs(): number {
+    return this.peers.size + 1;
+  }
+
+  start(): void {
+    this.tab.status.set({ role: 'leader', connected: false });
+    this.channel.send({ type: 'leader' });
+    // A new leader knows no other tab yet: each answers with its visibility, and so is counted.
+    this.channel.send({ type: 'census' });
+    this.holder.reconcile();
+    this.holder.open();
+  }
+
+  received(message: LiveMessage): void {
+    this.holder.received(message);
+  }
+
+  seeded(): void {
+    // This tab's stream applied everything it delivered: nothing to catch up from elsewhere.
+    this.tab.invalidator.catchUp(null);
+  }
+
+  heard(envelope: Envelope): void {
+    switch (envelope.type) {
+      case 'since':
+        // Answered from what this tab's stream delivered; `null` when it cannot tell (the follower then resets).
+        this.channel.send({ type: 'catchup', to: envelope.from, changes: this.tab.invalidator.changesSince(envelope.cursor) });
+        return;
+      case 'hello':
+        this.peers.set(envelope.from, envelope.visible);
+        this.channel.send({ type: 'leader' });
+        this.holder.reconcile();
+        return;
+      case 'visibility':
+        this.peers.set(envelope.from, envelope.visible);
+        this.holder.reconcile();
+        return;
+      case 'bye':
+        this.peers.delete(envelope.from);
+        this.holder.reconcile();
+        return;
+      default:
+      // A late relay of the previous leader (this stream replays it), or a follower's business.
+    }
+  }
+
+  visibilityChanged(): void {
+    this.holder.reconcile();
+  }
+
+  pageShown(): void {
+    // `hello` asks the leader to count a tab; the leader counts itself.
+  }
+
+  stop(): void {
+    this.holder.stop();
+  }
+
+  othersVisible(): boolean {
+    for (const visible of this.peers.values()) if (visible) return true;
+    return false;
+  }
+
+  relay(message: LiveMessage): void {
+    this.channel.send({ type: 'signal', message, cursor: this.tab.invalidator.lastCursor });
+  }
+
+  tell(status: SharedLiveStreamStatus): void {
+    this.channel.send({ type: 'status', tabs: status.tabs, paused: status.paused, connected: status.connected });
+  }
+}
