@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LiveError, type LiveErrorCode } from 'trpc-live/shared';
 import { setupApp, type TestApp } from '../helpers/app';
 
 describe('live.pause / live.resume', () => {
@@ -44,5 +45,39 @@ describe('live.pause / live.resume', () => {
   it('answers NOT_FOUND for an unknown stream', async () => {
     const bob = await app.callerAs('bob@acme.test');
     await expect(bob.live.resume({ connectionId: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  // The library's documented error mapping (LiveErrorCode's JSDoc, packages/trpc-live/src/shared/errors.ts):
+  // written out here as the oracle, so the router cannot drift from it by mapping codes by hand.
+  const DOCUMENTED: Record<LiveErrorCode, string> = {
+    BAD_TOPIC: 'BAD_REQUEST',
+    BAD_CURSOR: 'BAD_REQUEST',
+    BAD_SIGNAL: 'BAD_REQUEST',
+    BAD_OPTIONS: 'BAD_REQUEST',
+    UNAUTHORIZED: 'UNAUTHORIZED',
+    FORBIDDEN: 'FORBIDDEN',
+    NOT_FOUND: 'NOT_FOUND',
+    DRAINING: 'SERVICE_UNAVAILABLE',
+    CLOSED: 'INTERNAL_SERVER_ERROR',
+    BACKEND: 'INTERNAL_SERVER_ERROR',
+  };
+
+  it('answers every hub error with the tRPC code the library maps it to when pausing fails', async () => {
+    const bob = await app.callerAs('bob@acme.test');
+    const answered: Record<string, string> = {};
+    for (const code of Object.keys(DOCUMENTED) as LiveErrorCode[]) {
+      const setPaused = vi.spyOn(app.hub, 'setPaused').mockImplementation(() => {
+        throw new LiveError(code, `hub says ${code}`);
+      });
+      try {
+        await bob.live.pause({ connectionId: 'conn_1' });
+        answered[code] = 'no error';
+      } catch (error) {
+        answered[code] = (error as { code: string }).code;
+      } finally {
+        setPaused.mockRestore();
+      }
+    }
+    expect(answered).toEqual(DOCUMENTED);
   });
 });

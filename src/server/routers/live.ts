@@ -1,7 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { isLiveError } from 'trpc-live/core';
-import { liveStreamInput } from 'trpc-live/trpc';
+import { liveStreamInput, toTRPCError } from 'trpc-live/trpc';
 import { authedProcedure, live, router, streamProcedure } from '../trpc/init';
 
 const connectionInput = z.object({ connectionId: z.string().min(1).max(64) }).strict();
@@ -9,14 +7,14 @@ const connectionInput = z.object({ connectionId: z.string().min(1).max(64) }).st
 /**
  * Pauses or resumes the caller's own stream. Security: the hub checks the
  * owner (tenant and user); another user's stream is NOT_FOUND, the same
- * answer as a closed one.
+ * answer as a closed one. Hub errors answer through the library's mapping
+ * (`toTRPCError`), like the stream's own.
  */
 function setPaused(ctx: { session: { tenantId: string; userId: string } }, connectionId: string, paused: boolean) {
   try {
     live.hub().setPaused(connectionId, paused, { scope: ctx.session.tenantId, groups: { user: ctx.session.userId } });
   } catch (error) {
-    if (isLiveError(error) && error.code === 'NOT_FOUND') throw new TRPCError({ code: 'NOT_FOUND', message: error.message });
-    throw error;
+    throw toTRPCError(error);
   }
   return { paused };
 }
