@@ -83,8 +83,9 @@ export class ModeMachine {
     return true;
   }
 
-  /** The shared history `epoch` is joined. Returns whether this ends an outage (the clients then need a reset). */
+  /** The shared history `epoch` is joined. Returns whether this ends an outage; a no-op once closed. */
   join(epoch: string): boolean {
+    if (this.current === 'closed') return false;
     const rejoined = this.current === 'local';
     this.enter('shared');
     this.lastError = null;
