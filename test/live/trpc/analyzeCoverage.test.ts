@@ -44,14 +44,15 @@ describe('analyzeCoverage', () => {
       { path: 'signIn', form: 'none', resources: [] },
     ]);
     expect(report.resources).toEqual([
-      { name: 'orders', queries: ['orders.list', 'orders.byId(id)'], dependents: ['stats'], invalidatedBy: ['orders.archive', 'orders.create'] },
-      { name: 'products', queries: ['products.list'], dependents: [], invalidatedBy: ['orders.create'] },
+      { name: 'orders', queries: ['orders.list', 'orders.byId(id)'], dependents: ['stats'], invalidatedBy: ['orders.archive', 'orders.create'], publishedBy: [] },
+      { name: 'products', queries: ['products.list'], dependents: [], invalidatedBy: ['orders.create'], publishedBy: [] },
     ]);
     expect(report.uncoveredQueries).toEqual(['me']);
     expect(report.unboundQueries).toEqual(['me']);
     expect(report.silentMutations).toEqual(['signIn']);
     const text = formatCoverage(report);
-    expect(text).toContain('Queries no mutation invalidates (1):\n  me  (no resource binds it)');
+    expect(text).toContain('Queries no mutation or publisher invalidates (1):\n  me  (no resource binds it)');
+    expect(text).toContain('Publishers outside procedures (0)\n');
     expect(text).toContain('Mutations that invalidate nothing (1):\n  signIn');
     expect(text.endsWith('OK')).toBe(true);
   });
@@ -110,6 +111,34 @@ describe('analyzeCoverage', () => {
     const router = t.router({ list: p.meta({ invalidates: [{ resource: 'list' }] }).query(() => []) });
     const report = await analyzeCoverage(router, { list: { queries: [{ path: 'list' }] } });
     expect(report.errors).toEqual(['list: a query declares invalidates, but only mutations publish']);
+  });
+
+  it('lists the publishers declared against the registry beside the mutations and counts what they refresh', async () => {
+    const registry = defineResources({ ...goodRegistry, stats: { queries: [{ path: 'stats' }] } });
+    const bound = createLive<object, typeof registry>({ hub: createHub(), resources: registry });
+    bound.publisher('nightly', { invalidates: ['stats', 'orders'] });
+    const report = await analyzeCoverage(goodRouter, registry);
+    expect(report.errors).toEqual([]);
+    expect(report.publishers).toEqual([{ name: 'nightly', invalidates: ['stats', 'orders'], publishes: [] }]);
+    expect(report.resources.find((r) => r.name === 'stats')).toMatchObject({ invalidatedBy: [], publishedBy: ['nightly'] });
+    // Without the publisher, `stats` was uncovered (the test above).
+    expect(report.uncoveredQueries).toEqual(['me']);
+    const text = formatCoverage(report);
+    expect(text).toContain('  stats\n    read by      stats\n    invalidated  - (no mutation)\n    published by nightly\n');
+    expect(text).toContain('Publishers outside procedures (1):\n  nightly: invalidates stats, orders; publishes -\n');
+  });
+
+  it('fails on a publisher invalidating a resource that names no query or is unknown', async () => {
+    const router = t.router({ list: t.procedure.query(() => []) });
+    const registry = { list: { queries: [{ path: 'list' }] }, empty: { queries: [] } };
+    const report = await analyzeCoverage(router, registry, {
+      publishers: [{ name: 'cron', invalidates: ['empty', 'ghost'], publishes: [] }],
+    });
+    expect(report.errors).toEqual([
+      'resource "empty" names no query',
+      'publisher "cron": invalidates "empty", which names no query',
+      'publisher "cron": invalidates unknown resource "ghost" (not in the registry)',
+    ]);
   });
 
   it('loads lazy sub-routers before analysing them', async () => {

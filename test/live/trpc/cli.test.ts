@@ -58,6 +58,19 @@ describe('trpc-live check arguments', () => {
     expect(wrong.stderr).toContain('export "nope" is not a tRPC router');
   });
 
+  it('lists a publisher outside procedures once --import loaded the module declaring it', async () => {
+    const before = await runCli(['check', `${fixtures}/cliGoodRouter.ts`], root);
+    expect(before.stdout).toContain('Publishers outside procedures (0)\n');
+    const result = await runCli(['check', `${fixtures}/cliGoodRouter.ts`, '--import', `${fixtures}/cliPublisher.ts`], root);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('    invalidated  orders.create\n    published by nightly\n');
+    expect(result.stdout).toContain('Publishers outside procedures (1):\n  nightly: invalidates orders; publishes -\n');
+    const missing = await runCli(['check', `${fixtures}/cliGoodRouter.ts`, '--import', `${fixtures}/nope.ts`], root);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.ts: no such file');
+  });
+
   it('prints usage and exits 2 without a command, with an unknown command or option, or a missing module', async () => {
     const runs = await Promise.all([
       runCli([], root),

@@ -10,12 +10,14 @@ import type { ResourceRegistry } from '../shared/registry.ts';
 
 /** Printed for `--help` and after every usage error. */
 export const USAGE = `Usage: trpc-live check <router module> [--router <export>] [--registry <module>[#<export>]]
+                        [--import <module>]...
 
 Prints the live invalidation coverage of a tRPC router: per resource, the queries that read it and
-the mutations that invalidate it, then queries no mutation invalidates and mutations that
-invalidate nothing. Fails on a binding or key that names no query, an unknown resource, a bare
-invalidates function, and a procedure with invalidates whose middleware chain lacks
-live.invalidationMiddleware.
+the mutations and publishers outside procedures (live.publisher) that invalidate it, then the
+publishers, queries nothing invalidates and mutations that invalidate nothing. Fails on a binding
+or key that names no query, an unknown resource, a bare invalidates function, a procedure with
+invalidates whose middleware chain lacks live.invalidationMiddleware, and a publisher invalidating
+a resource no query reads.
 
   <router module>         the module exporting the app router, e.g. src/server/routers/_app.ts.
                           TypeScript is loaded with tsx from your project (npm i -D tsx), which
@@ -25,6 +27,9 @@ live.invalidationMiddleware.
   --registry <module>     the module exporting the resource registry; #<export> picks the export
                           (default export name: resources). Default: the registry given to
                           createLive({ resources }), found through the router's middleware.
+  --import <module>       a module to load before checking, for publishers the router's modules
+                          do not import (a script's, a cron job's); repeatable. A publisher is
+                          listed once the module creating it has been loaded.
 
 Exit status: 0 no errors, 1 errors found, 2 bad arguments or the check could not run.`;
 
@@ -128,7 +133,12 @@ export async function runCli(args: readonly string[], cwd: string): Promise<CliR
     parsed = parseArgs({
       args: [...args],
       allowPositionals: true,
-      options: { router: { type: 'string' }, registry: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        router: { type: 'string' },
+        registry: { type: 'string' },
+        import: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     return usage((error as Error).message);
@@ -141,6 +151,8 @@ export async function runCli(args: readonly string[], cwd: string): Promise<CliR
   if (extra.length) return usage(`unexpected argument "${extra[0]}"`);
   try {
     const router = pickRouter(await importModule(specifier, cwd), values.router, specifier);
+    // In order, after the router: a publisher module may import the app's live binding.
+    for (const module of values.import ?? []) await importModule(module, cwd);
     const registry = await findRegistry(values.registry, router, cwd);
     const report = await analyzeCoverage(router, registry);
     return { code: report.errors.length ? 1 : 0, stdout: `${formatCoverage(report)}\n`, stderr: '' };

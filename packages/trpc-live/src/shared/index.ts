@@ -10,6 +10,23 @@ export type {
   inferResourceId,
   inferResourceName,
 } from './registry.ts';
+export { defineTopics, liveEvent, liveJob } from './liveTopics.ts';
+export type {
+  EventDeclaration,
+  EventTopic,
+  JobDeclaration,
+  JobTopic,
+  JobUpdate,
+  TopicDeclarations,
+  TopicEvent,
+  TopicRegistry,
+  inferEventData,
+  inferEventName,
+  inferJobName,
+  inferJobProgress,
+  inferJobResult,
+  inferTopic,
+} from './liveTopics.ts';
 export { LIVE_FENCE_HEADER } from './fence.ts';
 export type { PublishedKey } from './fence.ts';
 export { formatCursor, parseCursor, MAX_CURSOR_LENGTH } from './cursor.ts';

@@ -3,6 +3,7 @@ import type { InvalidatesDeclaration, InvalidationKey, LiveMeta } from './meta.t
 import type { ResourceRegistry } from '../shared/registry.ts';
 import { lacksInvalidationMiddleware, missingMiddlewareProblem } from './middlewareChain.ts';
 import { declaredResources, isDeclaredInvalidates } from './resolveInvalidations.ts';
+import { publishersOf, type PublisherRecord } from './publisherRecords.ts';
 
 /** How one mutation declares its invalidations. */
 export interface MutationCoverage {
@@ -24,6 +25,18 @@ export interface ResourceCoverage {
   readonly dependents: readonly string[];
   /** Mutations that may invalidate it. */
   readonly invalidatedBy: readonly string[];
+  /** Publishers outside procedures (`live.publisher`) that may invalidate it. */
+  readonly publishedBy: readonly string[];
+}
+
+/** Options of {@link analyzeCoverage}. */
+export interface AnalyzeCoverageOptions {
+  /**
+   * The publishers outside procedures to count beside the mutations.
+   * @default those declared against `registry` so far (`live.publisher` / `createPublisher` record them
+   * when they are created, so the modules creating them must be loaded: `trpc-live check --import`)
+   */
+  readonly publishers?: readonly PublisherRecord[];
 }
 
 /** What {@link analyzeCoverage} found. */
@@ -32,7 +45,9 @@ export interface CoverageReport {
   readonly resources: readonly ResourceCoverage[];
   /** Every mutation of the router. */
   readonly mutations: readonly MutationCoverage[];
-  /** Query procedures that no mutation's declaration refreshes (informational). */
+  /** Every publisher outside procedures, by name. */
+  readonly publishers: readonly PublisherRecord[];
+  /** Query procedures that no mutation's declaration and no publisher refreshes (informational). */
   readonly uncoveredQueries: readonly string[];
   /** Of those, the ones no resource even binds. */
   readonly unboundQueries: readonly string[];
@@ -40,7 +55,8 @@ export interface CoverageReport {
   readonly silentMutations: readonly string[];
   /**
    * Broken contract: keys or bindings that name no query, unknown resources, unverifiable declarations,
-   * mutations with `invalidates` whose middleware chain lacks the invalidation middleware.
+   * mutations with `invalidates` whose middleware chain lacks the invalidation middleware, publishers
+   * invalidating a resource that is unknown or names no query.
    */
   readonly errors: readonly string[];
 }
@@ -88,9 +104,14 @@ const formOf = (declaration: InvalidatesDeclaration | undefined): MutationCovera
  * an error here rather than a guess. A mutation that declares `invalidates`
  * but lacks `live.invalidationMiddleware` in its chain (passed to `.use()`
  * directly or through `t.middleware()`; a wrapper function around it is not
- * recognised) publishes nothing, and is an error too.
+ * recognised) publishes nothing, and is an error too. Publishers outside
+ * procedures (`live.publisher`) count beside the mutations.
  */
-export async function analyzeCoverage(router: AnyTRPCRouter, registry: ResourceRegistry): Promise<CoverageReport> {
+export async function analyzeCoverage(
+  router: AnyTRPCRouter,
+  registry: ResourceRegistry,
+  options: AnalyzeCoverageOptions = {},
+): Promise<CoverageReport> {
   const procedures = await proceduresOf(router);
   const errors: string[] = [];
   const typeOf = (path: string) => procedures.get(path)?._def.type;
@@ -151,11 +172,20 @@ export async function analyzeCoverage(router: AnyTRPCRouter, registry: ResourceR
     mutations.push({ path, form, resources });
   }
 
+  const publishers = options.publishers ?? publishersOf(registry);
+  for (const publisher of publishers) {
+    for (const resource of publisher.invalidates) {
+      const where = `publisher "${publisher.name}"`;
+      if (!Object.hasOwn(registry, resource)) errors.push(`${where}: invalidates unknown resource "${resource}" (not in the registry)`);
+      else if (!readers.get(resource)?.size) errors.push(`${where}: invalidates "${resource}", which names no query`);
+    }
+  }
+
   const covered = new Set<string>();
   const bound = new Set<string>();
   for (const paths of readers.values()) for (const path of paths) bound.add(path);
-  for (const mutation of mutations) {
-    for (const resource of mutation.resources) for (const path of readers.get(resource) ?? []) covered.add(path);
+  for (const { resources } of [...mutations, ...publishers.map((p) => ({ resources: p.invalidates }))]) {
+    for (const resource of resources) for (const path of readers.get(resource) ?? []) covered.add(path);
   }
 
   return {
@@ -164,8 +194,10 @@ export async function analyzeCoverage(router: AnyTRPCRouter, registry: ResourceR
       queries: definition.queries.map((q) => (q.by ? `${q.path}(${q.by})` : q.path)),
       dependents: definition.dependents ?? [],
       invalidatedBy: mutations.filter((m) => m.resources.includes(name)).map((m) => m.path),
+      publishedBy: publishers.filter((p) => p.invalidates.includes(name)).map((p) => p.name),
     })),
     mutations,
+    publishers,
     uncoveredQueries: queries.filter((path) => !covered.has(path)),
     unboundQueries: queries.filter((path) => !bound.has(path)),
     silentMutations: mutations.filter((m) => m.form === 'none').map((m) => m.path),
@@ -180,6 +212,7 @@ export function formatCoverage(report: CoverageReport): string {
     lines.push(`  ${resource.name}`);
     lines.push(`    read by      ${[...resource.queries, ...resource.dependents.map((d) => `${d} (dependent)`)].join(', ') || '-'}`);
     lines.push(`    invalidated  ${resource.invalidatedBy.join(', ') || '- (no mutation)'}`);
+    if (resource.publishedBy.length) lines.push(`    published by ${resource.publishedBy.join(', ')}`);
   }
   const list = (title: string, items: readonly string[]) => {
     lines.push('', `${title} (${items.length})${items.length ? ':' : ''}`);
@@ -187,7 +220,14 @@ export function formatCoverage(report: CoverageReport): string {
   };
   const unbound = new Set(report.unboundQueries);
   list(
-    'Queries no mutation invalidates',
+    'Publishers outside procedures',
+    report.publishers.map((p) => {
+      const topics = p.publishes.map((t) => `${t.name} (${t.kind})`);
+      return `${p.name}: invalidates ${p.invalidates.join(', ') || '-'}; publishes ${topics.join(', ') || '-'}`;
+    }),
+  );
+  list(
+    'Queries no mutation or publisher invalidates',
     report.uncoveredQueries.map((path) => (unbound.has(path) ? `${path}  (no resource binds it)` : path)),
   );
   list('Mutations that invalidate nothing', report.silentMutations);

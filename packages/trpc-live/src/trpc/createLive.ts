@@ -1,4 +1,5 @@
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import { LiveError } from '../shared/errors.ts';
 import { covers, intersectPatterns } from '../shared/topic.ts';
 import { processHub, type ConnectionGroups, type Hub, type PublishReceipt } from '../core/index.ts';
 import type { LiveStreamInput } from './liveInput.ts';
@@ -7,7 +8,9 @@ import { sessionExpiredError } from './closePolicy.ts';
 import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta.ts';
 import { publishLogOf, recordPublish, type PublishLog } from './publishLog.ts';
 import { markInvalidationMiddleware, warnMissingMiddlewareOnce, type LiveLogger } from './middlewareChain.ts';
-import type { ResourceRegistry } from '../shared/registry.ts';
+import type { inferResourceName, ResourceRegistry } from '../shared/registry.ts';
+import type { TopicRegistry } from '../shared/liveTopics.ts';
+import { createPublisher, type Publisher, type PublisherDeclaration } from './publisher.ts';
 import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
 
 /** Where a publish problem happened. */
@@ -19,7 +22,7 @@ export interface PublishProblem {
 }
 
 /** Options of {@link createLive}. */
-export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
+export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry, TTopics extends TopicRegistry<any> = TopicRegistry<Record<never, never>>> {
   /**
    * The hub, or a getter for one.
    * @default the process-wide hub (`processHub()`), shared by every bundle of the process
@@ -59,6 +62,12 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * @default none: every resource name is published
    */
   resources?: TRegistry;
+  /**
+   * The declared event topics and jobs (`defineTopics`), which
+   * {@link Live.publisher} publishers may publish.
+   * @default none: publishers publish invalidations only
+   */
+  topics?: TTopics;
   /**
    * The app router (or a getter for it). Lets the function form of
    * `invalidates` see the input parsed by the procedure's own parsers
@@ -111,7 +120,7 @@ export interface InvalidationMiddlewareOptions<TCtx> {
 }
 
 /** Mutation middleware and stream factory bound to one hub. */
-export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry> {
+export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry, TTopics extends TopicRegistry<any> = TopicRegistry<Record<never, never>>> {
   /** The hub in use. */
   hub(): Hub;
   /**
@@ -146,6 +155,18 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
    * replays whatever changed between the render and its connect.
    */
   cursor(): string;
+  /**
+   * A publisher for code outside a procedure (a worker, a job, a script),
+   * on this binding's hub, typed and checked by its `resources` and
+   * `topics`, limited to what `declaration` names, and listed by
+   * `trpc-live check` under `name`: `live.publisher('import-worker',
+   * { invalidates: ['orders'], publishes: ['imports'] })`.
+   * @throws LiveError BAD_OPTIONS without `resources`, or naming a resource or topic they lack.
+   */
+  publisher<const TResource extends inferResourceName<TRegistry> = never, const TTopic extends Extract<keyof TTopics, string> = never>(
+    name: string,
+    declaration: PublisherDeclaration<TResource, TTopic>,
+  ): Publisher<TRegistry, TTopics, TResource, TTopic>;
 }
 
 /** The scope of every request when `createLive` is given no `scope`. */
@@ -156,9 +177,9 @@ export const SINGLE_SCOPE = 'default';
  * to, what it may see, the hub to use, and (optionally) the registry and
  * router that make declarations checkable and inputs parsed.
  */
-export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry>(
-  options: CreateLiveOptions<TCtx, TRegistry>,
-): Live<TCtx, TRegistry> {
+export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRegistry, TTopics extends TopicRegistry<any> = TopicRegistry<Record<never, never>>>(
+  options: CreateLiveOptions<TCtx, TRegistry, TTopics>,
+): Live<TCtx, TRegistry, TTopics> {
   const given = options.hub;
   const hub = typeof given === 'function' ? given : given ? () => given : () => processHub();
   const scopeOf = options.scope ?? (() => SINGLE_SCOPE);
@@ -228,7 +249,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     return receipts;
   };
 
-  const live: Live<TCtx, TRegistry> = {
+  const live: Live<TCtx, TRegistry, TTopics> = {
     hub,
     bindRouter(bound) {
       router = bound;
@@ -281,6 +302,10 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     },
     subscription: ({ ctx, input, signal }) => live.stream(ctx, input, signal),
     cursor: () => hub().cursor(),
+    publisher(name, declaration) {
+      if (!options.resources) throw new LiveError('BAD_OPTIONS', `live.publisher(${JSON.stringify(name)}) needs createLive({ resources })`);
+      return createPublisher({ ...declaration, name, resources: options.resources, hub, ...(options.topics ? { topics: options.topics } : {}) });
+    },
   };
   // Lets live:check find this middleware in procedure chains (and the registry it was given).
   markInvalidationMiddleware(live.invalidationMiddleware, { resources: options.resources });

@@ -28,7 +28,17 @@ export type { CheckedResources, RegistryError, inferQueryInput, inferQueryInputK
 export { declaredResources, parseProcedureInput, resolveInvalidations } from './resolveInvalidations.ts';
 export type { ResolvedInvalidations, ResolveInvalidationsOptions, RouterSource } from './resolveInvalidations.ts';
 export { analyzeCoverage, formatCoverage } from './analyzeCoverage.ts';
-export type { CoverageReport, MutationCoverage, ResourceCoverage } from './analyzeCoverage.ts';
+export { createPublisher } from './publisher.ts';
+export type {
+  CreatePublisherOptions,
+  Publisher,
+  PublisherDeclaration,
+  PublisherInvalidateOptions,
+  PublisherPayloadArgs,
+  PublisherSendOptions,
+} from './publisher.ts';
+export type { AnalyzeCoverageOptions, CoverageReport, MutationCoverage, ResourceCoverage } from './analyzeCoverage.ts';
+export type { PublisherRecord } from './publisherRecords.ts';
 export type { LiveLogger } from './middlewareChain.ts';
 export { liveSseOptions } from './sseOptions.ts';
 export type { LiveSseSettings } from './sseOptions.ts';
