@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { ReplayResult } from 'trpc-live/core';
+import { decodeReplay, ReplayReads } from '../../../packages/trpc-live/src/redis/replayReads.ts';
+import type { SinceReply } from '../../../packages/trpc-live/src/redis/redisLink.ts';
+
+/** A stream entry as SINCE_SCRIPT returns it (`[id, [field, value, …]]`), written out by hand. */
+const streamEntry = (seq: number, key: string): [string, string[]] => [
+  `${seq}-0`,
+  ['k', key, 'd', JSON.stringify({ scope: 'acme', topic: 'orders', lane: 'instant', key, signal: { kind: 'invalidate', resource: 'orders' }, o: 'o1', n: seq }), 'o', 'o1', 'n', String(seq)],
+];
+
+function reads(options: { shared?: boolean; reply?: () => Promise<SinceReply>; commandTimeoutMs?: number } = {}) {
+  const calls: string[] = [];
+  const unreachable: string[] = [];
+  const localReads: string[] = [];
+  const replays = new ReplayReads({
+    mode: { shared: options.shared ?? true },
+    local: {
+      epoch: 'o1-3',
+      since: (scope, epoch, afterSeq): ReplayResult => {
+        localReads.push(`${scope}@${epoch}:${afterSeq}`);
+        return { ok: true, entries: [] };
+      },
+    },
+    read: (scope, epoch, afterSeq) => {
+      calls.push(`${scope}@${epoch}:${afterSeq}`);
+      return options.reply ? options.reply() : Promise.resolve(['ok', [streamEntry(5, 'orders:1')]] as SinceReply);
+    },
+    commandTimeoutMs: options.commandTimeoutMs ?? 1000,
+    onUnreachable: (why) => unreachable.push(why),
+  });
+  return { replays, calls, unreachable, localReads };
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('ReplayReads', () => {
+  it('shares one Redis read between identical requests made in the same event-loop turn', async () => {
+    const { replays, calls } = reads();
+    const results = [replays.since('acme', 'e1', 4), replays.since('acme', 'e1', 4), replays.since('acme', 'e1', 3), replays.since('beta', 'e1', 4)];
+    expect(results[0]).toBe(results[1]);
+    const settled = await Promise.all(results);
+    expect(calls).toEqual(['acme@e1:4', 'acme@e1:3', 'beta@e1:4']);
+    expect(settled[0]).toEqual({ ok: true, entries: [expect.objectContaining({ epoch: 'e1', seq: 5, key: 'orders:1', origin: 'o1', serial: 5 })] });
+  });
+
+  it('sends a second read for a request made after the first was sent (its snapshot would miss what came between)', async () => {
+    const { replays, calls } = reads();
+    const first = replays.since('acme', 'e1', 4);
+    await nextTurn();
+    await nextTurn();
+    const second = replays.since('acme', 'e1', 4);
+    expect(second).not.toBe(first);
+    await Promise.all([first, second]);
+    expect(calls).toEqual(['acme@e1:4', 'acme@e1:4']);
+  });
+
+  it('answers a reset with the reason Redis gave', async () => {
+    const { replays } = reads({ reply: () => Promise.resolve(['evicted'] as SinceReply) });
+    await expect(replays.since('acme', 'e1', 4)).resolves.toEqual({ ok: false, reason: 'evicted' });
+  });
+
+  it('answers a gap when Redis is slower than commandTimeoutMs, without calling Redis unreachable', async () => {
+    const { replays, unreachable } = reads({ commandTimeoutMs: 20, reply: () => new Promise(() => undefined) });
+    await expect(replays.since('acme', 'e1', 4)).resolves.toEqual({ ok: false, reason: 'gap' });
+    expect(unreachable).toEqual([]);
+  });
+
+  it('answers a gap when the read fails, and calls Redis unreachable unless Redis refused the command', async () => {
+    const refused = Object.assign(new Error('NOSCRIPT'), { name: 'ReplyError' });
+    const a = reads({ reply: () => Promise.reject(refused) });
+    await expect(a.replays.since('acme', 'e1', 4)).resolves.toEqual({ ok: false, reason: 'gap' });
+    expect(a.unreachable).toEqual([]);
+    const b = reads({ reply: () => Promise.reject(new Error('Connection is closed.')) });
+    await expect(b.replays.since('acme', 'e1', 4)).resolves.toEqual({ ok: false, reason: 'gap' });
+    expect(b.unreachable).toEqual(['Connection is closed.']);
+  });
+
+  it('serves the local history while not shared, and resets a cursor it cannot read then', async () => {
+    const { replays, calls, localReads } = reads({ shared: false });
+    expect(replays.since('acme', 'o1-3', 2)).toEqual({ ok: true, entries: [] });
+    expect(replays.since('acme', 'e1', 2)).toEqual({ ok: false, reason: 'gap' });
+    // Another instance's local history: the reset names its origin, so the hub can drop its copies.
+    expect(replays.since('acme', 'o2-1', 2)).toEqual({ ok: false, reason: 'gap', heldOrigin: 'o2' });
+    expect(localReads).toEqual(['acme@o1-3:2']);
+    expect(calls).toEqual([]);
+  });
+
+  it('resets a cursor of a local history with reason epoch while shared, naming its origin', () => {
+    const { replays, calls } = reads();
+    expect(replays.since('acme', 'o1-3', 2)).toEqual({ ok: false, reason: 'epoch', heldOrigin: 'o1' });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('decodeReplay', () => {
+  it('returns the latest entry per key, oldest first, and skips entries that are not ours', () => {
+    const newestFirst = [streamEntry(9, 'a'), ['8-0', ['k', 'x', 'd', 'not json']] as [string, string[]], streamEntry(7, 'b'), streamEntry(6, 'a')];
+    expect(decodeReplay(newestFirst, 'e1').map((entry) => `${entry.key}@${entry.seq}`)).toEqual(['b@7', 'a@9']);
+  });
+});
