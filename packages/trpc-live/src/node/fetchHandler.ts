@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
+import { consoleLogger, type LiveLogger } from '../shared/logger.ts';
 
 /** Options of {@link nodeHandlerFromFetch}. */
 export interface NodeFetchHandlerOptions {
@@ -8,8 +9,10 @@ export interface NodeFetchHandlerOptions {
    * `null` when the handler bounds bodies itself. @default 1_048_576
    */
   maxBodySize?: number | null;
-  /** Called when the handler throws (the client gets an empty 500). @default console.error */
+  /** Called when the handler throws (the client gets an empty 500). @default reports through `logger.error` */
   onError?: (error: unknown) => void;
+  /** Where a failed request is reported when no `onError` is given. @default consoleLogger (the global console) */
+  logger?: LiveLogger;
 }
 
 /** Writes a fetch `Response` to a Node response, streaming the body until either side ends. */
@@ -67,7 +70,8 @@ export function nodeHandlerFromFetch(
   options: NodeFetchHandlerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const maxBodySize = options.maxBodySize === undefined ? 1_048_576 : options.maxBodySize;
-  const onError = options.onError ?? ((error: unknown) => console.error('[live] request failed:', error));
+  const logger = options.logger ?? consoleLogger;
+  const onError = options.onError ?? ((error: unknown) => logger.error('[trpc-live] request failed:', error));
   return (req, res) => {
     let request: Request;
     try {

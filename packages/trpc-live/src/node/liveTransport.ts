@@ -11,6 +11,7 @@ import {
   type TRPCRequestInfo,
 } from '@trpc/server/unstable-core-do-not-import';
 import { isLiveStream } from '../trpc/index.ts';
+import { consoleLogger, type LiveLogger } from '../shared/logger.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { SocketSink, type SocketSinkHost } from './socketSink.ts';
 import { isSendableEventId, sseConnected } from './sseFormat.ts';
@@ -69,6 +70,8 @@ export interface LiveTransportOptions<TRouter extends AnyTRPCRouter> {
   pingIntervalMs?: number | false;
   /** Called for every error answered to a client (as tRPC's `onError`). @default none */
   onError?: (opts: LiveTransportErrorOptions<inferRouterContext<TRouter>>) => void;
+  /** Where a failure of the transport itself (not an error answered to a client) is reported. @default consoleLogger (the global console) */
+  logger?: LiveLogger;
 }
 
 /** A fast live transport mounted on a `node:http` server. */
@@ -168,6 +171,7 @@ export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: Live
   const baseHeaders: OutgoingHttpHeaders = { vary: 'trpc-accept, accept' };
   for (const [key, value] of Object.entries(sseHeaders)) baseHeaders[key.toLowerCase()] = value;
 
+  const logger = options.logger ?? consoleLogger;
   const errors = createStreamErrors(router, path);
   const serializedError = (error: TRPCError, input: unknown, ctx: TCtx | undefined) => errors.event(error, input, ctx);
   const host: SocketSinkHost = {
@@ -296,7 +300,7 @@ export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: Live
       // Anything unusual goes to the stock route, which refuses it in tRPC's own words.
       if (search.get('batch') === '1' || !isJsonOrNone(req.headers['content-type'])) return false;
       serve(req, res, search).catch((cause: unknown) => {
-        console.error('[trpc-live] live transport failed:', cause);
+        logger.error('[trpc-live] live transport failed:', cause);
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });

@@ -3,6 +3,7 @@
 import { createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { LiveInvalidator, LiveMessageListener } from '../client/index.ts';
 import type { LiveMessage } from '../shared/messages.ts';
+import { consoleLogger, type LiveLogger } from '../shared/logger.ts';
 import {
   createSharedLiveStream,
   type SharedLiveStream,
@@ -29,8 +30,10 @@ export interface LiveProviderProps {
    * Pass a stable function. @default built from `stream`
    */
   subscribe?: SharedLiveStreamOptions['open'];
-  /** Called when the stream stops for good (an error the link does not retry). @default console.warn */
+  /** Called when the stream stops for good (an error the link does not retry). @default reports through `logger.warn` */
   onStreamError?: (error: { message: string }) => void;
+  /** Where a stream that stopped for good is reported when no `onStreamError` is given. @default consoleLogger (the global console) */
+  logger?: LiveLogger;
   /** Keep the stream closed (e.g. signed out). @default true */
   enabled?: boolean;
   /**
@@ -45,6 +48,15 @@ export interface LiveProviderProps {
   pauseAfterMs?: number;
   /** The app subtree that uses the live hooks. */
   children: ReactNode;
+}
+
+/** A stream stopped for good: to `onStreamError`, else as a warning through `logger` (exported for tests, not public). */
+export function reportStreamStopped(
+  props: Pick<LiveProviderProps, 'onStreamError' | 'logger'>,
+  error: { message: string },
+): void {
+  if (props.onStreamError) props.onStreamError(error);
+  else (props.logger ?? consoleLogger).warn('[trpc-live] stream stopped:', error.message);
 }
 
 const OFF: SharedLiveStreamStatus = { role: 'closed', tabs: 0, paused: false, connected: false };
@@ -91,6 +103,7 @@ export function LiveProvider({
   stream: streamProcedure,
   subscribe: givenSubscribe,
   onStreamError,
+  logger,
   enabled = true,
   shareAcrossTabs = false,
   setPaused,
@@ -99,8 +112,8 @@ export function LiveProvider({
 }: LiveProviderProps) {
   const [store] = useState(() => new StatusStore());
   // Latest props behind stable callbacks: a new `stream` proxy or error handler each render must not reconnect.
-  const latest = useRef({ streamProcedure, onStreamError });
-  latest.current = { streamProcedure, onStreamError };
+  const latest = useRef({ streamProcedure, onStreamError, logger });
+  latest.current = { streamProcedure, onStreamError, logger };
   const [fromStream] = useState(() =>
     streamSubscriber(
       () => {
@@ -108,7 +121,7 @@ export function LiveProvider({
         if (!procedure) throw new Error('<LiveProvider> needs `stream` (e.g. trpcClient.live.stream) or `subscribe`');
         return procedure;
       },
-      (error) => (latest.current.onStreamError ?? ((e) => console.warn('[trpc-live] stream stopped:', e.message)))(error),
+      (error) => reportStreamStopped(latest.current, error),
     ),
   );
   const subscribe = givenSubscribe ?? fromStream;

@@ -34,6 +34,8 @@ export type { Cursor } from './cursor.ts';
 export { covers, intersectPatterns, matchTopic } from './topic.ts';
 export { LiveError, isLiveError } from './errors.ts';
 export type { LiveErrorCode } from './errors.ts';
+export { consoleLogger } from './logger.ts';
+export type { LiveLogger } from './logger.ts';
 export { LANES } from './messages.ts';
 // Every message and signal type.
 export type * from './messages.ts';

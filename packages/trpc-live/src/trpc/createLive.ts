@@ -7,7 +7,8 @@ import { LiveStream } from './liveStream.ts';
 import { sessionExpiredError } from './closePolicy.ts';
 import type { inferInvalidationKey, InvalidationKey, LiveMeta } from './meta.ts';
 import { publishLogOf, recordPublish, type PublishLog } from './publishLog.ts';
-import { markInvalidationMiddleware, warnMissingMiddlewareOnce, type LiveLogger } from './middlewareChain.ts';
+import { markInvalidationMiddleware, warnMissingMiddlewareOnce } from './middlewareChain.ts';
+import { consoleLogger, type LiveLogger } from '../shared/logger.ts';
 import type { inferResourceName, ResourceRegistry } from '../shared/registry.ts';
 import type { TopicRegistry } from '../shared/liveTopics.ts';
 import { createPublisher, type Publisher, type PublisherDeclaration } from './publisher.ts';
@@ -91,14 +92,16 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * Called for problems after a mutation succeeded: a publish failed, a
    * declaration threw or returned an undeclared or unknown resource. The
    * mutation's result is never affected.
-   * @default console.error
+   * @default reports through `logger.error`
    */
   onPublishError?: (error: unknown, problem: PublishProblem) => void;
   /**
-   * Development warnings (not in production): once per instance, the
-   * mutations of `router` that declare `invalidates` but lack
-   * `invalidationMiddleware` in their chain, so publish nothing.
-   * @default console
+   * Where the binding reports: problems after a mutation succeeded
+   * (`error`, unless `onPublishError` is given) and, outside production, a
+   * development warning (`warn`, once per instance) naming the mutations of
+   * the router that declare `invalidates` but lack `invalidationMiddleware`
+   * in their chain, so publish nothing.
+   * @default consoleLogger (the global console)
    */
   logger?: LiveLogger;
 }
@@ -184,16 +187,16 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
   const hub = typeof given === 'function' ? given : given ? () => given : () => processHub();
   const scopeOf = options.scope ?? (() => SINGLE_SCOPE);
   const publishLogFor = options.publishLog ?? publishLogOf;
+  const logger = options.logger ?? consoleLogger;
   const onPublishError =
-    options.onPublishError ??
-    ((error: unknown) => console.error('[trpc-live] invalidation after a successful mutation:', error));
+    options.onPublishError ?? ((error: unknown) => logger.error('[trpc-live] invalidation after a successful mutation:', error));
   const known = options.resources ? new Set(Object.keys(options.resources)) : null;
   // The router: the option, or the one `bindRouter` hands over once the router module is built.
   let router: RouterSource | undefined = options.router;
   // Checked on the first stream or mutation after a router is known, not here: the router is built
   // from procedures that use this instance, so it does not exist yet (and a live page opens its
   // stream on load, so the warning comes early). Development only.
-  const warnOnce = warnMissingMiddlewareOnce(() => (typeof router === 'function' ? router() : router!), options.logger ?? console);
+  const warnOnce = warnMissingMiddlewareOnce(() => (typeof router === 'function' ? router() : router!), logger);
   const warnChains = () => {
     if (router) warnOnce();
   };

@@ -39,6 +39,6 @@ export type {
 } from './publisher.ts';
 export type { AnalyzeCoverageOptions, CoverageReport, MutationCoverage, ResourceCoverage } from './analyzeCoverage.ts';
 export type { PublisherRecord } from './publisherRecords.ts';
-export type { LiveLogger } from './middlewareChain.ts';
+export type { LiveLogger } from '../shared/logger.ts';
 export { liveSseOptions } from './sseOptions.ts';
 export type { LiveSseSettings } from './sseOptions.ts';

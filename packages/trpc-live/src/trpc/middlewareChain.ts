@@ -2,6 +2,7 @@ import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { LiveMeta } from './meta.ts';
 import type { ResourceRegistry } from '../shared/registry.ts';
 import type { RouterSource } from './resolveInvalidations.ts';
+import type { LiveLogger } from '../shared/logger.ts';
 
 // Finds procedures that declare `invalidates` but whose middleware chain lacks the invalidation
 // middleware: they publish nothing, and neither the types nor a test of another procedure notice.
@@ -48,12 +49,6 @@ export function missingMiddlewareProblem(path: string): string {
     `${path}: declares invalidates, but live.invalidationMiddleware is not in its middleware chain, so it publishes ` +
     'nothing; build it from a procedure that has .use(live.invalidationMiddleware)'
   );
-}
-
-/** Where the development warning goes (see {@link warnMissingMiddlewareOnce}). */
-export interface LiveLogger {
-  /** Called with one human-readable warning (console.warn's signature). */
-  warn(message: string): void;
 }
 
 /**
