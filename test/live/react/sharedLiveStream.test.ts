@@ -10,66 +10,7 @@ import {
 } from 'trpc-live/react';
 import { resources } from '../../../src/trpc/resources';
 import { waitFor } from '../../helpers/wait';
-
-/**
- * Web Locks as browsers implement them for one origin: exclusive, FIFO, a
- * waiting request can be aborted, a granted lock is held until the
- * callback's promise settles. (Node has no `navigator.locks`.)
- */
-function createLocks(): LockManagerLike & { holder(name: string): number } {
-  const queues = new Map<string, Array<{ run: () => void }>>();
-  const held = new Map<string, number>();
-  let nextId = 0;
-  const grant = (name: string) => {
-    if (held.has(name)) return;
-    const next = queues.get(name)?.shift();
-    next?.run();
-  };
-  return {
-    holder: (name) => held.get(name) ?? -1,
-    request(name, options, callback) {
-      return new Promise((resolve, reject) => {
-        const id = nextId++;
-        const entry = {
-          run: () => {
-            held.set(name, id);
-            options.signal?.removeEventListener('abort', onAbort);
-            void callback({ name })
-              .then(resolve, reject)
-              .finally(() => {
-                held.delete(name);
-                grant(name);
-              });
-          },
-        };
-        const onAbort = () => {
-          const queue = queues.get(name) ?? [];
-          const i = queue.indexOf(entry);
-          if (i >= 0) queue.splice(i, 1);
-          reject(new DOMException('aborted', 'AbortError'));
-        };
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        queues.set(name, [...(queues.get(name) ?? []), entry]);
-        queueMicrotask(() => grant(name));
-      });
-    },
-  };
-}
-
-/** A document whose visibility a test flips, firing `visibilitychange` like a browser. */
-function createPage(visibilityState: 'visible' | 'hidden' = 'visible') {
-  const listeners = new Map<string, Set<() => void>>();
-  const page = {
-    visibilityState: visibilityState as string,
-    addEventListener: (type: string, fn: () => void) => void listeners.set(type, (listeners.get(type) ?? new Set()).add(fn)),
-    removeEventListener: (type: string, fn: () => void) => void listeners.get(type)?.delete(fn),
-    set(state: 'visible' | 'hidden') {
-      page.visibilityState = state;
-      for (const fn of listeners.get('visibilitychange') ?? []) fn();
-    },
-  };
-  return page satisfies PageLike;
-}
+import { createLocks, createPage } from './fakeBrowser';
 
 interface Tab {
   invalidator: LiveInvalidator;
@@ -96,6 +37,8 @@ function openTab(
   pauseAfterMs = 0,
   /** The cursor of the server render this tab's page came from (`LiveCursorSeed`, before the provider's effect). */
   seed?: string,
+  /** The page's window (`pagehide`, `pageshow`). */
+  win: PageLike | null = null,
 ): Tab {
   const queryClient = new QueryClient();
   const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn(), visibility: null });
@@ -112,7 +55,7 @@ function openTab(
     invalidator,
     locks,
     document: page,
-    window: null,
+    window: win,
     open(lastEventId, events) {
       tab.events = events;
       tab.opened.push(lastEventId);
@@ -254,6 +197,30 @@ describe('createSharedLiveStream (one live connection per browser)', () => {
     expect(a.opened).toEqual([null]);
     expect(b.opened).toEqual([null]);
     expect(a.stream.status().role).toBe('standalone');
+  });
+
+  it('counts a follower again when its page comes back from the back/forward cache', async () => {
+    const locks = createLocks();
+    const name = `t${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const win = createPage();
+    const b = openTab(locks, name, 'visible', 0, undefined, win);
+    await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B');
+    win.fire('pagehide');
+    await waitFor(() => a.stream.status().tabs === 1, 'the leader to forget B');
+    win.fire('pageshow');
+    await waitFor(() => a.stream.status().tabs === 2, 'the leader to count B again');
+    expect(b.stream.status().role).toBe('follower');
+    expect(b.opened).toEqual([]);
+  });
+
+  it('pauses a standalone tab\'s own stream while it is hidden', async () => {
+    const a = openTab(null, `t${channelName++}`, 'hidden');
+    deliver(a, hello('conn-s'));
+    await waitFor(() => a.paused.length === 1, 'a pause');
+    expect(a.paused).toEqual([['conn-s', true]]);
+    expect(a.stream.status()).toMatchObject({ role: 'standalone', tabs: 1, paused: true });
   });
 
   it('pauses the connection when every tab is hidden and resumes when one is shown', async () => {
