@@ -2,5 +2,5 @@
 // (e.g. through `createCaller`) and drive the hub's timers by hand.
 export { captureInvalidations, capturePublishes } from '../trpc/testing.ts';
 export type { CaptureResult, CaptureSource, CapturedInvalidation } from '../trpc/testing.ts';
-export { createManualTimers } from '../core/manualTimers.ts';
-export type { ManualTimers } from '../core/manualTimers.ts';
+export { createManualTimers } from './manualTimers.ts';
+export type { ManualTimers } from './manualTimers.ts';

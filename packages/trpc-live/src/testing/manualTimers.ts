@@ -1,4 +1,4 @@
-import type { LiveTimers } from './clock.ts';
+import type { LiveTimers } from '../core/index.ts';
 
 /** {@link LiveTimers} on a virtual clock that only moves when told to. */
 export interface ManualTimers extends LiveTimers {
