@@ -28,6 +28,8 @@ import type { RedisBackend } from 'trpc-live/redis';
 import { createAppHub, setHub } from '../src/server/appHub';
 import { notify } from '../src/server/notify';
 import { resources, type ResourceName } from '../src/trpc/resources';
+import { live } from '../src/server/trpc/init';
+import { pathToFileURL } from 'node:url';
 
 /** How long the script waits for Redis: to join before publishing, then to confirm what it published. */
 const WAIT_MS = 5000;
@@ -36,6 +38,13 @@ const USAGE = `usage: publish.ts invalidate <tenant> <resource> [id] [action]
        publish.ts restock <tenant> <productId> <delta>
        publish.ts notify <tenant> <kind> <title> [body]`;
 const KINDS = ['order.created', 'order.paid', 'import.done', 'import.failed', 'stock.low'] as const satisfies readonly NotificationKind[];
+
+/**
+ * What this script publishes besides notifications (server/notify.ts): any resource, named on the
+ * command line. `npm run live:check` lists it (it loads this module with --import; main() runs only
+ * when the file is the process's entry).
+ */
+export const scriptPublisher = live.publisher('scripts/publish.ts', { invalidates: Object.keys(resources) as ResourceName[] });
 
 function fail(message: string): never {
   console.error(message);
@@ -53,11 +62,7 @@ async function run(hub: Hub, [command, tenant, ...rest]: string[]): Promise<stri
     case 'invalidate': {
       const [resource, id, action = 'changed'] = rest;
       if (!ACTIONS.includes(action as LiveAction)) fail(`action must be one of ${ACTIONS.join(', ')}`);
-      const receipt = await hub.invalidate(tenant, {
-        resource: resourceName(resource),
-        action: action as LiveAction,
-        ...(id ? { id } : {}),
-      });
+      const receipt = await scriptPublisher.withHub(hub).invalidate(tenant, resourceName(resource), id || undefined, { action: action as LiveAction });
       return receipt.cursor;
     }
     case 'restock': {
@@ -65,7 +70,7 @@ async function run(hub: Hub, [command, tenant, ...rest]: string[]): Promise<stri
       const delta = Number(deltaText);
       if (!productId || !Number.isInteger(delta)) fail(USAGE);
       const product = adjustStock(getDb(), tenant, productId, delta);
-      const receipt = await hub.invalidate(tenant, { resource: 'products', id: product.id, action: 'updated' });
+      const receipt = await scriptPublisher.withHub(hub).invalidate(tenant, 'products', product.id, { action: 'updated' });
       return `${receipt.cursor} (${product.name}: ${product.stock} in stock)`;
     }
     case 'notify': {
@@ -110,7 +115,9 @@ async function main() {
   process.exit(code);
 }
 
-main().catch((error: unknown) => {
-  console.error('[publish] failed:', error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    console.error('[publish] failed:', error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

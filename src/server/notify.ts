@@ -1,20 +1,11 @@
 import type { Hub } from 'trpc-live/core';
+import type { NotificationEvent } from '../trpc/resources';
 import type { Db } from './db/connection';
 import { insertNotification, type AppNotification, type NewNotification } from './data/notifications';
+import { live } from './trpc/init';
 
-/** Topic of notification events on the live stream (instant lane). */
-export const NOTIFICATIONS_TOPIC = 'notifications';
-
-/** What a notification event carries (JSON; `createdAt` in ms since the epoch). */
-export interface NotificationEventData {
-  [key: string]: string | number | null;
-  id: string;
-  kind: string;
-  title: string;
-  body: string;
-  link: string | null;
-  createdAt: number;
-}
+/** Publishes notifications outside procedures (a mutation's side effect, the import worker, the script). */
+const notifications = live.publisher('notify', { invalidates: ['notifications'], publishes: ['notifications'] });
 
 /**
  * Stores a notification for a tenant, then pushes it: an event on the
@@ -24,7 +15,7 @@ export interface NotificationEventData {
  */
 export async function notify(db: Db, hub: Hub, tenantId: string, input: NewNotification): Promise<AppNotification> {
   const notification = insertNotification(db, tenantId, input);
-  const data: NotificationEventData = {
+  const data: NotificationEvent = {
     id: notification.id,
     kind: notification.kind,
     title: notification.title,
@@ -32,9 +23,10 @@ export async function notify(db: Db, hub: Hub, tenantId: string, input: NewNotif
     link: notification.link,
     createdAt: notification.createdAt.getTime(),
   };
+  const publisher = notifications.withHub(hub);
   try {
-    await hub.signal(tenantId, NOTIFICATIONS_TOPIC, data);
-    await hub.invalidate(tenantId, { resource: 'notifications', id: notification.id, action: 'created' });
+    await publisher.event(tenantId, 'notifications', data);
+    await publisher.invalidate(tenantId, 'notifications', notification.id, { action: 'created' });
   } catch (error) {
     console.error('[notify] publishing a notification failed:', error);
   }

@@ -1,4 +1,4 @@
-import { defineResources } from 'trpc-live/shared';
+import { defineResources, defineTopics, liveEvent, liveJob } from 'trpc-live/shared';
 
 /**
  * The app's live resources: which queries read each one. Isomorphic — the
@@ -28,3 +28,33 @@ export const resources = defineResources({
 export type Resources = typeof resources;
 
 export type ResourceName = Extract<keyof Resources, string>;
+
+/** What a notification event carries (toasts); `createdAt` in ms since the epoch. */
+export type NotificationEvent = {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  link: string | null;
+  createdAt: number;
+};
+
+/** Progress of an import run, after each chunk. */
+export type ImportProgress = { importId: string; imported: number; failed: number };
+
+/** The outcome of an import run. */
+export type ImportResult = { importId: string; processed: number; imported: number; failed: number; total: number };
+
+/**
+ * The event topics and jobs the server publishes outside procedures and the
+ * pages read, declared once for both ends: `notifications` events (instant
+ * lane) and `imports` runs, keyed `imports.<id>` (progress on the coalesced
+ * lane, completion on the instant one).
+ */
+export const topics = defineTopics({
+  notifications: liveEvent<NotificationEvent>(),
+  imports: liveJob<ImportProgress, ImportResult>(),
+});
+
+/** The topics' type (what `createLive` and the publishers are typed with). */
+export type Topics = typeof topics;

@@ -3,6 +3,8 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
 import { useLiveMessages } from 'trpc-live/react';
+import type { LiveMessage } from 'trpc-live/shared';
+import { topics } from '../../trpc/resources';
 
 interface Toast {
   id: string;
@@ -16,26 +18,16 @@ interface Toast {
 const TOAST_MS = 6000;
 const MAX_TOASTS = 4;
 
-function toastOf(data: unknown): Toast | null {
-  if (!data || typeof data !== 'object') return null;
-  const d = data as Record<string, unknown>;
-  if (typeof d.id !== 'string' || typeof d.title !== 'string') return null;
-  return {
-    id: d.id,
-    kind: typeof d.kind === 'string' ? d.kind : 'info',
-    title: d.title,
-    body: typeof d.body === 'string' ? d.body : '',
-    link: typeof d.link === 'string' ? d.link : null,
-  };
-}
 
 /** Notifications pushed on the instant lane, shown as toasts in every tab. */
 export function Toasts() {
   const [toasts, setToasts] = useState<Toast[]>([]);
-  const onMessage = useCallback((message: { kind: string; topic?: string; data?: unknown }) => {
-    if (message.kind !== 'event' || message.topic !== 'notifications') return;
-    const toast = toastOf(message.data);
-    if (toast) setToasts((list) => [toast, ...list.filter((t) => t.id !== toast.id)].slice(0, MAX_TOASTS));
+  const onMessage = useCallback((message: LiveMessage) => {
+    // The event's data is typed by the declaration the server's publisher (server/notify.ts) is typed by.
+    const event = topics.notifications.parse(message);
+    if (!event) return;
+    const { id, kind, title, body, link } = event.data;
+    setToasts((list) => [{ id, kind, title, body, link }, ...list.filter((t) => t.id !== id)].slice(0, MAX_TOASTS));
   }, []);
   useLiveMessages(onMessage);
   const dismiss = useCallback((id: string) => setToasts((list) => list.filter((t) => t.id !== id)), []);

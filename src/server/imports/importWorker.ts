@@ -4,6 +4,7 @@ import { getHub } from '../appHub';
 import { createImport, failInterruptedImports, getImport, insertImportedOrders, updateImport, type ImportedOrder, type ImportRecord } from '../data/imports';
 import { listProducts } from '../data/products';
 import { notify } from '../notify';
+import { live } from '../trpc/init';
 import { orderRows, readOrderCsv, validateOrderRow, type ImportProduct, type OrderCsv } from './orderCsv';
 
 /** Options of {@link createImportWorker}. */
@@ -45,8 +46,12 @@ export interface ImportWorker {
   idle(): Promise<void>;
 }
 
-/** Progress and completion key of an import (also its topic on the stream). */
-export const importKey = (id: string) => `imports.${id}`;
+/**
+ * What the worker publishes: progress and completion of the `imports` job
+ * (keys `imports.<id>`, declared in trpc/resources.ts with their extras),
+ * and invalidations of the imported orders and of the import itself.
+ */
+const importPublisher = live.publisher('import-worker', { invalidates: ['orders', 'imports'], publishes: ['imports'] });
 
 interface Job {
   readonly record: ImportRecord;
@@ -72,8 +77,8 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
   async function process(job: Job): Promise<void> {
     const db = options.db();
     const hub = options.hub();
+    const publisher = importPublisher.withHub(hub);
     const { record, tenantId } = job;
-    const key = importKey(record.id);
     const total = job.csv.rowCount;
     const rows = orderRows(job.csv);
     let processed = 0;
@@ -82,7 +87,7 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
     const errors: string[] = [];
     try {
       updateImport(db, record.id, { status: 'running' });
-      await hub.invalidate(tenantId, { resource: 'imports', id: record.id, action: 'updated' });
+      await publisher.invalidate(tenantId, 'imports', record.id, { action: 'updated' });
       const productsBySku = new Map<string, ImportProduct>(
         listProducts(db, tenantId).map((p) => [p.sku.toUpperCase(), { id: p.id, priceCents: p.priceCents }]),
       );
@@ -105,14 +110,14 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
         processed += chunk.length;
         updateImport(db, record.id, { processed, imported, failed });
         // Coalesced lane: a browser sees the latest value once per flush window, never all of them.
-        await hub.progress(tenantId, key, processed, total, { importId: record.id, imported, failed });
+        await publisher.progress(tenantId, 'imports', record.id, processed, total, { importId: record.id, imported, failed });
         if (processed < total) await sleep(pauseMs);
       }
       const summary = errors.length ? `${failed} rows skipped (${errors.join('; ')}${failed > errors.length ? '; …' : ''})` : null;
       updateImport(db, record.id, { status: 'done', error: summary, finishedAt: Date.now() });
-      await hub.complete(tenantId, key, true, { importId: record.id, processed, imported, failed, total });
-      await hub.invalidate(tenantId, { resource: 'orders', action: 'created' });
-      await hub.invalidate(tenantId, { resource: 'imports', id: record.id, action: 'updated' });
+      await publisher.complete(tenantId, 'imports', record.id, true, { importId: record.id, processed, imported, failed, total });
+      await publisher.invalidate(tenantId, 'orders', undefined, { action: 'created' });
+      await publisher.invalidate(tenantId, 'imports', record.id, { action: 'updated' });
       await notify(db, hub, tenantId, {
         kind: 'import.done',
         title: `Imported ${imported.toLocaleString('en-US')} orders`,
@@ -124,9 +129,9 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
       const message = 'The import stopped because of a server error; rows before it were imported';
       try {
         updateImport(db, record.id, { status: 'failed', error: message, processed, imported, failed, finishedAt: Date.now() });
-        await hub.complete(tenantId, key, false, { importId: record.id, processed, imported, failed, total });
-        if (imported) await hub.invalidate(tenantId, { resource: 'orders', action: 'created' });
-        await hub.invalidate(tenantId, { resource: 'imports', id: record.id, action: 'updated' });
+        await publisher.complete(tenantId, 'imports', record.id, false, { importId: record.id, processed, imported, failed, total });
+        if (imported) await publisher.invalidate(tenantId, 'orders', undefined, { action: 'created' });
+        await publisher.invalidate(tenantId, 'imports', record.id, { action: 'updated' });
         await notify(db, hub, tenantId, { kind: 'import.failed', title: 'Import failed', body: record.fileName, link: '/imports' });
       } catch (inner) {
         console.error(`[imports] ${record.id}: reporting the failure failed:`, inner);

@@ -7,7 +7,7 @@ import type { Context } from '../context';
 import { envMs } from '../env';
 import { getHub } from '../appHub';
 import { takeTurn } from '../requestLimits';
-import { resources, type Resources } from '../../trpc/resources';
+import { resources, topics, type Resources, type Topics } from '../../trpc/resources';
 
 /**
  * SSE settings shared by the stock route and the fast transport. Pings keep
@@ -44,7 +44,7 @@ const t = initTRPC
   });
 
 /** The live layer bound to the app: tenant scope, user/role groups, the fence log. */
-export const live: Live<Context, Resources> = createLive<Context, Resources>({
+export const live: Live<Context, Resources, Topics> = createLive<Context, Resources, Topics>({
   hub: getHub,
   scope: (ctx) => ctx.session?.tenantId,
   // `session`: the sign-in session, so a sign-out ends its streams (src/server/auth/sessionStreams.ts).
@@ -59,6 +59,8 @@ export const live: Live<Context, Resources> = createLive<Context, Resources>({
   // The stream ends with UNAUTHORIZED when the session (or stream credential) expires.
   expiresAt: (ctx) => (ctx.session ? ctx.session.exp * 1000 : undefined),
   resources,
+  // Declared event topics and jobs: what `live.publisher` publishers outside procedures may publish.
+  topics,
   // `invalidates` functions see the parsed input: the router is bound where it is built
   // (routers/_app.ts, `live.bindRouter`); a mutation run before that reports a problem.
   invalidatesInput: 'parsed',

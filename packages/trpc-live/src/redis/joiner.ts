@@ -9,7 +9,7 @@ import type { TwinMarks } from './twinMarks.ts';
 
 /** The backend's parts a {@link Joiner} works with. */
 export interface JoinerParts {
-  readonly link: RedisLink;
+  readonly link: Pick<RedisLink, 'ready' | 'subscribes' | 'subscribe' | 'hello'>;
   readonly mode: ModeMachine;
   readonly feed: ChannelFeed;
   readonly delivery: Delivery;

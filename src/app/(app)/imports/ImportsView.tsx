@@ -3,6 +3,8 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useCallback, useRef, useState } from 'react';
 import { useLiveMessages } from 'trpc-live/react';
+import type { LiveMessage } from 'trpc-live/shared';
+import { topics } from '../../../trpc/resources';
 import { useTRPC } from '../../../trpc/react';
 import { count, when } from '../format';
 import { sampleOrderCsv } from './sampleCsv';
@@ -19,7 +21,6 @@ interface LiveProgress {
 }
 
 const SAMPLE_ROWS = 10_000;
-const num = (value: unknown) => (typeof value === 'number' ? value : 0);
 
 /**
  * CSV import of orders. The server processes rows in the background; the bar
@@ -35,28 +36,30 @@ export function ImportsView() {
   const [progress, setProgress] = useState<Record<string, LiveProgress>>({});
   const fileInput = useRef<HTMLInputElement>(null);
 
-  const onMessage = useCallback((message: { kind: string; key?: string; current?: number; total?: number; ok?: boolean; extra?: unknown }) => {
-    if ((message.kind !== 'progress' && message.kind !== 'complete') || !message.key?.startsWith('imports.')) return;
-    const id = message.key.slice('imports.'.length);
-    const extra = (message.extra ?? {}) as Record<string, unknown>;
+  const onMessage = useCallback((message: LiveMessage) => {
+    // Key and extras come from the `imports` job declaration the server's worker publishes with.
+    const update = topics.imports.parse(message);
+    if (!update) return;
+    const id = update.id;
     setProgress((all) => {
       const before = all[id] ?? { current: 0, total: 0, imported: 0, failed: 0, frames: 0, done: false, ok: false };
-      if (message.kind === 'progress') {
+      if (update.kind === 'progress') {
         return {
           ...all,
           [id]: {
             ...before,
-            current: Math.max(before.current, num(message.current)),
-            total: num(message.total),
-            imported: num(extra.imported),
-            failed: num(extra.failed),
+            current: Math.max(before.current, update.current),
+            total: update.total,
+            imported: update.extra.imported,
+            failed: update.extra.failed,
             frames: before.frames + 1,
           },
         };
       }
-      const total = num(extra.total) || before.total;
-      const current = Math.max(before.current, num(extra.processed));
-      return { ...all, [id]: { ...before, total, current, imported: num(extra.imported), failed: num(extra.failed), done: true, ok: message.ok === true } };
+      const { extra } = update;
+      const total = extra.total || before.total;
+      const current = Math.max(before.current, extra.processed);
+      return { ...all, [id]: { ...before, total, current, imported: extra.imported, failed: extra.failed, done: true, ok: update.ok } };
     });
   }, []);
   useLiveMessages(onMessage);
