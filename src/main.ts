@@ -20,7 +20,7 @@ import next from 'next';
 import { trustedProxies } from './server/auth/clientAddress';
 import { getAuthConfig } from './server/auth/config';
 import { getDb } from './server/db/connection';
-import { envMs } from './server/env';
+import { appEnv } from './server/env';
 import { applyHttpTimeouts } from './server/httpTimeouts';
 import { getHub, hubReady } from './server/appHub';
 import { createAppLiveTransport } from './server/appLiveTransport';
@@ -30,19 +30,21 @@ import { handleTrpcRequestFrom, TRPC_ENDPOINT } from './server/trpcHandler';
 import { GET as healthRoute } from './app/api/health/route';
 
 const dev = process.argv.includes('--dev');
-const port = Number(process.env.PORT ?? 3000);
-const hostname = process.env.HOST ?? '0.0.0.0';
-const transportMode = process.env.LIVE_TRANSPORT === 'stock' ? 'stock' : 'fast';
-// tRPC's HTTP API (queries, mutations) is served by this process through the same fetch handler the
-// Next route exports, minus Next's route runtime; TRPC_HTTP=next leaves it to the Next route.
-const trpcMode = process.env.TRPC_HTTP === 'next' ? 'next' : 'direct';
 
 async function main() {
+  // Every variable, parsed first: a malformed one stops startup here, naming it (server/env.ts).
+  const env = appEnv();
+  const port = env.PORT;
+  const hostname = env.HOST;
+  const transportMode = env.LIVE_TRANSPORT;
+  // tRPC's HTTP API (queries, mutations) is served by this process through the same fetch handler the
+  // Next route exports, minus Next's route runtime; TRPC_HTTP=next leaves it to the Next route.
+  const trpcMode = env.TRPC_HTTP;
   const drain = {
     // `next dev` stops at once on Ctrl-C; a production instance keeps answering while its load balancer notices.
-    graceMs: envMs('LIVE_DRAIN_GRACE_MS', dev ? 0 : 5_000),
-    timeoutMs: envMs('LIVE_DRAIN_TIMEOUT_MS', 10_000),
-    jitterMs: envMs('LIVE_DRAIN_JITTER_MS', 2_000),
+    graceMs: env.LIVE_DRAIN_GRACE_MS ?? (dev ? 0 : 5_000),
+    timeoutMs: env.LIVE_DRAIN_TIMEOUT_MS,
+    jitterMs: env.LIVE_DRAIN_JITTER_MS,
   };
   // Open (migrate, seed) the database before serving, so a bad DATA_DIR fails fast.
   getDb();

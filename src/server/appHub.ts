@@ -2,7 +2,7 @@ import superjson from 'superjson';
 import { combineMetrics, createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from 'trpc-live/core';
 import { processHub, resetProcessHub } from 'trpc-live/next';
 import { createRedisBackend, type RedisBackend } from 'trpc-live/redis';
-import { envMs } from './env';
+import { appEnv, readEnv, type EnvSource } from './env';
 import { getLiveStats } from './liveStats';
 import { prometheusLiveMetrics } from './prometheus';
 
@@ -29,12 +29,7 @@ export function hubOptions(): HubOptions {
 }
 
 /** LIVE_MAX_DURATION_MS (0: never rotate). */
-const maxDurationMs = (): number => envMs('LIVE_MAX_DURATION_MS', 3_600_000);
-
-const envInt = (value: string | undefined): number | undefined => {
-  const n = Number(value);
-  return value && Number.isInteger(n) && n > 0 ? n : undefined;
-};
+const maxDurationMs = (): number => appEnv().LIVE_MAX_DURATION_MS;
 
 /**
  * The backend the environment asks for: Redis when `LIVE_REDIS_URL` is set
@@ -45,14 +40,15 @@ const envInt = (value: string | undefined): number | undefined => {
  */
 export function liveBackendFromEnv(
   options: { subscribe?: boolean } = {},
-  env: NodeJS.ProcessEnv = process.env,
+  source?: EnvSource,
 ): LiveBackend | undefined {
+  const env = readEnv(source);
   const url = env.LIVE_REDIS_URL;
   if (!url) return undefined;
-  const maxLen = envInt(env.LIVE_REDIS_MAXLEN);
+  const maxLen = env.LIVE_REDIS_MAXLEN;
   return createRedisBackend({
     url,
-    prefix: env.LIVE_REDIS_PREFIX || 'live',
+    prefix: env.LIVE_REDIS_PREFIX,
     subscribe: options.subscribe ?? true,
     ...(maxLen ? { maxLenPerScope: maxLen } : {}),
   });

@@ -1,5 +1,5 @@
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
-import { envCount } from './env';
+import { appEnv } from './env';
 import { trpcErrorResponse } from './trpcErrorResponse';
 
 /**
@@ -95,7 +95,7 @@ function forbidden(message: string): CrossSiteRefusal {
 
 /** True when `origin` is the site the request was sent to, or one the operator allowed. */
 function isOwnOrigin(origin: string, headers: Headers, options: CrossSiteOptions, url?: string): boolean {
-  const allowed = options.allowedOrigins ?? configuredOrigins();
+  const allowed = options.allowedOrigins ?? appEnv().ALLOWED_ORIGINS;
   if (allowed.includes(origin)) return true;
   let host: string;
   try {
@@ -104,26 +104,12 @@ function isOwnOrigin(origin: string, headers: Headers, options: CrossSiteOptions
   } catch {
     return false;
   }
-  const trustForwarded = options.trustForwardedHost ?? envCount('TRUST_PROXY', 0) > 0;
+  const trustForwarded = options.trustForwardedHost ?? appEnv().TRUST_PROXY > 0;
   const forwarded = trustForwarded ? headers.get('x-forwarded-host')?.split(',').at(-1)?.trim() : undefined;
   // A fetch Request built by hand (tests, some runtimes) has no Host header: its URL's host is the site.
   const siteHost = forwarded || headers.get('host') || (url ? new URL(url).host : null);
   // URL drops a default port from the Origin; a Host header may still carry it.
   return siteHost !== null && (siteHost === host || siteHost.replace(/:(80|443)$/, '') === host);
-}
-
-let origins: { raw: string | undefined; list: readonly string[] } | null = null;
-
-/** `ALLOWED_ORIGINS`, parsed once per value. */
-function configuredOrigins(): readonly string[] {
-  const raw = process.env.ALLOWED_ORIGINS;
-  if (origins && origins.raw === raw) return origins.list;
-  const list = (raw ?? '')
-    .split(',')
-    .map((entry) => entry.trim().replace(/\/+$/, ''))
-    .filter(Boolean);
-  origins = { raw, list };
-  return list;
 }
 
 /**

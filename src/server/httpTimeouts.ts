@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { envMs } from './env';
+import { readEnv, type EnvSource } from './env';
 
 /**
  * Default of `HTTP_KEEP_ALIVE_TIMEOUT_MS`: longer than the 60 s idle timeout
@@ -18,9 +18,9 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
  */
 export function applyHttpTimeouts(
   server: Pick<Server, 'keepAliveTimeout' | 'headersTimeout' | 'requestTimeout'>,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env?: EnvSource,
 ): void {
-  const keepAlive = envMs('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, { env });
+  const keepAlive = readEnv(env).HTTP_KEEP_ALIVE_TIMEOUT_MS ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
   server.keepAliveTimeout = keepAlive;
   server.headersTimeout = Math.max(server.headersTimeout, keepAlive + 1_000);
   if (server.requestTimeout > 0 && server.requestTimeout < server.headersTimeout) server.requestTimeout = server.headersTimeout;

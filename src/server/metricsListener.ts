@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { writeFetchResponse } from 'trpc-live/node';
 import { getHub } from './appHub';
+import { readEnv, type EnvSource } from './env';
 import { metricsResponse } from './prometheus';
 
 /** Paths the metrics listener answers (`/metrics` is Prometheus' default). */
@@ -14,13 +15,9 @@ const METRICS_PATHS = new Set(['/metrics', '/api/metrics']);
  * unless `METRICS_TOKEN` is set. `null` when `METRICS_PORT` is unset.
  * @throws when METRICS_PORT is not a port number.
  */
-export function startMetricsListener(env: Readonly<Record<string, string | undefined>> = process.env): Server | null {
-  if (!env.METRICS_PORT) return null;
-  const port = Number(env.METRICS_PORT);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new Error(`METRICS_PORT must be a port number (1-65535), got ${JSON.stringify(env.METRICS_PORT)}`);
-  }
-  const host = env.METRICS_HOST || '127.0.0.1';
+export function startMetricsListener(source?: EnvSource): Server | null {
+  const { METRICS_PORT: port, METRICS_HOST: host } = readEnv(source);
+  if (port === undefined) return null;
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]!;
     if (req.method !== 'GET' || !METRICS_PATHS.has(path)) {

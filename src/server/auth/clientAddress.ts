@@ -1,4 +1,4 @@
-import { envCount } from '../env';
+import { appEnv } from '../env';
 
 /**
  * `TRUST_PROXY`: how many reverse proxies in front of the app append to
@@ -6,7 +6,7 @@ import { envCount } from '../env';
  * @throws naming the variable when it is not a whole number (the Node entry calls it at startup).
  */
 export function trustedProxies(): number {
-  return envCount('TRUST_PROXY', 0);
+  return appEnv().TRUST_PROXY;
 }
 
 /**

@@ -1,10 +1,7 @@
 import { createRemoteJWKSet, importSPKI, type CryptoKey, type JWTVerifyGetKey } from 'jose';
 import { dataDir } from '../db/connection';
-import { loadOrCreateSecret, SECRET_MIN_BYTES } from './secretFile';
-
-/** Algorithms accepted from an external identity provider's public key or JWKS. */
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256'] as const;
-export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+import { readEnv, type AsymmetricAlgorithm, type EnvSource } from '../env';
+import { loadOrCreateSecret } from './secretFile';
 
 /**
  * How session tokens are verified. The app always signs its own sessions
@@ -33,53 +30,38 @@ export interface AuthConfig {
 }
 
 /**
- * Reads {@link AuthConfig} from the environment; throws with a clear message
- * on bad values. Without AUTH_SECRET (unset or empty) the secret comes from
- * `DATA_DIR/auth-secret`, created on first use.
+ * Reads {@link AuthConfig} from the environment (parsed by `server/env.ts`,
+ * which refuses bad values naming the variable). Without AUTH_SECRET (unset
+ * or empty) the secret comes from `DATA_DIR/auth-secret`, created on first use.
  */
-export async function authConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Promise<AuthConfig> {
-  const rawSecret = env.AUTH_SECRET || undefined;
-  if (rawSecret !== undefined && Buffer.byteLength(rawSecret) < SECRET_MIN_BYTES) {
-    throw new Error(
-      `AUTH_SECRET must be at least ${SECRET_MIN_BYTES} bytes long (it has ${Buffer.byteLength(rawSecret)}); ` +
-        'unset it to have a random one generated and kept in DATA_DIR',
-    );
-  }
-  let asymmetric: AuthConfig['asymmetric'] = null;
+export async function authConfigFromEnv(source?: EnvSource): Promise<AuthConfig> {
+  const env = readEnv(source);
   const algorithm = env.AUTH_ALGORITHM;
-  if (algorithm !== undefined && !ASYMMETRIC_ALGORITHMS.includes(algorithm as AsymmetricAlgorithm)) {
-    throw new Error(`AUTH_ALGORITHM must be one of ${ASYMMETRIC_ALGORITHMS.join(', ')}`);
-  }
-  if (env.AUTH_PUBLIC_KEY && env.AUTH_JWKS_URL) {
-    throw new Error('Set either AUTH_PUBLIC_KEY or AUTH_JWKS_URL, not both');
-  }
-  if (env.AUTH_PUBLIC_KEY) {
-    if (!algorithm) throw new Error('AUTH_PUBLIC_KEY needs AUTH_ALGORITHM (RS256 or ES256)');
-    const pem = env.AUTH_PUBLIC_KEY.replace(/\\n/g, '\n');
-    asymmetric = { algorithm: algorithm as AsymmetricAlgorithm, key: await importSPKI(pem, algorithm) };
+  let asymmetric: AuthConfig['asymmetric'] = null;
+  if (env.AUTH_PUBLIC_KEY && algorithm) {
+    asymmetric = { algorithm, key: await publicKey(env.AUTH_PUBLIC_KEY, algorithm) };
   } else if (env.AUTH_JWKS_URL) {
-    let url: URL;
-    try {
-      url = new URL(env.AUTH_JWKS_URL);
-    } catch {
-      throw new Error('AUTH_JWKS_URL is not a valid URL');
-    }
-    asymmetric = { algorithm: (algorithm as AsymmetricAlgorithm | undefined) ?? null, key: createRemoteJWKSet(url) };
-  }
-  const tolerance = Number(env.AUTH_CLOCK_TOLERANCE_S ?? 5);
-  if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 300) {
-    throw new Error('AUTH_CLOCK_TOLERANCE_S must be a number of seconds between 0 and 300');
+    asymmetric = { algorithm: algorithm ?? null, key: createRemoteJWKSet(new URL(env.AUTH_JWKS_URL)) };
   }
   // Last, so a configuration error above never leaves a secret file behind.
-  const stored = rawSecret === undefined ? loadOrCreateSecret(dataDir(env)) : null;
+  const stored = env.AUTH_SECRET === undefined ? loadOrCreateSecret(dataDir(source)) : null;
   return {
-    secret: stored ? stored.secret : new TextEncoder().encode(rawSecret),
+    secret: stored ? stored.secret : new TextEncoder().encode(env.AUTH_SECRET),
     secretSource: stored ? { kind: 'file', file: stored.file, created: stored.created } : { kind: 'env' },
     asymmetric,
-    issuer: env.AUTH_ISSUER ?? 'trpc-live',
-    audience: env.AUTH_AUDIENCE ?? 'trpc-live:app',
-    clockToleranceSeconds: tolerance,
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+    clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_S,
   };
+}
+
+/** AUTH_PUBLIC_KEY as a key for `algorithm`; a PEM that is not one stops startup naming the variable. */
+async function publicKey(pem: string, algorithm: AsymmetricAlgorithm): Promise<CryptoKey> {
+  try {
+    return await importSPKI(pem, algorithm);
+  } catch (error) {
+    throw new Error(`AUTH_PUBLIC_KEY must be a PEM SPKI public key for ${algorithm}`, { cause: error });
+  }
 }
 
 const CONFIG_KEY = Symbol.for('trpc-live.app.authConfig');

@@ -1,3 +1,4 @@
+import { appEnv } from '../env';
 import { getAuthConfig } from './config';
 import { isSessionRevoked } from './revocations';
 import { signToken, verifyToken, type Claims } from './tokens';
@@ -9,8 +10,7 @@ export const CREDENTIAL_HEADER = 'x-live-credential';
 
 /** Lifetime of a connection credential (LIVE_CREDENTIAL_TTL_S), capped by the session's own expiry. @default 3600 */
 export function credentialTtlSeconds(): number {
-  const value = Number(process.env.LIVE_CREDENTIAL_TTL_S ?? 3600);
-  return Number.isFinite(value) && value > 0 ? value : 3600;
+  return appEnv().LIVE_CREDENTIAL_TTL_S;
 }
 
 /**

@@ -1,15 +1,16 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { readEnv, type EnvSource } from '../env';
 import { migrations } from './migrations';
 import { seed } from './seed';
 
 export type Db = Database.Database;
 
 /** Folder of the SQLite file and the generated auth secret: `DATA_DIR`, default `./data`. */
-export function dataDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function dataDir(env?: EnvSource): string {
   // The ignore comment keeps Turbopack from tracing the whole project for this path.
-  return path.resolve(/*turbopackIgnore: true*/ env.DATA_DIR ?? 'data');
+  return path.resolve(/*turbopackIgnore: true*/ readEnv(env).DATA_DIR);
 }
 
 /** Applies pending migrations in one transaction each. */

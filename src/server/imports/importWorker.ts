@@ -1,6 +1,7 @@
 import type { Hub } from 'trpc-live/core';
 import { getDb, type Db } from '../db/connection';
 import { getHub } from '../appHub';
+import { appEnv } from '../env';
 import { createImport, failInterruptedImports, getImport, insertImportedOrders, updateImport, type ImportedOrder, type ImportRecord } from '../data/imports';
 import { listProducts } from '../data/products';
 import { notify } from '../notify';
@@ -166,11 +167,6 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
 const WORKER_KEY = Symbol.for('trpc-live.app.imports');
 type WorkerGlobal = { [WORKER_KEY]?: ImportWorker };
 
-const envInt = (name: string): number | undefined => {
-  const value = Number(process.env[name]);
-  return process.env[name] && Number.isInteger(value) && value >= 0 ? value : undefined;
-};
-
 /**
  * The process-wide import worker (on `globalThis`, like the hub and the
  * database). Creating it marks imports a previous process left unfinished
@@ -183,8 +179,8 @@ export function getImportWorker(): ImportWorker {
     g[WORKER_KEY] = createImportWorker({
       db: getDb,
       hub: getHub,
-      chunkRows: envInt('IMPORT_CHUNK_ROWS') || undefined,
-      pauseMs: envInt('IMPORT_PAUSE_MS'),
+      chunkRows: appEnv().IMPORT_CHUNK_ROWS,
+      pauseMs: appEnv().IMPORT_PAUSE_MS,
     });
   }
   return g[WORKER_KEY];

@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import { createLive, type Live, type LiveMeta } from 'trpc-live/trpc';
 import { sessionStreams } from '../auth/sessionStreams';
 import type { Context } from '../context';
-import { envMs } from '../env';
+import { appEnv } from '../env';
 import { getHub } from '../appHub';
 import { takeTurn } from '../requestLimits';
 import { resources, topics, type Resources, type Topics } from '../../trpc/resources';
@@ -16,11 +16,8 @@ import { resources, topics, type Resources, type Topics } from '../../trpc/resou
  * LIVE_CLIENT_TIMEOUT_MS (default 40 s) reconnects. The ping must be shorter.
  */
 export const sseOptions = (() => {
-  const intervalMs = envMs('LIVE_PING_INTERVAL_MS', 15_000, { min: 1 });
-  const reconnectAfterInactivityMs = envMs('LIVE_CLIENT_TIMEOUT_MS', 40_000, { min: 1 });
-  if (intervalMs >= reconnectAfterInactivityMs) {
-    throw new Error('LIVE_PING_INTERVAL_MS must be shorter than LIVE_CLIENT_TIMEOUT_MS');
-  }
+  // server/env.ts checks that the ping is the shorter one.
+  const { LIVE_PING_INTERVAL_MS: intervalMs, LIVE_CLIENT_TIMEOUT_MS: reconnectAfterInactivityMs } = appEnv();
   return { ping: { enabled: true, intervalMs }, client: { reconnectAfterInactivityMs } } as const;
 })();
 
