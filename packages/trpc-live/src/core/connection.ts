@@ -14,7 +14,7 @@ export interface ConnectionHost {
   readonly metrics: LiveMetrics;
   readonly limits: OutboxLimits;
   readonly throttle: ThrottleSettings;
-  /** Ask for `flush('instant')` at the end of this tick. */
+  /** Ask for `flush('instant')` at the end of this tick (queued once however often it is asked). */
   requestInstantFlush(connection: LiveConnection): void;
   /** Builds a reset frame at the current head. */
   resetFrame(reason: ResetReason): Frame;
@@ -72,10 +72,6 @@ const nothingPending = () => Infinity;
  * Nothing here ever blocks or throws into the publisher.
  */
 export class LiveConnection {
-  /** Used by the hub to visit a connection once per publish. */
-  stamp = 0;
-  /** Set by the hub while this connection waits in its instant-flush queue (queued once). */
-  flushQueued = false;
   private readonly outbox: Outbox;
   /**
    * The one frame waiting when nothing else waits: an instant frame on a
@@ -438,7 +434,7 @@ export class LiveConnection {
   }
 
   private requestFlush(): void {
-    if (!this.flushQueued && this.canWrite()) this.host.requestInstantFlush(this);
+    if (this.canWrite()) this.host.requestInstantFlush(this);
   }
 
   private write(frames: Frame[]): void {

@@ -1,64 +1,22 @@
-import { createMemoryBackend, type LiveBackend, type PublishedEntry } from './backend.ts';
-import { systemTimers, type LiveTimers, type TimerHandle } from './clock.ts';
+import type { LiveBackend, PublishedEntry } from './backend.ts';
+import type { LiveTimers, TimerHandle } from './clock.ts';
 import { LiveConnection, type ConnectionHost } from './connection.ts';
 import { formatCursor } from '../shared/cursor.ts';
 import { LiveError } from '../shared/errors.ts';
+import { Fanout } from './fanout.ts';
 import { createFrameFactory, type FrameFactory } from './frames.ts';
+import { assertGroupFilter, assertGroups, type ConnectionGroups, type GroupFilter } from './groups.ts';
+import { resolveHubOptions, type HubOptions } from './hubOptions.ts';
+import type { LiveMetrics } from './metrics.ts';
 import { replayTo, type ReplaySource } from './replay.ts';
-import { assertGroupFilter, assertGroups, groupsMatch, type ConnectionGroups, type GroupFilter } from './groups.ts';
-import { noopMetrics, type LiveMetrics } from './metrics.ts';
-import { defaultOutboxLimits, type OutboxLimits } from './outbox.ts';
 import { assertSignal, compactionKey, defaultTopic } from './signal.ts';
 import { LANES } from '../shared/messages.ts';
-import type { DomainSignal, Lane, LiveAction, LiveHint, LiveJson, LiveMessage, LiveSignal, ResetReason } from '../shared/messages.ts';
-import type { CloseReason, Frame, LiveSink } from './sink.ts';
+import type { DomainSignal, Lane, LiveAction, LiveHint, LiveJson, LiveSignal, ResetReason } from '../shared/messages.ts';
+import type { CloseReason, LiveSink } from './sink.ts';
 import { assertPattern, assertTopic } from '../shared/topic.ts';
 import { TopicIndex } from './topicIndex.ts';
 
-/** Options of {@link createHub}. Every field has a default. */
-export interface HubOptions {
-  /** Sequencing, replay and fan-out. @default createMemoryBackend({ timers }) */
-  backend?: LiveBackend;
-  /** Clock and timers. @default systemTimers */
-  timers?: LiveTimers;
-  /** Metrics sink. @default noopMetrics */
-  metrics?: LiveMetrics;
-  /**
-   * Serializes a message once per publish; every recipient gets the same
-   * string. Use the tRPC transformer here (e.g. superjson). @default JSON.stringify
-   */
-  serialize?: (message: LiveMessage) => string;
-  /**
-   * Base flush interval of the batched lane, in ms; each connection's
-   * effective interval is a quarter to four times this, by saturation
-   * (see `throttle.ts`). @default 2000
-   */
-  flushIntervalMs?: number;
-  /**
-   * Narrowest coalescing window of the coalesced lane, in ms: a key's
-   * progress reaches a client at most once per window (wider when the
-   * connection is saturated). @default flushIntervalMs
-   */
-  coalesceWindowMs?: number;
-  /** Outbox bounds per connection. @default defaultOutboxLimits */
-  limits?: Partial<OutboxLimits>;
-  /** Connection ids. @default 16 random base-36 characters */
-  newId?: () => string;
-  /**
-   * Most connections written per slice of the event loop during a fan-out; a
-   * slice also ends after about 4,096 frames or 4 ms of the hub's clock,
-   * whichever comes first. @default 512
-   */
-  flushSliceSize?: number;
-  /**
-   * Longest life of one stream, in ms: past it the stream gets a `reconnect`
-   * hint and is closed, and the client resumes from its cursor. Rotation
-   * spreads long-lived connections across instances after a deploy and
-   * bounds what one stream holds. Each stream's limit is shortened by a random
-   * 0-10 % so rotations do not line up. @default undefined (never rotate)
-   */
-  maxDurationMs?: number;
-}
+export type { HubOptions } from './hubOptions.ts';
 
 /** What a stream asks for when it connects. */
 export interface ConnectOptions {
@@ -148,25 +106,6 @@ export interface HubStats {
 }
 
 const MAX_SCOPE_LENGTH = 128;
-/**
- * Recipient visits routed per event-loop turn (about 2-4 ms of work). The
- * publishing turn routes this much synchronously (what it publishes reaches
- * each connection in one write); deferred slices also stop at {@link SLICE_MS}.
- */
-const ROUTE_BUDGET = 8_192;
-/**
- * Frames written per event-loop turn by instant flushes (with `flushSliceSize`
- * connections): a turn of a burst, where each connection writes many frames,
- * costs about what a turn of a one-event fan-out costs.
- */
-const FLUSH_FRAME_BUDGET = 4_096;
-/**
- * Longest a deferred slice (routing, flushing) runs before it yields, in ms of
- * the hub's clock, whatever the counts above allow: a socket write costs tens
- * of µs (far more than routing), and more on a loaded machine. Keeps a turn of
- * a large fan-out short enough for other requests to be answered in between.
- */
-const SLICE_MS = 4;
 const MAX_PATTERNS = 32;
 
 function assertScope(scope: string): void {
@@ -174,8 +113,6 @@ function assertScope(scope: string): void {
     throw new LiveError('BAD_SIGNAL', `A scope must be a non-empty string of at most ${MAX_SCOPE_LENGTH} characters`);
   }
 }
-
-const randomId = () => Math.random().toString(36).slice(2, 10) + Math.random().toString(36).slice(2, 10);
 
 /** Whether `connection` is in `owner.scope` and carries every attribute of `owner.groups`. */
 function owns(owner: ConnectionOwner, connection: LiveConnection): boolean {
@@ -203,26 +140,14 @@ export class Hub {
   private readonly timers: LiveTimers;
   private readonly metrics: LiveMetrics;
   private readonly newId: () => string;
-  private readonly sliceSize: number;
-  private readonly limits: OutboxLimits;
   private readonly frames: FrameFactory;
   private readonly host: ConnectionHost;
   private readonly replaySource: ReplaySource;
+  private readonly fanout: Fanout;
   private readonly scopes = new Map<string, TopicIndex<LiveConnection>>();
   private readonly byId = new Map<string, LiveConnection>();
-  /** Connections waiting for an instant flush, in request order, each once (`flushQueued`); `instantHead` is the next. */
-  private readonly instantQueue: LiveConnection[] = [];
-  private instantHead = 0;
-  private flushScheduled = false;
-  private readonly flushInstantSlice = () => this.flushInstant();
-  private stamp = 0;
   /** Highest seq delivered: where a reset points. */
   private lastSeq = 0;
-  /** Entries waiting to be routed (a burst beyond this slice's budget); `routeHead` is the next one. */
-  private readonly routeQueue: PublishedEntry[] = [];
-  private routeHead = 0;
-  private routeBudget = ROUTE_BUDGET;
-  private routeScheduled = false;
   /** Epoch of `lastSeq`: a seq means nothing in another epoch (Redis lost its data, local fallback). */
   private lastEpoch = '';
   private drainingState = false;
@@ -233,31 +158,20 @@ export class Hub {
   private readonly lifetimes = new Map<LiveConnection, TimerHandle>();
 
   constructor(options: HubOptions = {}) {
-    this.timers = options.timers ?? systemTimers;
-    this.backend = options.backend ?? createMemoryBackend({ timers: this.timers });
-    this.metrics = options.metrics ?? noopMetrics;
-    this.newId = options.newId ?? randomId;
-    this.sliceSize = options.flushSliceSize ?? 512;
-    this.maxDurationMs = options.maxDurationMs;
-    if (this.maxDurationMs !== undefined && !(this.maxDurationMs > 0)) {
-      throw new LiveError('BAD_OPTIONS', 'maxDurationMs must be a positive number');
-    }
-    const flushIntervalMs = options.flushIntervalMs ?? 2000;
-    const coalesceWindowMs = options.coalesceWindowMs ?? flushIntervalMs;
-    if (!(flushIntervalMs > 0)) throw new LiveError('BAD_OPTIONS', 'flushIntervalMs must be a positive number');
-    if (!(coalesceWindowMs >= 0)) throw new LiveError('BAD_OPTIONS', 'coalesceWindowMs must be zero or a positive number');
-    if (!(this.sliceSize >= 1)) throw new LiveError('BAD_OPTIONS', 'flushSliceSize must be at least 1');
-    this.limits = { ...defaultOutboxLimits, ...options.limits };
-    for (const [name, value] of Object.entries(this.limits)) {
-      if (!(typeof value === 'number' && value > 0)) throw new LiveError('BAD_OPTIONS', `limits.${name} must be a positive number`);
-    }
-    this.frames = createFrameFactory(options.serialize ?? JSON.stringify, () => this.timers.now());
+    const settings = resolveHubOptions(options);
+    this.timers = settings.timers;
+    this.backend = settings.backend;
+    this.metrics = settings.metrics;
+    this.newId = settings.newId;
+    this.maxDurationMs = settings.maxDurationMs;
+    this.frames = createFrameFactory(settings.serialize, () => this.timers.now());
+    this.fanout = new Fanout(this.timers, this.frames, this.scopes, settings.flushSliceSize);
     this.host = {
       timers: this.timers,
       metrics: this.metrics,
-      limits: this.limits,
-      throttle: { flushIntervalMs, coalesceWindowMs },
-      requestInstantFlush: (connection) => this.requestInstantFlush(connection),
+      limits: settings.limits,
+      throttle: settings.throttle,
+      requestInstantFlush: (connection) => this.fanout.requestInstantFlush(connection),
       resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.headSeq()),
       controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
       unregister: (connection) => this.unregister(connection),
@@ -266,7 +180,7 @@ export class Hub {
       backend: this.backend,
       metrics: this.metrics,
       frames: this.frames,
-      maxKeys: this.limits.maxDirtyKeys,
+      maxKeys: settings.limits.maxDirtyKeys,
       headSeq: () => this.headSeq(),
     };
     this.backend.attach({
@@ -571,110 +485,12 @@ export class Hub {
     this.publishedCounts[entry.lane]++;
     this.metrics.published?.(entry.lane);
     for (const tap of this.taps) tap(entry);
-    // Route now while this slice has budget and nothing is queued ahead
-    // (keeps per-entry order); otherwise queue it for the next slice.
-    if (this.routeHead === this.routeQueue.length && this.routeBudget > 0) this.route(entry);
-    else this.routeQueue.push(entry);
-    this.scheduleRouteSlice();
-  }
-
-  /**
-   * Budget: at most about {@link ROUTE_BUDGET} recipient visits run in one
-   * event-loop turn, so a burst (hundreds of publishes to thousands of
-   * connections in one tick) is routed in slices and the process keeps
-   * answering other requests in between. Entries are routed whole, in order.
-   */
-  private scheduleRouteSlice(): void {
-    if (this.routeScheduled) return;
-    this.routeScheduled = true;
-    this.timers.defer(() => this.routeSlice());
-  }
-
-  private routeSlice(): void {
-    this.routeScheduled = false;
-    this.routeBudget = ROUTE_BUDGET;
-    const started = this.timers.now();
-    while (this.routeHead < this.routeQueue.length && this.routeBudget > 0) {
-      const entry = this.routeQueue[this.routeHead]!;
-      this.routeQueue[this.routeHead++] = undefined as unknown as PublishedEntry;
-      this.route(entry);
-      if (this.timers.now() - started >= SLICE_MS) break;
-    }
-    if (this.routeHead === this.routeQueue.length) {
-      this.routeQueue.length = 0;
-      this.routeHead = 0;
-    } else {
-      this.scheduleRouteSlice();
-    }
-  }
-
-  /** Hands an entry's frame to every connection of its scope whose topics and groups match. */
-  private route(entry: PublishedEntry): void {
-    const index = this.scopes.get(entry.scope);
-    if (!index) return;
-    const stamp = ++this.stamp;
-    let frame: Frame | undefined;
-    let visits = 1;
-    index.match(entry.topic, (connection) => {
-      visits++;
-      // A connection with several matching patterns is visited once per pattern.
-      if (connection.stamp === stamp) return;
-      connection.stamp = stamp;
-      if (!groupsMatch(entry.groups, connection.groups)) return;
-      frame ??= this.frames.data(entry);
-      connection.enqueue(frame);
-    });
-    this.routeBudget -= visits;
-  }
-
-  private requestInstantFlush(connection: LiveConnection): void {
-    connection.flushQueued = true;
-    this.instantQueue.push(connection);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    this.timers.defer(this.flushInstantSlice);
-  }
-
-  /**
-   * Writes queued instant frames, a slice at a time so the event loop keeps
-   * serving: at most `flushSliceSize` connections, about
-   * {@link FLUSH_FRAME_BUDGET} frames and {@link SLICE_MS} per turn (a
-   * connection's write is never split). A connection that closed while
-   * queued is skipped.
-   */
-  private flushInstant(): void {
-    this.flushScheduled = false;
-    const queue = this.instantQueue;
-    const started = this.timers.now();
-    let connections = 0;
-    let frames = 0;
-    while (this.instantHead < queue.length) {
-      const connection = queue[this.instantHead]!;
-      queue[this.instantHead++] = undefined as unknown as LiveConnection;
-      connection.flushQueued = false;
-      frames += connection.flush('instant');
-      if (++connections >= this.sliceSize || frames >= FLUSH_FRAME_BUDGET) break;
-      // The clock is read every 16 writes: cheap next to the writes themselves.
-      if ((connections & 15) === 0 && this.timers.now() - started >= SLICE_MS) break;
-    }
-    if (this.instantHead === queue.length) {
-      queue.length = 0;
-      this.instantHead = 0;
-      return;
-    }
-    // Connections re-queued behind the head: compact so the array stays O(connections).
-    if (this.instantHead * 2 >= queue.length) {
-      queue.copyWithin(0, this.instantHead);
-      queue.length -= this.instantHead;
-      this.instantHead = 0;
-    }
-    this.flushScheduled = true;
-    this.timers.defer(this.flushInstantSlice);
+    this.fanout.deliver(entry);
   }
 
   private unregister(connection: LiveConnection): void {
     if (!this.byId.delete(connection.id)) return;
-    // Left in `instantQueue` if queued: its flush finds it closed and writes nothing.
+    // Left in the fan-out's flush queue if queued: its flush finds it closed and writes nothing.
     const lifetime = this.lifetimes.get(connection);
     if (lifetime !== undefined) {
       this.timers.clearTimeout(lifetime);

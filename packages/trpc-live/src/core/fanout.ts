@@ -1,0 +1,144 @@
+import type { PublishedEntry } from './backend.ts';
+import type { LiveTimers } from './clock.ts';
+import type { LiveConnection } from './connection.ts';
+import type { FrameFactory } from './frames.ts';
+import { groupsMatch } from './groups.ts';
+import type { Frame } from './sink.ts';
+import type { TopicIndex } from './topicIndex.ts';
+
+/**
+ * Recipient visits routed per event-loop turn (about 2-4 ms of work). The
+ * publishing turn routes this much synchronously (what it publishes reaches
+ * each connection in one write); deferred slices also stop at {@link SLICE_MS}.
+ */
+const ROUTE_BUDGET = 8_192;
+/**
+ * Frames written per event-loop turn by instant flushes (with `flushSliceSize`
+ * connections): a turn of a burst, where each connection writes many frames,
+ * costs about what a turn of a one-event fan-out costs.
+ */
+const FLUSH_FRAME_BUDGET = 4_096;
+/**
+ * Longest a deferred slice (routing, flushing) runs before it yields, in ms of
+ * the hub's clock, whatever the counts above allow: a socket write costs tens
+ * of µs (far more than routing), and more on a loaded machine. Keeps a turn of
+ * a large fan-out short enough for other requests to be answered in between.
+ */
+const SLICE_MS = 4;
+
+/**
+ * Fan-out scheduling: hands delivered entries to matching connections and
+ * writes their instant lanes at the end of the tick, both in slices, so a
+ * burst (hundreds of publishes to thousands of connections in one tick)
+ * leaves the event loop free to answer other requests in between. Entries
+ * are routed whole and in order; each connection's write is never split.
+ */
+export class Fanout {
+  /** Entries waiting to be routed (a burst beyond this turn's budget); `routeHead` is the next one. */
+  private readonly routeQueue: PublishedEntry[] = [];
+  private routeHead = 0;
+  private routeBudget = ROUTE_BUDGET;
+  private routeScheduled = false;
+  /** Connections waiting for an instant flush, in request order, each once. */
+  private readonly flushQueue = new Set<LiveConnection>();
+  private flushScheduled = false;
+  private readonly flushSlice = () => this.flushInstant();
+
+  constructor(
+    private readonly timers: LiveTimers,
+    private readonly frames: FrameFactory,
+    /** The hub's topic trie per scope. */
+    private readonly scopes: ReadonlyMap<string, TopicIndex<LiveConnection>>,
+    /** Most connections written per flush slice (`HubOptions.flushSliceSize`). */
+    private readonly sliceSize: number,
+  ) {}
+
+  /** Routes `entry` now while this turn has budget and nothing is queued ahead (per-entry order); else queues it. */
+  deliver(entry: PublishedEntry): void {
+    if (this.routeHead === this.routeQueue.length && this.routeBudget > 0) this.route(entry);
+    else this.routeQueue.push(entry);
+    this.scheduleRouteSlice();
+  }
+
+  /** Queues `connection` for `flush('instant')` at the end of this tick (once, however often it asks). */
+  requestInstantFlush(connection: LiveConnection): void {
+    const queue = this.flushQueue;
+    const queued = queue.size;
+    queue.add(connection);
+    if (queue.size === queued || this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.timers.defer(this.flushSlice);
+  }
+
+  /** The next turn gets a fresh budget and routes what is queued. */
+  private scheduleRouteSlice(): void {
+    if (this.routeScheduled) return;
+    this.routeScheduled = true;
+    this.timers.defer(() => this.routeSlice());
+  }
+
+  private routeSlice(): void {
+    this.routeScheduled = false;
+    this.routeBudget = ROUTE_BUDGET;
+    const started = this.timers.now();
+    while (this.routeHead < this.routeQueue.length && this.routeBudget > 0) {
+      const entry = this.routeQueue[this.routeHead]!;
+      this.routeQueue[this.routeHead++] = undefined as unknown as PublishedEntry;
+      this.route(entry);
+      if (this.timers.now() - started >= SLICE_MS) break;
+    }
+    if (this.routeHead === this.routeQueue.length) {
+      this.routeQueue.length = 0;
+      this.routeHead = 0;
+    } else {
+      this.scheduleRouteSlice();
+    }
+  }
+
+  /** Hands an entry's frame to every connection of its scope whose topics and groups match. */
+  private route(entry: PublishedEntry): void {
+    const index = this.scopes.get(entry.scope);
+    if (!index) return;
+    let frame: Frame | undefined;
+    // The trie visits a connection once per matching pattern: only one with several can come twice.
+    let seen: Set<LiveConnection> | undefined;
+    let visits = 1;
+    index.match(entry.topic, (connection) => {
+      visits++;
+      if (connection.patterns.length > 1) {
+        seen ??= new Set();
+        if (seen.has(connection)) return;
+        seen.add(connection);
+      }
+      if (!groupsMatch(entry.groups, connection.groups)) return;
+      frame ??= this.frames.data(entry);
+      connection.enqueue(frame);
+    });
+    this.routeBudget -= visits;
+  }
+
+  /**
+   * Writes queued instant frames, a slice at a time so the event loop keeps
+   * serving: at most `sliceSize` connections, about {@link FLUSH_FRAME_BUDGET}
+   * frames and {@link SLICE_MS} per turn. A connection that closed while
+   * queued writes nothing.
+   */
+  private flushInstant(): void {
+    this.flushScheduled = false;
+    const queue = this.flushQueue;
+    const started = this.timers.now();
+    let connections = 0;
+    let frames = 0;
+    // A Set iterates in insertion order and visits what is added meanwhile (a connection that asks again).
+    for (const connection of queue) {
+      queue.delete(connection);
+      frames += connection.flush('instant');
+      if (++connections >= this.sliceSize || frames >= FLUSH_FRAME_BUDGET) break;
+      // The clock is read every 16 writes: cheap next to the writes themselves.
+      if ((connections & 15) === 0 && this.timers.now() - started >= SLICE_MS) break;
+    }
+    if (queue.size === 0) return;
+    this.flushScheduled = true;
+    this.timers.defer(this.flushSlice);
+  }
+}
