@@ -11,7 +11,8 @@ const CHANNEL = 'p:signals';
  * feed is checked against the wire format and not against the backend's own encoder.
  */
 function message(epoch: string, seq: number, serial: number, origin = 'o1'): string {
-  const payload = { scope: 'acme', topic: 'orders', lane: 'instant', key: `orders:${serial}`, signal: { kind: 'invalidate', resource: 'orders' }, o: origin, n: serial };
+  const signal = { kind: 'invalidate', resource: 'orders' };
+  const payload = { scope: 'acme', topic: 'orders', lane: 'instant', key: `orders:${serial}`, signal, o: origin, n: serial };
   return `${epoch}:${seq}|${JSON.stringify(payload)}`;
 }
 
@@ -115,7 +116,8 @@ describe('Delivery', () => {
     const events: string[] = [];
     const delivery = new Delivery();
     delivery.attach({ deliver: (entry) => events.push(`${entry.epoch}:${entry.seq}`), gap: () => events.push('gap') });
-    const entry = { scope: 'acme', topic: 't', lane: 'instant', key: 'k', signal: { kind: 'invalidate', resource: 'r' }, epoch: 'e1', seq: 1 } as PublishedEntry;
+    const signal = { kind: 'invalidate', resource: 'r' } as const;
+    const entry: PublishedEntry = { scope: 'acme', topic: 't', lane: 'instant', key: 'k', signal, epoch: 'e1', seq: 1 };
     delivery.deliver(entry);
     delivery.deliver(entry);
     expect(events).toEqual(['e1:1', 'e1:1']);

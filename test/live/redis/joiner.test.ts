@@ -9,7 +9,13 @@ import { OutageForwarding } from '../../../packages/trpc-live/src/redis/outageFo
 import { TwinMarks } from '../../../packages/trpc-live/src/redis/twinMarks.ts';
 import { waitFor } from '../../helpers/wait';
 
-const request = (key: string): PublishRequest => ({ scope: 'acme', topic: 'orders', lane: 'instant', key, signal: { kind: 'invalidate', resource: 'orders' } });
+const request = (key: string): PublishRequest => ({
+  scope: 'acme',
+  topic: 'orders',
+  lane: 'instant',
+  key,
+  signal: { kind: 'invalidate', resource: 'orders' },
+});
 
 /**
  * The backend's real parts around a fake Redis link: `redis.epoch` is what the hello answers, `redis.fail`

@@ -4,10 +4,10 @@ import { decodeReplay, ReplayReads } from '../../../packages/trpc-live/src/redis
 import type { SinceReply } from '../../../packages/trpc-live/src/redis/redisLink.ts';
 
 /** A stream entry as SINCE_SCRIPT returns it (`[id, [field, value, …]]`), written out by hand. */
-const streamEntry = (seq: number, key: string): [string, string[]] => [
-  `${seq}-0`,
-  ['k', key, 'd', JSON.stringify({ scope: 'acme', topic: 'orders', lane: 'instant', key, signal: { kind: 'invalidate', resource: 'orders' }, o: 'o1', n: seq }), 'o', 'o1', 'n', String(seq)],
-];
+function streamEntry(seq: number, key: string): [string, string[]] {
+  const payload = { scope: 'acme', topic: 'orders', lane: 'instant', key, signal: { kind: 'invalidate', resource: 'orders' }, o: 'o1', n: seq };
+  return [`${seq}-0`, ['k', key, 'd', JSON.stringify(payload), 'o', 'o1', 'n', String(seq)]];
+}
 
 function reads(options: { shared?: boolean; reply?: () => Promise<SinceReply>; commandTimeoutMs?: number } = {}) {
   const calls: string[] = [];
@@ -37,11 +37,17 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 describe('ReplayReads', () => {
   it('shares one Redis read between identical requests made in the same event-loop turn', async () => {
     const { replays, calls } = reads();
-    const results = [replays.since('acme', 'e1', 4), replays.since('acme', 'e1', 4), replays.since('acme', 'e1', 3), replays.since('beta', 'e1', 4)];
+    const results = [
+      replays.since('acme', 'e1', 4),
+      replays.since('acme', 'e1', 4),
+      replays.since('acme', 'e1', 3),
+      replays.since('beta', 'e1', 4),
+    ];
     expect(results[0]).toBe(results[1]);
     const settled = await Promise.all(results);
     expect(calls).toEqual(['acme@e1:4', 'acme@e1:3', 'beta@e1:4']);
-    expect(settled[0]).toEqual({ ok: true, entries: [expect.objectContaining({ epoch: 'e1', seq: 5, key: 'orders:1', origin: 'o1', serial: 5 })] });
+    const entry = expect.objectContaining({ epoch: 'e1', seq: 5, key: 'orders:1', origin: 'o1', serial: 5 });
+    expect(settled[0]).toEqual({ ok: true, entries: [entry] });
   });
 
   it('sends a second read for a request made after the first was sent (its snapshot would miss what came between)', async () => {
@@ -95,7 +101,8 @@ describe('ReplayReads', () => {
 
 describe('decodeReplay', () => {
   it('returns the latest entry per key, oldest first, and skips entries that are not ours', () => {
-    const newestFirst = [streamEntry(9, 'a'), ['8-0', ['k', 'x', 'd', 'not json']] as [string, string[]], streamEntry(7, 'b'), streamEntry(6, 'a')];
+    const foreign: [string, string[]] = ['8-0', ['k', 'x', 'd', 'not json']];
+    const newestFirst = [streamEntry(9, 'a'), foreign, streamEntry(7, 'b'), streamEntry(6, 'a')];
     expect(decodeReplay(newestFirst, 'e1').map((entry) => `${entry.key}@${entry.seq}`)).toEqual(['b@7', 'a@9']);
   });
 });

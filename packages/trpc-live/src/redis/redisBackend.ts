@@ -17,7 +17,16 @@ export type { RedisBackend, RedisBackendMode, RedisBackendOptions, RedisBackendS
 /**
  * Creates the Redis backend: one shared epoch and sequence, one stream per
  * scope for replay, one channel carrying every entry to every instance.
- * Only this module imports a Redis client.
+ * Only this folder imports a Redis client (`RedisLink` holds both connections).
+ *
+ * The parts, each with one job and its own state:
+ * - `ModeMachine`: connecting / shared / local / closed, errors, outages, `ready()`, health.
+ * - `RedisLink`: the connections and every command (keys, scripts, QUIT on close).
+ * - `ChannelFeed` and `Delivery`: the channel to the hub; gap detection, epoch adoption, one copy per identity.
+ * - `Publisher` (with `PublishDeadlines`): identities, the two deadlines, local copies of waiting publishes.
+ * - `LocalFallback`, `TwinMarks`, `OutageForwarding`: the local history, and what an outage leaves to do.
+ * - `Joiner`: (re)joining the shared history; `HealthPing`: a silent Redis noticed without publishes.
+ * - `ReplayReads`: replay, with one Redis read per identical cursor in a turn.
  *
  * Faults: commands fail fast (no offline queue) and connections retry with
  * backoff. While Redis is unreachable, publishes are delivered to local
@@ -65,24 +74,13 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   });
   const publisher = new Publisher({ settings, origin, link, mode, feed, delivery, local, twins, forwarding, onUnreachable: degrade });
   const { deadlines } = publisher;
-  const joiner = new Joiner({ link, mode, feed, delivery, local, twins, forwarding, inFlight: () => deadlines.inFlight.size, backoff: settings.backoff });
-  const ping = new HealthPing({
-    intervalMs: settings.pingIntervalMs,
-    unreachableAfterMs: settings.unreachableAfterMs,
-    mode,
-    deadlines,
-    canPing: () => link.commandReady,
-    ping: () => link.ping(),
-    now,
-    onUnreachable: degrade,
-  });
-  const replays = new ReplayReads({
-    mode,
-    local,
-    read: (scope, epoch, afterSeq) => link.since(scope, epoch, afterSeq),
-    commandTimeoutMs: settings.commandTimeoutMs,
-    onUnreachable: degrade,
-  });
+  const inFlight = () => deadlines.inFlight.size;
+  const joiner = new Joiner({ link, mode, feed, delivery, local, twins, forwarding, inFlight, backoff: settings.backoff });
+  const { pingIntervalMs: intervalMs, unreachableAfterMs, commandTimeoutMs } = settings;
+  const canPing = () => link.commandReady;
+  const ping = new HealthPing({ intervalMs, unreachableAfterMs, mode, deadlines, canPing, ping: () => link.ping(), now, onUnreachable: degrade });
+  const read = (scope: string, epoch: string, afterSeq: number) => link.since(scope, epoch, afterSeq);
+  const replays = new ReplayReads({ mode, local, read, commandTimeoutMs, onUnreachable: degrade });
 
   /** Redis became unreachable (or stopped answering): deliver locally until it is back. */
   function degrade(why: string): void {
@@ -100,7 +98,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     localPublishes: local.publishes,
     gaps: delivery.gaps,
     forwardPending: forwarding.size,
-    inFlight: deadlines.inFlight.size,
+    inFlight: inFlight(),
     duplicatesDropped: delivery.duplicatesDropped,
   });
   function changed(): void {
@@ -123,7 +121,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   });
   ping.start();
 
-  const isSettled = () => mode.shared && deadlines.inFlight.size === 0 && forwarding.size === 0;
+  const isSettled = () => mode.shared && inFlight() === 0 && forwarding.size === 0;
   return {
     name: 'redis',
     epoch,
@@ -133,15 +131,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     health: () => mode.health(feed.epoch),
     ready: (timeoutMs = 5000) => mode.ready(timeoutMs),
     state,
-    async settled(timeoutMs = 5000) {
-      const deadline = now() + timeoutMs;
-      // A script's last step, not a hot path: polling keeps the bookkeeping free of waiter lists.
-      while (!isSettled()) {
-        if (mode.closed || now() >= deadline) return false;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return true;
-    },
+    settled: (timeoutMs = 5000) => poll(isSettled, () => mode.closed, timeoutMs, now),
     async close() {
       if (mode.closed) return;
       delivery.attach(null);
@@ -152,4 +142,17 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       await link.close();
     },
   };
+}
+
+/**
+ * Resolves `true` once `done()` holds, `false` once `gaveUp()` does or after `timeoutMs`. A script's
+ * last step (`settled()`), not a hot path: polling every 10 ms keeps the bookkeeping free of waiter lists.
+ */
+async function poll(done: () => boolean, gaveUp: () => boolean, timeoutMs: number, now: () => number): Promise<boolean> {
+  const deadline = now() + timeoutMs;
+  while (!done()) {
+    if (gaveUp() || now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
 }
