@@ -36,7 +36,7 @@ export interface Context {
   /** The client's address for per-address limits (see `auth/clientAddress.ts`); `null` when unknown. */
   readonly clientAddress: string | null;
   /** What this request's mutations published (the read-your-writes fence). */
-  readonly live: PublishLog;
+  readonly publishLog: PublishLog;
 }
 
 /** What context creation reads from a request; shared by every transport. */
@@ -97,6 +97,6 @@ export async function createContext(input: ContextInput): Promise<Context> {
     streamSession: () => (streamSession ??= streamAuthenticate(input, db, resHeaders)),
     resHeaders,
     clientAddress: clientAddress(input.headers, input.remoteAddress),
-    live: createPublishLog(),
+    publishLog: createPublishLog(),
   };
 }

@@ -58,7 +58,7 @@ function handleAdmitted(req: Request, admission: RequestAdmission, remoteAddress
         resHeaders,
       ),
     responseMeta({ ctx }) {
-      const fence = fenceHeader(ctx?.live);
+      const fence = fenceHeader(ctx?.publishLog);
       return fence ? { headers: { [LIVE_FENCE_HEADER]: fence } } : {};
     },
     onError({ error, path }) {

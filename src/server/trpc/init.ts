@@ -50,7 +50,7 @@ export const live: Live<Context, Resources, Topics> = createLive<Context, Resour
     if (!session) return {};
     return { user: session.userId, role: session.role, ...(session.sessionId ? { session: session.sessionId } : {}) };
   },
-  publishLog: (ctx) => ctx.live,
+  publishLog: (ctx) => ctx.publishLog,
   // A token may narrow what its holder receives (claim `topics`); the stream gets the intersection.
   allowedTopics: (ctx) => ctx.session?.topics,
   // The stream ends with UNAUTHORIZED when the session (or stream credential) expires.
