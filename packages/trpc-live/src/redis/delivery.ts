@@ -27,6 +27,7 @@ export class Delivery {
     return this.dropped;
   }
 
+  /** The hub that gets what is delivered (`null`: nobody, after close). */
   attach(listener: BackendListener | null): void {
     this.listener = listener;
   }

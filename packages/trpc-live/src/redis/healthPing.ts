@@ -27,11 +27,13 @@ export class HealthPing {
 
   constructor(private readonly options: HealthPingOptions) {}
 
+  /** Starts the interval (unref'd: it never keeps a process alive). */
   start(): void {
     this.timer = setInterval(() => this.ping(), this.options.intervalMs);
     this.timer.unref?.();
   }
 
+  /** Stops the interval (on close). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -59,6 +59,7 @@ export class Joiner {
     this.probeTimer.unref?.();
   }
 
+  /** Cancels a scheduled retry (on close). */
   stop(): void {
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;

@@ -83,6 +83,7 @@ export class LocalFallback {
     return toEntry(request, this.epoch, serial, { origin: this.options.origin, serial });
   }
 
+  /** Replay from the local history (see `ReplayStore.since`). */
   since(scope: string, epoch: string, afterSeq: number): ReplayResult {
     return this.history.log.since(scope, epoch, afterSeq);
   }

@@ -32,12 +32,15 @@ export class ModeMachine {
     this.began = options.now();
   }
 
+  /** Where the backend stands now. */
   get mode(): RedisBackendMode {
     return this.current;
   }
+  /** Joined to the shared history. */
   get shared(): boolean {
     return this.current === 'shared';
   }
+  /** Closed for good. */
   get closed(): boolean {
     return this.current === 'closed';
   }

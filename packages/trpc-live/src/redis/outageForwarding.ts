@@ -46,6 +46,7 @@ export class OutageForwarding {
     return this.slots.size;
   }
 
+  /** Queues a publish delivered only locally (or whose fate Redis did not tell). */
   remember(request: PublishRequest, serial: number): void {
     // Unique signals (events) each keep their own slot; idempotent ones the latest per key.
     const slot = `${request.scope}\u0000${request.key ?? `#${serial}`}`;

@@ -55,6 +55,7 @@ export class Publisher {
     });
   }
 
+  /** See `LiveBackend.publish`: rejects with `CLOSED` once closed. */
   publish(request: PublishRequest): PublishedEntry | Promise<PublishedEntry> {
     const { mode, forwarding, local } = this.parts;
     if (mode.closed) return Promise.reject(closedError());

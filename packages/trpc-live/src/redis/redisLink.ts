@@ -104,6 +104,7 @@ export class RedisLink {
     return this.commandReady && (!this.sub || this.sub.status === 'ready');
   }
 
+  /** Reports the connections' events (call once). */
   listen(events: LinkEvents): void {
     const onError = (error: Error) => events.error(error.message);
     this.cmd.on('error', onError);
@@ -117,6 +118,7 @@ export class RedisLink {
     }
   }
 
+  /** Subscribes the subscriber connection to the channel (nothing when publish-only). */
   async subscribe(): Promise<void> {
     await this.sub?.subscribe(this.channel);
   }
@@ -165,10 +167,12 @@ export class RedisLink {
     await this.cmd.publish(this.channel, GAP_MESSAGE);
   }
 
+  /** A PING on the command connection (see `HealthPing`). */
   async ping(): Promise<void> {
     await this.cmd.ping();
   }
 
+  /** Closes both connections, giving QUIT at most QUIT_WAIT_MS. */
   async close(): Promise<void> {
     await Promise.all(
       [this.cmd, this.sub].map(async (connection) => {
@@ -183,11 +187,8 @@ export class RedisLink {
     );
   }
 
+  /** One stream per scope, entry ids `<seq>-0` (see scripts.ts). */
   private streamKey(scope: string): string {
-    return `${this.prefix}:s:${scope}`;
-  }
-
-  private get prefix(): string {
-    return this.settings.prefix;
+    return `${this.settings.prefix}:s:${scope}`;
   }
 }

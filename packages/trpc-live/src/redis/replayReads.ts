@@ -28,6 +28,7 @@ export class ReplayReads {
 
   constructor(private readonly options: ReplayReadsOptions) {}
 
+  /** See `LiveBackend.since`. */
   since(scope: string, epoch: string, afterSeq: number): ReplayResult | Promise<ReplayResult> {
     const { mode, local } = this.options;
     const heldOrigin = localEpochOrigin(epoch);
