@@ -1,4 +1,4 @@
-// The package README's examples (sections "The registry and .meta({ invalidates })", "Several
+// The package README's examples (sections "The registry and .meta({ invalidates })", "Publishing outside a procedure", "Several
 // instances: the Redis backend" and "Testing"), written out as an app would write them: they
 // compile against the public entries (npm run typecheck covers this file) and do what README says.
 // If one of these has to change, change README's example with it.
@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { createHub, type Frame, type LiveSink } from 'trpc-live/core';
 import { processHub, resetProcessHub } from 'trpc-live/next';
 import { createRedisBackend } from 'trpc-live/redis';
-import { defineResources } from 'trpc-live/shared';
+import { defineResources, defineTopics, liveEvent, liveJob, type LiveMessage } from 'trpc-live/shared';
 import { captureInvalidations, capturePublishes, createManualTimers } from 'trpc-live/testing';
 import { checkResources, createLive, type LiveMeta } from 'trpc-live/trpc';
 import { redisServerBinary, startRedis, type TestRedis } from '../helpers/redis';
@@ -101,6 +101,49 @@ describe('README: the registry and the three forms of invalidates', () => {
   it('publishes keys from outside a procedure with publishKeys', async () => {
     const published = await captureInvalidations(live, () => live.publishKeys({ headers: new Headers(), userId: 1 }, [{ resource: 'posts', id: '3' }]));
     expect(published).toEqual([{ scope: 'default', resource: 'posts', id: '3', action: 'changed' }]);
+  });
+});
+
+// README, "Publishing outside a procedure": the topics module, the publisher and the page's reading.
+const topics = defineTopics({
+  mentions: liveEvent<{ postId: string; by: string }>(),
+  exports: liveJob<{ rows: number }, { url: string }>(),
+});
+
+describe('README: publishing outside a procedure', () => {
+  it('publishes progress, completion, an invalidation and an event that the page reads back with the declarations', async () => {
+    const timers = createManualTimers();
+    const hub = createHub({ timers });
+    const live = createLive<Context, typeof resources, typeof topics>({ resources, topics, hub });
+    const frames: Frame[] = [];
+    hub.connect({ scope: 'acme', sink: { write: (batch) => frames.push(...batch), pendingBytes: () => 0, onDrain: () => {}, close: () => {} } });
+    const [scope, run, post] = ['acme', { id: 'exp_1', url: '/exports/exp_1.csv' }, { id: 'p1' }];
+    const published = await captureInvalidations(hub, async () => {
+      const exporter = live.publisher('post-export', { invalidates: ['posts'], publishes: ['exports', 'mentions'] });
+
+      await exporter.progress(scope, 'exports', run.id, 40, 100, { rows: 4000 }); // key `exports.<id>`, coalesced lane
+      await exporter.complete(scope, 'exports', run.id, true, { url: run.url });
+      await exporter.invalidate(scope, 'posts', post.id, { action: 'updated' });
+      await exporter.event(scope, 'mentions', { postId: post.id, by: 'ada' });
+    });
+    expect(published).toEqual([{ scope: 'acme', resource: 'posts', id: 'p1', action: 'updated' }]);
+    // Progress travels on the coalesced lane: it arrives after its flush window.
+    timers.advance(5000);
+    let rows = 0;
+    let url = '';
+    const setRows = (value: number) => (rows = value);
+    const setUrl = (value: string) => (url = value);
+    // The page's listener, as README writes it inside useCallback.
+    const onMessage = (message: LiveMessage) => {
+      const update = topics.exports.parse(message); // null for any other message
+      if (update?.kind === 'progress') setRows(update.extra.rows);
+      if (update?.kind === 'complete') setUrl(update.extra.url);
+    };
+    for (const frame of frames) onMessage(frame.message);
+    expect([rows, url]).toEqual([4000, '/exports/exp_1.csv']);
+    expect(frames.map((frame) => topics.mentions.parse(frame.message)?.data).filter(Boolean)).toEqual([{ postId: 'p1', by: 'ada' }]);
+    expect(topics.exports.key(run.id)).toBe('exports.exp_1');
+    expect(topics.exports.pattern).toBe('exports.*');
   });
 });
 
