@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { formatCursor, MAX_CURSOR_BEYOND, MAX_CURSOR_LENGTH, parseCursor, type Hub } from 'trpc-live/core';
+import { formatCursor, MAX_CURSOR_LENGTH, parseCursor, type Hub } from 'trpc-live/core';
+import { MAX_CURSOR_BEYOND } from '../../../packages/trpc-live/src/shared/cursor';
 import { isDataFrame } from '../../helpers/sink';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
 

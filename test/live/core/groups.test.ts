@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { compactionKey, groupsMatch, LiveError, type Hub } from 'trpc-live/core';
+import { groupsMatch, LiveError, type Hub } from 'trpc-live/core';
+import { compactionKey } from '../../../packages/trpc-live/src/core/signal';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
 
 describe('groups: recipients are the intersection of scope, groups and topics', () => {

@@ -6,10 +6,8 @@ import {
   createHub,
   groupsMatch,
   matchTopic,
-  MAX_CURSOR_BEYOND,
   MAX_CURSOR_LENGTH,
   parseCursor,
-  TopicIndex,
   type ConnectionGroups,
   type Frame,
   type GroupFilter,
@@ -17,6 +15,8 @@ import {
   type LiveConnection,
   type PublishedEntry,
 } from 'trpc-live/core';
+import { MAX_CURSOR_BEYOND } from '../../../packages/trpc-live/src/shared/cursor';
+import { TopicIndex } from '../../../packages/trpc-live/src/core/topicIndex';
 import { RecordingSink, isDataFrame } from '../../helpers/sink';
 
 /** The simplest correct matcher: NATS semantics as a regular expression. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { laneIntervalMs, throttleFactor, type Hub } from 'trpc-live/core';
+import type { Hub } from 'trpc-live/core';
+import { laneIntervalMs, throttleFactor } from '../../../packages/trpc-live/src/core/throttle';
 import { connectSink, fakeHub } from './fixtures';
 
 /** Advances the clock 1 ms at a time until `sink` got a data write; returns the elapsed ms (or -1). */

@@ -11,11 +11,10 @@ export type {
   PublishReceipt,
 } from './hub.ts';
 export { LiveConnection } from './connection.ts';
-export { defaultOutboxLimits, Outbox } from './outbox.ts';
+// The defaults `HubOptions` documents (limits, metrics) stay public: an option's @default names them.
+export { defaultOutboxLimits } from './outbox.ts';
 export type { OutboxLimits } from './outbox.ts';
-export { laneIntervalMs, throttleFactor } from './throttle.ts';
-export type { ThrottleSettings } from './throttle.ts';
-export { assertGroupFilter, assertGroups, groupsMatch } from './groups.ts';
+export { groupsMatch } from './groups.ts';
 export type { ConnectionGroups, GroupFilter } from './groups.ts';
 export { createMemoryBackend } from './backend.ts';
 export type {
@@ -34,11 +33,9 @@ export { combineMetrics, noopMetrics } from './metrics.ts';
 export type { LiveMetrics } from './metrics.ts';
 export { LiveError, isLiveError } from '../shared/errors.ts';
 export type { LiveErrorCode } from '../shared/errors.ts';
-export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH, MAX_CURSOR_BEYOND } from '../shared/cursor.ts';
+export { formatCursor, parseCursor, newEpoch, MAX_CURSOR_LENGTH } from '../shared/cursor.ts';
 export type { Cursor } from '../shared/cursor.ts';
-export { assertPattern, assertTopic, matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_TOKENS } from '../shared/topic.ts';
-export { TopicIndex } from './topicIndex.ts';
-export { assertSignal, compactionKey, defaultTopic, keyOf, isIdempotent, MAX_BATCH_EVENTS } from './signal.ts';
+export { assertPattern, matchTopic } from '../shared/topic.ts';
 // Every message and signal type, defined in the shared module.
 export type * from '../shared/messages.ts';
 export { LANES } from '../shared/messages.ts';
