@@ -8,6 +8,18 @@ const frameworks = ['@trpc/*', 'next', 'next/*', 'react', 'react/*', 'react-dom'
 const backends = ['ioredis', 'ioredis/*', 'redis', 'redis/*', '@redis/*', 'better-sqlite3', 'prom-client'];
 // packages/trpc-live/src/<layer>/<file>.ts: anything two levels up leaves the package's source.
 const leavesLive = ['../../*', '../../**'];
+// How the app, scripts, benchmarks and end-to-end tests reach the package (repeated in the app's layering
+// blocks below: a later block's options for the same rule replace an earlier one's).
+const adopterPatterns = [
+  { group: ['**/packages/**'], message: 'Import the package by name (trpc-live/<entry>), not by path.' },
+  { regex: '^trpc-live/[^/]+/.+', message: 'Only trpc-live/<entry> is public: no deep imports past its exports.' },
+];
+// The app's layers (ARCHITECTURE.md, "Layout"): relative imports of src/server and src/app.
+const intoServer = '^(\\.{1,2}/)+(.*/)?server(/|$)';
+const intoApp = '^(\\.{1,2}/)+(.*/)?app(/|$)';
+// Next's server-side files in src/app (server components and route handlers): the only files there that may
+// import src/server. Everything else in src/app is a component or helper a client component may bundle.
+const nextServerFiles = ['src/app/**/page.tsx', 'src/app/**/layout.tsx', 'src/app/**/route.ts'];
 
 export default tseslint.config(
   { ignores: ['.next/**', 'dist/**', 'packages/*/dist/**', 'node_modules/**', 'next-env.d.ts', 'test-results/**', 'bench/.out/**', 'soak/.out/**', 'test/fixtures/adopter/**', '.cache/**'] },
@@ -27,10 +39,40 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
+        { patterns: adopterPatterns },
+      ],
+    },
+  },
+  {
+    // Browser code of the app: src/trpc (the tRPC client, query client, registry) and src/app's components.
+    // It reaches the server only through tRPC, so it imports src/server for types alone (`AppRouter`).
+    files: ['src/trpc/**/*.{ts,tsx}', 'src/app/**/*.{ts,tsx}'],
+    ignores: nextServerFiles,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, 'server-only', 'next/headers'].map((name) => ({ name, message: 'Browser code: no server-only modules.' })),
+          patterns: [
+            ...adopterPatterns,
+            { regex: intoServer, allowTypeImports: true, message: 'Browser code imports src/server for types only (import type); data comes through tRPC.' },
+            { group: ['trpc-live/core', 'trpc-live/trpc', 'trpc-live/node', 'trpc-live/redis', 'trpc-live/next', 'trpc-live/testing'], allowTypeImports: true, message: 'Browser code uses trpc-live/shared, /client and /react.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The server never imports the UI: src/server depends on src/trpc's shared files at most.
+    files: ['src/server/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
         {
           patterns: [
-            { group: ['**/packages/**'], message: 'Import the package by name (trpc-live/<entry>), not by path.' },
-            { regex: '^trpc-live/[^/]+/.+', message: 'Only trpc-live/<entry> is public: no deep imports past its exports.' },
+            ...adopterPatterns,
+            { regex: intoApp, message: 'src/server never imports src/app: pages depend on the server, not the reverse.' },
+            { regex: '^(\\.{1,2}/)+(.*/)?trpc/react$', message: 'src/server never imports the browser tRPC client (src/trpc/react.tsx).' },
           ],
         },
       ],
