@@ -142,7 +142,12 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
    * succeeded.
    */
   invalidationMiddleware: (opts: InvalidationMiddlewareOptions<TCtx>) => Promise<any>;
-  /** Publishes keys for `ctx` as the middleware does (for code outside a procedure, e.g. a job). */
+  /**
+   * Publishes keys for a request's `ctx` as the middleware does (its scope,
+   * its publish log), for request code the middleware does not cover (a
+   * route handler, a webhook). Code with no request (a job, a worker, a
+   * script) uses {@link Live.publisher}, which `trpc-live check` lists.
+   */
   publishKeys(ctx: TCtx, keys: readonly inferInvalidationKey<TRegistry>[]): Promise<PublishReceipt[]>;
   /** The value to return from the live subscription procedure. */
   stream(ctx: TCtx, input: LiveStreamInput | undefined, signal?: AbortSignal): LiveStream;
