@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { authedProcedure, router } from '../trpc/init';
 import { getImport, listImports, type ImportRecord } from '../data/imports';
 import { getImportWorker } from '../imports/importWorker';
-import { domain } from './errors';
+import { domain } from '../trpc/domainErrors';
 
 /** Largest CSV accepted, in characters (10,000 rows of the sample are ~600 KB). */
 export const MAX_IMPORT_CHARS = 5_000_000;

@@ -5,7 +5,7 @@ import { changeOrderStatus, createOrder, getOrder, listOrders, ORDER_STATUSES, t
 import { getProduct } from '../data/products';
 import { notify } from '../notify';
 import { takeTurn } from '../requestLimits';
-import { domain } from './errors';
+import { domain } from '../trpc/domainErrors';
 
 const money = (cents: number) => `$${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { authedProcedure, router } from '../trpc/init';
 import { adjustStock, getProduct, listProducts, MAX_STOCK, setLowStockThreshold } from '../data/products';
-import { domain } from './errors';
+import { domain } from '../trpc/domainErrors';
 
 const productId = z.string().min(1).max(64);
 
