@@ -1,6 +1,7 @@
 /**
  * Machine-readable codes for every error the live library throws.
- * Transports map them to tRPC codes (`BAD_*` → BAD_REQUEST, `UNAUTHORIZED`,
+ * `toTRPCError` (trpc-live/trpc) maps them to tRPC codes, for the transports
+ * and for procedures that call the hub (`BAD_*` → BAD_REQUEST, `UNAUTHORIZED`,
  * `FORBIDDEN`, `NOT_FOUND`, `DRAINING` → SERVICE_UNAVAILABLE, the rest → INTERNAL_SERVER_ERROR).
  */
 export type LiveErrorCode =
