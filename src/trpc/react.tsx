@@ -19,15 +19,16 @@ const url = '/api/trpc';
 /**
  * Query client, tRPC client with the live link, and the browser's live
  * stream: with `shareKey` (the signed-in user), every tab of this browser
- * shares one connection.
+ * shares one connection. `openStream={false}` (the sign-in page: no
+ * session to stream for) keeps the stream closed. @default openStream true
  */
 export function TRPCReactProvider({
   children,
-  live = true,
+  openStream = true,
   shareKey,
 }: {
   children: ReactNode;
-  live?: boolean;
+  openStream?: boolean;
   shareKey?: string;
 }) {
   const [state] = useState(() => {
@@ -49,7 +50,7 @@ export function TRPCReactProvider({
         <LiveProvider
           invalidator={state.invalidator}
           stream={state.trpcClient.live.stream}
-          enabled={live}
+          enabled={openStream}
           shareAcrossTabs={shareKey ? `app:${shareKey}` : false}
           setPaused={setPaused}
         >

@@ -6,7 +6,7 @@ export const metadata = { title: 'Sign in · trpc-live' };
 
 export default function SignInPage() {
   return (
-    <TRPCReactProvider live={false}>
+    <TRPCReactProvider openStream={false}>
       <main className="signin">
         <div className="signin-brand">
           <span className="logo" aria-hidden>
