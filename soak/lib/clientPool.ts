@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Histogram } from './histogram';
-import type { ChaosOptions, ClientCommand, ClientStats, ReconnectPolicy, StreamSpec, TappedEntry, VerifyResult } from './protocol';
+import type { ChaosOptions, ClientCommand, ClientStats, ClientTransport, Position, PublishedEntry, ReconnectPolicy, StreamSpec, VerifyResult } from './protocol';
 
 const here = import.meta.dirname;
 
@@ -59,6 +59,35 @@ export interface ClientPoolOptions {
   readonly latencyFlow?: string;
   /** Check every data frame against the stream's scope, groups and topics. @default false */
   readonly checkIsolation?: boolean;
+  /** Client implementation of every stream in this pool. @default 'raw' */
+  readonly transport?: ClientTransport;
+}
+
+/** A verdict of no stream: the sum's identity. */
+export const emptyVerify = (): VerifyResult => ({
+  streams: 0,
+  expected: 0,
+  received: 0,
+  byReset: 0,
+  replaced: 0,
+  lost: 0,
+  lostStreams: 0,
+  duplicates: 0,
+  unexpected: 0,
+  resetStreams: 0,
+  samples: [],
+});
+
+/** Verdicts of several processes or pools, added up. */
+export function sumVerify(parts: readonly VerifyResult[]): VerifyResult {
+  const total = emptyVerify();
+  for (const part of parts) {
+    for (const field of ['streams', 'expected', 'received', 'byReset', 'replaced', 'lost', 'lostStreams', 'duplicates', 'unexpected', 'resetStreams'] as const) {
+      total[field] += part[field];
+    }
+    total.samples.push(...part.samples.slice(0, 10 - total.samples.length));
+  }
+  return total;
 }
 
 /** Pool totals: the processes' {@link ClientStats} summed, histograms merged. */
@@ -86,7 +115,10 @@ export async function createClientPool(options: ClientPoolOptions) {
   );
   await Promise.all(
     processes.map((p) =>
-      p.send({ type: 'init', url: options.url, latencyFlow: options.latencyFlow, checkIsolation: options.checkIsolation }, 30_000),
+      p.send(
+        { type: 'init', url: options.url, latencyFlow: options.latencyFlow, checkIsolation: options.checkIsolation, transport: options.transport },
+        30_000,
+      ),
     ),
   );
   const owner = (key: number) => processes[key % count]!;
@@ -100,6 +132,7 @@ export async function createClientPool(options: ClientPoolOptions) {
     for (const key of keys) groups[key % count]!.push(key);
     return groups;
   };
+  let sentRecord: readonly PublishedEntry[] | null = null;
   const all = <T>(command: ClientCommand, timeoutMs?: number) => Promise.all(processes.map((p) => p.send<T>(command, timeoutMs)));
 
   return {
@@ -183,23 +216,25 @@ export async function createClientPool(options: ClientPoolOptions) {
       const parts = await all<Array<[number, number, number, number]>>({ type: 'counts' });
       return new Map(parts.flat().map(([key, data, resets, violations]) => [key, { data, resets, violations }]));
     },
-    /** Runs the coverage oracle in every process (optionally on some streams only). */
-    async verify(entries: readonly TappedEntry[], afterSeq = 0, keys?: readonly number[]): Promise<VerifyResult> {
-      const groups = keys ? keysByProcess(keys) : processes.map(() => undefined);
+    /**
+     * Runs the record oracle in every process (optionally on some streams
+     * only, each window closed at `until`): `record` is the server's
+     * {@link SoakServer.published} list, sent to a process only when it changed.
+     */
+    async verify(record: readonly PublishedEntry[], options: { keys?: readonly number[]; until?: Position } = {}): Promise<VerifyResult> {
+      if (record !== sentRecord) {
+        await all({ type: 'setRecord', entries: record });
+        sentRecord = record;
+      }
+      const groups = options.keys ? keysByProcess(options.keys) : processes.map(() => undefined);
       const parts = await Promise.all(
         processes.map((p, i) =>
-          keys && !groups[i]!.length
-            ? { streams: 0, keysChecked: 0, gapStreams: 0, gaps: 0, samples: [] }
-            : p.send<VerifyResult>({ type: 'verify', entries, afterSeq, ...(groups[i] ? { keys: groups[i] } : {}) }),
+          options.keys && !groups[i]!.length
+            ? emptyVerify()
+            : p.send<VerifyResult>({ type: 'verify', ...(groups[i] ? { keys: groups[i] } : {}), ...(options.until ? { until: options.until } : {}) }),
         ),
       );
-      return {
-        streams: parts.reduce((n, r) => n + r.streams, 0),
-        keysChecked: parts.reduce((n, r) => n + r.keysChecked, 0),
-        gapStreams: parts.reduce((n, r) => n + r.gapStreams, 0),
-        gaps: parts.reduce((n, r) => n + r.gaps, 0),
-        samples: parts.flatMap((r) => r.samples).slice(0, 10),
-      };
+      return sumVerify(parts);
     },
     chaosStart: (options: ChaosOptions) => all({ type: 'chaosStart', options }),
     async chaosStop(timeoutMs = 30_000) {

@@ -10,47 +10,33 @@
  * against the stream's own scope, groups and topics when isolation is on.
  */
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { Histogram } from './histogram';
-import { coverageGaps, inScope, ReceivedLog, type TappedEntry } from './oracle';
-import type { ChaosOptions, ClientCommand, ClientStats, ReconnectPolicy, StreamSpec, VerifyResult } from './protocol';
+import {
+  epochOf,
+  epochs,
+  errorCode,
+  errorSamples,
+  latency,
+  now,
+  resetReasons,
+  resumeFirst,
+  resumeHello,
+  sample,
+  seqOf,
+  serializedErrors,
+  totals,
+  violationSamples,
+} from './clientTotals';
+import { EventSourceStream } from './eventSourceStream';
+import { compareWithRecord, inScope, ReceivedLog, type Position, type PublishedEntry } from './oracle';
+import { LIVE_STREAM_PATH as PATH, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type ReconnectPolicy, type StreamSpec, type VerifyResult } from './protocol';
 import { SseParser, type SseEvent } from './sse';
 import { mulberry32 } from './random';
-
-const PATH = '/api/trpc/live.stream';
-const now = () => performance.timeOrigin + performance.now();
 
 let baseUrl = new URL('http://127.0.0.1:3000');
 let latencyFlow: string | null = null;
 let checkIsolation = false;
 let policy: ReconnectPolicy | null = null;
-
-const latency = new Histogram();
-const resumeHello = new Histogram();
-const resumeFirst = new Histogram();
-const totals = {
-  unexpectedEnds: 0,
-  reconnects: 0,
-  openErrors: 0,
-  violations: 0,
-  chaos: { disconnects: 0, stalls: 0, pauses: 0, pauseErrors: 0 },
-  resumedBy: { reset: 0, data: 0 },
-};
-const errorSamples: string[] = [];
-const violationSamples: string[] = [];
-const serializedErrors: Record<string, number> = {};
-const resetReasons: Record<string, number> = {};
-const epochs = new Set<string>();
-
-/** The epoch of a frame: its SSE id (`epoch:seq`), else the connection's. */
-const epochOf = (id: string, fallback: string) => {
-  const colon = id.lastIndexOf(':');
-  return colon > 0 ? id.slice(0, colon) : fallback;
-};
-
-const sample = (list: string[], text: string) => {
-  if (list.length < 20) list.push(text);
-};
+let transport: ClientTransport = 'raw';
 
 type ChaosState = 'idle' | 'down' | 'stalled' | 'paused';
 
@@ -69,6 +55,8 @@ class Stream {
   /** Set by us before we end the socket: not an unexpected end. */
   private intentional = false;
   private attempt = 0;
+  /** The current attempt resent a cursor (`input.lastEventId`). */
+  private sentCursor = false;
   private req: ClientRequest | null = null;
   private res: IncomingMessage | null = null;
   private retryMs: number | null = null;
@@ -113,6 +101,7 @@ class Stream {
     this.connected = false;
     this.ended = false;
     const topics = this.spec.view.topics;
+    this.sentCursor = this.lastEventId !== '';
     const input = { ...(this.lastEventId ? { lastEventId: this.lastEventId } : {}), ...(topics?.length ? { topics } : {}) };
     this.note(`connect #${attempt} lastEventId=${this.lastEventId}`);
     const query = Object.keys(input).length ? `?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : '';
@@ -170,13 +159,7 @@ class Stream {
       case 'message':
         return this.onMessage(event.data, event.lastEventId);
       case 'serialized-error': {
-        let code = 'unknown';
-        try {
-          const shape = JSON.parse(event.data) as { json?: { data?: { code?: string }; code?: unknown } };
-          code = shape.json?.data?.code ?? String(shape.json?.code ?? 'unknown');
-        } catch {
-          // keep 'unknown'
-        }
+        const code = errorCode(event.data);
         serializedErrors[code] = (serializedErrors[code] ?? 0) + 1;
         if (!this.connected) this.fail(`serialized-error ${code}`);
         else this.teardown('end');
@@ -209,6 +192,8 @@ class Stream {
           epochs.add(message.epoch);
           this.epoch = message.epoch;
           this.received.meet(message.epoch);
+          // A stream that came without a cursor starts at the head its hello names: its window opens there.
+          if (!this.sentCursor && Number.isFinite(seqOf(id))) this.received.open(epochOf(id, message.epoch), seqOf(id));
         }
         if (this.goneAt !== null) {
           resumeHello.add(at - this.goneAt);
@@ -309,7 +294,10 @@ class Stream {
   }
 }
 
-const streams = new Map<number, Stream>();
+/** A stream of either client implementation: what open, stats, verify and close need. */
+type AnyStream = Stream | EventSourceStream;
+
+const streams = new Map<number, AnyStream>();
 
 async function open(specs: readonly StreamSpec[], concurrency: number, timeoutMs: number) {
   let next = 0;
@@ -319,7 +307,7 @@ async function open(specs: readonly StreamSpec[], concurrency: number, timeoutMs
   const worker = async () => {
     while (next < specs.length) {
       const spec = specs[next++]!;
-      const stream = new Stream(spec);
+      const stream = transport === 'eventsource' ? new EventSourceStream(spec, baseUrl) : new Stream(spec);
       streams.set(spec.key, stream);
       const ok = await Promise.race([
         stream.open(),
@@ -336,9 +324,17 @@ async function open(specs: readonly StreamSpec[], concurrency: number, timeoutMs
   return { opened, failed, ms: now() - started };
 }
 
-function select(keys?: readonly number[]): Stream[] {
+function select(keys?: readonly number[]): AnyStream[] {
   if (!keys) return [...streams.values()];
-  return keys.map((k) => streams.get(k)).filter((s): s is Stream => s !== undefined);
+  return keys.map((k) => streams.get(k)).filter((s): s is AnyStream => s !== undefined);
+}
+
+/** The raw streams among `keys`: cuts, stalls and chaos act on the socket, which only they own. */
+function selectRaw(keys?: readonly number[]): Stream[] {
+  const list = select(keys);
+  const raw = list.filter((s): s is Stream => s instanceof Stream);
+  if (raw.length !== list.length) throw new Error('cut, reconnect, stall and chaos act on raw streams only');
+  return raw;
 }
 
 function stats(): ClientStats {
@@ -378,23 +374,49 @@ function stats(): ClientStats {
   };
 }
 
-function verify(entries: readonly TappedEntry[], afterSeq: number, keys?: readonly number[]): VerifyResult {
-  const byScope = new Map<string, TappedEntry[]>();
+/** The harness's record of publishes, in publish order, by tenant (set by the runner; see `setRecord`). */
+let recordByScope = new Map<string, PublishedEntry[]>();
+
+function setRecord(entries: readonly PublishedEntry[]): { entries: number } {
+  recordByScope = new Map();
   for (const entry of entries) {
-    let list = byScope.get(entry.scope);
-    if (!list) byScope.set(entry.scope, (list = []));
+    let list = recordByScope.get(entry.scope);
+    if (!list) recordByScope.set(entry.scope, (list = []));
     list.push(entry);
   }
-  const result: VerifyResult = { streams: 0, keysChecked: 0, gapStreams: 0, gaps: 0, samples: [] };
+  return { entries: entries.length };
+}
+
+/** Runs the record oracle on every stream that opened (or on `keys`), each window closed at `until` when given. */
+function verify(keys?: readonly number[], until?: Position): VerifyResult {
+  const result: VerifyResult = {
+    streams: 0,
+    expected: 0,
+    received: 0,
+    byReset: 0,
+    replaced: 0,
+    lost: 0,
+    lostStreams: 0,
+    duplicates: 0,
+    unexpected: 0,
+    resetStreams: 0,
+    samples: [],
+  };
   for (const stream of select(keys)) {
     if (stream.failed) continue;
     result.streams++;
-    const { keys: checked, gaps } = coverageGaps(byScope.get(stream.spec.view.scope) ?? [], stream.spec.view, stream.received, afterSeq);
-    result.keysChecked += checked;
-    if (!gaps.length) continue;
-    result.gapStreams++;
-    result.gaps += gaps.length;
-    for (const gap of gaps) if (result.samples.length < 10) result.samples.push({ ...gap, stream: stream.spec.key });
+    const verdict = compareWithRecord(recordByScope.get(stream.spec.view.scope) ?? [], stream.spec.view, stream.received, until);
+    result.expected += verdict.expected;
+    result.received += verdict.received;
+    result.byReset += verdict.byReset;
+    result.replaced += verdict.replaced;
+    result.duplicates += verdict.duplicates;
+    result.unexpected += verdict.unexpected;
+    if (stream.resets) result.resetStreams++;
+    if (!verdict.lost.length) continue;
+    result.lostStreams++;
+    result.lost += verdict.lost.length;
+    for (const loss of verdict.lost) if (result.samples.length < 10) result.samples.push({ ...loss, stream: stream.spec.key });
   }
   return result;
 }
@@ -491,8 +513,9 @@ function startAction(stream: Stream, options: ChaosOptions, random: () => number
 function chaosStart(options: ChaosOptions): void {
   const random = mulberry32(options.seed);
   const perTick = (options.disconnectPerSec + options.stallPerSec + options.pausePerSec) * (options.tickMs / 1000);
+  const raw = selectRaw();
   chaosTimer = setInterval(() => {
-    for (const stream of streams.values()) {
+    for (const stream of raw) {
       if (stream.failed || stream.retired || stream.chaos !== 'idle' || !stream.connected) continue;
       if (random() < perTick) startAction(stream, options, random);
     }
@@ -515,6 +538,7 @@ async function handle(command: ClientCommand): Promise<unknown> {
   switch (command.type) {
     case 'init':
       baseUrl = new URL(command.url);
+      transport = command.transport ?? 'raw';
       latencyFlow = command.latencyFlow ?? null;
       checkIsolation = command.checkIsolation ?? false;
       return { pid: process.pid };
@@ -532,7 +556,7 @@ async function handle(command: ClientCommand): Promise<unknown> {
       policy = command.policy;
       return {};
     case 'stall':
-      for (const stream of select(command.keys)) stream.stall(command.on);
+      for (const stream of selectRaw(command.keys)) stream.stall(command.on);
       return {};
     case 'stats':
       return stats();
@@ -541,8 +565,10 @@ async function handle(command: ClientCommand): Promise<unknown> {
       return {};
     case 'counts':
       return [...streams.values()].map((s) => [s.spec.key, s.data, s.resets, s.violations] as const);
+    case 'setRecord':
+      return setRecord(command.entries);
     case 'verify':
-      return verify(command.entries, command.afterSeq ?? 0, command.keys);
+      return verify(command.keys, command.until);
     case 'chaosStart':
       chaosStart(command.options);
       return {};
@@ -551,13 +577,15 @@ async function handle(command: ClientCommand): Promise<unknown> {
     case 'waitConnected':
       return waitConnected(command.timeoutMs);
     case 'cut':
-      for (const stream of select(command.keys)) stream.cut();
+      for (const stream of selectRaw(command.keys)) stream.cut();
       return {};
     case 'reconnect':
-      for (const stream of select(command.keys)) stream.reconnect();
+      for (const stream of selectRaw(command.keys)) stream.reconnect();
       return {};
-    case 'trace':
-      return streams.get(command.key)?.trace ?? null;
+    case 'trace': {
+      const stream = streams.get(command.key);
+      return stream instanceof Stream ? stream.trace : null;
+    }
   }
 }
 

@@ -1,5 +1,8 @@
 import type { HistogramData } from './histogram';
-import type { Gap, StreamView, TappedEntry } from './oracle';
+import type { Loss, Position, PublishedEntry, StreamView } from './oracle';
+
+/** The live stream's tRPC path (what httpSubscriptionLink requests for `live.stream`). */
+export const LIVE_STREAM_PATH = '/api/trpc/live.stream';
 
 /** One live stream a client process opens. */
 export interface StreamSpec {
@@ -76,18 +79,48 @@ export interface ClientStats {
   resumeFirst: HistogramData;
 }
 
-/** Oracle verdict of one client process. */
+/** The record oracle's verdict over the streams of one client process (or of the pool, summed). */
 export interface VerifyResult {
+  /** Streams judged. */
   streams: number;
-  keysChecked: number;
-  gapStreams: number;
-  gaps: number;
-  samples: Array<Gap & { stream: number }>;
+  /** (stream, publish) pairs the record says the streams may receive within their windows. */
+  expected: number;
+  /** ... that arrived. */
+  received: number;
+  /** ... covered by a reset the stream received. */
+  byReset: number;
+  /** ... replaced by a later publish of the same key that arrived or was covered. */
+  replaced: number;
+  /** ... lost: none of the above. */
+  lost: number;
+  /** Streams with at least one loss. */
+  lostStreams: number;
+  /** Data frames received twice or more. */
+  duplicates: number;
+  /** Data frames within a window that the record does not hold for that stream. */
+  unexpected: number;
+  /** Streams that received a reset. */
+  resetStreams: number;
+  samples: Array<Loss & { stream: number }>;
 }
+
+/** Which client implementation a client process runs. */
+export type ClientTransport =
+  /** Raw SSE over `node:http`, reconnecting by the runner's {@link ReconnectPolicy}: cheap, so thousands fit in a process. */
+  | 'raw'
+  /** The `eventsource` package (v4, WHATWG EventSource over fetch), reconnecting by itself after its own retry delay. */
+  | 'eventsource';
 
 /** Requests the runner sends a client process. */
 export type ClientCommand =
-  | { readonly type: 'init'; readonly url: string; readonly latencyFlow?: string; readonly checkIsolation?: boolean }
+  | {
+      readonly type: 'init';
+      readonly url: string;
+      readonly latencyFlow?: string;
+      readonly checkIsolation?: boolean;
+      /** @default 'raw' */
+      readonly transport?: ClientTransport;
+    }
   | { readonly type: 'open'; readonly specs: readonly StreamSpec[]; readonly concurrency: number; readonly timeoutMs: number }
   | { readonly type: 'close'; readonly keys?: readonly number[]; readonly mode: 'rst' | 'end' }
   | { readonly type: 'policy'; readonly policy: ReconnectPolicy | null }
@@ -95,7 +128,9 @@ export type ClientCommand =
   | { readonly type: 'stats' }
   | { readonly type: 'resetLatency' }
   | { readonly type: 'counts' }
-  | { readonly type: 'verify'; readonly entries: readonly TappedEntry[]; readonly afterSeq?: number; readonly keys?: readonly number[] }
+  /** The harness's record of publishes (in publish order) that `verify` judges against; replaces the previous one. */
+  | { readonly type: 'setRecord'; readonly entries: readonly PublishedEntry[] }
+  | { readonly type: 'verify'; readonly keys?: readonly number[]; readonly until?: Position }
   | { readonly type: 'chaosStart'; readonly options: ChaosOptions }
   | { readonly type: 'chaosStop'; readonly timeoutMs: number }
   | { readonly type: 'waitConnected'; readonly timeoutMs: number }
@@ -104,4 +139,4 @@ export type ClientCommand =
   | { readonly type: 'cut'; readonly keys: readonly number[] }
   | { readonly type: 'reconnect'; readonly keys: readonly number[] };
 
-export type { Gap, StreamView, TappedEntry };
+export type { Loss, Position, PublishedEntry, StreamView };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
-import type { TappedEntry } from './oracle';
+import { inPublishOrder, toPublished, type PublishedEntry, type RawPublish } from './oracle';
 import { freePort } from '../../test/helpers/prodServer';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -75,6 +75,16 @@ export interface PublishItem {
   stamp?: boolean;
 }
 
+/** An entry the hub's tap says it delivered: a diagnostic, never an oracle's ground truth. */
+export interface DeliveredEntry {
+  readonly seq: number;
+  readonly epoch: string;
+  readonly scope: string;
+  readonly topic: string;
+  readonly key: string;
+  readonly kind: string;
+}
+
 export interface SoakServer {
   readonly url: string;
   readonly port: number;
@@ -91,8 +101,15 @@ export interface SoakServer {
   publish(items: readonly PublishItem[]): Promise<number[]>;
   flowStart(flow: FlowSpec): Promise<void>;
   flowStop(name: string): Promise<{ published: number; lastSeq: number; errors: number }>;
+  /**
+   * Every publish made through the hub's API since the server became healthy
+   * (the harness's and the app's), with the receipt each got back, in publish
+   * order: what the oracles check clients against. Also how many publishes rejected.
+   */
+  published(): Promise<{ entries: PublishedEntry[]; failures: number }>;
+  /** Diagnostic: start/take the hub's own account of what it delivered (not used by any oracle). */
   tapStart(): Promise<void>;
-  tapTake(stop?: boolean): Promise<TappedEntry[]>;
+  tapTake(stop?: boolean): Promise<DeliveredEntry[]>;
   resetSockets(filter?: { scope?: string }): Promise<number>;
   /** `trpc_live_connections` from GET /api/metrics. */
   gauge(): Promise<number>;
@@ -193,6 +210,11 @@ export async function startSoakServer(
     });
   };
 
+  // Record from the start: a client's window, not the moment recording began, decides what it should get.
+  await call('recordStart');
+  const record: PublishedEntry[] = [];
+  let ordered: PublishedEntry[] = [];
+
   return {
     url,
     port,
@@ -210,8 +232,16 @@ export async function startSoakServer(
     publish: async (items) => (await call<{ seqs: number[] }>('publish', { items })).seqs,
     flowStart: async (flow) => void (await call('flowStart', { flow })),
     flowStop: (name) => call('flowStop', { name }),
+    async published() {
+      const taken = await call<{ entries: RawPublish[]; failures: number }>('recordTake', { since: record.length });
+      if (taken.entries.length || ordered.length !== record.length) {
+        for (const raw of taken.entries) record.push(toPublished(raw));
+        ordered = inPublishOrder(record);
+      }
+      return { entries: ordered, failures: taken.failures };
+    },
     tapStart: async () => void (await call('tapStart')),
-    tapTake: async (stop = false) => (await call<{ entries: TappedEntry[] }>('tapTake', { stop })).entries,
+    tapTake: async (stop = false) => (await call<{ entries: DeliveredEntry[] }>('tapTake', { stop })).entries,
     resetSockets: async (filter) => (await call<{ count: number }>('resetSockets', { filter })).count,
     async gauge() {
       const text = await (await fetch(`${url}/api/metrics`, { headers: { authorization: `Bearer ${SOAK_METRICS_TOKEN}` } })).text();

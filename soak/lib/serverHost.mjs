@@ -12,8 +12,14 @@
 // - `publish` / `flow`: publishes through the app's process-wide hub, the call
 //   the app's mutations make after they commit, at volumes and with routing
 //   (tenants, groups, topics) the demo's mutations cannot produce;
-// - `tap`: every entry the hub delivered (seq, scope, topic, key, groups), the
-//   ground truth the oracles check clients against;
+// - `record`: every publish made through the hub's API while the server runs
+//   (the harness's own and the app's, after its mutations commit): the call's
+//   scope, topic, groups and signal, with the receipt it got back. This is
+//   what the oracles check clients against: it is taken where the publisher
+//   hands the signal over, so a loss anywhere between publish and delivery
+//   shows as a missing frame;
+// - `tap`: every entry the hub says it delivered, a diagnostic only (the
+//   hub's own account cannot reveal the hub's losses);
 // - `resetSockets`: a connection reset from the server side (every live socket
 //   destroyed at once), the start of a reconnect storm.
 import { performance } from 'node:perf_hooks';
@@ -85,6 +91,52 @@ function describe(connection) {
 const matches = (connection, filter = {}) =>
   (!filter.scope || connection.scope === filter.scope) &&
   Object.entries(filter.groups ?? {}).every(([k, v]) => connection.groups[k] === v);
+
+/** Publishes recorded at the hub's API since the server started (see `record` above). */
+const record = [];
+let recordFailures = 0;
+
+/** The routing fields of a signal (no hint): what the oracles need, small enough to send over IPC. */
+function shape(signal) {
+  return {
+    kind: signal?.kind,
+    ...(signal?.resource !== undefined ? { resource: signal.resource } : {}),
+    ...(signal?.id !== undefined ? { id: String(signal.id) } : {}),
+    ...(signal?.key !== undefined ? { key: signal.key } : {}),
+    ...(signal?.topic !== undefined ? { topic: signal.topic } : {}),
+    ...(Array.isArray(signal?.events) ? { events: signal.events.map(shape) } : {}),
+  };
+}
+
+/**
+ * Records every call to the hub's `publish` (its `invalidate`, `signal`,
+ * `progress`, `complete` and `batch` all go through it) with the receipt it
+ * resolved to. An own property shadows the method on this one hub object;
+ * the product is not changed. A rejected publish published nothing.
+ */
+function startRecording() {
+  const h = hub();
+  if (Object.hasOwn(h, 'publish')) return;
+  const publish = h.publish;
+  h.publish = async function recordedPublish(scope, signal, options) {
+    let receipt;
+    try {
+      receipt = await publish.call(this, scope, signal, options);
+    } catch (error) {
+      recordFailures++;
+      throw error;
+    }
+    record.push({
+      seq: receipt.seq,
+      epoch: receipt.epoch,
+      scope,
+      ...(options?.topic !== undefined ? { topic: options.topic } : {}),
+      ...(options?.groups ? { groups: options.groups } : {}),
+      signal: shape(signal),
+    });
+    return receipt;
+  };
+}
 
 let tapped = null;
 let untap = null;
@@ -172,6 +224,13 @@ const commands = {
     return { started: flow.name };
   },
   flowStop: ({ name }) => stopFlow(name),
+  recordStart: () => {
+    startRecording();
+    return { recording: true };
+  },
+  // The recorded publishes from index `since` on (the runner keeps the whole record).
+  recordTake: ({ since = 0 }) => ({ entries: record.slice(since), total: record.length, failures: recordFailures }),
+  // Diagnostic only: what the hub says it delivered.
   tapStart: () => {
     tapped = [];
     untap?.();

@@ -1,6 +1,6 @@
-import { createClientPool } from '../lib/clientPool';
-import type { StreamSpec } from '../lib/protocol';
-import { bytes, int, ms, quietLog, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
+import { createClientPool, sumVerify } from '../lib/clientPool';
+import type { StreamSpec, VerifyResult } from '../lib/protocol';
+import { bytes, int, ms, quietLog, recordCheck, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
 import { startSoakServer } from '../lib/server';
 import { sessionCookie } from '../lib/sessions';
 
@@ -66,18 +66,30 @@ export async function run(params: ChurnParams = full, log: Log = quietLog): Prom
     const baseline = await server.memory();
     log(`churn: warm-up ${warm.opened}/${params.warmup} opened; baseline heap ${bytes(baseline.heapUsed)}`);
 
-    const waves: Array<{ opened: number; failed: number; openMs: number; gaugeOpen: number }> = [];
+    const waves: Array<{ opened: number; failed: number; openMs: number; gaugeOpen: number; lost: number; expected: number }> = [];
+    const verdicts: VerifyResult[] = [];
     for (let w = 0; w < params.waves; w++) {
       const wave = specs(params.perWave);
+      const keys = wave.map((s) => s.key);
       const opened = await pool.open(wave, 250);
       const gaugeOpen = await server.gauge();
       await new Promise((resolve) => setTimeout(resolve, params.holdMs));
-      await pool.close(
-        'rst',
-        wave.map((s) => s.key),
+      // Each stream's window: from the head its hello named to the last publish recorded now. It must have all of
+      // its tenant's publishes in between before it is destroyed (bounded wait for the last frames in flight).
+      const { entries } = await server.published();
+      const last = entries[entries.length - 1];
+      const windowEnd = last ? { epoch: last.epoch, seq: last.seq } : undefined;
+      await until(async () => (await pool.verify(entries, { keys, until: windowEnd })).lost === 0, 'the wave to have its publishes', 10_000, 50).catch(
+        () => undefined,
       );
-      waves.push({ opened: opened.opened, failed: opened.failed, openMs: opened.ms, gaugeOpen });
-      log(`churn: wave ${w + 1}/${params.waves}: ${opened.opened} opened in ${ms(opened.ms)}, gauge ${gaugeOpen}, destroyed`);
+      const verdict = await pool.verify(entries, { keys, until: windowEnd });
+      verdicts.push(verdict);
+      await pool.close('rst', keys);
+      waves.push({ opened: opened.opened, failed: opened.failed, openMs: opened.ms, gaugeOpen, lost: verdict.lost, expected: verdict.expected });
+      log(
+        `churn: wave ${w + 1}/${params.waves}: ${opened.opened} opened in ${ms(opened.ms)}, gauge ${gaugeOpen}, ` +
+          `${verdict.lost} of ${verdict.expected} publishes lost, destroyed`,
+      );
     }
     const flow = await server.flowStop('churn');
     const gaugeWaitStarted = Date.now();
@@ -91,6 +103,7 @@ export async function run(params: ChurnParams = full, log: Log = quietLog): Prom
     const health = await server.health();
     const end = await server.memory();
     const stats = await pool.stats();
+    const verify = sumVerify(verdicts);
     const opened = waves.reduce((n, w) => n + w.opened, 0);
     const failed = waves.reduce((n, w) => n + w.failed, 0);
     const growth = (end.heapUsed - baseline.heapUsed) / baseline.heapUsed;
@@ -100,7 +113,7 @@ export async function run(params: ChurnParams = full, log: Log = quietLog): Prom
     const total = params.waves * params.perWave;
     const checks: Check[] = [
       { name: 'every stream opened', pass: opened === total && failed === 0, value: `${int(opened)}/${int(total)}`, target: `${int(total)}` },
-      { name: 'signals flowed to the waves', pass: stats.data > 0 && flow.published > 0, value: `${int(stats.data)} frames received`, target: '> 0' },
+      recordCheck('every stream received every publish of its tenant while it was open (record oracle)', verify, total),
       { name: 'live-connection gauge after the last wave', pass: gauge === 0 && health.body.connections === 0, value: String(gauge), target: '0' },
       {
         name: 'heap after GC vs baseline',
@@ -115,7 +128,8 @@ export async function run(params: ChurnParams = full, log: Log = quietLog): Prom
       params: { ...params },
       summary:
         `${int(total)} streams in ${params.waves} waves of ${int(params.perWave)}, destroyed by TCP reset while ${params.flowRate} signals/s flowed ` +
-        `(${int(stats.data)} frames received); gauge ${gauge} ${gaugeZeroMs < 1000 ? 'at once' : `after ${ms(gaugeZeroMs)}`}; ` +
+        `(${int(stats.data)} frames received; against the harness's record ${verify.lost} lost, ${verify.duplicates} duplicates over ` +
+        `${int(verify.expected)} (stream, publish) pairs); gauge ${gauge} ${gaugeZeroMs < 1000 ? 'at once' : `after ${ms(gaugeZeroMs)}`}; ` +
         `heap after GC ${bytes(baseline.heapUsed)} → ${bytes(end.heapUsed)} (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %)`,
       checks,
       figures: {
@@ -124,6 +138,7 @@ export async function run(params: ChurnParams = full, log: Log = quietLog): Prom
         failed,
         framesReceived: stats.data,
         published: flow.published,
+        verify,
         gauge,
         gaugeZeroMs,
         healthConnections: health.body.connections,
@@ -135,7 +150,9 @@ export async function run(params: ChurnParams = full, log: Log = quietLog): Prom
         `Each wave opens ${int(params.perWave)} raw SSE streams (cookie sessions across ${params.tenants} tenants, ` +
           `${params.processes} client process(es), at most 250 connecting at once per process), keeps them ${ms(params.holdMs)} ` +
           `while the server publishes ${params.flowRate} invalidations/s, then resets every socket at once (\`socket.resetAndDestroy()\`: ` +
-          'a TCP RST, the server gets no request end).',
+          'a TCP RST, the server gets no request end). Before the reset, the record oracle checks each stream against the publishes ' +
+          "the server host recorded at the hub's API (with receipts) for its tenant, from the head its hello named to the last publish " +
+          'recorded at that moment: every one received (or covered by a reset or a later publish of its key), none twice, none outside the record.',
         `The gauge is \`trpc_live_connections\` read from \`GET /api/metrics\`. Heap is \`heapUsed\` after four forced full GCs in the ` +
           `server process (\`--expose-gc\`), taken after a warm-up of ${int(params.warmup)} streams (opened and reset the same way) ` +
           `and again after the last wave; from the cold start (before any stream) it went ${bytes(cold.heapUsed)} → ${bytes(end.heapUsed)} ` +

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClientPool } from '../lib/clientPool';
 import type { StreamSpec } from '../lib/protocol';
-import { int, ms, noGapsCheck, quietLog, reportedTimeCheck, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
+import { int, ms, quietLog, recordCheck, resumeCheck, tail, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
 import { startSoakServer, type SoakServer } from '../lib/server';
 import { sessionCookie } from '../lib/sessions';
 import { startRedis } from '../../test/helpers/redis';
@@ -24,6 +24,12 @@ export interface DeployStormParams {
    * a reset.
    */
   readonly redis: boolean;
+  /**
+   * p99 time to resumed delivery may exceed the restart (SIGTERM until the
+   * new process answers /api/health) by at most this: once a server is back,
+   * a storm gets what issue 19 allows a storm.
+   */
+  readonly maxResumeAfterRestartMs: number;
 }
 
 export const full: DeployStormParams = {
@@ -35,6 +41,7 @@ export const full: DeployStormParams = {
   resumeTimeoutMs: 90_000,
   processes: 2,
   redis: false,
+  maxResumeAfterRestartMs: 5000,
 };
 export const ci: DeployStormParams = { ...full, clients: 200, tenants: 3, flowRate: 60, beforeMs: 1500, afterMs: 1500, resumeTimeoutMs: 60_000, processes: 1 };
 /** The same with a shared Redis. */
@@ -75,11 +82,14 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
     await pool.policy({ delayMs: 250, jitterMs: 250, honorRetry: true });
     log(`deploy: ${opened.opened} streams open`);
 
-    await current.tapStart();
     await current.flowStart({ name: 'deploy', scopes, ratePerSec: params.flowRate, tickMs: 20 });
     await new Promise((resolve) => setTimeout(resolve, params.beforeMs));
-    await current.flowStop('deploy');
-    const entriesOld = await current.tapTake(true);
+    const flowOld = await current.flowStop('deploy');
+    // What the old server's hub took, with receipts (bounded: the last receipts may be in flight).
+    let recordOld = await current.published();
+    await until(async () => (recordOld = await current.published()).entries.length >= flowOld.published, 'the old publishes to be recorded', 10_000, 50).catch(
+      () => undefined,
+    );
     const oldEpoch = (await current.call<{ stats: { epoch: string } }>('hub')).stats.epoch;
     const before = await pool.stats();
 
@@ -89,7 +99,6 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
     current = await startSoakServer({ dataDir, port, env });
     const readyMs = Date.now() - drainAt;
     log(`deploy: old server exited (${exitCode}) after ${ms(exitMs)}, new one ready after ${ms(readyMs)}`);
-    await current.tapStart();
     await current.flowStart({ name: 'deploy', scopes, ratePerSec: params.flowRate, tickMs: 20 });
     let allResumedMs = NaN;
     try {
@@ -104,13 +113,19 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
       // reported below
     }
     await new Promise((resolve) => setTimeout(resolve, params.afterMs));
-    await current.flowStop('deploy');
-    const entriesNew = await current.tapTake(true);
+    const flowNew = await current.flowStop('deploy');
+    let recordNew = await current.published();
+    await until(async () => (recordNew = await current.published()).entries.length >= flowNew.published, 'the new publishes to be recorded', 10_000, 50).catch(
+      () => undefined,
+    );
     const newEpoch = (await current.call<{ stats: { epoch: string } }>('hub')).stats.epoch;
-    const entries = [...entriesOld, ...entriesNew];
+    // Both servers' records, the old one's first: the oracle orders epochs as they appear.
+    const entries = [...recordOld.entries, ...recordNew.entries];
+    const published = flowOld.published + flowNew.published;
+    const rejected = flowOld.errors + flowNew.errors + recordOld.failures + recordNew.failures;
     let convergeMs = NaN;
     try {
-      convergeMs = await until(async () => (await pool.verify(entries)).gaps === 0, 'every client to converge', 30_000, 250);
+      convergeMs = await until(async () => (await pool.verify(entries)).lost === 0, 'every client to converge', 30_000, 250);
     } catch {
       // reported below
     }
@@ -118,7 +133,8 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
     const stats = await pool.stats();
     const resumed = stats.resumeFirst.n - before.resumeFirst.n;
     const gauge = await current.gauge();
-    log(`deploy: ${resumed}/${params.clients} resumed, p99 ${ms(stats.resumeFirst.quantile(0.99))}; oracle gaps ${verify.gaps}`);
+    const resumeTail = tail(stats.resumeFirst);
+    log(`deploy: ${resumed}/${params.clients} resumed, ${resumeTail.label} ${ms(resumeTail.ms)}; lost ${verify.lost}, duplicates ${verify.duplicates}`);
 
     const checks: Check[] = [
       { name: 'old server drained and exited cleanly', pass: exitCode === 0, value: `exit ${exitCode} after ${ms(exitMs)}`, target: 'exit 0' },
@@ -141,8 +157,20 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
             value: `${JSON.stringify(stats.resetReasons)}; epoch ${oldEpoch} → ${newEpoch}`,
             target: `${int(params.clients)} resets`,
           },
-      noGapsCheck('no client missed a signal, before the drain or after the restart (oracle)', verify, params.clients),
-      reportedTimeCheck('p99 time to resumed delivery', stats.resumeFirst.quantile(0.99)),
+      {
+        name: 'every publish recorded with its receipt',
+        pass: published > 0 && entries.length === published && rejected === 0,
+        value: `${int(entries.length)} recorded of ${int(published)} published (both servers), ${rejected} rejected`,
+        target: 'all, none rejected',
+      },
+      recordCheck('every publish of either server received or covered (record oracle)', verify, params.clients),
+      resumeCheck(
+        'time to resumed delivery (restart included)',
+        stats.resumeFirst,
+        params.clients,
+        readyMs + params.maxResumeAfterRestartMs,
+        ` (the restart's ${ms(readyMs)} + ${ms(params.maxResumeAfterRestartMs)})`,
+      ),
     ];
     return {
       name: params.redis ? 'deploy-storm-redis' : 'deploy-storm',
@@ -151,8 +179,8 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
       summary:
         `SIGTERM with ${int(params.clients)} streams open: drained, exited after ${ms(exitMs)}, a new process served after ${ms(readyMs)}; ` +
         `all ${int(resumed)} clients came back with their cursor and ${params.redis ? `resumed by replay (${stats.resets} resets)` : 'got a reset (new history)'}: time to resumed delivery p50 ` +
-        `${ms(stats.resumeFirst.quantile(0.5))}, p99 ${ms(stats.resumeFirst.quantile(0.99))} (restart included); ` +
-        `${verify.gaps} missed signals over ${int(verify.keysChecked)} (client, key) pairs`,
+        `${ms(stats.resumeFirst.quantile(0.5))}, ${resumeTail.label} ${ms(resumeTail.ms)} (n=${int(resumeTail.n)}, restart included); against the harness's ` +
+        `record of ${int(entries.length)} publishes: ${verify.lost} lost, ${verify.duplicates} duplicates over ${int(verify.expected)} (client, publish) pairs`,
       checks,
       figures: {
         exitCode,
@@ -167,7 +195,9 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
         resumeFirst: { p50: stats.resumeFirst.quantile(0.5), p99: stats.resumeFirst.quantile(0.99), max: stats.resumeFirst.max, n: stats.resumeFirst.n },
         reconnectAttempts: stats.reconnects - before.reconnects,
         epochs: { old: oldEpoch, new: newEpoch },
-        entries: { old: entriesOld.length, new: entriesNew.length },
+        recorded: { old: recordOld.entries.length, new: recordNew.entries.length },
+        published: { old: flowOld.published, new: flowNew.published },
+        rejected,
         verify,
         convergeMs,
       },
@@ -181,9 +211,11 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
               'by replay, without a reset.'
             : "cursor; the new process has the in-memory hub's new history (epoch), so each must get a `reset`.") +
           ` The new process publishes ${params.flowRate} invalidations/s too.`,
-        'Time to resumed delivery: from the stream ending (drain) to the first frame after the new hello, restart included. ' +
-          "The oracle covers both servers' signals: every one received, or a reset after it (a reset from the new server covers " +
-          'everything the old one published).',
+        'Time to resumed delivery: from the stream ending (drain) to the first frame after the new hello, restart included; its ' +
+          `p99 may exceed the restart (SIGTERM until the new process answers) by ${ms(params.maxResumeAfterRestartMs)}. ` +
+          "The record oracle covers both servers' publishes, as the server host recorded them at the hub's API with their receipts: " +
+          'every one received, or a reset after it (a reset from the new server covers everything the old one published), or a ' +
+          'later publish of its key; none received twice, none received that the record does not hold.',
       ],
       seconds: (Date.now() - started) / 1000,
     };

@@ -405,13 +405,13 @@ export async function run(params: HostileParams = full, log: Log = quietLog): Pr
     const checks: Check[] = [
       {
         name: 'no 5xx, no dropped request',
-        pass: bad === 0,
+        pass: bad === 0 && cases.length > 0,
         value: bad === 0 ? `0 of ${int(cases.length)}` : `${bad}: ${JSON.stringify(failures.find((f) => f.status >= 500 || f.status === 0))}`,
         target: '0',
       },
       {
         name: 'every refusal is a typed client error',
-        pass: (outcomes['untyped-4xx'] ?? 0) === 0,
+        pass: (outcomes['untyped-4xx'] ?? 0) === 0 && (outcomes['typed-client-error'] ?? 0) + (outcomes['stream-typed-error'] ?? 0) > 0,
         value: `${int((outcomes['typed-client-error'] ?? 0) + (outcomes['stream-typed-error'] ?? 0))} typed 4xx, ${outcomes['untyped-4xx'] ?? 0} untyped, ${outcomes['node-4xx'] ?? 0} refused by Node's parser`,
         target: '0 untyped',
       },

@@ -1,7 +1,7 @@
 import { createClientPool } from '../lib/clientPool';
 import { inScope, type GroupFilter, type StreamView } from '../lib/oracle';
 import type { StreamSpec } from '../lib/protocol';
-import { int, ms, quietLog, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
+import { int, ms, quietLog, recordCheck, until, type Check, type Log, type ScenarioResult } from '../lib/scenario';
 import { startSoakServer, type PublishItem } from '../lib/server';
 import { sessionCookie } from '../lib/sessions';
 import { mulberry32 } from '../lib/random';
@@ -168,37 +168,27 @@ export async function run(params: IsolationParams = full, log: Log = quietLog): 
     const publishMs = Date.now() - publishStarted;
     log(`isolation: ${int(items.length)} publishes in ${ms(publishMs)} (${refusedPublishes} refused)`);
 
-    // Let deliveries land: until every counted stream has what the reference expects (bounded).
-    const openKeys = new Set<number>();
-    let counts = await pool.counts();
-    for (const c of conns) if ((counts.get(c.key)?.data ?? -1) >= 0) openKeys.add(c.key);
+    // Judged against the harness's record of the publishes (receipts), not the runner's count: the streams that asked within their token.
+    const judged = conns.filter((c) => !c.hostile).map((c) => c.key);
+    const { entries: recorded, failures } = await server.published();
+    // Let deliveries land (bounded; the oracle decides).
     const settledMs = await until(
-      async () => {
-        counts = await pool.counts();
-        return conns.every((c) => c.hostile || (counts.get(c.key)?.data ?? 0) >= expected.get(c.key)!);
-      },
-      'every stream to receive what the reference expects',
+      async () => (await pool.verify(recorded, { keys: judged })).lost === 0,
+      'every stream to receive what the record says',
       60_000,
       250,
     ).catch(() => NaN);
+    const verify = await pool.verify(recorded, { keys: judged });
+    const counts = await pool.counts();
     const stats = await pool.stats();
     let expectedTotal = 0;
     let received = 0;
-    let missing = 0;
-    let extra = 0;
-    let mismatched = 0;
+    for (const c of conns) {
+      received += counts.get(c.key)?.data ?? 0;
+      if (!c.hostile) expectedTotal += expected.get(c.key)!;
+    }
     const canaryViolations = counts.get(canary.key)?.violations ?? 0;
     const violations = stats.violations - canaryViolations;
-    for (const c of conns) {
-      const got = counts.get(c.key)?.data ?? 0;
-      received += got;
-      if (c.hostile) continue;
-      const want = expected.get(c.key)!;
-      expectedTotal += want;
-      if (got < want) missing += want - got;
-      if (got > want) extra += got - want;
-      if (got !== want) mismatched++;
-    }
     const hostile = conns.filter((c) => c.hostile).length + 1;
     const checks: Check[] = [
       {
@@ -220,11 +210,21 @@ export async function run(params: IsolationParams = full, log: Log = quietLog): 
         target: 'only FORBIDDEN refusals',
       },
       {
-        name: 'each stream received exactly what the reference expects',
-        pass: missing === 0 && extra === 0 && stats.resets === 0,
-        value: `${int(received)} received vs ${int(expectedTotal)} expected (${missing} missing, ${extra} extra, ${stats.resets} resets)`,
-        target: 'equal',
+        name: 'every publish recorded with its receipt',
+        pass: recorded.length === params.publishes - refusedPublishes && failures === refusedPublishes,
+        value: `${int(recorded.length)} recorded, ${int(refusedPublishes)} refused, of ${int(params.publishes)}`,
+        target: 'every accepted publish',
       },
+      (() => {
+        const check = recordCheck('each stream received exactly the recorded publishes it may receive (record oracle)', verify, judged.length);
+        const exact = verify.expected === expectedTotal && stats.resets === 0;
+        return {
+          ...check,
+          pass: check.pass && exact,
+          value: `${check.value}; the runner's own count from what it sent: ${int(expectedTotal)}; ${stats.resets} resets`,
+          target: `${check.target}, = the runner's count, 0 resets`,
+        };
+      })(),
     ];
     return {
       name: 'isolation',
@@ -233,10 +233,8 @@ export async function run(params: IsolationParams = full, log: Log = quietLog): 
       summary:
         `${int(params.publishes)} random publishes (${params.tenants} tenants + ${int(ghosts)} to look-alike/absent tenants, random group ` +
         `filters and topics) against ${int(params.connections)} streams with random users, roles, patterns and token topic claims: ` +
-        `${violations} deliveries outside scope of ${int(received)} received; every stream got exactly its ${int(expectedTotal)} expected`.replace(
-          'every stream got exactly its',
-          missing === 0 && extra === 0 ? 'every stream got exactly its' : `${missing} missing / ${extra} extra of`,
-        ),
+        `${violations} deliveries outside scope of ${int(received)} received; against the harness's record of ${int(recorded.length)} publishes: ` +
+        `${verify.lost} lost, ${verify.unexpected} not in the record, ${verify.duplicates} duplicates over ${int(verify.expected)} (stream, publish) pairs`,
       checks,
       figures: {
         opened: opened.opened,
@@ -248,15 +246,13 @@ export async function run(params: IsolationParams = full, log: Log = quietLog): 
         refusedPublishes,
         received,
         expectedTotal,
-        missing,
-        extra,
-        mismatched,
+        recorded: recorded.length,
+        verify,
         resets: stats.resets,
         violations,
         canaryViolations,
         violationSamples: stats.violationSamples.filter((v) => !v.startsWith(`stream ${canary.key} `)),
         settledMs,
-        openKeys: openKeys.size,
       },
       method: [
         `${int(params.connections)} raw SSE streams over ${params.tenants} tenants (\`iso-0\`…), each with a random user of 5 and role, ` +
@@ -267,7 +263,9 @@ export async function run(params: IsolationParams = full, log: Log = quietLog): 
           '(2 % to look-alike or absent ones: `ISO-1`, `iso-1 `, `iso-1.orders`, `iso-01`…), on a random topic, with a random group ' +
           'filter (none 60 %, a role, a user, a list of users, user and role, or an attribute nobody has). Each carries its routing ' +
           'in its hint; every client checks every frame against its own tenant, groups, asked patterns and token claim with a ' +
-          'reference matcher written apart from the hub, and the runner computes how many frames each stream must get.',
+          'reference matcher written apart from the hub. Then the record oracle compares, for every stream, the set of frames it ' +
+          "received with the recorded publishes (receipts from the hub's API) its tenant, groups and topics select: none lost, none " +
+          "extra, none twice; the total must also equal the runner's own count from what it sent.",
       ],
       seconds: (Date.now() - started) / 1000,
     };

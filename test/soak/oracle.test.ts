@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { coverageGaps, groupsMatch, inScope, ReceivedLog, topicMatches, type TappedEntry } from '../../soak/lib/oracle';
+import { emptyVerify } from '../../soak/lib/clientPool';
+import { Histogram } from '../../soak/lib/histogram';
+import { compareWithRecord, groupsMatch, inScope, ReceivedLog, toPublished, topicMatches, type PublishedEntry } from '../../soak/lib/oracle';
+import type { VerifyResult } from '../../soak/lib/protocol';
+import { recordCheck, resumeCheck } from '../../soak/lib/scenario';
 
-// The soak oracles are the judges of scenarios 2-5: they must fail when they should.
+// The soak oracles judge every scenario against the harness's own record of what it published: they must fail when they should.
 describe('soak oracles', () => {
   it('matches topics by NATS rules: * is one token, > one or more trailing tokens', () => {
     expect(topicMatches('orders', 'orders')).toBe(true);
@@ -34,48 +38,157 @@ describe('soak oracles', () => {
     expect(inScope(view, { scope: 't1', topic: 'orders.eu.paris', groups: { role: 'admin' } })).toBe(false);
   });
 
-  it('reports a gap for a key whose last signal neither arrived nor was followed by a reset', () => {
-    const entries: TappedEntry[] = [
-      { seq: 1, epoch: 'e', scope: 't', topic: 'orders', key: 'orders|a', kind: 'invalidate' },
-      { seq: 2, epoch: 'e', scope: 't', topic: 'orders', key: 'orders|a', kind: 'invalidate' },
-      { seq: 3, epoch: 'e', scope: 't', topic: 'orders', key: 'orders|b', kind: 'invalidate' },
-      { seq: 4, epoch: 'e', scope: 'other', topic: 'orders', key: 'orders|c', kind: 'invalidate' },
-      { seq: 5, epoch: 'e', scope: 't', topic: 'notifications', key: '#5', kind: 'event', groups: { user: 'u2' } },
-    ];
-    const view = { scope: 't', groups: { user: 'u1' } };
-    const got = (seqs: number[], resetAt?: number) => {
-      const log = new ReceivedLog();
-      log.meet('e');
-      for (const seq of seqs) log.addData('e', seq);
-      if (resetAt !== undefined) log.addReset('e', resetAt);
-      return log;
-    };
-    // The last value of each of its keys: nothing missing (seq 1 was replaced, 4 and 5 are not for it).
-    expect(coverageGaps(entries, view, got([2, 3])).gaps).toEqual([]);
-    // The older value of a only: a gap on a.
-    expect(coverageGaps(entries, view, got([1, 3])).gaps).toEqual([{ key: 'orders|a', epoch: 'e', lastSeq: 2 }]);
-    // A reset at 2 covers a, not b.
-    expect(coverageGaps(entries, view, got([], 2)).gaps.map((g) => g.key)).toEqual(['orders|b']);
-    expect(coverageGaps(entries, view, got([], 3)).gaps).toEqual([]);
+  // A hand-built record: tenant t, one client (user u1). Every verdict below is counted by hand.
+  const entry = (seq: number, key: string, extra: Partial<PublishedEntry> = {}): PublishedEntry => ({
+    seq,
+    epoch: 'e',
+    scope: 't',
+    topic: 'orders',
+    key,
+    kind: 'invalidate',
+    ...extra,
+  });
+  const record: PublishedEntry[] = [
+    entry(1, 'a'),
+    entry(2, 'a'),
+    entry(3, 'b'),
+    entry(4, 'c', { scope: 'other' }),
+    entry(5, '#5', { kind: 'event', topic: 'notifications', groups: { user: 'u2' } }),
+    entry(6, '#6', { kind: 'event', topic: 'notifications', groups: { user: 'u1' } }),
+  ];
+  const view = { scope: 't', groups: { user: 'u1' } };
+  const got = (seqs: number[], options: { resetAt?: number; start?: number } = {}) => {
+    const log = new ReceivedLog();
+    if (options.start !== undefined) log.open('e', options.start);
+    log.meet('e');
+    for (const seq of seqs) log.addData('e', seq);
+    if (options.resetAt !== undefined) log.addReset('e', options.resetAt);
+    return log;
+  };
+
+  it('passes a client that received every publish meant for it, and nothing else', () => {
+    // Meant for it: 1, 2, 3, 6 (4 is another tenant's, 5 another user's).
+    expect(compareWithRecord(record, view, got([1, 2, 3, 6]))).toEqual({
+      expected: 4,
+      received: 4,
+      byReset: 0,
+      replaced: 0,
+      lost: [],
+      duplicates: 0,
+      unexpected: 0,
+    });
+  });
+
+  it('reports a lost signal: a publish of the record that never arrived and nothing covers', () => {
+    const verdict = compareWithRecord(record, view, got([1, 2, 6]));
+    expect(verdict.lost).toEqual([{ key: 'b', epoch: 'e', seq: 3 }]);
+    expect(verdict.received).toBe(3);
+    // An event stands alone: nothing replaces it.
+    expect(compareWithRecord(record, view, got([1, 2, 3])).lost).toEqual([{ key: '#6', epoch: 'e', seq: 6 }]);
+  });
+
+  it('lets a later publish of the same key replace an earlier one, never the reverse', () => {
+    expect(compareWithRecord(record, view, got([2, 3, 6]))).toMatchObject({ received: 3, replaced: 1, lost: [] });
+    expect(compareWithRecord(record, view, got([1, 3, 6])).lost).toEqual([{ key: 'a', epoch: 'e', seq: 2 }]);
+  });
+
+  it('counts a frame received twice as a duplicate', () => {
+    const log = got([1, 2, 3, 6]);
+    log.addData('e', 3);
+    expect(compareWithRecord(record, view, log)).toMatchObject({ duplicates: 1, lost: [] });
+  });
+
+  it('counts a frame the record does not hold for the client as unexpected: a leak or an unrecorded publish', () => {
+    // 4 is another tenant's, 5 another user's, 9 was never recorded.
+    expect(compareWithRecord(record, view, got([1, 2, 3, 4, 5, 6, 9])).unexpected).toBe(3);
+  });
+
+  it('covers publishes at or before a reset the client received, not after it', () => {
+    expect(compareWithRecord(record, view, got([], { resetAt: 3 }))).toMatchObject({
+      byReset: 3,
+      lost: [{ key: '#6', epoch: 'e', seq: 6 }],
+    });
+    expect(compareWithRecord(record, view, got([], { resetAt: 6 }))).toMatchObject({ byReset: 4, lost: [] });
+  });
+
+  it('expects only what was published inside the client window: after the head its hello named, up to until', () => {
+    // Opened at head 2: 1 and 2 came before it.
+    expect(compareWithRecord(record, view, got([3, 6], { start: 2 }))).toMatchObject({ expected: 2, lost: [], unexpected: 0 });
+    // Closed at 3: 6 came after it.
+    expect(compareWithRecord(record, view, got([1, 2, 3]), { epoch: 'e', seq: 3 })).toMatchObject({ expected: 3, lost: [] });
+    // A replayed frame from before the window is not accounted for.
+    expect(compareWithRecord(record, view, got([1, 3, 6], { start: 2 })).unexpected).toBe(1);
   });
 
   it('counts a reset from a server met later as covering everything of the earlier server, not the reverse', () => {
-    const entries: TappedEntry[] = [
-      { seq: 7, epoch: 'old', scope: 't', topic: 'orders', key: 'orders|a', kind: 'invalidate' },
-      { seq: 1, epoch: 'new', scope: 't', topic: 'orders', key: 'orders|b', kind: 'invalidate' },
+    const entries: PublishedEntry[] = [
+      { seq: 7, epoch: 'old', scope: 't', topic: 'orders', key: 'a', kind: 'invalidate' },
+      { seq: 1, epoch: 'new', scope: 't', topic: 'orders', key: 'b', kind: 'invalidate' },
     ];
-    const view = { scope: 't', groups: {} };
+    const scope = { scope: 't', groups: {} };
     const log = new ReceivedLog();
     log.meet('old');
     log.addReset('new', 0);
     // The new server's reset (at its seq 0) covers the old server's seq 7, but not the new server's seq 1.
-    expect(coverageGaps(entries, view, log).gaps).toEqual([{ key: 'orders|b', epoch: 'new', lastSeq: 1 }]);
+    expect(compareWithRecord(entries, scope, log).lost).toEqual([{ key: 'b', epoch: 'new', seq: 1 }]);
     log.addData('new', 1);
-    expect(coverageGaps(entries, view, log).gaps).toEqual([]);
+    expect(compareWithRecord(entries, scope, log).lost).toEqual([]);
     // A reset in the old epoch says nothing about the new one.
     const reverse = new ReceivedLog();
     reverse.addReset('old', 100);
     reverse.meet('new');
-    expect(coverageGaps(entries, view, reverse).gaps.map((g) => g.epoch)).toEqual(['new']);
+    expect(compareWithRecord(entries, scope, reverse).lost.map((l) => l.epoch)).toEqual(['new']);
+  });
+
+  it('keys a recorded call by topic, audience and thing, whatever the order of its group filter, and never keys events', () => {
+    const a = toPublished({ seq: 1, epoch: 'e', scope: 't', groups: { role: 'admin', user: ['u2', 'u1'] }, signal: { kind: 'invalidate', resource: 'orders', id: '7' } });
+    const b = toPublished({ seq: 2, epoch: 'e', scope: 't', groups: { user: ['u1', 'u2'], role: 'admin' }, signal: { kind: 'invalidate', resource: 'orders', id: '7' } });
+    const other = toPublished({ seq: 3, epoch: 'e', scope: 't', signal: { kind: 'invalidate', resource: 'orders', id: '7' } });
+    const event1 = toPublished({ seq: 4, epoch: 'e', scope: 't', signal: { kind: 'event', topic: 'notifications' } });
+    const event2 = toPublished({ seq: 5, epoch: 'e', scope: 't', signal: { kind: 'event', topic: 'notifications' } });
+    expect(a.key).toBe(b.key);
+    expect(a.key).not.toBe(other.key);
+    expect(event1.key).not.toBe(event2.key);
+    expect([a.topic, event1.topic]).toEqual(['orders', 'notifications']);
+    expect(toPublished({ seq: 6, epoch: 'e', scope: 't', topic: 'x.y', signal: { kind: 'progress', key: 'job' } }).topic).toBe('x.y');
+    expect(toPublished({ seq: 7, epoch: 'e', scope: 't', signal: { kind: 'progress', key: 'job' } }).topic).toBe('job');
+  });
+});
+
+// The rows built from those verdicts: each must be able to fail.
+describe('soak rows', () => {
+  const clean: VerifyResult = { ...emptyVerify(), streams: 10, expected: 100, received: 100 };
+
+  it('passes the record row only with every stream judged, something expected, nothing lost, twice or unaccounted for', () => {
+    expect(recordCheck('row', clean, 10).pass).toBe(true);
+    expect(recordCheck('row', { ...clean, lost: 1, received: 99, samples: [{ key: 'a', epoch: 'e', seq: 3, stream: 0 }] }, 10).pass).toBe(false);
+    expect(recordCheck('row', { ...clean, duplicates: 1 }, 10).pass).toBe(false);
+    expect(recordCheck('row', { ...clean, unexpected: 1 }, 10).pass).toBe(false);
+    expect(recordCheck('row', { ...clean, streams: 9 }, 10).pass).toBe(false);
+    expect(recordCheck('row', { ...emptyVerify(), streams: 10 }, 10).pass).toBe(false);
+  });
+
+  const resumes = (...ms: number[]) => {
+    const h = new Histogram();
+    for (const m of ms) h.add(m);
+    return h;
+  };
+
+  it('fails the resume row on a late resume, a missing one, or none at all', () => {
+    const fast = Array.from({ length: 200 }, () => 100);
+    expect(resumeCheck('row', resumes(...fast), 200, 5000).pass).toBe(true);
+    // 3 of 200 resumed after 9 s: above the p99.
+    expect(resumeCheck('row', resumes(...fast.slice(3), 9000, 9000, 9000), 200, 5000).pass).toBe(false);
+    // One client never resumed.
+    expect(resumeCheck('row', resumes(...fast.slice(1)), 200, 5000).pass).toBe(false);
+    expect(resumeCheck('row', resumes(), 0, 5000).pass).toBe(false);
+    expect(resumeCheck('row', resumes(), 10, 5000).pass).toBe(false);
+  });
+
+  it('judges fewer than 100 resumes by their maximum, not a p99', () => {
+    // 20 samples: one late one is the maximum, and fails the row.
+    const check = resumeCheck('row', resumes(...Array.from({ length: 19 }, () => 100), 6000), 20, 5000);
+    expect(check.pass).toBe(false);
+    expect(check.value).toMatch(/^max 6000 ms over 20 of 20/);
   });
 });
