@@ -123,7 +123,7 @@ describe('README: publishing outside a procedure', () => {
 
       await exporter.progress(scope, 'exports', run.id, 40, 100, { rows: 4000 }); // key `exports.<id>`, coalesced lane
       await exporter.complete(scope, 'exports', run.id, true, { url: run.url });
-      await exporter.invalidate(scope, 'posts', post.id, { action: 'updated' });
+      await exporter.invalidate(scope, 'posts', post.id, { action: 'updated' }); // or (scope, 'posts', { action }) for all
       await exporter.event(scope, 'mentions', { postId: post.id, by: 'ada' });
     });
     expect(published).toEqual([{ scope: 'acme', resource: 'posts', id: 'p1', action: 'updated' }]);

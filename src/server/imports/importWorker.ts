@@ -117,7 +117,7 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
       const summary = errors.length ? `${failed} rows skipped (${errors.join('; ')}${failed > errors.length ? '; …' : ''})` : null;
       updateImport(db, record.id, { status: 'done', error: summary, finishedAt: Date.now() });
       await publisher.complete(tenantId, 'imports', record.id, true, { importId: record.id, processed, imported, failed, total });
-      await publisher.invalidate(tenantId, 'orders', undefined, { action: 'created' });
+      await publisher.invalidate(tenantId, 'orders', { action: 'created' });
       await publisher.invalidate(tenantId, 'imports', record.id, { action: 'updated' });
       await notify(db, hub, tenantId, {
         kind: 'import.done',
@@ -131,7 +131,7 @@ export function createImportWorker(options: ImportWorkerOptions): ImportWorker {
       try {
         updateImport(db, record.id, { status: 'failed', error: message, processed, imported, failed, finishedAt: Date.now() });
         await publisher.complete(tenantId, 'imports', record.id, false, { importId: record.id, processed, imported, failed, total });
-        if (imported) await publisher.invalidate(tenantId, 'orders', undefined, { action: 'created' });
+        if (imported) await publisher.invalidate(tenantId, 'orders', { action: 'created' });
         await publisher.invalidate(tenantId, 'imports', record.id, { action: 'updated' });
         await notify(db, hub, tenantId, { kind: 'import.failed', title: 'Import failed', body: record.fileName, link: '/imports' });
       } catch (inner) {

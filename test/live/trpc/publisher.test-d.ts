@@ -23,6 +23,10 @@ describe('publisher types', () => {
   it('types resource names and id kinds by the registry', () => {
     expectTypeOf(worker.invalidate('acme', 'orders', 'o1')).toEqualTypeOf<Promise<PublishReceipt>>();
     void worker.invalidate('acme', 'invoices', 42, { action: 'updated' });
+    void worker.invalidate('acme', 'invoices', { action: 'deleted' });
+    void worker.invalidate('acme', 'invoices', undefined, { action: 'deleted' });
+    // @ts-expect-error not an action
+    void worker.invalidate('acme', 'invoices', { action: 'exploded' });
     // @ts-expect-error not a resource of the registry
     void worker.invalidate('acme', 'ordres');
     // @ts-expect-error invoices take number ids

@@ -45,7 +45,7 @@ describe('publisher', () => {
     const publisher = worker();
     await publisher.progress('acme', 'imports', 'imp_1', 40, 100, { imported: 38 });
     await publisher.complete('acme', 'imports', 'imp_1', true, { imported: 98, failed: 2 });
-    await publisher.invalidate('acme', 'orders', undefined, { action: 'created' });
+    await publisher.invalidate('acme', 'orders', { action: 'created' });
     await publisher.invalidate('acme', 'imports', 'imp_1', { action: 'updated' });
     await publisher.event('acme', 'notifications', { id: 'n1', title: 'Imported 98 orders' });
     vi.runAllTimers();
@@ -70,10 +70,12 @@ describe('publisher', () => {
     const published = await captureInvalidations(hub, async () => {
       await publisher.invalidate('acme', 'orders', 'ord_1');
       await publisher.invalidate('acme', 'imports');
+      await publisher.invalidate('acme', 'imports', undefined, { action: 'deleted', hint: { n: 1 } });
     });
     expect(published).toEqual([
       { scope: 'acme', resource: 'orders', id: 'ord_1', action: 'changed' },
       { scope: 'acme', resource: 'imports', action: 'changed' },
+      { scope: 'acme', resource: 'imports', action: 'deleted', hint: { n: 1 } },
     ]);
   });
 

@@ -56,11 +56,13 @@ export interface Publisher<
   readonly invalidates: readonly TResource[];
   /** The topics it may publish. */
   readonly publishes: readonly TTopic[];
-  /** Publishes "`resource` (or its `id`) changed" to `scope`; the id's type is the registry's. */
+  /** Publishes "every `resource` changed" to `scope`. */
+  invalidate<TName extends TResource>(scope: string, resource: TName, options?: PublisherInvalidateOptions): Promise<PublishReceipt>;
+  /** Publishes "`resource` `id` changed" to `scope` (every id when `undefined`); the id's type is the registry's. */
   invalidate<TName extends TResource>(
     scope: string,
     resource: TName,
-    id?: inferResourceId<TRegistry, TName>,
+    id: inferResourceId<TRegistry, TName> | undefined,
     options?: PublisherInvalidateOptions,
   ): Promise<PublishReceipt>;
   /** Publishes an event on a declared event topic, its data typed by `liveEvent<T>()`. */
@@ -173,7 +175,8 @@ function bind(
     name: record.name,
     invalidates: record.invalidates,
     publishes: record.publishes.map((p) => p.name),
-    invalidate(scope: string, resource: string, id?: string | number, options?: PublisherInvalidateOptions) {
+    invalidate(scope: string, resource: string, idOrOptions?: string | number | PublisherInvalidateOptions, more?: PublisherInvalidateOptions) {
+      const [id, options] = typeof idOrOptions === 'object' && idOrOptions !== null ? [undefined, idOrOptions] : [idOrOptions, more];
       if (!record.invalidates.includes(resource)) {
         const unknown = Object.hasOwn(resources, resource) ? '' : 'unknown resource ';
         return refuse(`${unknown}"${resource}" is not one of the resources it declares (${list(record.invalidates)}); add it to its invalidates`);
