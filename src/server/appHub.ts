@@ -2,7 +2,7 @@ import superjson from 'superjson';
 import { combineMetrics, createHub, type Hub, type HubOptions, type LiveBackend, type LiveMessage } from 'trpc-live/core';
 import { processHub, resetProcessHub } from 'trpc-live/next';
 import { createRedisBackend, type RedisBackend } from 'trpc-live/redis';
-import { appEnv, readEnv, type EnvSource } from './env';
+import { envValue, readEnv, type EnvSource } from './env';
 import { getLiveStats } from './liveStats';
 import { prometheusLiveMetrics } from './prometheus';
 
@@ -29,7 +29,7 @@ export function hubOptions(): HubOptions {
 }
 
 /** LIVE_MAX_DURATION_MS (0: never rotate). */
-const maxDurationMs = (): number => appEnv().LIVE_MAX_DURATION_MS;
+const maxDurationMs = (): number => envValue('LIVE_MAX_DURATION_MS');
 
 /**
  * The backend the environment asks for: Redis when `LIVE_REDIS_URL` is set

@@ -1,5 +1,5 @@
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
-import { appEnv } from './env';
+import { envValue } from './env';
 import { trpcErrorResponse } from './trpcErrorResponse';
 
 /**
@@ -95,7 +95,7 @@ function forbidden(message: string): CrossSiteRefusal {
 
 /** True when `origin` is the site the request was sent to, or one the operator allowed. */
 function isOwnOrigin(origin: string, headers: Headers, options: CrossSiteOptions, url?: string): boolean {
-  const allowed = options.allowedOrigins ?? appEnv().ALLOWED_ORIGINS;
+  const allowed = options.allowedOrigins ?? envValue('ALLOWED_ORIGINS');
   if (allowed.includes(origin)) return true;
   let host: string;
   try {
@@ -104,7 +104,7 @@ function isOwnOrigin(origin: string, headers: Headers, options: CrossSiteOptions
   } catch {
     return false;
   }
-  const trustForwarded = options.trustForwardedHost ?? appEnv().TRUST_PROXY > 0;
+  const trustForwarded = options.trustForwardedHost ?? envValue('TRUST_PROXY') > 0;
   const forwarded = trustForwarded ? headers.get('x-forwarded-host')?.split(',').at(-1)?.trim() : undefined;
   // A fetch Request built by hand (tests, some runtimes) has no Host header: its URL's host is the site.
   const siteHost = forwarded || headers.get('host') || (url ? new URL(url).host : null);

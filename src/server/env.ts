@@ -205,16 +205,31 @@ function parse(env: EnvSource): AppEnv {
   );
 }
 
-let cached: { key: string; env: AppEnv } | null = null;
+/** The last parse of `process.env`, and the raw values it was parsed from. */
+let cached: { raw: Record<string, string | undefined>; env: AppEnv } | null = null;
 
 /**
- * The process environment, parsed. Parsed again only when
- * a variable changed (tests stub them), so reading it per request is cheap.
- * The Node entry calls it before anything else, so a malformed value stops
- * startup.
+ * The process environment, parsed; parsed again only when a variable
+ * changed (tests stub them). The Node entry calls it before anything else,
+ * so a malformed value stops startup. Checking every variable for a change
+ * costs tens of µs (each `process.env` read is a call into Node, ~1.3 µs
+ * measured): per request, read one
+ * with {@link envValue}.
  */
 export function appEnv(): AppEnv {
-  const key = ENV_NAMES.map((name) => process.env[name] ?? '\u0001').join('\u0000');
-  if (cached?.key !== key) cached = { key, env: parse(process.env) };
+  if (cached && ENV_NAMES.every((name) => process.env[name] === cached!.raw[name])) return cached.env;
+  const raw: Record<string, string | undefined> = {};
+  for (const name of ENV_NAMES) raw[name] = process.env[name];
+  cached = { raw, env: parse(raw) };
   return cached.env;
+}
+
+/**
+ * One variable of the parsed process environment (what {@link appEnv}
+ * holds), checking only that variable for a change: one `process.env`
+ * read (~1 µs), so cheap enough for every request.
+ */
+export function envValue<K extends keyof AppEnv>(name: K): AppEnv[K] {
+  if (cached && process.env[name] === cached.raw[name]) return cached.env[name];
+  return appEnv()[name];
 }

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LANES, type Hub, type LiveMetrics, type ResetReason } from 'trpc-live/core';
-import { appEnv } from './env';
+import { envValue } from './env';
 import { getLiveStats } from './liveStats';
 
 /**
@@ -181,7 +181,7 @@ export function prometheusLiveMetrics(): LiveMetrics {
  * are not for anonymous callers; `METRICS_PORT` serves them on localhost
  * instead, see `metricsListener.ts`); `unauthorized` for a missing or wrong token.
  */
-export function metricsAccess(authorization: string | null, token = appEnv().METRICS_TOKEN): 'allowed' | 'closed' | 'unauthorized' {
+export function metricsAccess(authorization: string | null, token = envValue('METRICS_TOKEN')): 'allowed' | 'closed' | 'unauthorized' {
   if (!token) return 'closed';
   const expected = Buffer.from(`Bearer ${token}`);
   const given = Buffer.from(authorization ?? '');

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import type { Session } from './auth/session';
-import { appEnv } from './env';
+import { envValue } from './env';
 import { createFairTurns, type FairTurns } from './fairTurns';
 
 /**
@@ -57,7 +57,7 @@ export interface RequestLimitsOptions {
 /** Creates per-user request bounds. See {@link RequestLimitsOptions} for defaults. */
 export function createRequestLimits(options: RequestLimitsOptions = {}): RequestLimits {
   const max =
-    options.maxPerSession ?? appEnv().TRPC_MAX_REQUESTS_PER_SESSION ?? DEFAULT_MAX_REQUESTS_PER_SESSION;
+    options.maxPerSession ?? envValue('TRPC_MAX_REQUESTS_PER_SESSION') ?? DEFAULT_MAX_REQUESTS_PER_SESSION;
   const turns = options.turns ?? createFairTurns();
   const counts = new Map<string, number>();
   const release = (key: string) => {

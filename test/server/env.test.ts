@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { appEnv, ENV_NAMES, EnvError, readEnv, type EnvSource } from '../../src/server/env';
+import { appEnv, ENV_NAMES, EnvError, envValue, readEnv, type EnvSource } from '../../src/server/env';
 
 /** The error `readEnv(env)` throws (fails the test when it does not throw). */
 function refusal(env: EnvSource): EnvError {
@@ -114,10 +114,15 @@ describe('the environment schema (src/server/env.ts)', () => {
     expect(refusal({ AUTH_PUBLIC_KEY: 'pem', AUTH_JWKS_URL: 'https://idp.example/jwks' }).variables).toContain('AUTH_PUBLIC_KEY');
   });
 
-  it('reads process.env again when a variable changes', () => {
+  it('reads process.env again when a variable changes, through appEnv and envValue alike', () => {
     vi.stubEnv('LIVE_TICKET_TTL_MS', '1234');
     expect(appEnv().LIVE_TICKET_TTL_MS).toBe(1234);
+    vi.stubEnv('LIVE_TICKET_TTL_MS', '4321');
+    expect(envValue('LIVE_TICKET_TTL_MS')).toBe(4321);
+    vi.stubEnv('TRUST_PROXY', '2');
+    expect(envValue('TRUST_PROXY')).toBe(2);
     vi.stubEnv('LIVE_TICKET_TTL_MS', '30s');
+    expect(() => envValue('LIVE_TICKET_TTL_MS')).toThrow(/^LIVE_TICKET_TTL_MS must be/);
     expect(() => appEnv()).toThrow(/^LIVE_TICKET_TTL_MS must be/);
   });
 

@@ -1,4 +1,4 @@
-import { appEnv } from '../env';
+import { envValue } from '../env';
 
 /**
  * `TRUST_PROXY`: how many reverse proxies in front of the app append to
@@ -6,7 +6,7 @@ import { appEnv } from '../env';
  * @throws naming the variable when it is not a whole number (the Node entry calls it at startup).
  */
 export function trustedProxies(): number {
-  return appEnv().TRUST_PROXY;
+  return envValue('TRUST_PROXY');
 }
 
 /**

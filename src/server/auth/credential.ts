@@ -1,4 +1,4 @@
-import { appEnv } from '../env';
+import { envValue } from '../env';
 import { getAuthConfig } from './config';
 import { isSessionRevoked } from './revocations';
 import { signToken, verifyToken, type Claims } from './tokens';
@@ -10,7 +10,7 @@ export const CREDENTIAL_HEADER = 'x-live-credential';
 
 /** Lifetime of a connection credential (LIVE_CREDENTIAL_TTL_S), capped by the session's own expiry. @default 3600 */
 export function credentialTtlSeconds(): number {
-  return appEnv().LIVE_CREDENTIAL_TTL_S;
+  return envValue('LIVE_CREDENTIAL_TTL_S');
 }
 
 /**

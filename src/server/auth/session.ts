@@ -1,4 +1,4 @@
-import { appEnv } from '../env';
+import { envValue } from '../env';
 import { getAuthConfig } from './config';
 import { isSessionRevoked } from './revocations';
 import { signToken, verifyToken, type Claims } from './tokens';
@@ -51,7 +51,7 @@ export function readBearer(header: string | null | undefined): string | null {
 
 /** `Set-Cookie` value for a session token (httpOnly, SameSite=Lax). */
 export function sessionCookie(token: string, maxAgeSeconds = SESSION_TTL_SECONDS): string {
-  const secure = appEnv().COOKIE_SECURE ? '; Secure' : '';
+  const secure = envValue('COOKIE_SECURE') ? '; Secure' : '';
   return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure}`;
 }
 

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/connection';
-import { appEnv } from '../env';
+import { envValue } from '../env';
 import type { Claims } from './tokens';
 import { statements } from '../db/statements';
 
 /** Lifetime of a stream ticket (LIVE_TICKET_TTL_MS). @default 30_000 */
 export function ticketTtlMs(): number {
-  return appEnv().LIVE_TICKET_TTL_MS;
+  return envValue('LIVE_TICKET_TTL_MS');
 }
 
 const hashOf = (ticket: string) => createHash('sha256').update(ticket).digest('hex');

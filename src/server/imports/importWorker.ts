@@ -1,7 +1,7 @@
 import type { Hub } from 'trpc-live/core';
 import { getDb, type Db } from '../db/connection';
 import { getHub } from '../appHub';
-import { appEnv } from '../env';
+import { envValue } from '../env';
 import { createImport, failInterruptedImports, getImport, insertImportedOrders, updateImport, type ImportedOrder, type ImportRecord } from '../data/imports';
 import { listProducts } from '../data/products';
 import { notify } from '../notify';
@@ -179,8 +179,8 @@ export function getImportWorker(): ImportWorker {
     g[WORKER_KEY] = createImportWorker({
       db: getDb,
       hub: getHub,
-      chunkRows: appEnv().IMPORT_CHUNK_ROWS,
-      pauseMs: appEnv().IMPORT_PAUSE_MS,
+      chunkRows: envValue('IMPORT_CHUNK_ROWS'),
+      pauseMs: envValue('IMPORT_PAUSE_MS'),
     });
   }
   return g[WORKER_KEY];
