@@ -153,6 +153,18 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
       // reported below
     }
     const verify = await verifyAll();
+    // Canaries: the same oracle against a record with one phantom publish (never made) to the first tenant, and
+    // without one real publish of it. Each raw client of that tenant must report exactly one loss, resp. one frame
+    // outside the record, or the oracle would be blind in this harness (counted by hand from the specs).
+    const firstTenant = specs.filter((s) => s.view.scope === 'storm-0').length;
+    const last = record.entries[record.entries.length - 1]!;
+    const phantom = { ...last, scope: 'storm-0', seq: last.seq + 1_000_000, key: `#phantom`, kind: 'invalidate' };
+    const removed = record.entries.findLast((e) => e.scope === 'storm-0')!;
+    const canary = {
+      lost: (await pool.verify([...record.entries, phantom])).lostStreams,
+      unexpected: (await pool.verify(record.entries.filter((e) => e !== removed))).unexpected,
+      expected: firstTenant,
+    };
     const stats = await pool.stats();
     const esStats = esPool ? await esPool.stats() : null;
     const resumed = stats.resumeFirst.n - before.resumeFirst.n;
@@ -199,6 +211,12 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
         target: int(params.clients),
       },
       recordCheck('raw clients: every publish received or covered (record oracle)', verify.raw, params.clients),
+      {
+        name: 'the oracle sees a loss (canaries: one phantom publish added to the record, one real one removed)',
+        pass: canary.expected > 0 && canary.lost === canary.expected && canary.unexpected === canary.expected,
+        value: `${int(canary.lost)} clients lost the phantom, ${int(canary.unexpected)} received a frame outside the record`,
+        target: `${int(canary.expected)} each (the first tenant's clients)`,
+      },
       resumeCheck('raw clients: time to resumed delivery', stats.resumeFirst, params.clients, params.maxResumeMs),
     ];
     if (esStats) {
@@ -254,6 +272,7 @@ export async function run(params: ReconnectStormParams = full, log: Log = quietL
         recorded: record.entries.length,
         rejected: flow.errors + record.failures,
         convergeMs,
+        canary,
         sinceResetMs: Date.now() - resetAt,
       },
       method: [

@@ -13,6 +13,7 @@ describe('reconnect storm: every socket reset by the server at once while signal
     openErrors: number;
     resumeFirst: { p99: number; n: number };
     verify: VerifyResult;
+    canary: { lost: number; unexpected: number; expected: number };
     eventsource: { resumed: number; of: number; openErrors: number; verify: VerifyResult; resumeFirst: { n: number } };
   };
   beforeAll(async () => {
@@ -21,7 +22,7 @@ describe('reconnect storm: every socket reset by the server at once while signal
   }, 180_000);
 
   it('resumes every client with its cursor (replay or reset) after the reset', () => {
-    expect(figures.reset).toBe(ci.clients);
+    expect(figures.reset).toBe(ci.clients + ci.eventsourceClients);
     expect(figures.resumed).toBe(ci.clients);
     expect(figures.openErrors).toBe(0);
     expect(Number.isFinite(figures.resumeFirst.p99)).toBe(true);
@@ -29,6 +30,12 @@ describe('reconnect storm: every socket reset by the server at once while signal
 
   it('lets no client miss a signal published before, during or after the storm', () => {
     expectEveryPublishReceived(figures.verify, ci.clients);
+  });
+
+  it('reports a loss when the record holds a publish the clients never got, and a stray frame when it lacks one', () => {
+    // By hand: the clients of the first tenant (client i is in tenant i % tenants).
+    const firstTenant = Array.from({ length: ci.clients }, (_, i) => i % ci.tenants).filter((t) => t === 0).length;
+    expect(figures.canary).toEqual({ lost: firstTenant, unexpected: firstTenant, expected: firstTenant });
   });
 
   it('resumes the eventsource clients by themselves after their own retry delay, missing nothing', () => {
