@@ -116,7 +116,7 @@ describe('Delivery', () => {
     const events: string[] = [];
     const delivery = new Delivery();
     delivery.attach({ deliver: (entry) => events.push(`${entry.epoch}:${entry.seq}`), gap: () => events.push('gap') });
-    const signal = { kind: 'invalidate', resource: 'r' } as const;
+    const signal = { kind: 'invalidate', resource: 'r', action: 'changed' } as const;
     const entry: PublishedEntry = { scope: 'acme', topic: 't', lane: 'instant', key: 'k', signal, epoch: 'e1', seq: 1 };
     delivery.deliver(entry);
     delivery.deliver(entry);

@@ -8,7 +8,7 @@ const request = (key: string): PublishRequest => ({
   topic: 'orders',
   lane: 'instant',
   key,
-  signal: { kind: 'invalidate', resource: 'orders' },
+  signal: { kind: 'invalidate', resource: 'orders', action: 'changed' },
 });
 
 function fallback() {

@@ -7,7 +7,7 @@ const request = (key: string | null, scope = 'acme'): PublishRequest => ({
   topic: 'orders',
   lane: 'instant',
   key,
-  signal: { kind: 'invalidate', resource: 'orders' },
+  signal: { kind: 'invalidate', resource: 'orders', action: 'changed' },
 });
 
 /** What ioredis rejects with when Redis refuses a command. */

@@ -7,7 +7,7 @@ import { LocalFallback } from './localFallback.ts';
 import { ModeMachine } from './modeMachine.ts';
 import { resolveOptions, type RedisBackend, type RedisBackendOptions, type RedisBackendState } from './options.ts';
 import { OutageForwarding } from './outageForwarding.ts';
-import { Publisher } from './publisher.ts';
+import { PublishPath } from './publishPath.ts';
 import { RedisLink } from './redisLink.ts';
 import { ReplayReads } from './replayReads.ts';
 import { TwinMarks } from './twinMarks.ts';
@@ -23,7 +23,7 @@ export type { RedisBackend, RedisBackendMode, RedisBackendOptions, RedisBackendS
  * - `ModeMachine`: connecting / shared / local / closed, errors, outages, `ready()`, health.
  * - `RedisLink`: the connections and every command (keys, scripts, QUIT on close).
  * - `ChannelFeed` and `Delivery`: the channel to the hub; gap detection, epoch adoption, one copy per identity.
- * - `Publisher` (with `PublishDeadlines`): identities, the two deadlines, local copies of waiting publishes.
+ * - `PublishPath` (with `PublishDeadlines`): identities, the two deadlines, local copies of waiting publishes.
  * - `LocalFallback`, `TwinMarks`, `OutageForwarding`: the local history, and what an outage leaves to do.
  * - `Joiner`: (re)joining the shared history; `HealthPing`: a silent Redis noticed without publishes.
  * - `ReplayReads`: replay, with one Redis read per identical cursor in a turn.
@@ -72,7 +72,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     onSent: () => changed(),
     logger,
   });
-  const publisher = new Publisher({ settings, origin, link, mode, feed, delivery, local, twins, forwarding, onUnreachable: degrade });
+  const publisher = new PublishPath({ settings, origin, link, mode, feed, delivery, local, twins, forwarding, onUnreachable: degrade });
   const { deadlines } = publisher;
   const inFlight = () => deadlines.inFlight.size;
   const joiner = new Joiner({ link, mode, feed, delivery, local, twins, forwarding, inFlight, backoff: settings.backoff });

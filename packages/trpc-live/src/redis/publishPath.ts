@@ -11,8 +11,8 @@ import type { RedisLink } from './redisLink.ts';
 import { isReplyError, messageOf } from './redisErrors.ts';
 import type { TwinMarks } from './twinMarks.ts';
 
-/** The backend's parts a {@link Publisher} works with. */
-export interface PublisherParts {
+/** The backend's parts a {@link PublishPath} works with. */
+export interface PublishPathParts {
   readonly settings: RedisBackendSettings;
   /** This backend's identity (the first half of each publish's). */
   readonly origin: string;
@@ -35,13 +35,13 @@ const closedError = () => new LiveError('CLOSED', 'The live backend is closed');
  * {@link PublishDeadlines}); local: delivered to this instance's clients
  * and queued for forwarding.
  */
-export class Publisher {
+export class PublishPath {
   /** Publishes sent to Redis and not answered yet, and their deadlines. */
   readonly deadlines: PublishDeadlines;
   /** Serials of this backend's publishes (the second half of their identity). */
   private serials = 0;
 
-  constructor(private readonly parts: PublisherParts) {
+  constructor(private readonly parts: PublishPathParts) {
     const { settings, mode } = parts;
     this.deadlines = new PublishDeadlines({
       publishTimeoutMs: settings.publishTimeoutMs,
