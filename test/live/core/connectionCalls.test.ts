@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LiveConnection } from 'trpc-live/core';
 import { connectSink, endOfTick, fakeHub } from './fixtures';
@@ -46,5 +47,40 @@ describe('connection calls: replay and reset are separate', () => {
     expect(sink.data).toEqual([]);
     connection.sendReset('gap');
     expect(sink.data.map((m) => (m.kind === 'invalidate' ? m.id : m.kind))).toEqual(['reset']);
+  });
+});
+
+describe('connection calls: reads do not change state', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Everything the connection holds, outbox and watermark included. */
+  const state = (connection: LiveConnection) => inspect(connection, { depth: 8, showHidden: true });
+
+  it.each([
+    ['a lone instant frame', async (hub: ReturnType<typeof fakeHub>['hub']) => void (await hub.invalidate('acme', { resource: 'orders', id: '1' }))],
+    [
+      'frames on every lane',
+      async (hub: ReturnType<typeof fakeHub>['hub']) => {
+        await hub.invalidate('acme', { resource: 'orders', id: '1' });
+        await hub.invalidate('acme', { resource: 'orders', id: '2' }, { lane: 'batched' });
+        await hub.progress('acme', 'job', 1, 2);
+      },
+    ],
+  ])('leaves the connection unchanged when saturation, flushIntervalMs and the pending counts are read with %s pending', async (_, publish) => {
+    const { hub } = fakeHub();
+    const { connection } = connectSink(hub);
+    await publish(hub);
+    const before = state(connection);
+    const reads = [connection.saturation(), connection.flushIntervalMs(), connection.flushIntervalMs('coalesced')];
+    const counts = [connection.pendingFrames, connection.pendingBytes, connection.dirtyKeys, connection.dirtyBytes, connection.resetPending];
+    expect(state(connection)).toBe(before);
+    expect(reads[0]).toBeGreaterThan(0);
+    expect(counts[0]).toBeGreaterThan(0);
+    endOfTick();
   });
 });

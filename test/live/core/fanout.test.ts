@@ -38,8 +38,11 @@ describe('fan-out scheduling (core/fanout.ts)', () => {
     const index = new TopicIndex<LiveConnection>();
     const both = recipient(['orders.>', 'orders.*']);
     const one = recipient(['orders.*']);
-    for (const r of [both, one]) for (const p of r.connection.patterns) index.add(p, r.connection);
     const fanout = new Fanout(timers, frames, new Map([['acme', index]]), 512);
+    for (const r of [both, one]) {
+      fanout.track(r.connection);
+      for (const p of r.connection.patterns) index.add(p, r.connection);
+    }
     fanout.deliver(entry(1, 'orders.1'));
     fanout.deliver(entry(2, 'stock.1'));
     expect(both.got).toEqual([1]);
@@ -51,6 +54,8 @@ describe('fan-out scheduling (core/fanout.ts)', () => {
     const fanout = new Fanout(timers, frames, new Map(), 512);
     const a = recipient(['>']);
     const b = recipient(['>']);
+    fanout.track(a.connection);
+    fanout.track(b.connection);
     fanout.requestInstantFlush(a.connection);
     fanout.requestInstantFlush(b.connection);
     fanout.requestInstantFlush(a.connection);
@@ -66,14 +71,17 @@ describe('fan-out scheduling (core/fanout.ts)', () => {
     const { timers, turn } = turns();
     const fanout = new Fanout(timers, frames, new Map(), 2);
     const rs = [recipient(['>']), recipient(['>']), recipient(['>'])];
-    for (const r of rs) fanout.requestInstantFlush(r.connection);
+    for (const r of rs) {
+      fanout.track(r.connection);
+      fanout.requestInstantFlush(r.connection);
+    }
     turn();
     expect(rs.map((r) => r.flushes())).toEqual([1, 1, 0]);
     turn();
     expect(rs.map((r) => r.flushes())).toEqual([1, 1, 1]);
   });
 
-  it('keeps no fan-out bookkeeping on a connection', () => {
+  it('exposes no fan-out bookkeeping on a connection, in its type or its fields', () => {
     const connection = createHub().connect({ scope: 'acme', sink: new RecordingSink() });
     expect(Object.keys(connection)).not.toContain('stamp');
     expect(Object.keys(connection)).not.toContain('flushQueued');

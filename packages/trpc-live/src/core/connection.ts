@@ -39,8 +39,6 @@ export interface Replay {
 type TimedLane = 'batched' | 'coalesced';
 const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
 const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
-/** What a write that empties the outbox leaves pending. */
-const nothingPending = () => Infinity;
 
 /**
  * One live stream and its outbox.
@@ -73,14 +71,6 @@ const nothingPending = () => Infinity;
  */
 export class LiveConnection {
   private readonly outbox: Outbox;
-  /**
-   * The one frame waiting when nothing else waits: an instant frame on a
-   * writable connection, already queued for the hub's instant flush. A
-   * fan-out's usual case, kept out of the outbox so routing and flushing it
-   * touch this object only. Any other operation first moves it into the
-   * outbox ({@link unsolo}), where the general rules apply.
-   */
-  private solo: Frame | null = null;
   /** When each timed lane's window opened (its first pending frame), or `null`. */
   private readonly openedAt: Record<TimedLane, number | null> = { batched: null, coalesced: null };
   private timer: TimerHandle | null = null;
@@ -133,12 +123,12 @@ export class LiveConnection {
 
   /** Frames waiting in lanes (dirty keys not included). */
   get pendingFrames(): number {
-    return this.outbox.frames + (this.solo === null ? 0 : 1);
+    return this.outbox.frames;
   }
 
   /** Payload bytes waiting in lanes. */
   get pendingBytes(): number {
-    return this.outbox.bytes + (this.solo === null ? 0 : this.solo.bytes);
+    return this.outbox.bytes;
   }
 
   /** Distinct keys waiting after a collapse or a pause. */
@@ -161,7 +151,6 @@ export class LiveConnection {
    * frames and bytes, dirty keys, and the sink's own buffer.
    */
   saturation(): number {
-    this.unsolo();
     return this.outbox.saturation(this.sink.pendingBytes());
   }
 
@@ -174,22 +163,16 @@ export class LiveConnection {
   enqueue(frame: Frame): void {
     if (this.closedState || (frame.epoch === this.replayedEpoch && frame.seq <= this.replayedThrough)) return;
     if (this.held !== null && frame.origin === this.held.origin && this.holds(frame.serial!)) return;
-    if (this.solo === null) {
-      if (frame.lane === 'instant' && !this.pausedState && !this.holding && this.outbox.empty) {
-        this.solo = frame;
-        this.requestFlush();
-        return;
-      }
-    } else {
-      this.unsolo();
-    }
     if (this.pausedState && frame.idempotent) {
       // While paused only the latest value per key matters.
       this.outbox.pushDirty(frame);
       return;
     }
+    const alone = this.outbox.empty;
     const lane = this.outbox.push(frame);
-    if (this.outbox.overLimit) {
+    // One instant frame alone on a writable connection is no burst, whatever its size: it is written
+    // at the end of the tick like any instant frame (and waits for a lagging sink rather than collapse).
+    if (this.outbox.overLimit && !(alone && lane === 'instant' && this.canWrite())) {
       // A full outbox on a sink that takes data is just a burst: write it
       // now. Only a sink that is not taking data makes the outbox collapse.
       if (this.canWrite() && this.sink.pendingBytes() <= this.host.limits.sinkHighWaterBytes) {
@@ -230,7 +213,6 @@ export class LiveConnection {
    */
   sendReset(reason: ResetReason): void {
     if (this.closedState) return;
-    this.unsolo();
     this.holding = false;
     const frame = this.host.resetFrame(reason);
     this.coveredThrough(frame.epoch, frame.seq);
@@ -247,7 +229,6 @@ export class LiveConnection {
    */
   sendReplay(replay: Replay): void {
     if (this.closedState) return;
-    this.unsolo();
     this.holding = false;
     const { frames, cursor, snapshotSeq = 0, resetFloor } = replay;
     this.watermark.startAt(cursor);
@@ -270,7 +251,6 @@ export class LiveConnection {
 
   /** Marks everything of `epoch` up to `seq` as sent: such frames are dropped from the outbox and never enqueued again. */
   private coveredThrough(epoch: string, seq: number): void {
-    this.unsolo();
     if (epoch !== this.replayedEpoch) {
       this.replayedEpoch = epoch;
       this.replayedThrough = seq;
@@ -298,14 +278,12 @@ export class LiveConnection {
 
   /** Holds live frames until {@link sendReplay} or {@link sendReset} (async replay). */
   hold(): void {
-    this.unsolo();
     this.holding = true;
   }
 
   /** Tells the client to drop every cached query (at the current head). */
   reset(reason: ResetReason): void {
     if (this.closedState) return;
-    this.unsolo();
     this.outbox.requestReset(reason);
     this.requestFlush();
   }
@@ -318,7 +296,6 @@ export class LiveConnection {
    */
   pause(): void {
     if (this.closedState || this.pausedState) return;
-    this.unsolo();
     this.pausedState = true;
     this.clearTimer();
     this.outbox.collapseIdempotent(LANES);
@@ -340,47 +317,21 @@ export class LiveConnection {
   flush(mode: 'instant' | 'all'): number {
     if (!this.canWrite()) return 0;
     if (this.sink.pendingBytes() > this.host.limits.sinkHighWaterBytes) {
-      this.unsolo();
       this.waitForDrain();
       return 0;
     }
-    const solo = this.solo;
-    if (solo !== null) {
-      // Nothing else waits (see `solo`): no window, watermark or reset to consider.
-      this.solo = null;
-      const out = [solo];
-      this.write(this.watermark.inOrder(solo) ? out : this.watermark.label(out, nothingPending));
-      if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
-      return 1;
-    }
     const outbox = this.outbox;
-    if (outbox.onlyInstant) {
-      // A fan-out's usual case, kept cheap (it runs once per recipient): only instant frames
-      // wait, so they are everything due in either mode, no window closes and no older frame
-      // stays behind to hold the cursor back.
-      const out = outbox.frames === 0 ? null : outbox.takeInstant();
-      if (out) this.write(this.watermark.label(out, nothingPending));
-      if (this.timer !== null || this.openedAt.batched !== null || this.openedAt.coalesced !== null) this.reschedule();
-      return out ? out.length : 0;
-    }
-    const resetFloor = this.outbox.resetFloor;
-    const resetCeil = this.outbox.resetCeil;
-    const reset = this.outbox.takeReset();
-    const now = this.host.timers.now();
-    const saturation = this.saturation();
-    const due = (lane: TimedLane) => {
-      if (mode === 'all' || reset) return true;
-      const opened = this.openedAt[lane];
-      return opened !== null && now >= opened + laneIntervalMs(lane, saturation, this.host.throttle);
-    };
-    let batched = due('batched');
-    let coalesced = due('coalesced');
-    const out = this.outbox.take({ batched, coalesced });
+    const resetFloor = outbox.resetFloor;
+    const resetCeil = outbox.resetCeil;
+    const reset = outbox.takeReset();
+    let batched = mode === 'all' || reset !== null || this.windowClosed('batched');
+    let coalesced = mode === 'all' || reset !== null || this.windowClosed('coalesced');
+    const out = outbox.take({ batched, coalesced });
     if (!reset && out.length && this.watermark.beyondAfter(out, this.pendingAfter) > MAX_CURSOR_BEYOND) {
       // The id would list too many seqs written past an older pending frame (a long import's
       // progress overtaken by many instant frames): write the older lanes now, early, so the
       // watermark moves past them and the id is short again.
-      out.push(...this.outbox.take({ batched: true, coalesced: true }));
+      out.push(...outbox.take({ batched: true, coalesced: true }));
       out.sort(bySeq);
       batched = coalesced = true;
     }
@@ -404,6 +355,12 @@ export class LiveConnection {
     return out.length;
   }
 
+  /** True when `lane`'s window is open and has lasted its interval at the current saturation. */
+  private windowClosed(lane: TimedLane): boolean {
+    const opened = this.openedAt[lane];
+    return opened !== null && this.host.timers.now() >= opened + laneIntervalMs(lane, this.saturation(), this.host.throttle);
+  }
+
   /** Closes the stream from the server side (drain, rotation, auth expiry). */
   close(reason: CloseReason = 'closed'): void {
     if (this.closedState) return;
@@ -415,18 +372,9 @@ export class LiveConnection {
   dispose(): void {
     if (this.closedState) return;
     this.closedState = true;
-    this.solo = null;
     this.clearTimer();
     this.outbox.clear();
     this.host.unregister(this);
-  }
-
-  /** Moves the solo frame into the outbox (it stays queued for the instant flush it was queued for). */
-  private unsolo(): void {
-    const frame = this.solo;
-    if (frame === null) return;
-    this.solo = null;
-    this.outbox.push(frame);
   }
 
   private canWrite(): boolean {
@@ -475,6 +423,12 @@ export class LiveConnection {
    */
   private reschedule(): void {
     if (!this.canWrite()) {
+      this.clearTimer();
+      return;
+    }
+    if (this.outbox.empty) {
+      // Nothing to wait for (the usual case once a fan-out's frame is written): what follows would close both windows.
+      this.openedAt.batched = this.openedAt.coalesced = null;
       this.clearTimer();
       return;
     }

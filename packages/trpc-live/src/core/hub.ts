@@ -279,6 +279,7 @@ export class Hub {
       index = new TopicIndex();
       this.scopes.set(options.scope, index);
     }
+    this.fanout.track(connection);
     for (const pattern of patterns) index.add(pattern, connection);
     this.byId.set(connection.id, connection);
     this.metrics.connectionOpened?.();

@@ -61,6 +61,15 @@ export class Outbox {
     coalesced: new Map(),
   };
   private readonly dirty = new Map<string, Frame>();
+  /**
+   * The one frame pending when nothing else is, on the instant lane: a
+   * fan-out's usual case, kept out of the maps so routing and flushing it
+   * cost a field write and read (with the hub's flush, 1.1 -> 0.66 µs per
+   * recipient in-process, 0624bfe). Counted in `frames` and `bytes`; any
+   * operation that adds to what is pending, or scans it, first moves it into
+   * the instant lane ({@link settle}), where the general rules apply.
+   */
+  private lone: Frame | null = null;
   private frameCount = 0;
   private byteCount = 0;
   private dirtyByteCount = 0;
@@ -111,16 +120,9 @@ export class Outbox {
   get empty(): boolean {
     return this.frameCount === 0 && this.dirty.size === 0 && this.reset === null;
   }
-  /**
-   * True when whatever waits is on the instant lane (no timed lane, dirty
-   * key or reset): the common case of a fan-out, which a flush writes as is.
-   */
-  get onlyInstant(): boolean {
-    return this.frameCount === this.lanes.instant.size && this.dirty.size === 0 && this.reset === null;
-  }
   /** Frames waiting on `lane`. */
   laneSize(lane: Lane): number {
-    return this.lanes[lane].size;
+    return this.lanes[lane].size + (lane === 'instant' && this.lone !== null ? 1 : 0);
   }
 
   /** True when the lanes are over their frame or byte bound (the caller flushes or collapses). */
@@ -155,11 +157,13 @@ export class Outbox {
   push(frame: Frame, lane: Lane = frame.lane): Lane | null {
     if (this.frameCount === 0 && this.dirty.size === 0 && this.reset === null) {
       // Nothing pending (a fan-out's usual case): no duplicate to look for.
-      this.lanes[lane].set(frame.key, frame);
+      if (lane === 'instant') this.lone = frame;
+      else this.lanes[lane].set(frame.key, frame);
       this.frameCount++;
       this.byteCount += frame.bytes;
       return lane;
     }
+    this.settle();
     if (this.reset && coveredByReset(frame)) {
       this.standFor(frame.seq);
       return null;
@@ -177,6 +181,7 @@ export class Outbox {
 
   /** Keeps `frame` as a dirty key (latest per key), within the dirty bounds. */
   pushDirty(frame: Frame): void {
+    this.settle();
     if (this.reset && coveredByReset(frame)) {
       this.standFor(frame.seq);
       return;
@@ -192,6 +197,7 @@ export class Outbox {
    * cannot be collapsed stay where they are.
    */
   collapseIdempotent(lanes: readonly Lane[]): void {
+    this.settle();
     let collapsed = 0;
     for (const lane of lanes) {
       for (const frame of [...this.lanes[lane].values()]) {
@@ -209,6 +215,7 @@ export class Outbox {
    * so: nothing is lost silently.
    */
   collapse(): void {
+    this.settle();
     let collapsed = 0;
     let dropped = 0;
     let oldestDropped = Infinity;
@@ -238,6 +245,7 @@ export class Outbox {
    * frames dropped before this call that it stands for too.
    */
   requestReset(reason: ResetReason, floor = Infinity): void {
+    this.settle();
     this.reset ??= reason;
     this.standFor(floor);
     for (const lane of LANES) {
@@ -265,6 +273,14 @@ export class Outbox {
 
   /** Removes and returns, in seq order, the instant lane, dirty keys and the lanes asked for. */
   take(options: TakeOptions): Frame[] {
+    const lone = this.lone;
+    if (lone !== null) {
+      // Nothing else is pending (see `lone`).
+      this.lone = null;
+      this.frameCount = 0;
+      this.byteCount = 0;
+      return [lone];
+    }
     const out: Frame[] = [];
     for (const lane of LANES) {
       if (lane === 'batched' && !options.batched) continue;
@@ -283,35 +299,21 @@ export class Outbox {
       this.dirty.clear();
     }
     this.dirtyByteCount = 0;
-    if (out.length > 1) out.sort(bySeq);
-    return out;
-  }
-
-  /**
-   * Removes and returns the instant lane, in seq order. Only when
-   * {@link onlyInstant}: then it is everything pending, as `take` would return it.
-   */
-  takeInstant(): Frame[] {
-    const map = this.lanes.instant;
-    const out: Frame[] = [];
-    let sorted = true;
-    let last = -Infinity;
-    for (const frame of map.values()) {
-      // Insertion order is seq order unless a replaced key moved a frame: sort only then.
-      if (frame.seq < last) sorted = false;
-      last = frame.seq;
-      out.push(frame);
+    // Insertion order is seq order unless a replaced key moved a frame or lanes interleave (a burst's
+    // instant frames usually are in order): sort only then.
+    for (let i = 1; i < out.length; i++) {
+      if (out[i]!.seq < out[i - 1]!.seq) {
+        out.sort(bySeq);
+        break;
+      }
     }
-    map.clear();
-    this.frameCount = 0;
-    this.byteCount = 0;
-    if (!sorted) out.sort(bySeq);
     return out;
   }
 
   /** Lowest seq of `epoch` still pending anywhere (`Infinity` when none is). */
   oldestPendingSeq(epoch: string): number {
     if (this.frameCount === 0 && this.dirty.size === 0) return Infinity;
+    if (this.lone !== null) return this.lone.epoch === epoch ? this.lone.seq : Infinity;
     let min = Infinity;
     for (const lane of LANES) {
       // Lanes are in insertion order, which is seq order except for replaced keys; scan them.
@@ -323,6 +325,7 @@ export class Outbox {
 
   /** Drops everything of `epoch` whose seq is at most `seq` (covered by a replay or a starting cursor). */
   dropUpTo(epoch: string, seq: number): void {
+    this.settle();
     const covered = (frame: Frame) => frame.epoch === epoch && frame.seq <= seq;
     for (const lane of LANES) {
       for (const frame of [...this.lanes[lane].values()]) if (covered(frame)) this.remove(frame.key);
@@ -332,6 +335,7 @@ export class Outbox {
 
   /** Forgets everything (the connection closed). */
   clear(): void {
+    this.lone = null;
     for (const lane of LANES) this.lanes[lane].clear();
     this.dirty.clear();
     this.frameCount = 0;
@@ -340,6 +344,14 @@ export class Outbox {
     this.reset = null;
     this.floor = Infinity;
     this.ceil = -Infinity;
+  }
+
+  /** Moves the lone frame into the instant lane, before anything that adds to the lanes or scans them. */
+  private settle(): void {
+    const lone = this.lone;
+    if (lone === null) return;
+    this.lone = null;
+    this.lanes.instant.set(lone.key, lone);
   }
 
   private standFor(seq: number): void {

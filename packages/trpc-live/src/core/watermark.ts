@@ -89,12 +89,14 @@ export class Watermark {
   }
 
   /**
-   * The common case of a fan-out, kept to a few compares: `frame` alone is
-   * written with nothing older pending or listed, so its shared id is exact.
-   * Returns false (and changes nothing) otherwise; then use {@link label}.
+   * The common case of a fan-out, kept to a few compares (it runs once per
+   * recipient): `frame` alone is written with nothing older pending or
+   * listed, so its shared id is exact and the watermark moves to it, as the
+   * general rule of {@link label} would. Returns false (and changes nothing) otherwise.
    */
-  inOrder(frame: Frame): boolean {
-    if (frame.seq <= this.plainAbove || frame.epoch !== this.epoch) return false;
+  private inOrder(frame: Frame, pendingAfter: (epoch: string) => number): boolean {
+    if (frame.seq <= this.plainAbove || frame.epoch !== this.epoch || frame.id === null || frame.message.kind === 'reset') return false;
+    if (pendingAfter(frame.epoch) !== Infinity) return false;
     this.seq = this.written = this.plainAbove = frame.seq;
     return true;
   }
@@ -108,6 +110,7 @@ export class Watermark {
    * reset in this write stands for (it is placed there, in seq order).
    */
   label(frames: Frame[], pendingAfter: (epoch: string) => number, resetFloor = Infinity): Frame[] {
+    if (frames.length === 1 && this.inOrder(frames[0]!, pendingAfter)) return frames;
     let pending = Infinity;
     let pendingEpoch: string | null = null;
     let resetInWrite = false;

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { defaultOutboxLimits, type Frame, type Lane } from 'trpc-live/core';
+import { Outbox } from '../../../packages/trpc-live/src/core/outbox';
+
+const frame = (seq: number, key: string, lane: Lane = 'instant', kind: 'invalidate' | 'progress' = 'invalidate'): Frame =>
+  ({ seq, key, lane, epoch: 'e', id: `e:${seq}`, bytes: 10, idempotent: true, message: { kind, seq } }) as unknown as Frame;
+
+describe('Outbox: the lone frame is an ordinary instant frame', () => {
+  it('counts a lone instant frame everywhere a frame in the instant lane counts', () => {
+    const outbox = new Outbox(defaultOutboxLimits, {});
+    outbox.push(frame(7, 'a'));
+    expect([outbox.frames, outbox.bytes, outbox.laneSize('instant'), outbox.empty]).toEqual([1, 10, 1, false]);
+    expect(outbox.oldestPendingSeq('e')).toBe(7);
+    expect(outbox.oldestPendingSeq('other')).toBe(Infinity);
+    expect(outbox.saturation(0)).toBe(1 / defaultOutboxLimits.maxPendingFrames);
+    expect(outbox.take({ batched: false, coalesced: false }).map((f) => f.seq)).toEqual([7]);
+    expect([outbox.frames, outbox.bytes, outbox.empty]).toEqual([0, 0, true]);
+  });
+
+  it('replaces a lone frame by a newer value of its key and keeps the key instant', () => {
+    let coalesced = 0;
+    const outbox = new Outbox(defaultOutboxLimits, { coalesced: () => coalesced++ });
+    outbox.push(frame(1, 'a'));
+    expect(outbox.push(frame(2, 'a', 'coalesced', 'progress'))).toBe('instant');
+    expect([outbox.frames, outbox.laneSize('instant'), outbox.laneSize('coalesced'), coalesced]).toEqual([1, 1, 0, 1]);
+    expect(outbox.take({ batched: false, coalesced: false }).map((f) => f.seq)).toEqual([2]);
+  });
+
+  it('lets a reset cover a lone invalidation, standing for its seq', () => {
+    const outbox = new Outbox(defaultOutboxLimits, {});
+    outbox.push(frame(4, 'a'));
+    outbox.requestReset('overflow');
+    expect([outbox.frames, outbox.resetReason, outbox.resetFloor, outbox.resetCeil]).toEqual([0, 'overflow', 4, 4]);
+  });
+
+  it('drops a lone frame covered by a replay, and collapses it into a dirty key on pause', () => {
+    const covered = new Outbox(defaultOutboxLimits, {});
+    covered.push(frame(3, 'a'));
+    covered.dropUpTo('e', 3);
+    expect(covered.empty).toBe(true);
+    const paused = new Outbox(defaultOutboxLimits, {});
+    paused.push(frame(3, 'a'));
+    paused.collapseIdempotent(['instant']);
+    expect([paused.frames, paused.dirtyKeys]).toEqual([0, 1]);
+  });
+
+  it('takes frames in seq order when a replaced key moved one behind a newer frame', () => {
+    const outbox = new Outbox(defaultOutboxLimits, {});
+    outbox.push(frame(1, 'a'));
+    outbox.push(frame(2, 'b'));
+    outbox.push(frame(3, 'a'));
+    outbox.push(frame(4, 'c', 'batched'));
+    expect(outbox.take({ batched: true, coalesced: false }).map((f) => f.seq)).toEqual([2, 3, 4]);
+  });
+});
