@@ -21,7 +21,8 @@ describe('createGracefulShutdown', () => {
     const sink = new RecordingSink();
     hub.connect({ scope: 'acme', sink });
     const lines: string[] = [];
-    const shutdown = createGracefulShutdown({ server, hub, graceMs: 0, timeoutMs: 300, jitterMs: 10, log: (l) => lines.push(l) });
+    const logger = { info: (l: string) => lines.push(l), warn: (l: string) => lines.push(`warn ${l}`), error: (l: string) => lines.push(`error ${l}`) };
+    const shutdown = createGracefulShutdown({ server, hub, graceMs: 0, timeoutMs: 300, jitterMs: 10, logger });
     const hung = new Promise<string>((resolve) => {
       const req = request(url, () => resolve('answered'));
       req.on('error', (error) => resolve(String(error)));
@@ -38,6 +39,9 @@ describe('createGracefulShutdown', () => {
     expect(sink.frames.at(-1)!.message).toMatchObject({ kind: 'reconnect', reason: 'drain' });
     expect(hub.draining).toBe(true);
     expect(lines.filter((l) => l.includes('draining'))).toHaveLength(1);
+    // Progress goes to the logger's info level, the cut to the same: nothing at warn or error.
+    expect(lines.some((l) => l.includes('cutting 1 request'))).toBe(true);
+    expect(lines.filter((l) => /^(warn|error) /.test(l))).toEqual([]);
   });
 
   it('finishes at once after the grace when nothing is in flight, and closes the listener', async () => {

@@ -233,7 +233,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: faults', 
     const redis = await redisForTest();
     const proxy = await proxyTo(redis);
     const lines: string[] = [];
-    const logger = { info: (line: string) => lines.push(`info ${line}`), warn: (line: string) => lines.push(`warn ${line}`) };
+    const logger = { info: (line: string) => lines.push(`info ${line}`), warn: (line: string) => lines.push(`warn ${line}`), error: (line: string) => lines.push(`error ${line}`) };
     const a = instance(proxy.url, { logger });
     await joined(a);
     proxy.cut();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Hub } from '../core/index.ts';
+import { consoleLogger, type LiveLogger } from '../shared/logger.ts';
 
 /** Options of {@link createGracefulShutdown}. */
 export interface GracefulShutdownOptions {
@@ -32,7 +33,16 @@ export interface GracefulShutdownOptions {
    * arrived on it for this long. @default 250
    */
   idleCloseMs?: number;
-  /** Progress lines. @default console.log */
+  /**
+   * Where progress lines go (`info`, or `warn` when the logger has no
+   * `info`) and a failure to close the hub (`error`). @default consoleLogger
+   */
+  logger?: LiveLogger;
+  /**
+   * Every line, instead of `logger` (kept for callers from before `logger`).
+   * @deprecated Use `logger`.
+   * @default none
+   */
   log?: (line: string) => void;
 }
 
@@ -86,7 +96,9 @@ export function createGracefulShutdown(options: GracefulShutdownOptions) {
   const graceMs = options.graceMs ?? 5_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const idleCloseMs = options.idleCloseMs ?? 250;
-  const log = options.log ?? ((line: string) => console.log(line));
+  const logger = options.logger ?? consoleLogger;
+  const log = options.log ?? ((line: string) => (logger.info ? logger.info(line) : logger.warn(line)));
+  const logError = options.log ?? ((line: string) => logger.error(line));
   const connections = new Map<Socket, ConnectionState>();
   const responses = new Set<ServerResponse>();
   let draining = false;
@@ -166,7 +178,7 @@ export function createGracefulShutdown(options: GracefulShutdownOptions) {
         server.closeAllConnections();
         for (const socket of connections.keys()) socket.destroy();
       }
-      await hub.close().catch((error: unknown) => log(`[server] closing the hub failed: ${String(error)}`));
+      await hub.close().catch((error: unknown) => logError(`[server] closing the hub failed: ${String(error)}`));
       const report = { streams, inFlightAtStart, cut, ms: Date.now() - started };
       log(`[server] drained in ${report.ms} ms`);
       return report;

@@ -1,3 +1,4 @@
+import type { LiveLogger } from '../shared/logger.ts';
 import { decodeMessage, GAP_MESSAGE } from './entryCodec.ts';
 import type { Delivery } from './delivery.ts';
 
@@ -6,7 +7,7 @@ export interface ChannelFeedOptions {
   /** The channel entries arrive on (messages from any other are ignored). */
   readonly channel: string;
   readonly delivery: Delivery;
-  readonly logger: Pick<Console, 'warn'> | null;
+  readonly logger: Pick<LiveLogger, 'warn'> | null;
   /** Redis started a new history (the backend reports its state). */
   readonly onNewEpoch: () => void;
 }

@@ -1,10 +1,11 @@
+import type { LiveLogger } from '../shared/logger.ts';
 import type { BackendHealth } from '../core/index.ts';
 import type { RedisBackendMode } from './options.ts';
 
 /** What {@link ModeMachine} needs from its backend. */
 export interface ModeMachineOptions {
   readonly now: () => number;
-  readonly logger: Pick<Console, 'info' | 'warn'> | null;
+  readonly logger: Pick<LiveLogger, 'info' | 'warn'> | null;
   /** Called after every change of mode (the backend reports its state). */
   readonly onChange: () => void;
 }
@@ -92,9 +93,9 @@ export class ModeMachine {
     const rejoined = this.current === 'local';
     this.enter('shared');
     this.lastError = null;
-    this.options.logger?.[rejoined ? 'warn' : 'info'](
-      `[live:redis] ${rejoined ? 'Redis is back' : 'connected'}: shared epoch ${epoch}${rejoined ? '; resetting clients' : ''}`,
-    );
+    const logger = this.options.logger;
+    if (rejoined) logger?.warn(`[live:redis] Redis is back: shared epoch ${epoch}; resetting clients`);
+    else logger?.info?.(`[live:redis] connected: shared epoch ${epoch}`);
     this.options.onChange();
     for (const resolve of this.readyWaiters.splice(0)) resolve(true);
     return rejoined;

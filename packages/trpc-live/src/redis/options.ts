@@ -1,5 +1,6 @@
 import type { RedisOptions } from 'ioredis';
 import { LiveError, type LiveBackend, type ReplayLogOptions } from '../core/index.ts';
+import { consoleLogger, type LiveLogger } from '../shared/logger.ts';
 
 /**
  * Where the backend stands. `shared`: every instance sequences, stores and
@@ -113,8 +114,8 @@ export interface RedisBackendOptions {
   maxForward?: number;
   /** Called on every change of mode (logs, metrics, health). Must not throw. @default none */
   onStateChange?: (state: RedisBackendState) => void;
-  /** Where fault and recovery lines go; `null` for silence. @default console */
-  logger?: Pick<Console, 'info' | 'warn'> | null;
+  /** Where fault and recovery lines go (joins at `info`, faults at `warn`); `null` for silence. @default consoleLogger */
+  logger?: LiveLogger | null;
   /** Clock. @default Date.now */
   now?: () => number;
 }
@@ -155,7 +156,7 @@ export interface RedisBackendSettings {
   readonly commandTimeoutMs: number;
   readonly localReplay: ReplayLogOptions | undefined;
   readonly onStateChange: ((state: RedisBackendState) => void) | undefined;
-  readonly logger: Pick<Console, 'info' | 'warn'> | null;
+  readonly logger: LiveLogger | null;
   readonly now: () => number;
   /** Reconnect (and join retry) delay of the `attempt`th try: doubles from `retryBaseMs` up to `retryMaxMs`, ±20% jitter. */
   readonly backoff: (attempt: number) => number;
@@ -187,7 +188,7 @@ export function resolveOptions(options: RedisBackendOptions): RedisBackendSettin
     commandTimeoutMs: options.commandTimeoutMs ?? 2000,
     localReplay: options.localReplay,
     onStateChange: options.onStateChange,
-    logger: options.logger === undefined ? console : options.logger,
+    logger: options.logger === undefined ? consoleLogger : options.logger,
     now: options.now ?? Date.now,
     backoff: (attempt) =>
       Math.round(Math.min(retryBaseMs * 2 ** Math.min(attempt - 1, 20), retryMaxMs) * (0.8 + Math.random() * 0.4)),

@@ -1,3 +1,4 @@
+import type { LiveLogger } from '../shared/logger.ts';
 import type { PublishRequest } from '../core/index.ts';
 import { isReplyError, messageOf } from './redisErrors.ts';
 
@@ -21,7 +22,7 @@ export interface OutageForwardingOptions {
   readonly onUnreachable: (why: string) => void;
   /** The queue was sent (the backend reports its state). */
   readonly onSent: () => void;
-  readonly logger: Pick<Console, 'warn'> | null;
+  readonly logger: Pick<LiveLogger, 'warn'> | null;
 }
 
 /** Forwards are sent this many at a time. */

@@ -6,6 +6,8 @@
  * message first (pino's and winston's do).
  */
 export interface LiveLogger {
+  /** Progress worth a line in the server log (a backend joined, a drain finished); optional, skipped when absent. */
+  info?(message: string, ...details: unknown[]): void;
   /** Something worth a look that failed nothing (a development warning, a stream that stopped). */
   warn(message: string, ...details: unknown[]): void;
   /** A failure nobody else sees (a publish after a successful mutation, a failed request); `details` holds the error. */
@@ -17,6 +19,7 @@ export interface LiveLogger {
  * each call (so a test's spy on `console.error` sees what is logged).
  */
 export const consoleLogger: LiveLogger = {
+  info: (message, ...details) => console.info(message, ...details),
   warn: (message, ...details) => console.warn(message, ...details),
   error: (message, ...details) => console.error(message, ...details),
 };
