@@ -78,7 +78,7 @@ export class TopicIndex<T> {
   /**
    * Calls `visit` for every subscriber with a pattern matching `topic`. A
    * subscriber registered under several matching patterns is visited once per
-   * pattern; callers dedupe (the hub stamps connections per publish).
+   * pattern; callers dedupe (the fan-out stamps connections per route).
    * @throws LiveError BAD_TOPIC for an invalid topic.
    */
   match(topic: string, visit: (item: T) => void): void {
