@@ -50,6 +50,37 @@ describe('connection calls: replay and reset are separate', () => {
   });
 });
 
+describe('connection calls: one path for a lone frame', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes one instant frame larger than maxPendingBytes at the end of the tick, like any instant frame, not as a burst', async () => {
+    const { hub, counts } = fakeHub({ limits: { maxPendingBytes: 10 } });
+    const { sink } = connectSink(hub);
+    await hub.invalidate('acme', { resource: 'orders', id: 'a-long-enough-id' });
+    expect(sink.data).toEqual([]);
+    endOfTick();
+    expect(sink.data.map((m) => m.kind)).toEqual(['invalidate']);
+    expect(counts.collapsed).toBe(0);
+  });
+
+  it('keeps one oversized instant frame for a lagging sink until it drains, instead of collapsing it', async () => {
+    const { hub, counts } = fakeHub({ limits: { maxPendingBytes: 10, sinkHighWaterBytes: 100 } });
+    const { sink } = connectSink(hub);
+    sink.pending = 1_000;
+    await hub.signal('acme', 'notifications', { text: 'a payload over ten bytes' });
+    endOfTick();
+    expect(sink.data).toEqual([]);
+    sink.drain();
+    expect(sink.data.map((m) => m.kind)).toEqual(['event']);
+    expect([counts.dropped, counts.resets]).toEqual([0, []]);
+  });
+});
+
 describe('connection calls: reads do not change state', () => {
   beforeEach(() => {
     vi.useFakeTimers();
