@@ -21,7 +21,7 @@
  * loudly, within about 10 s at most.
  */
 import type { Hub, LiveAction } from 'trpc-live/core';
-import { getDb } from '../src/server/db/connection';
+import { getDb } from '../src/server/db/database';
 import type { NotificationKind } from '../src/server/data/notifications';
 import { adjustStock } from '../src/server/data/products';
 import type { RedisBackend } from 'trpc-live/redis';

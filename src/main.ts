@@ -13,13 +13,13 @@
  *
  * Next's route bundles are separate module instances from this file: the
  * hub and the database are shared through `globalThis` (see
- * `server/appHub.ts`, `server/db/connection.ts`).
+ * `server/appHub.ts`, `server/db/database.ts`).
  */
 import { createServer, type ServerResponse } from 'node:http';
 import next from 'next';
 import { trustedProxies } from './server/auth/clientAddress';
 import { getAuthConfig } from './server/auth/config';
-import { getDb } from './server/db/connection';
+import { getDb } from './server/db/database';
 import { appEnv } from './server/env';
 import { applyHttpTimeouts } from './server/httpTimeouts';
 import { getHub, hubReady } from './server/appHub';

@@ -12,7 +12,7 @@
  * else writes a tenant's data during the phases: the change between two
  * reads is the mutation's alone. Results are compared as JSON.
  */
-import type { Db } from '../../src/server/db/connection';
+import type { Db } from '../../src/server/db/database';
 import { dashboardStats } from '../../src/server/data/dashboard';
 import { listImports } from '../../src/server/data/imports';
 import { listNotifications } from '../../src/server/data/notifications';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { hashPassword } from '../../src/server/auth/password';
-import { openDb } from '../../src/server/db/connection';
+import { openDb } from '../../src/server/db/database';
 
 /** Password of every benchmark user. */
 export const BENCH_PASSWORD = 'bench1234';

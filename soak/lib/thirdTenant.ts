@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openDb } from '../../src/server/db/connection';
+import { openDb } from '../../src/server/db/database';
 
 /** The third tenant the chaos scenario adds to the two seeded ones. */
 export const THIRD_TENANT = { id: 'initech', name: 'Initech Supplies', admin: 'usr_ian', staff: 'usr_ivy' } as const;

@@ -4,7 +4,7 @@ import { readBearer, readCookie, SESSION_COOKIE, verifySession, type Session } f
 import { clientAddress } from './auth/clientAddress';
 import { isSessionRevoked } from './auth/revocations';
 import { redeemTicket } from './auth/tickets';
-import { getDb, type Db } from './db/connection';
+import { getDb, type Db } from './db/database';
 
 /**
  * How the caller authenticated. `ticket` and `credential` are for the live

@@ -1,6 +1,6 @@
 import type { Hub } from 'trpc-live/core';
 import type { NotificationEvent } from '../trpc/resources';
-import type { Db } from './db/connection';
+import type { Db } from './db/database';
 import { insertNotification, type AppNotification, type NewNotification } from './data/notifications';
 import { live } from './trpc/init';
 

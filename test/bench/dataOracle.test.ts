@@ -6,7 +6,7 @@ import { browserRegistry, withoutQuery } from '../../bench/article/missedInvalid
 import type { ObserverLog } from '../../bench/article/users';
 import { updateOrderStatus } from '../../src/server/data/orders';
 import { adjustStock } from '../../src/server/data/products';
-import { openDb } from '../../src/server/db/connection';
+import { openDb } from '../../src/server/db/database';
 import { resources } from '../../src/trpc/resources';
 import type { ResourceRegistry } from 'trpc-live/shared';
 

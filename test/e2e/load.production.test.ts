@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveMessage } from 'trpc-live/core';
-import { openDb } from '../../src/server/db/connection';
+import { openDb } from '../../src/server/db/database';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createNodeClient } from '../helpers/client';
 import { signInOverHttp } from '../helpers/http';

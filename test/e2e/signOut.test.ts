@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { credentialEventSource } from 'trpc-live/client';
 import { SessionRevocations } from '../../src/server/auth/revocations';
 import { sessionStreams } from '../../src/server/auth/sessionStreams';
-import { openDb } from '../../src/server/db/connection';
+import { openDb } from '../../src/server/db/database';
 import { createNodeClient } from '../helpers/client';
 import { signInOverHttp } from '../helpers/http';
 import { useServedApp } from '../helpers/servedApp';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHub, type Hub, type HubOptions } from 'trpc-live/core';
 import { signSession } from '../../src/server/auth/session';
 import { createContext } from '../../src/server/context';
-import { openDb, setDb, type Db } from '../../src/server/db/connection';
+import { openDb, setDb, type Db } from '../../src/server/db/database';
 import { demoUsers } from '../../src/server/db/seed';
 import { hubOptions, setHub } from '../../src/server/appHub';
 import { appRouter } from '../../src/server/routers/_app';

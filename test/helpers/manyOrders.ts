@@ -1,4 +1,4 @@
-import type { Db } from '../../src/server/db/connection';
+import type { Db } from '../../src/server/db/database';
 
 /** Options of {@link insertManyOrders}. */
 export interface ManyOrdersOptions {

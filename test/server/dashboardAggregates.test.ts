@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate, openDb, type Db } from '../../src/server/db/connection';
+import { migrate, openDb, type Db } from '../../src/server/db/database';
 import { migrations } from '../../src/server/db/migrations';
 import { seed } from '../../src/server/db/seed';
 import { dashboardStats, type DashboardStats } from '../../src/server/data/dashboard';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sampleOrderCsv } from '../../src/app/(app)/imports/sampleCsv';
 import type { CompleteSignal, ProgressSignal, PublishedEntry } from 'trpc-live/core';
-import { getDb } from '../../src/server/db/connection';
+import { getDb } from '../../src/server/db/database';
 import { getHub } from '../../src/server/appHub';
 import { createImportWorker, getImportWorker, setImportWorker, type ImportWorker } from '../../src/server/imports/importWorker';
 import { setupApp, type TestApp } from '../helpers/app';

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, importSPKI, type CryptoKey, type JWTVerifyGetKey } from 'jose';
-import { dataDir } from '../db/connection';
+import { dataDir } from '../db/database';
 import { readEnv, type AsymmetricAlgorithm, type EnvSource } from '../env';
 import { loadOrCreateSecret } from './secretFile';
 

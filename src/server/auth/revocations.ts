@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { getDb, type Db } from '../db/connection';
+import { getDb, type Db } from '../db/database';
 import { statements } from '../db/statements';
 import { perDatabase } from '../db/perDatabase';
 

@@ -1,5 +1,5 @@
 import type { Hub } from 'trpc-live/core';
-import type { Db } from '../db/connection';
+import type { Db } from '../db/database';
 import { perDatabase } from '../db/perDatabase';
 import { getHub } from '../appHub';
 import { REVOCATION_REFRESH_MS, sessionRevocations, type Revocation, type SessionRevocations } from './revocations';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../db/connection';
+import type { Db } from '../db/database';
 import { envValue } from '../env';
 import type { Claims } from './tokens';
 import { statements } from '../db/statements';

@@ -1,4 +1,4 @@
-import type { Db } from '../db/connection';
+import type { Db } from '../db/database';
 import { ORDER_STATUSES, type OrderStatus } from './orders';
 import { localDaySql } from '../db/aggregatesMigration';
 import { statements } from '../db/statements';

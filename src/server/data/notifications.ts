@@ -1,4 +1,4 @@
-import type { Db } from '../db/connection';
+import type { Db } from '../db/database';
 import { newId } from '../db/ids';
 import { statements } from '../db/statements';
 

@@ -1,4 +1,4 @@
-import type { Db } from '../db/connection';
+import type { Db } from '../db/database';
 import { DomainError } from './domainError';
 import { statements } from '../db/statements';
 

@@ -1,4 +1,4 @@
-import type { Db } from './connection';
+import type { Db } from './database';
 
 /**
  * One `T` per database per process, kept on `globalThis` under `name` (like

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './connection';
+import type { Db } from './database';
 
 /** Prepares SQL once per database handle. */
 export interface StatementCache {

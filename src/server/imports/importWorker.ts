@@ -1,5 +1,5 @@
 import type { Hub } from 'trpc-live/core';
-import { getDb, type Db } from '../db/connection';
+import { getDb, type Db } from '../db/database';
 import { getHub } from '../appHub';
 import { envValue } from '../env';
 import { createImport, failInterruptedImports, getImport, insertImportedOrders, updateImport, type ImportedOrder, type ImportRecord } from '../data/imports';
