@@ -18,6 +18,7 @@ const benchmarks: Record<string, () => Promise<BenchModule>> = {
   hub: () => import('./hub/index'),
   transport: () => import('./transport/index'),
   backend: () => import('./backend/index'),
+  queries: () => import('./queries/index'),
 };
 
 async function main() {
