@@ -323,11 +323,12 @@ export class LiveConnection {
     const outbox = this.outbox;
     const resetFloor = outbox.resetFloor;
     const resetCeil = outbox.resetCeil;
-    const reset = outbox.takeReset();
+    const reset = outbox.resetReason === null ? null : outbox.takeReset();
     let batched = mode === 'all' || reset !== null || this.windowClosed('batched');
     let coalesced = mode === 'all' || reset !== null || this.windowClosed('coalesced');
     const out = outbox.take({ batched, coalesced });
-    if (!reset && out.length && this.watermark.beyondAfter(out, this.pendingAfter) > MAX_CURSOR_BEYOND) {
+    // With nothing left pending (a fan-out's usual case) no id lists seqs beyond the watermark.
+    if (!reset && out.length && !outbox.empty && this.watermark.beyondAfter(out, this.pendingAfter) > MAX_CURSOR_BEYOND) {
       // The id would list too many seqs written past an older pending frame (a long import's
       // progress overtaken by many instant frames): write the older lanes now, early, so the
       // watermark moves past them and the id is short again.
