@@ -123,9 +123,11 @@ function owns(owner: ConnectionOwner, connection: LiveConnection): boolean {
 }
 
 /**
- * The hub: routes published signals to the connections whose scope, groups
- * and topics all match (an intersection, never a union), through each
- * connection's lanes. Pure TypeScript; the environment is injected.
+ * The hub: the registry of connections (by id, and per scope a topic trie)
+ * and the publish API. A published signal reaches the connections whose
+ * scope, groups and topics all match (an intersection, never a union),
+ * through the fan-out (`fanout.ts`) and each connection's lanes; a resuming
+ * stream is answered by `replay.ts`. Pure TypeScript; the environment is injected.
  *
  * Cost of a publish: one backend call, one serialization, and a walk of the
  * scope's topic trie that visits only matching connections; connections of
