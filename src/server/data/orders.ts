@@ -72,10 +72,27 @@ const SUMMARY_COLUMNS = 'id, number, customer, status, total_cents, source, crea
 export const SEARCH_SLICE = 5_000;
 
 /**
+ * Shortest search (in characters) the trigram index `order_search`
+ * (`db/searchMigration.ts`) can answer: it indexes every 3 consecutive
+ * characters of a customer.
+ */
+export const TRIGRAM_CHARS = 3;
+
+/**
  * Newest orders of a tenant, optionally filtered by status or customer text.
- * A search reads the tenant's orders newest first in slices of
- * {@link SEARCH_SLICE}, awaiting `pause` between slices (the router passes
- * the caller's turn, so one search cannot hold the event loop).
+ * A search first reads the newest {@link SEARCH_SLICE} orders: a term on
+ * ≥ 1% of them fills a page of 50 there. If it needs more, a search of at
+ * least {@link TRIGRAM_CHARS} characters takes the remaining matches from the
+ * trigram index, so a term that matches few or no orders reads those, not
+ * every order. A shorter search reads on, newest first in slices, awaiting
+ * `pause` between slices (the router passes the caller's turn, so one search
+ * cannot hold the event loop).
+ *
+ * Measured at 100,000 orders in a tenant (loaded 2-core machine, medians): a
+ * miss 36 ms -> 1.6 ms, a rare term 13 -> 3.6 ms, a frequent one ~1-2 ms
+ * either way; a first window of 1,000 instead of 5,000 made a miss 0.6 ms but
+ * a term on 1-2% of the orders 6-10 ms (the index then reads thousands of
+ * matches). A 1-2 character miss still reads every order (~35 ms in slices).
  */
 export async function listOrders(
   db: Db,
@@ -106,6 +123,17 @@ export async function listOrders(
     `SELECT created_at AS createdAt, number FROM orders WHERE tenant_id = @tenantId ${byStatus}
      AND (created_at, number) < (@beforeCreated, @beforeNumber) ORDER BY created_at DESC, number DESC LIMIT 1 OFFSET @slice - 1`,
   );
+  // The index's candidates (every tenant's) are checked against the order itself: tenant, status, and the
+  // LIKE, which the index only approximates (it folds case beyond ASCII). CROSS JOIN: candidates first.
+  const indexed = statements(db).prepare(
+    `SELECT ${SUMMARY_COLUMNS.replace(/\w+/g, (column) => `o.${column}`)} FROM order_search s CROSS JOIN orders o ON o.rowid = s.rowid
+     WHERE s.order_search MATCH @phrase AND o.tenant_id = @tenantId ${byStatus.replace('status', 'o.status')}
+     AND (o.created_at, o.number) < (@beforeCreated, @beforeNumber) AND o.customer LIKE @search ESCAPE '\\'
+     ORDER BY o.created_at DESC, o.number DESC LIMIT @limit`,
+  );
+  const useIndex = [...filter.search].length >= TRIGRAM_CHARS;
+  // One FTS5 phrase: the search as a substring (a double quote doubled), whatever characters it holds.
+  const phrase = `"${filter.search.replace(/"/g, '""')}"`;
   const found: OrderRow[] = [];
   let before = { beforeCreated: Number.MAX_SAFE_INTEGER, beforeNumber: Number.MAX_SAFE_INTEGER };
   for (;;) {
@@ -114,6 +142,10 @@ export async function listOrders(
     const end = last.get(slice) as { createdAt: number; number: number } | undefined;
     if (found.length >= params.limit || !end) break;
     before = { beforeCreated: end.createdAt, beforeNumber: end.number };
+    if (useIndex) {
+      found.push(...(indexed.all({ ...params, ...before, search, phrase, limit: params.limit - found.length }) as OrderRow[]));
+      break;
+    }
     await pause();
   }
   return found.map(toSummary);

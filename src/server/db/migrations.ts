@@ -1,4 +1,5 @@
 import { dashboardAggregatesMigration } from './aggregatesMigration';
+import { orderSearchMigration } from './searchMigration';
 
 /**
  * Schema migrations, applied in order on start. `PRAGMA user_version` holds
@@ -111,4 +112,6 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX session_revocations_by_expiry ON session_revocations (expires_at);
   `,
+  // 6: a trigram index of order customers for orders.list's search, kept by triggers (and backfilled).
+  orderSearchMigration,
 ];
