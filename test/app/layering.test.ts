@@ -1,19 +1,8 @@
-import path from 'node:path';
-import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
+import { importOf as use, restrictedImports as restricted } from '../helpers/lintProbe';
 
 // The app's layering ARCHITECTURE.md states ("dependencies point down, lint enforces it"), checked by linting probe
-// sources under the real config, as test/live/layering.test.ts does for the package (the files need not exist:
-// lintText only uses the path to pick the rules).
-const root = path.resolve(__dirname, '../..');
-const eslint = new ESLint({ cwd: root });
-
-async function restricted(file: string, source: string): Promise<string[]> {
-  const [result] = await eslint.lintText(source, { filePath: path.join(root, file) });
-  return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
-}
-
-const use = (spec: string) => `import * as m from '${spec}';\nexport const probe = m;\n`;
+// sources under the real config, as test/live/layering.test.ts does for the package.
 const useType = (spec: string) => `import type { AppRouter } from '${spec}';\nexport type Probe = AppRouter;\n`;
 
 describe('app layering (eslint)', () => {
