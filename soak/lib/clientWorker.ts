@@ -443,17 +443,34 @@ function later(ms: number, fn: () => void): void {
   chaosTimers.add(timer);
 }
 
-/** `live.pause` / `live.resume` through the app's own mutation, with the stream's cookie. */
+/** How long a refused `live.resume` is retried (after its `Retry-After`, else 250 ms) before the stream is left paused. */
+const RESUME_RETRY_MS = 15_000;
+
+/**
+ * `live.pause` / `live.resume` through the app's own mutation, with the
+ * stream's cookie. A refused resume (e.g. 429 from the per-user request
+ * bound on a loaded machine: 20 of 1,610 calls in one run) is retried as an
+ * app would retry it; left paused, the stream would rightly get nothing more.
+ */
 async function setPaused(stream: Stream, paused: boolean): Promise<boolean> {
   stream.note(`live.${paused ? 'pause' : 'resume'} ${stream.connectionId}`);
-  if (!stream.connectionId) return false;
-  const res = await fetch(new URL(`/api/trpc/live.${paused ? 'pause' : 'resume'}`, baseUrl), {
-    method: 'POST',
-    headers: { cookie: stream.spec.cookie, origin: new URL(baseUrl).origin, 'content-type': 'application/json' },
-    body: JSON.stringify({ json: { connectionId: stream.connectionId } }),
-  });
-  await res.arrayBuffer();
-  return res.ok;
+  const connectionId = stream.connectionId;
+  if (!connectionId) return false;
+  const deadline = now() + (paused ? 0 : RESUME_RETRY_MS);
+  for (;;) {
+    const res = await fetch(new URL(`/api/trpc/live.${paused ? 'pause' : 'resume'}`, baseUrl), {
+      method: 'POST',
+      headers: { cookie: stream.spec.cookie, origin: new URL(baseUrl).origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ json: { connectionId } }),
+    });
+    await res.arrayBuffer();
+    if (res.ok) return true;
+    sample(errorSamples, `stream ${stream.spec.key}: live.${paused ? 'pause' : 'resume'} answered ${res.status}`);
+    // NOT_FOUND: that connection is gone (the stream reconnected since): nothing left paused.
+    if (res.status === 404 || now() >= deadline) return false;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    await new Promise((resolve) => setTimeout(resolve, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 250));
+  }
 }
 
 function track<T>(promise: Promise<T>): void {
