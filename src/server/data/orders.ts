@@ -88,11 +88,12 @@ export const TRIGRAM_CHARS = 3;
  * `pause` between slices (the router passes the caller's turn, so one search
  * cannot hold the event loop).
  *
- * Measured at 100,000 orders in a tenant (loaded 2-core machine, medians): a
- * miss 36 ms -> 1.6 ms, a rare term 13 -> 3.6 ms, a frequent one ~1-2 ms
- * either way; a first window of 1,000 instead of 5,000 made a miss 0.6 ms but
- * a term on 1-2% of the orders 6-10 ms (the index then reads thousands of
- * matches). A 1-2 character miss still reads every order (~35 ms in slices).
+ * Measured at 100,000 orders in a tenant (`npm run bench -- queries`, loaded
+ * 2-core machine, medians of 3 runs): a miss 36 -> 1.1 ms, a rare term 13 ->
+ * 2.0 ms, a frequent one 1.2 ms either way. A first window of 1,000 instead of
+ * 5,000 made a miss 0.6 ms but a term on 1-2% of the orders 6-10 ms (the index
+ * then reads thousands of matches). A 1-2 character miss still reads every
+ * order: 30 -> 20 ms, in slices.
  */
 export async function listOrders(
   db: Db,
