@@ -99,7 +99,9 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
     current = await startSoakServer({ dataDir, port, env });
     const readyMs = Date.now() - drainAt;
     log(`deploy: old server exited (${exitCode}) after ${ms(exitMs)}, new one ready after ${ms(readyMs)}`);
-    await current.flowStart({ name: 'deploy', scopes, ratePerSec: params.flowRate, tickMs: 20 });
+    // Its own flow name, so its ids (`redeploy-<n>`) never repeat the old server's: a publish of the old server can only be
+    // covered by arriving or by a reset, not by the new server publishing the same key again (replay keeps the latest per key).
+    await current.flowStart({ name: 'redeploy', scopes, ratePerSec: params.flowRate, tickMs: 20 });
     let allResumedMs = NaN;
     try {
       await until(
@@ -113,7 +115,7 @@ export async function run(params: DeployStormParams = full, log: Log = quietLog)
       // reported below
     }
     await new Promise((resolve) => setTimeout(resolve, params.afterMs));
-    const flowNew = await current.flowStop('deploy');
+    const flowNew = await current.flowStop('redeploy');
     let recordNew = await current.published();
     await until(async () => (recordNew = await current.published()).entries.length >= flowNew.published, 'the new publishes to be recorded', 10_000, 50).catch(
       () => undefined,
