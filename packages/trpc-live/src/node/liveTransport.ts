@@ -107,6 +107,74 @@ function toHeaders(incoming: IncomingHttpHeaders): Headers {
 }
 
 /**
+ * Ping tick and longest stream duration from the router's `sse` settings, checked as
+ * tRPC's own stream producer checks them; throws when `path` names a
+ * procedure that is not a subscription.
+ */
+function streamTimings(
+  router: AnyTRPCRouter,
+  path: string,
+  pingOption: number | false | undefined,
+): { tickMs: number | null; maxDurationMs: number | undefined } {
+  const sse = router._def._config.sse;
+  const known = (router._def.procedures as Record<string, { _def: { type: string } } | undefined>)[path];
+  if (known && known._def.type !== 'subscription') {
+    throw new Error(`createLiveTransport: "${path}" is a ${known._def.type}, not a subscription`);
+  }
+  const pingIntervalMs = pingOption !== undefined ? pingOption : sse?.ping?.enabled ? (sse.ping.intervalMs ?? 1000) : false;
+  const reconnectAfter = sse?.client?.reconnectAfterInactivityMs;
+  if (pingIntervalMs !== false && reconnectAfter && pingIntervalMs > reconnectAfter) {
+    // The same guard as tRPC's sseStreamProducer: a slower ping makes every idle client reconnect.
+    throw new Error(
+      `Ping interval must be less than client reconnect interval - ping.intervalMs: ${pingIntervalMs} client.reconnectAfterInactivityMs: ${reconnectAfter}`,
+    );
+  }
+  const maxDurationMs = sse?.maxDurationMs;
+  // Ticks at half the interval: an idle stream is pinged once per interval,
+  // and no stream stays silent longer than the interval.
+  const tickMs =
+    pingIntervalMs !== false && pingIntervalMs > 0 && pingIntervalMs !== Infinity
+      ? pingIntervalMs / 2
+      : maxDurationMs
+        ? Math.min(maxDurationMs, 1000)
+        : null;
+  return { tickMs, maxDurationMs };
+}
+
+/**
+ * Calls the live procedure as tRPC's route would (its input parser and
+ * middleware run) and returns the `LiveStream` it must yield; throws a
+ * `TRPCError` as the route would answer it otherwise.
+ */
+async function startLiveStream(call: TRPCRequestInfo['calls'][number], path: string, ctx: unknown, signal: AbortSignal): Promise<unknown> {
+  const procedure = call.procedure;
+  if (!procedure) throw new TRPCError({ code: 'NOT_FOUND', message: `No procedure found on path "${path}"` });
+  if (procedure._def.type !== 'subscription') {
+    throw new TRPCError({
+      code: 'METHOD_NOT_SUPPORTED',
+      message: `Unsupported GET-request to ${procedure._def.type} procedure at path "${path}"`,
+    });
+  }
+  const result = await procedure({ path, getRawInput: call.getRawInput, ctx, type: 'subscription', signal, batchIndex: 0 });
+  if (!isLiveStream(result)) {
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return a live stream` });
+  }
+  return result;
+}
+
+/** The stream's response head: the fixed SSE headers plus what `createContext` added (cookies kept as a list). */
+function withResponseHeaders(base: OutgoingHttpHeaders, added: Headers): OutgoingHttpHeaders {
+  if (added.keys().next().done !== false) return base;
+  const head = { ...base };
+  added.forEach((value, key) => {
+    if (key !== 'set-cookie') head[key] = value;
+  });
+  const cookies = added.getSetCookie();
+  if (cookies.length) head['set-cookie'] = cookies;
+  return head;
+}
+
+/**
  * Serves a tRPC live subscription over raw `node:http`, speaking tRPC's SSE
  * protocol byte for byte, so an unchanged `httpSubscriptionLink` consumes it.
  *
@@ -139,32 +207,7 @@ export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: Live
   const sse = config.sse;
   const enabled = sse?.enabled !== false;
 
-  const known = (router._def.procedures as Record<string, { _def: { type: string } } | undefined>)[path];
-  if (known && known._def.type !== 'subscription') {
-    throw new Error(`createLiveTransport: "${path}" is a ${known._def.type}, not a subscription`);
-  }
-  const pingIntervalMs =
-    options.pingIntervalMs !== undefined
-      ? options.pingIntervalMs
-      : sse?.ping?.enabled
-        ? (sse.ping.intervalMs ?? 1000)
-        : false;
-  const reconnectAfter = sse?.client?.reconnectAfterInactivityMs;
-  if (pingIntervalMs !== false && reconnectAfter && pingIntervalMs > reconnectAfter) {
-    // The same guard as tRPC's sseStreamProducer: a slower ping makes every idle client reconnect.
-    throw new Error(
-      `Ping interval must be less than client reconnect interval - ping.intervalMs: ${pingIntervalMs} client.reconnectAfterInactivityMs: ${reconnectAfter}`,
-    );
-  }
-  const maxDurationMs = sse?.maxDurationMs;
-  // Ticks at half the interval: an idle stream is pinged once per interval,
-  // and no stream stays silent longer than the interval.
-  const tickMs =
-    pingIntervalMs !== false && pingIntervalMs > 0 && pingIntervalMs !== Infinity
-      ? pingIntervalMs / 2
-      : maxDurationMs
-        ? Math.min(maxDurationMs, 1000)
-        : null;
+  const { tickMs, maxDurationMs } = streamTimings(router, path, options.pingIntervalMs);
   const heartbeat = new Heartbeat<SocketSink>(tickMs);
   const preamble = sseConnected(sse?.client);
 
@@ -232,43 +275,14 @@ export function createLiveTransport<TRouter extends AnyTRPCRouter>(options: Live
     }
     if (!error) {
       try {
-        const procedure = call.procedure;
-        if (!procedure) throw new TRPCError({ code: 'NOT_FOUND', message: `No procedure found on path "${path}"` });
-        if (procedure._def.type !== 'subscription') {
-          throw new TRPCError({
-            code: 'METHOD_NOT_SUPPORTED',
-            message: `Unsupported GET-request to ${procedure._def.type} procedure at path "${path}"`,
-          });
-        }
-        result = await procedure({
-          path,
-          getRawInput: call.getRawInput,
-          ctx,
-          type: 'subscription',
-          signal: sink.signal,
-          batchIndex: 0,
-        });
-        if (!isLiveStream(result)) {
-          throw new TRPCError({
-            code: 'INTERNAL_SERVER_ERROR',
-            message: `Subscription ${path} did not return a live stream`,
-          });
-        }
+        result = await startLiveStream(call, path, ctx, sink.signal);
       } catch (cause) {
         error = getTRPCErrorFromUnknown(cause);
       }
     }
     if (sink.done) return;
 
-    let head = baseHeaders;
-    if (resHeaders.keys().next().done === false) {
-      head = { ...baseHeaders };
-      resHeaders.forEach((value, key) => {
-        if (key !== 'set-cookie') head[key] = value;
-      });
-      const cookies = resHeaders.getSetCookie();
-      if (cookies.length) head['set-cookie'] = cookies;
-    }
+    const head = withResponseHeaders(baseHeaders, resHeaders);
     const lastEventId = getLastEventId({ headers, searchParams: search });
     sink.begin(head, preamble, isSendableEventId(lastEventId) ? lastEventId : null);
 
