@@ -197,75 +197,24 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     options.onPublishError ?? ((error: unknown) => logger.error('[trpc-live] invalidation after a successful mutation:', error));
   const known = options.resources ? new Set(Object.keys(options.resources)) : null;
   // The router: the option, or the one `bindRouter` hands over once the router module is built.
-  let router: RouterSource | undefined = options.router;
-  // Checked on the first stream or mutation after a router is known, not here: the router is built
-  // from procedures that use this instance, so it does not exist yet (and a live page opens its
-  // stream on load, so the warning comes early). Development only.
-  const warnOnce = warnMissingMiddlewareOnce(() => (typeof router === 'function' ? router() : router!), logger);
-  const warnChains = () => {
-    if (router) warnOnce();
-  };
-  // With 'parsed' and no router, the declaration must not run on the raw input: this source fails
-  // its parse with an error that says what to do (resolveInvalidations reports it as a problem).
-  const routerForInput = (path: string): RouterSource | undefined => {
-    const mode = options.invalidatesInput ?? (router ? 'parsed' : 'raw');
-    if (mode === 'raw') return undefined;
-    if (router) return router;
-    return () => {
-      throw new Error(
-        `${path}: invalidates needs the parsed input (invalidatesInput: 'parsed') but no router is bound; ` +
-          'call live.bindRouter(appRouter) where the router is built, or pass createLive({ router })',
-      );
-    };
-  };
-
+  const binding = new RouterBinding(options.router, options.invalidatesInput, logger);
   const requireScope = (ctx: TCtx): string => {
     const scope = scopeOf(ctx);
     if (!scope) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to receive live updates' });
     return scope;
   };
 
-  const publish = async (ctx: TCtx, keys: readonly InvalidationKey[], path?: string) => {
-    if (!keys.length) return [];
-    const scope = requireScope(ctx);
-    const log = publishLogFor(ctx);
-    const receipts: PublishReceipt[] = [];
-    // Distinct keys only: the same key twice in one mutation is one change.
-    const seen = new Set<string>();
-    for (const key of keys) {
-      if (known && !known.has(key.resource)) {
-        onPublishError(new Error(`unknown resource "${key.resource}" (not in the registry); not published`), { path, key });
-        continue;
-      }
-      const id = key.id === undefined ? undefined : String(key.id);
-      const dedupe = `${key.resource}\u0000${id ?? ''}`;
-      if (seen.has(dedupe)) continue;
-      seen.add(dedupe);
-      try {
-        const receipt = await hub().invalidate(scope, {
-          resource: key.resource,
-          ...(id !== undefined ? { id } : {}),
-          ...(key.action ? { action: key.action } : {}),
-          ...(key.hint ? { hint: key.hint } : {}),
-        });
-        receipts.push(receipt);
-        if (log) recordPublish(log, key.resource, id, receipt);
-      } catch (error) {
-        onPublishError(error, { path, key });
-      }
-    }
-    return receipts;
-  };
+  const publish = keyPublisher({ hub, known, publishLogFor, onPublishError, requireScope });
 
   const live: Live<TCtx, TRegistry, TTopics> = {
     hub,
     bindRouter(bound) {
-      router = bound;
+      binding.bind(bound);
       return bound;
     },
     publishKeys: (ctx, keys) => publish(ctx, keys),
     async invalidationMiddleware(opts) {
-      warnChains();
+      binding.warnChains();
       const result = await opts.next();
       const declaration = opts.meta?.invalidates;
       if (!result.ok || opts.type !== 'mutation' || !declaration) return result;
@@ -275,7 +224,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
         ctx: opts.ctx,
         output: result.data,
         getRawInput: opts.getRawInput,
-        router: routerForInput(opts.path),
+        router: binding.forInput(opts.path),
       });
       for (const problem of problems) onPublishError(problem, { path: opts.path });
       try {
@@ -287,7 +236,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
       return result;
     },
     stream(ctx, input, signal) {
-      warnChains();
+      binding.warnChains();
       const scope = requireScope(ctx);
       const allowed = options.allowedTopics?.(ctx);
       const asked = input?.topics;
@@ -318,6 +267,105 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
   // Lets live:check find this middleware in procedure chains (and the registry it was given).
   markInvalidationMiddleware(live.invalidationMiddleware, { resources: options.resources });
   return live;
+}
+
+/**
+ * The router the live binding evaluates `invalidates` against: the
+ * `router` option, or the one `live.bindRouter` hands over once the router
+ * module is built (the router is made of procedures that use the binding,
+ * so it cannot be passed when the binding is created).
+ */
+class RouterBinding {
+  private readonly warnOnce: () => void;
+
+  constructor(
+    private router: RouterSource | undefined,
+    private readonly invalidatesInput: 'parsed' | 'raw' | undefined,
+    logger: LiveLogger,
+  ) {
+    // Checked on the first stream or mutation after a router is known, not at creation: the router
+    // does not exist yet then (and a live page opens its stream on load, so the warning comes early).
+    // Development only.
+    this.warnOnce = warnMissingMiddlewareOnce(() => (typeof this.router === 'function' ? this.router() : this.router!), logger);
+  }
+
+  bind(router: AnyTRPCRouter): void {
+    this.router = router;
+  }
+
+  /** Warns once (development) about mutations that declare `invalidates` without the middleware, once a router is known. */
+  warnChains(): void {
+    if (this.router) this.warnOnce();
+  }
+
+  /**
+   * The router whose input parser `invalidates` functions of `path` see, or
+   * `undefined` for the raw input. With 'parsed' and no router, the
+   * declaration must not run on the raw input: the source it gets fails its
+   * parse with an error that says what to do (resolveInvalidations reports it as a problem).
+   */
+  forInput(path: string): RouterSource | undefined {
+    const mode = this.invalidatesInput ?? (this.router ? 'parsed' : 'raw');
+    if (mode === 'raw') return undefined;
+    if (this.router) return this.router;
+    return () => {
+      throw new Error(
+        `${path}: invalidates needs the parsed input (invalidatesInput: 'parsed') but no router is bound; ` +
+          'call live.bindRouter(appRouter) where the router is built, or pass createLive({ router })',
+      );
+    };
+  }
+}
+
+/** What {@link keyPublisher} needs from the binding. */
+interface KeyPublisherParts<TCtx> {
+  readonly hub: () => Hub;
+  /** Resource names of the registry, `null` without one (anything goes). */
+  readonly known: ReadonlySet<string> | null;
+  readonly publishLogFor: (ctx: TCtx) => PublishLog | undefined | null;
+  readonly onPublishError: (error: unknown, problem: PublishProblem) => void;
+  readonly requireScope: (ctx: TCtx) => string;
+}
+
+/**
+ * Publishes a request's invalidation keys to its scope, each distinct key
+ * once, and records each receipt in the request's publish log (the fence).
+ * A key the registry does not know, or a publish the hub refuses, goes to
+ * `onPublishError`; the others are still published.
+ */
+function keyPublisher<TCtx>(parts: KeyPublisherParts<TCtx>) {
+  const { hub, known, publishLogFor, onPublishError, requireScope } = parts;
+  return async (ctx: TCtx, keys: readonly InvalidationKey[], path?: string): Promise<PublishReceipt[]> => {
+    if (!keys.length) return [];
+    const scope = requireScope(ctx);
+    const log = publishLogFor(ctx);
+    const receipts: PublishReceipt[] = [];
+    // Distinct keys only: the same key twice in one mutation is one change.
+    const seen = new Set<string>();
+    for (const key of keys) {
+      if (known && !known.has(key.resource)) {
+        onPublishError(new Error(`unknown resource "${key.resource}" (not in the registry); not published`), { path, key });
+        continue;
+      }
+      const id = key.id === undefined ? undefined : String(key.id);
+      const dedupe = `${key.resource}\u0000${id ?? ''}`;
+      if (seen.has(dedupe)) continue;
+      seen.add(dedupe);
+      try {
+        const receipt = await hub().invalidate(scope, {
+          resource: key.resource,
+          ...(id !== undefined ? { id } : {}),
+          ...(key.action ? { action: key.action } : {}),
+          ...(key.hint ? { hint: key.hint } : {}),
+        });
+        receipts.push(receipt);
+        if (log) recordPublish(log, key.resource, id, receipt);
+      } catch (error) {
+        onPublishError(error, { path, key });
+      }
+    }
+    return receipts;
+  };
 }
 
 /**
