@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Histogram } from './histogram';
-import type { ChaosOptions, ClientCommand, ClientStats, ClientTransport, Position, PublishedEntry, ReconnectPolicy, StreamSpec, VerifyResult } from './protocol';
+import { emptyVerify, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type Position, type PublishedEntry, type ReconnectPolicy, type StreamSpec, type VerifyResult } from './protocol';
 
 const here = import.meta.dirname;
 
@@ -63,20 +63,6 @@ export interface ClientPoolOptions {
   readonly transport?: ClientTransport;
 }
 
-/** A verdict of no stream: the sum's identity. */
-export const emptyVerify = (): VerifyResult => ({
-  streams: 0,
-  expected: 0,
-  received: 0,
-  byReset: 0,
-  replaced: 0,
-  lost: 0,
-  lostStreams: 0,
-  duplicates: 0,
-  unexpected: 0,
-  resetStreams: 0,
-  samples: [],
-});
 
 /** Verdicts of several processes or pools, added up. */
 export function sumVerify(parts: readonly VerifyResult[]): VerifyResult {

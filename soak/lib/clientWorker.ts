@@ -28,7 +28,7 @@ import {
 } from './clientTotals';
 import { EventSourceStream } from './eventSourceStream';
 import { compareWithRecord, inScope, ReceivedLog, type Position, type PublishedEntry } from './oracle';
-import { LIVE_STREAM_PATH as PATH, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type ReconnectPolicy, type StreamSpec, type VerifyResult } from './protocol';
+import { emptyVerify, LIVE_STREAM_PATH as PATH, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type ReconnectPolicy, type StreamSpec, type VerifyResult } from './protocol';
 import { SseParser, type SseEvent } from './sse';
 import { mulberry32 } from './random';
 
@@ -389,19 +389,7 @@ function setRecord(entries: readonly PublishedEntry[]): { entries: number } {
 
 /** Runs the record oracle on every stream that opened (or on `keys`), each window closed at `until` when given. */
 function verify(keys?: readonly number[], until?: Position): VerifyResult {
-  const result: VerifyResult = {
-    streams: 0,
-    expected: 0,
-    received: 0,
-    byReset: 0,
-    replaced: 0,
-    lost: 0,
-    lostStreams: 0,
-    duplicates: 0,
-    unexpected: 0,
-    resetStreams: 0,
-    samples: [],
-  };
+  const result = emptyVerify();
   for (const stream of select(keys)) {
     if (stream.failed) continue;
     result.streams++;

@@ -104,6 +104,21 @@ export interface VerifyResult {
   samples: Array<Loss & { stream: number }>;
 }
 
+/** A verdict of no stream: the sum's identity. */
+export const emptyVerify = (): VerifyResult => ({
+  streams: 0,
+  expected: 0,
+  received: 0,
+  byReset: 0,
+  replaced: 0,
+  lost: 0,
+  lostStreams: 0,
+  duplicates: 0,
+  unexpected: 0,
+  resetStreams: 0,
+  samples: [],
+});
+
 /** Which client implementation a client process runs. */
 export type ClientTransport =
   /** Raw SSE over `node:http`, reconnecting by the runner's {@link ReconnectPolicy}: cheap, so thousands fit in a process. */

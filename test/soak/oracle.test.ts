@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyVerify } from '../../soak/lib/clientPool';
+import { emptyVerify } from '../../soak/lib/protocol';
 import { Histogram } from '../../soak/lib/histogram';
 import { compareWithRecord, groupsMatch, inScope, ReceivedLog, toPublished, topicMatches, type PublishedEntry } from '../../soak/lib/oracle';
 import type { VerifyResult } from '../../soak/lib/protocol';
