@@ -3,7 +3,7 @@ import { formatCursor, parseCursor, type Cursor } from '../shared/cursor.ts';
 import type { DomainSignal, LiveMessage } from '../shared/messages.ts';
 import type { PublishedKey } from '../shared/fence.ts';
 import type { ResourceRegistry } from '../shared/registry.ts';
-import { createQueryMatcher, queryKeyPrefix, type ChangedKey, type QueryMatcher } from './queryMatcher.ts';
+import { createQueryMatcher, queryKeyPrefix, type ChangedKey, type QueryMatcher } from '../shared/queryMatcher.ts';
 
 /** Default of {@link LiveInvalidatorOptions.batchWindowMs}. */
 export const DEFAULT_BATCH_WINDOW_MS = 2;

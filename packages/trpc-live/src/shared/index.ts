@@ -39,3 +39,9 @@ export type { LiveLogger } from './logger.ts';
 export { LANES } from './messages.ts';
 // Every message and signal type.
 export type * from './messages.ts';
+export { pushedQueries } from './registry.ts';
+export type { PushMode } from './registry.ts';
+export { createQueryMatcher, parseQueryKey, queryKeyPrefix } from './queryMatcher.ts';
+export type { ChangedKey, ParsedQueryKey, QueryMatcher, QueryMatcherOptions } from './queryMatcher.ts';
+export { watchKey, DEFAULT_MAX_RESULT_BYTES, DEFAULT_MAX_WATCHES, DEFAULT_MAX_WATCH_BYTES } from './watches.ts';
+export type { WatchRefusal, WatchRequest, WatchResponse, WatchSpec } from './watches.ts';

@@ -103,5 +103,49 @@ export type LiveControlMessage =
   | { readonly kind: 'hello'; readonly connectionId: string; readonly epoch: string }
   | { readonly kind: 'reconnect'; readonly afterMs: number; readonly reason: 'drain' | 'rotate' };
 
+/**
+ * A watched query's result, pushed after a change (see `watches.ts`): the
+ * server ran the query once for its scope (or once for this connection)
+ * after the change at `epoch:seq` committed. Never replayable (no cursor of
+ * its own); a resumed stream gets invalidations for what it missed instead.
+ */
+export interface LiveResultMessage {
+  /** Discriminant: a pushed result. */
+  readonly kind: 'result';
+  /** The watch it answers: `watchKey(path, input)`. */
+  readonly watch: string;
+  /** Epoch of the change the result reflects. */
+  readonly epoch: string;
+  /** Seq of the newest change the result reflects: apply only over data older than it. */
+  readonly seq: number;
+  /** What the query returned (the stream's serializer carries it, e.g. superjson). */
+  readonly data: unknown;
+}
+
+/** Why a watched query was not pushed after a change, and must be refetched instead. */
+export type RefetchReason = 'error' | 'too-large' | 'paused' | 'slow';
+
+/**
+ * "Refetch this watched query": the fallback to today's signal when its
+ * result could not be pushed for the change at `epoch:seq` (the
+ * computation threw, the result was over the size bound, the connection
+ * was paused or its outbox too full).
+ */
+export interface LiveRefetchMessage {
+  /** Discriminant: refetch one watched query. */
+  readonly kind: 'refetch';
+  /** The watch: `watchKey(path, input)`. */
+  readonly watch: string;
+  /** Epoch of the change. */
+  readonly epoch: string;
+  /** Seq of the change that was not pushed. */
+  readonly seq: number;
+  /** Why. */
+  readonly reason: RefetchReason;
+}
+
+/** Messages about watched queries: a pushed result, or the order to refetch one. */
+export type LivePushMessage = LiveResultMessage | LiveRefetchMessage;
+
 /** What the live subscription yields. */
-export type LiveMessage = LiveDataMessage | LiveControlMessage;
+export type LiveMessage = LiveDataMessage | LiveControlMessage | LivePushMessage;

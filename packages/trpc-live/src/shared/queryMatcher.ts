@@ -1,4 +1,4 @@
-import type { ResourceRegistry } from '../shared/registry.ts';
+import type { ResourceRegistry } from './registry.ts';
 
 /** A resource change to match against cached queries. */
 export interface ChangedKey {
