@@ -3,7 +3,9 @@ import { MAX_CURSOR_BEYOND, type Cursor } from '../shared/cursor.ts';
 import type { ConnectionGroups } from './groups.ts';
 import type { LiveMetrics } from './metrics.ts';
 import { Outbox, type OutboxLimits } from './outbox.ts';
-import { LANES, type Lane, type LiveControlMessage, type ResetReason } from '../shared/messages.ts';
+import { LANES, type Lane, type LiveControlMessage, type LivePushMessage, type ResetReason } from '../shared/messages.ts';
+import { LiveError } from '../shared/errors.ts';
+import { isPushFrame } from './frames.ts';
 import type { CloseReason, Frame, LiveSink } from './sink.ts';
 import { laneIntervalMs, type ThrottleSettings } from './throttle.ts';
 import { Watermark } from './watermark.ts';
@@ -20,6 +22,8 @@ export interface ConnectionHost {
   resetFrame(reason: ResetReason): Frame;
   /** Builds a control frame (no cursor). */
   controlFrame(message: LiveControlMessage): Frame;
+  /** Builds a pushed result or refetch frame (no cursor). */
+  pushFrame(message: LivePushMessage): Frame;
   /** Removes the connection from every index. */
   unregister(connection: LiveConnection): void;
 }
@@ -37,6 +41,13 @@ export interface Replay {
 }
 
 type TimedLane = 'batched' | 'coalesced';
+/**
+ * Saturation from which a connection takes no pushed result (see
+ * {@link LiveConnection.congested}): at half its bounds its batched window
+ * already doubles (`throttle.ts`), and a whole result would take it toward a
+ * collapse, which drops results and costs a reset.
+ */
+const CONGESTED_SATURATION = 0.5;
 const TIMED: readonly TimedLane[] = ['batched', 'coalesced'];
 const bySeq = (a: Frame, b: Frame) => a.seq - b.seq;
 
@@ -168,6 +179,44 @@ export class LiveConnection {
       this.outbox.pushDirty(frame);
       return;
     }
+    this.queue(frame);
+  }
+
+  /**
+   * Queues a pushed result or refetch order (`Hub.pushFrame`, one frame
+   * shared by every recipient) through the outbox like any frame: instant
+   * lane, backpressure, pause and close apply. Unlike {@link enqueue} it is
+   * never dropped as covered by a replay or a starting cursor (it has no
+   * cursor and no replay carries it), and it never moves the stream's
+   * watermark or the ids of other frames. A newer frame of the same watch
+   * replaces a pending one. While paused a result becomes a refetch order
+   * (`paused`): a paused stream holds no data. Never blocks.
+   * @throws LiveError BAD_SIGNAL for a frame that is not a pushed result or refetch.
+   */
+  push(frame: Frame): void {
+    if (frame.id !== null || !isPushFrame(frame)) throw new LiveError('BAD_SIGNAL', 'push takes pushed result and refetch frames only');
+    if (this.closedState) return;
+    this.queue(this.pausedState ? this.withoutData(frame) : frame);
+  }
+
+  /**
+   * True when a pushed result of `bytes` should not be queued now (the
+   * caller sends a refetch order instead): the outbox, with the sink's own
+   * buffer, is at half its bounds or more, or `bytes` more would pass its
+   * byte bound.
+   */
+  congested(bytes: number): boolean {
+    return this.saturation() >= CONGESTED_SATURATION || this.outbox.bytes + bytes > this.host.limits.maxPendingBytes;
+  }
+
+  /** A pushed result as a refetch order (`paused`); other frames as they are. */
+  private withoutData(frame: Frame): Frame {
+    const message = frame.message;
+    if (message.kind !== 'result') return frame;
+    return this.host.pushFrame({ kind: 'refetch', watch: message.watch, epoch: message.epoch, seq: message.seq, reason: 'paused' });
+  }
+
+  private queue(frame: Frame): void {
     const alone = this.outbox.empty;
     const lane = this.outbox.push(frame);
     // One instant frame alone on a writable connection is no burst, whatever its size: it is written
@@ -299,6 +348,8 @@ export class LiveConnection {
     this.pausedState = true;
     this.clearTimer();
     this.outbox.collapseIdempotent(LANES);
+    // Pending results become refetch orders: a paused stream holds no data.
+    this.outbox.replaceUncursored((frame) => this.withoutData(frame));
   }
 
   /** Resumes delivery and writes everything pending. */

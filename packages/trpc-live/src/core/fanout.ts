@@ -59,6 +59,8 @@ export class Fanout {
   private flushHead = 0;
   private flushScheduled = false;
   private readonly flushSlice = () => this.flushInstant();
+  /** Callbacks waiting until every entry delivered so far is routed (see {@link whenRouted}). */
+  private routedWaiters: Array<() => void> = [];
 
   constructor(
     private readonly timers: LiveTimers,
@@ -79,6 +81,17 @@ export class Fanout {
     if (this.routeHead === this.routeQueue.length && this.routeBudget > 0) this.route(entry);
     else this.routeQueue.push(entry);
     this.scheduleRouteSlice();
+  }
+
+  /**
+   * Calls `fn` once every entry delivered so far has been handed to its
+   * connections: now when nothing is queued, else after the slice that
+   * routes the last of them. A pushed result written after it follows the
+   * invalidation of its change on every connection.
+   */
+  whenRouted(fn: () => void): void {
+    if (this.routeHead === this.routeQueue.length) fn();
+    else this.routedWaiters.push(fn);
   }
 
   /** Queues `connection` for `flush('instant')` at the end of this tick (once, however often it asks). */
@@ -112,6 +125,11 @@ export class Fanout {
     if (this.routeHead === this.routeQueue.length) {
       this.routeQueue.length = 0;
       this.routeHead = 0;
+      const waiters = this.routedWaiters;
+      if (waiters.length) {
+        this.routedWaiters = [];
+        for (const fn of waiters) fn();
+      }
     } else {
       this.scheduleRouteSlice();
     }

@@ -1,7 +1,7 @@
 import type { PublishedEntry } from './backend.ts';
 import { formatCursor } from '../shared/cursor.ts';
 import { isIdempotent } from './signal.ts';
-import type { LiveControlMessage, LiveDataMessage, LiveMessage, ResetReason } from '../shared/messages.ts';
+import type { LiveControlMessage, LiveDataMessage, LiveMessage, LivePushMessage, ResetReason } from '../shared/messages.ts';
 import type { Frame } from './sink.ts';
 
 /** Builds the frames a hub writes; every message is serialized once. */
@@ -19,7 +19,24 @@ export interface FrameFactory {
    * before its first signal still resumes without a gap.
    */
   start(message: LiveControlMessage, epoch: string, seq: number): Frame;
+  /**
+   * A pushed result or refetch order (see {@link pushKey}): encoded once and
+   * shared by every recipient, never replayable (no cursor), on the instant
+   * lane. Its `seq` is the change it reflects, so within a write it follows
+   * that change's invalidation; it never moves a stream's watermark.
+   */
+  push(message: LivePushMessage): Frame;
 }
+
+/**
+ * The outbox key of a watch's pushed frames: a newer result or refetch of one
+ * watch replaces a pending older one (at most one per watch waits). Data keys
+ * are `<topic>|…` and topics hold no space, so this never meets one.
+ */
+export const pushKey = (watch: string): string => `push ${watch}`;
+
+/** True for a pushed result or refetch frame (see {@link FrameFactory.push}). */
+export const isPushFrame = (frame: Frame): boolean => frame.message.kind === 'result' || frame.message.kind === 'refetch';
 
 /** Creates a {@link FrameFactory} over a serializer and a clock. */
 export function createFrameFactory(serialize: (message: LiveMessage) => string, now: () => number): FrameFactory {
@@ -58,6 +75,18 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
     },
     start(message, epoch, seq) {
       return build({ seq, epoch, id: formatCursor(epoch, seq), key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });
+    },
+    push(message) {
+      return build({
+        seq: message.seq,
+        epoch: message.epoch,
+        id: null,
+        key: pushKey(message.watch),
+        topic: 'push',
+        lane: 'instant',
+        message,
+        idempotent: false,
+      });
     },
     control(message, epoch) {
       return build({ seq: 0, epoch, id: null, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false });

@@ -11,7 +11,8 @@ import type { LiveMetrics } from './metrics.ts';
 import { replayTo, type ReplaySource } from './replay.ts';
 import { assertSignal, compactionKey, defaultTopic } from './signal.ts';
 import { LANES } from '../shared/messages.ts';
-import type { DomainSignal, Lane, LiveAction, LiveHint, LiveJson, LiveSignal, ResetReason } from '../shared/messages.ts';
+import type { DomainSignal, Lane, LiveAction, LiveHint, LiveJson, LivePushMessage, LiveSignal, ResetReason } from '../shared/messages.ts';
+import type { Frame } from './sink.ts';
 import type { CloseReason, LiveSink } from './sink.ts';
 import { assertPattern, assertTopic } from '../shared/topic.ts';
 import { TopicIndex } from './topicIndex.ts';
@@ -155,6 +156,7 @@ export class Hub {
   private drainingState = false;
   private readonly publishedCounts: Record<Lane, number> = { instant: 0, batched: 0, coalesced: 0 };
   private readonly taps = new Set<(entry: PublishedEntry) => void>();
+  private readonly closeListeners = new Set<(connection: LiveConnection) => void>();
   private readonly maxDurationMs: number | undefined;
   /** Expiry/rotation timer per connection that has one. */
   private readonly lifetimes = new Map<LiveConnection, TimerHandle>();
@@ -176,6 +178,7 @@ export class Hub {
       requestInstantFlush: (connection) => this.fanout.requestInstantFlush(connection),
       resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.headSeq()),
       controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
+      pushFrame: (message) => this.frames.push(message),
       unregister: (connection) => this.unregister(connection),
     };
     this.replaySource = {
@@ -328,10 +331,47 @@ export class Hub {
    * @throws LiveError NOT_FOUND
    */
   setPaused(connectionId: string, paused: boolean, owner: ConnectionOwner): void {
-    const connection = typeof connectionId === 'string' ? this.byId.get(connectionId) : undefined;
-    if (connection === undefined || !owns(owner, connection)) throw new LiveError('NOT_FOUND', 'No such live connection');
+    const connection = this.ownedConnection(connectionId, owner);
     if (paused) connection.pause();
     else connection.resume();
+  }
+
+  /**
+   * The open connection `connectionId` when it belongs to `owner` (the
+   * same matching as {@link setPaused}); otherwise NOT_FOUND, the answer a
+   * closed stream gets, so ids of other users' streams reveal nothing.
+   * @throws LiveError NOT_FOUND
+   */
+  ownedConnection(connectionId: string, owner: ConnectionOwner): LiveConnection {
+    const connection = typeof connectionId === 'string' ? this.byId.get(connectionId) : undefined;
+    if (connection === undefined || !owns(owner, connection)) throw new LiveError('NOT_FOUND', 'No such live connection');
+    return connection;
+  }
+
+  /**
+   * Builds a pushed result or refetch order (`LivePushMessage`) as a frame,
+   * serialized once with the hub's `serialize` (superjson in the demo, so
+   * Dates survive); hand the same frame to every recipient with
+   * `LiveConnection.push`. Never replayable: no SSE id, and a resumed
+   * stream gets invalidations instead.
+   */
+  pushFrame(message: LivePushMessage): Frame {
+    return this.frames.push(message);
+  }
+
+  /**
+   * Calls `fn` once every entry delivered so far has been routed to its
+   * connections (at once when none is queued; a burst is routed in slices).
+   * A pushed result written from `fn` follows its change's invalidation.
+   */
+  whenRouted(fn: () => void): void {
+    this.fanout.whenRouted(fn);
+  }
+
+  /** Calls `listener` when a connection closes (any reason), after it left every index. Returns the unsubscribe. */
+  onClose(listener: (connection: LiveConnection) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   /**
@@ -505,6 +545,7 @@ export class Hub {
       if (index.size === 0) this.scopes.delete(connection.scope);
     }
     this.metrics.connectionClosed?.();
+    for (const listener of this.closeListeners) listener(connection);
   }
 }
 

@@ -15,6 +15,7 @@ export { LiveConnection } from './connection.ts';
 export { defaultOutboxLimits } from './outbox.ts';
 export type { OutboxLimits } from './outbox.ts';
 export { groupsMatch } from './groups.ts';
+export { receives } from './receives.ts';
 export type { ConnectionGroups, GroupFilter } from './groups.ts';
 export { createMemoryBackend } from './backend.ts';
 export type {

@@ -227,7 +227,8 @@ export class Outbox {
         } else {
           this.remove(frame.key);
           dropped++;
-          oldestDropped = Math.min(oldestDropped, frame.seq);
+          // A frame without a cursor (a pushed result) stands for no seq: no id claims it.
+          if (frame.id !== null) oldestDropped = Math.min(oldestDropped, frame.seq);
         }
       }
     }
@@ -310,27 +311,53 @@ export class Outbox {
     return out;
   }
 
-  /** Lowest seq of `epoch` still pending anywhere (`Infinity` when none is). */
+  /**
+   * Lowest seq of `epoch` still pending anywhere (`Infinity` when none is).
+   * Frames without a cursor (pushed results) are not counted: no id claims them.
+   */
   oldestPendingSeq(epoch: string): number {
     if (this.frameCount === 0 && this.dirty.size === 0) return Infinity;
-    if (this.lone !== null) return this.lone.epoch === epoch ? this.lone.seq : Infinity;
+    if (this.lone !== null) return this.lone.epoch === epoch && this.lone.id !== null ? this.lone.seq : Infinity;
     let min = Infinity;
     for (const lane of LANES) {
       // Lanes are in insertion order, which is seq order except for replaced keys; scan them.
-      for (const frame of this.lanes[lane].values()) if (frame.seq < min && frame.epoch === epoch) min = frame.seq;
+      for (const frame of this.lanes[lane].values()) if (frame.seq < min && frame.epoch === epoch && frame.id !== null) min = frame.seq;
     }
     for (const frame of this.dirty.values()) if (frame.seq < min && frame.epoch === epoch) min = frame.seq;
     return min;
   }
 
-  /** Drops everything of `epoch` whose seq is at most `seq` (covered by a replay or a starting cursor). */
+  /**
+   * Drops everything of `epoch` whose seq is at most `seq` (covered by a
+   * replay or a starting cursor). Frames without a cursor (pushed results)
+   * stay: a replay never carries them.
+   */
   dropUpTo(epoch: string, seq: number): void {
     this.settle();
-    const covered = (frame: Frame) => frame.epoch === epoch && frame.seq <= seq;
+    const covered = (frame: Frame) => frame.epoch === epoch && frame.seq <= seq && frame.id !== null;
     for (const lane of LANES) {
       for (const frame of [...this.lanes[lane].values()]) if (covered(frame)) this.remove(frame.key);
     }
     for (const frame of [...this.dirty.values()]) if (covered(frame)) this.remove(frame.key);
+  }
+
+  /**
+   * Replaces each pending frame without a cursor (a pushed result or
+   * refetch) by `replace(frame)`, under the same key and lane (e.g. a paused
+   * connection keeps a small refetch order instead of a whole result).
+   */
+  replaceUncursored(replace: (frame: Frame) => Frame): void {
+    this.settle();
+    for (const lane of LANES) {
+      const map = this.lanes[lane];
+      for (const [key, frame] of map) {
+        if (frame.id !== null) continue;
+        const next = replace(frame);
+        if (next === frame) continue;
+        map.set(key, next);
+        this.byteCount += next.bytes - frame.bytes;
+      }
+    }
   }
 
   /** Forgets everything (the connection closed). */
