@@ -10,3 +10,7 @@ export type { CredentialEventSourceOptions, FetchingEventSourceClass } from './c
 export { liveLinks } from './liveLinks.ts';
 export type { LiveLinksOptions } from './liveLinks.ts';
 export { liveQueryDefaults } from './queryDefaults.ts';
+export { DEFAULT_HOLD_MS } from './pushedResults.ts';
+export type { PushedResultsStats } from './pushedResults.ts';
+export { DEFAULT_WATCH_BATCH_MS } from './watchSync.ts';
+export type { LiveWatchCall } from './watchSync.ts';

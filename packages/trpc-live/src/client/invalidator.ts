@@ -1,9 +1,11 @@
-import { focusManager, type QueryClient, type QueryFilters } from '@tanstack/query-core';
+import { focusManager, type Query, type QueryClient, type QueryFilters } from '@tanstack/query-core';
 import { formatCursor, parseCursor, type Cursor } from '../shared/cursor.ts';
 import type { DomainSignal, LiveMessage } from '../shared/messages.ts';
 import type { PublishedKey } from '../shared/fence.ts';
-import type { ResourceRegistry } from '../shared/registry.ts';
-import { createQueryMatcher, queryKeyPrefix, type ChangedKey, type QueryMatcher } from '../shared/queryMatcher.ts';
+import { pushedQueries, type ResourceRegistry } from '../shared/registry.ts';
+import { createQueryMatcher, queryKeyPrefix, type QueryMatcher } from '../shared/queryMatcher.ts';
+import { PushedResults, type PushedResultsStats, type SeqChange } from './pushedResults.ts';
+import { WatchSync, type LiveWatchCall } from './watchSync.ts';
 
 /** Default of {@link LiveInvalidatorOptions.batchWindowMs}. */
 export const DEFAULT_BATCH_WINDOW_MS = 2;
@@ -55,6 +57,31 @@ export interface LiveInvalidatorOptions {
    * @default TanStack Query's `focusManager` (the document's visibility in a browser)
    */
   visibility?: LiveVisibility | null;
+  /**
+   * Sends this tab's watches of pushable queries (registry bindings with
+   * `push`) to the server: the app's `live.watch` mutation,
+   * `(request) => trpcClient.live.watch.mutate(request)`. Usually set later
+   * with {@link LiveInvalidator.watchWith} (the tRPC client needs the
+   * invalidator first); `<LiveProvider watch>` does it.
+   * @default none: nothing is watched, every change refetches
+   */
+  watch?: LiveWatchCall;
+  /**
+   * How long changes to the watched set gather before one watch request.
+   * @default 20 (DEFAULT_WATCH_BATCH_MS)
+   */
+  watchBatchMs?: number;
+  /**
+   * Longest an invalidation of a watched query is held for its pushed result
+   * (or the server's `refetch`) before it refetches anyway. The server
+   * computes the result right after the commit and sends it behind the
+   * invalidation, so it normally arrives within milliseconds; the bound
+   * only matters when it was lost (a dropped connection).
+   * @default 1000 (DEFAULT_HOLD_MS)
+   */
+  holdMs?: number;
+  /** This tab's id as a holder of watches on the shared connection. @default a random id */
+  watchHolder?: string;
 }
 
 /** A source of page visibility (see {@link LiveInvalidatorOptions.visibility}). */
@@ -118,7 +145,9 @@ export class LiveInvalidator {
   private readonly maxTrackedKeys: number;
   private readonly applied = new Map<string, number>();
   private epoch: string | null = null;
-  private pending: ChangedKey[] = [];
+  /** Highest seq heard of in `epoch` (stream, fences, results): a fetch started now reflects every change up to it. */
+  private highest = 0;
+  private pending: SeqChange[] = [];
   private pendingReset = false;
   private scheduled = false;
   private readonly listeners = new Set<LiveMessageListener>();
@@ -144,9 +173,31 @@ export class LiveInvalidator {
   /** Whether a stream (or another tab's relay) has set `lastCursor`, rather than a seed. */
   private streamed = false;
   private readonly seedListeners = new Set<(cursor: string) => void>();
+  /** Watches of this tab's pushable queries (null: the registry pushes nothing). */
+  private readonly watches: WatchSync | null = null;
+  private readonly pushed: PushedResults | null = null;
 
   constructor(private readonly options: LiveInvalidatorOptions) {
     this.matcher = createQueryMatcher(options.registry, { keyPrefix: options.keyPrefix });
+    const pushed = pushedQueries(options.registry);
+    if (pushed.size) {
+      this.watches = new WatchSync({
+        queryCache: options.queryClient.getQueryCache(),
+        pushed,
+        keyPrefix: options.keyPrefix,
+        ...(options.watchHolder !== undefined ? { holder: options.watchHolder } : {}),
+        ...(options.watchBatchMs !== undefined ? { batchMs: options.watchBatchMs } : {}),
+      });
+      this.pushed = new PushedResults({
+        queryClient: options.queryClient,
+        watches: this.watches,
+        matcher: this.matcher,
+        invalidate: (queries) => this.invalidateNow(queries),
+        highestSeq: () => this.highest,
+        ...(options.holdMs !== undefined ? { holdMs: options.holdMs } : {}),
+      });
+      if (options.watch) this.watches.setCall(options.watch);
+    }
     const windowMs = Math.max(0, options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS);
     this.schedule = options.schedule ?? ((fn) => void setTimeout(fn, windowMs));
     this.maxTrackedKeys = Math.max(1, options.maxTrackedKeys ?? 10_000);
@@ -154,9 +205,43 @@ export class LiveInvalidator {
     this.stopVisibility = this.visibility?.subscribe((visible) => visible && this.refetchDeferred()) ?? (() => undefined);
   }
 
-  /** Stops following page visibility (the invalidator is no longer used). */
+  /** Stops following page visibility and the cache, and drops this tab's watches (the invalidator is no longer used). */
   dispose(): void {
     this.stopVisibility();
+    this.watches?.dispose();
+    this.pushed?.dispose();
+  }
+
+  /**
+   * Sets (or, with null, clears) the watch call (see
+   * {@link LiveInvalidatorOptions.watch}). Clearing it removes this tab's
+   * watches from the server, best effort. No effect when the registry
+   * pushes no query.
+   */
+  watchWith(call: LiveWatchCall | null): void {
+    this.watches?.setCall(call);
+  }
+
+  /**
+   * The connection this tab's stream (or the tab holding the shared one)
+   * runs on, when it is learnt other than from a hello on this tab's
+   * stream: a tab that joined after the hello was relayed. Watches are
+   * sent for it.
+   */
+  useConnection(connectionId: string, epoch: string): void {
+    this.setEpoch(epoch);
+    this.connectionId = connectionId;
+    this.watches?.connected(connectionId);
+  }
+
+  /** What pushed results and held invalidations did so far (all zero when the registry pushes nothing). */
+  get pushedStats(): Readonly<PushedResultsStats> {
+    return this.pushed?.stats ?? NO_PUSHED_STATS;
+  }
+
+  /** Watch requests sent and failed so far. */
+  get watchStats(): Readonly<{ requests: number; failures: number }> {
+    return this.watches?.stats ?? { requests: 0, failures: 0 };
   }
 
   /** The page was shown again: refetch, once, the active queries invalidated while it was hidden. */
@@ -202,6 +287,14 @@ export class LiveInvalidator {
         this.connectionId = message.connectionId;
         this.setEpoch(message.epoch);
         this.streamStarted(message.epoch);
+        this.watches?.connected(message.connectionId);
+        break;
+      case 'result':
+      case 'refetch':
+        this.setEpoch(message.epoch);
+        this.heard(message.seq);
+        if (message.kind === 'result') this.pushed?.result(message);
+        else this.pushed?.refetch(message);
         break;
       case 'reset': {
         // Everything up to the head it points at may be lost; what follows arrives.
@@ -379,10 +472,17 @@ export class LiveInvalidator {
       this.epoch = epoch;
       this.applied.clear();
       this.covered = null;
+      this.highest = 0;
+      this.pushed?.forget();
     }
   }
 
+  private heard(seq: number): void {
+    if (seq > this.highest) this.highest = seq;
+  }
+
   private change(resource: string, id: string | undefined, seq: number, again = false): void {
+    this.heard(seq);
     const key = id === undefined ? resource : `${resource}\u0000${id}`;
     const seen = this.applied.get(key);
     if (!again && seen !== undefined && seen >= seq) {
@@ -399,7 +499,7 @@ export class LiveInvalidator {
       if (this.covered && this.covered.from < oldestSeq) this.covered = { ...this.covered, from: oldestSeq };
     }
     this.stats.applied++;
-    this.pending.push(id === undefined ? { resource } : { resource, id });
+    this.pending.push({ resource, ...(id === undefined ? {} : { id }), seq, ...(again ? { again } : {}) });
     this.flushSoon();
   }
 
@@ -417,6 +517,7 @@ export class LiveInvalidator {
       this.pendingReset = false;
       this.pending = [];
       this.stats.resets++;
+      this.pushed?.reset();
       // Every query of this client: active ones refetch now (or when shown), the rest when next used.
       void queryClient.invalidateQueries({ predicate: (query) => this.owns(query.queryKey), refetchType: this.refetchType() });
       return;
@@ -426,9 +527,22 @@ export class LiveInvalidator {
     this.pending = [];
     this.stats.flushes++;
     const matches = this.matcher.predicate(changes);
-    void queryClient.invalidateQueries({ predicate: (query) => matches(query.queryKey), refetchType: this.refetchType() });
+    // Watched queries whose pushed result is coming (or already here) are left alone.
+    const heldBack = this.pushed?.holdBack(changes);
+    void queryClient.invalidateQueries({
+      predicate: (query) => matches(query.queryKey) && !heldBack?.has(query.queryHash),
+      refetchType: this.refetchType(),
+    });
+  }
+
+  /** Invalidates these queries now: refetched if the page is visible, else when it is shown. */
+  private invalidateNow(queries: readonly Query[]): void {
+    const hashes = new Set(queries.map((query) => query.queryHash));
+    void this.options.queryClient.invalidateQueries({ predicate: (query) => hashes.has(query.queryHash), refetchType: this.refetchType() });
   }
 }
+
+const NO_PUSHED_STATS: PushedResultsStats = { results: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0 };
 
 /** Creates a {@link LiveInvalidator}. */
 export function createLiveInvalidator(options: LiveInvalidatorOptions): LiveInvalidator {

@@ -1,0 +1,253 @@
+import type { Query, QueryClient, QueryCacheNotifyEvent } from '@tanstack/query-core';
+import type { LiveRefetchMessage, LiveResultMessage } from '../shared/messages.ts';
+import type { ChangedKey, QueryMatcher } from '../shared/queryMatcher.ts';
+import type { WatchSync } from './watchSync.ts';
+
+/** Default of {@link PushedResultsOptions.holdMs}. */
+export const DEFAULT_HOLD_MS = 1_000;
+
+/** A change waiting in the invalidator's batch: its key, its seq, and whether it is applied again (a server render's catch-up). */
+export interface SeqChange extends ChangedKey {
+  /** The seq it was published at (in the current epoch). */
+  readonly seq: number;
+  /** Applied again over data a server render put in the cache: always a plain invalidation. */
+  readonly again?: boolean;
+}
+
+/** Counters of pushed results (tests, inspectors). */
+export interface PushedResultsStats {
+  /** Results written into the cache. */
+  results: number;
+  /** Results ignored: the query already reflected that change or a newer one (or is not cached here). */
+  staleResults: number;
+  /** Invalidations held for a watched query until its result or refetch arrives. */
+  held: number;
+  /** Held invalidations released by a result (no request). */
+  releasedByResult: number;
+  /** Held invalidations released by a `refetch` message (one request). */
+  releasedByRefetch: number;
+  /** Held invalidations whose result and refetch did not arrive in time (one request). */
+  timeouts: number;
+}
+
+/** Options of {@link PushedResults}. */
+export interface PushedResultsOptions {
+  queryClient: QueryClient;
+  watches: WatchSync;
+  matcher: QueryMatcher;
+  /** Invalidates these queries now (refetched if visible, else when shown). */
+  invalidate: (queries: readonly Query[]) => void;
+  /** The highest seq this client has heard of in the current epoch (a fetch started now reflects every change up to it). */
+  highestSeq: () => number;
+  /** See `LiveInvalidatorOptions.holdMs`. @default 1000 */
+  holdMs?: number;
+}
+
+interface Hold {
+  /** The newest change whose result (or refetch) is awaited. */
+  until: number;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Pushed results of watched queries, and the invalidations held for them.
+ *
+ * Per watch key, `covered` is the seq up to which every change is reflected
+ * in the cached data or already being refetched (per epoch: {@link forget}
+ * on a new one): raised by an applied result, a `refetch` message, and a
+ * fetch that succeeded (to the highest seq heard of when it started: it ran
+ * after those changes committed). A result at or below it is older than the
+ * data and ignored; an invalidation at or below it needs nothing.
+ *
+ * An invalidation of a watched query whose watch the server confirmed
+ * before the change is held (no refetch) until the result or the refetch
+ * for that change arrives, or `holdMs` passes (then it refetches): the
+ * server sends one of the two for every change after the confirmation, so
+ * the query ends with the pushed data or a refetch, never neither, and
+ * never both. Unconfirmed or refused watches, and changes from before the
+ * confirmation, invalidate as before.
+ */
+export class PushedResults {
+  /** What happened to results and holds so far. */
+  readonly stats: PushedResultsStats = { results: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0 };
+  private readonly holdMs: number;
+  private readonly covered = new Map<string, number>();
+  /** Highest seq heard of when each fetching query's fetch started (by query hash). */
+  private readonly floors = new Map<string, number>();
+  private readonly holds = new Map<string, Hold>();
+  private readonly stopCache: () => void;
+
+  constructor(private readonly options: PushedResultsOptions) {
+    this.holdMs = Math.max(0, options.holdMs ?? DEFAULT_HOLD_MS);
+    this.stopCache = options.queryClient.getQueryCache().subscribe((event) => this.onCacheEvent(event));
+  }
+
+  /**
+   * A pushed result: written into the cache when it reflects a newer change
+   * than the query holds. A fetch in flight that started before the change
+   * is cancelled first (reverted to the data it started from), so it cannot
+   * overwrite the newer result when it lands. Applied while the page is
+   * hidden too: showing it needs no refetch.
+   */
+  result(message: LiveResultMessage): void {
+    const { queryClient, watches } = this.options;
+    const queries = watches.queriesOf(message.watch);
+    const fresh = queries.filter((query) => !this.reflects(query, message.watch, message.seq));
+    if (!fresh.length) {
+      this.stats.staleResults++;
+      this.settle(message.watch);
+      return;
+    }
+    for (const query of fresh) {
+      void queryClient.cancelQueries({ queryKey: query.queryKey, exact: true });
+      queryClient.setQueryData(query.queryKey, message.data);
+    }
+    this.stats.results++;
+    this.cover(message.watch, message.seq);
+    const hold = this.holds.get(message.watch);
+    if (hold && hold.until <= message.seq) {
+      this.release(message.watch);
+      this.stats.releasedByResult++;
+    }
+  }
+
+  /** The server could not push the watched query's result for a change: refetch it now (a fetch started now reflects it). */
+  refetch(message: LiveRefetchMessage): void {
+    const queries = this.options.watches.queriesOf(message.watch);
+    if (this.holds.has(message.watch)) this.stats.releasedByRefetch++;
+    this.release(message.watch);
+    if ((this.covered.get(message.watch) ?? 0) >= message.seq) return;
+    this.cover(message.watch, message.seq);
+    if (queries.length) this.options.invalidate(queries);
+  }
+
+  /**
+   * Decides a batch of changes for the watched queries: returns the hashes
+   * of the queries that must NOT be invalidated now (their changes are
+   * covered, or held until their result arrives). Call once per batch.
+   */
+  holdBack(changes: readonly SeqChange[]): Set<string> {
+    const skip = new Set<string>();
+    if (!changes.length) return skip;
+    const matches = this.options.matcher.predicate(changes);
+    for (const query of this.options.watches.allQueries()) {
+      if (!matches(query.queryKey)) continue;
+      const key = this.options.watches.keyOf(query)!;
+      const until = this.holdUntil(query, key, changes);
+      if (until === null) {
+        // Invalidated now: that refetch covers whatever was held.
+        this.release(key);
+        continue;
+      }
+      skip.add(query.queryHash);
+      if (until > 0) this.hold(key, until);
+    }
+    return skip;
+  }
+
+  /** Every query is being invalidated (a reset): nothing stays held. */
+  reset(): void {
+    for (const key of [...this.holds.keys()]) this.release(key);
+  }
+
+  /** A new epoch: seqs of the old one mean nothing; held invalidations refetch now. */
+  forget(): void {
+    const held = [...this.holds.keys()];
+    for (const key of held) this.release(key);
+    this.covered.clear();
+    this.floors.clear();
+    const queries = held.flatMap((key) => this.options.watches.queriesOf(key));
+    if (queries.length) this.options.invalidate(queries);
+  }
+
+  /** Stops following the cache and cancels the hold timers. */
+  dispose(): void {
+    this.stopCache();
+    for (const key of [...this.holds.keys()]) this.release(key);
+  }
+
+  /**
+   * `null`: invalidate now (a matching change is not pushed for this query);
+   * `0`: nothing to do (every matching change is already reflected); else
+   * the seq to hold for.
+   */
+  private holdUntil(query: Query, key: string, changes: readonly SeqChange[]): number | null {
+    const covered = this.covered.get(key) ?? 0;
+    const confirmed = this.options.watches.confirmedAt(key);
+    let until = 0;
+    for (const change of changes) {
+      if (!this.options.matcher.matches(query.queryKey, [change])) continue;
+      if (change.again) return null;
+      if (change.seq <= covered) continue;
+      // Confirmed after the change (or not at all): the server pushes nothing for it.
+      if (!confirmed || change.seq <= confirmed.seq) return null;
+      until = Math.max(until, change.seq);
+    }
+    return until;
+  }
+
+  private hold(key: string, until: number): void {
+    const hold = this.holds.get(key);
+    if (hold) {
+      hold.until = Math.max(hold.until, until);
+      return;
+    }
+    this.stats.held++;
+    const timer = setTimeout(() => this.expire(key), this.holdMs);
+    this.holds.set(key, { until, timer });
+  }
+
+  private expire(key: string): void {
+    const hold = this.holds.get(key);
+    if (!hold) return;
+    this.holds.delete(key);
+    if ((this.covered.get(key) ?? 0) >= hold.until) return;
+    this.stats.timeouts++;
+    const queries = this.options.watches.queriesOf(key);
+    if (queries.length) this.options.invalidate(queries);
+  }
+
+  private release(key: string): void {
+    const hold = this.holds.get(key);
+    if (!hold) return;
+    clearTimeout(hold.timer);
+    this.holds.delete(key);
+  }
+
+  /** A hold that an ignored result proves unneeded (the data already reflects it). */
+  private settle(key: string): void {
+    const hold = this.holds.get(key);
+    if (hold && (this.covered.get(key) ?? 0) >= hold.until) this.release(key);
+  }
+
+  private cover(key: string, seq: number): void {
+    this.covered.set(key, Math.max(seq, this.covered.get(key) ?? 0));
+  }
+
+  /** Whether the query's data (or its fetch in flight) already reflects the change at `seq`. */
+  private reflects(query: Query, key: string, seq: number): boolean {
+    if ((this.covered.get(key) ?? 0) >= seq) return true;
+    const floor = this.floors.get(query.queryHash);
+    return query.state.fetchStatus !== 'idle' && floor !== undefined && floor >= seq;
+  }
+
+  private onCacheEvent(event: QueryCacheNotifyEvent): void {
+    if (event.type === 'removed') {
+      this.floors.delete(event.query.queryHash);
+      const key = this.options.watches.keyOf(event.query);
+      if (key !== null && !this.options.watches.queriesOf(key).length) {
+        this.covered.delete(key);
+        this.release(key);
+      }
+      return;
+    }
+    if (event.type !== 'updated') return;
+    const { query, action } = event;
+    const key = this.options.watches.keyOf(query);
+    if (key === null) return;
+    if (action.type === 'fetch') this.floors.set(query.queryHash, this.options.highestSeq());
+    // A fetch landed: it ran after every change heard of when it started.
+    else if (action.type === 'success' && !action.manual) this.cover(key, this.floors.get(query.queryHash) ?? 0);
+    if (query.state.fetchStatus === 'idle') this.floors.delete(query.queryHash);
+  }
+}
