@@ -234,6 +234,11 @@ export class LiveInvalidator {
     this.watches?.connected(connectionId);
   }
 
+  /** The connection and epoch of the stream's last hello (this tab's, or the relayed one), or null before it. */
+  get connection(): { readonly connectionId: string; readonly epoch: string } | null {
+    return this.connectionId !== null && this.epoch !== null ? { connectionId: this.connectionId, epoch: this.epoch } : null;
+  }
+
   /** What pushed results and held invalidations did so far (all zero when the registry pushes nothing). */
   get pushedStats(): Readonly<PushedResultsStats> {
     return this.pushed?.stats ?? NO_PUSHED_STATS;

@@ -1,7 +1,7 @@
 'use client';
 
 import { createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import type { LiveInvalidator, LiveMessageListener } from '../client/index.ts';
+import type { LiveInvalidator, LiveMessageListener, LiveWatchCall } from '../client/index.ts';
 import type { LiveMessage } from '../shared/messages.ts';
 import { consoleLogger, type LiveLogger } from '../shared/logger.ts';
 import {
@@ -46,6 +46,19 @@ export interface LiveProviderProps {
   setPaused?: SharedLiveStreamOptions['setPaused'];
   /** How long every tab must be hidden before the pause. @default 3000 */
   pauseAfterMs?: number;
+  /**
+   * The app's watch call, `(request) => trpcClient.live.watch.mutate(request)`:
+   * the pushable queries (registry bindings with `push`) this tab's
+   * components use are watched on the stream's connection (each tab with
+   * its own holder id, on the one shared connection), and their results
+   * arrive pushed instead of refetched. A watch lasts while a component
+   * observes its query; an invalidation of a watched query is held until
+   * its result or the server's refetch arrives (at most the invalidator's
+   * `holdMs`, 1 s by default). The latest function is used; it need not be
+   * stable.
+   * @default none: nothing is watched, every change refetches
+   */
+  watch?: LiveWatchCall;
   /** The app subtree that uses the live hooks. */
   children: ReactNode;
 }
@@ -108,12 +121,20 @@ export function LiveProvider({
   shareAcrossTabs = false,
   setPaused,
   pauseAfterMs,
+  watch,
   children,
 }: LiveProviderProps) {
   const [store] = useState(() => new StatusStore());
   // Latest props behind stable callbacks: a new `stream` proxy or error handler each render must not reconnect.
-  const latest = useRef({ streamProcedure, onStreamError, logger });
-  latest.current = { streamProcedure, onStreamError, logger };
+  const latest = useRef({ streamProcedure, onStreamError, logger, watch });
+  latest.current = { streamProcedure, onStreamError, logger, watch };
+  const watching = watch !== undefined;
+  useEffect(() => {
+    if (!watching) return;
+    invalidator.watchWith((request) => latest.current.watch!(request));
+    // Unmounted (or the prop removed): this tab's watches are dropped on the server, best effort.
+    return () => invalidator.watchWith(null);
+  }, [invalidator, watching]);
   const [fromStream] = useState(() =>
     streamSubscriber(
       () => {

@@ -52,6 +52,8 @@ export class FollowerRole implements TabRole {
       case 'status':
         this.follow(envelope.from);
         this.tab.status.set({ tabs: envelope.tabs, paused: envelope.paused, connected: envelope.connected });
+        // Joined after the stream's hello was relayed: this tab's watches go to that connection too.
+        if (envelope.connection) this.tab.invalidator.useConnection(envelope.connection.connectionId, envelope.connection.epoch);
         return;
       case 'catchup':
         if (envelope.to === this.channel.tabId && this.following && this.tab.invalidator.pendingSeed) {

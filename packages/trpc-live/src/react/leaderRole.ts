@@ -95,6 +95,7 @@ export class LeaderRole implements TabRole, Audience {
   }
 
   tell(status: SharedLiveStreamStatus): void {
-    this.channel.send({ type: 'status', tabs: status.tabs, paused: status.paused, connected: status.connected });
+    const { connection } = this.tab.invalidator;
+    this.channel.send({ type: 'status', tabs: status.tabs, paused: status.paused, connected: status.connected, ...(connection ? { connection } : {}) });
   }
 }

@@ -13,14 +13,24 @@ export type Envelope =
   | { type: 'visibility'; from: string; visible: boolean }
   /** The sender's page is going away. */
   | { type: 'bye'; from: string }
-  /** The leader's view of the stream, for the followers' status. */
-  | { type: 'status'; from: string; tabs: number; paused: boolean; connected: boolean }
+  /**
+   * The leader's view of the stream, for the followers' status, with the
+   * connection its stream runs on (a tab that joined after the stream's
+   * hello sends its watches for it).
+   */
+  | { type: 'status'; from: string; tabs: number; paused: boolean; connected: boolean; connection?: StreamConnection | null }
   /** A message the leader's stream delivered, with the invalidator's cursor after it. */
   | { type: 'signal'; from: string; message: LiveMessage; cursor: string | null }
   /** A follower's server render read the hub at `cursor`: what changed since? */
   | { type: 'since'; from: string; cursor: string }
   /** The leader's answer to `since` for tab `to` (`null`: it cannot tell). */
   | { type: 'catchup'; from: string; to: string; changes: AppliedChange[] | null };
+
+/** The stream's connection on the server, from its hello. */
+export interface StreamConnection {
+  readonly connectionId: string;
+  readonly epoch: string;
+}
 
 type WithoutFrom<E> = E extends unknown ? Omit<E, 'from'> : never;
 
