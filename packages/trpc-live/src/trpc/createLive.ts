@@ -13,6 +13,8 @@ import type { inferResourceName, ResourceRegistry } from '../shared/registry.ts'
 import type { TopicRegistry } from '../shared/liveTopics.ts';
 import { createPublisher, type Publisher, type PublisherDeclaration } from './publisher.ts';
 import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
+import { DEFAULT_MAX_RESULT_BYTES, DEFAULT_MAX_WATCH_BYTES, DEFAULT_MAX_WATCHES, type WatchRequest, type WatchResponse } from '../shared/watches.ts';
+import { createLiveWatches } from './liveWatches.ts';
 
 /** Where a publish problem happened. */
 export interface PublishProblem {
@@ -104,6 +106,25 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * @default consoleLogger (the global console)
    */
   logger?: LiveLogger;
+  /**
+   * Most queries one stream (every tab of a browser) may watch for pushed
+   * results ({@link Live.watch}); past it a watch is refused (`full`) and
+   * the query keeps invalidate-and-refetch.
+   * @default DEFAULT_MAX_WATCHES (256)
+   */
+  maxWatches?: number;
+  /**
+   * Most characters of watch keys (path and input) one stream may hold;
+   * past it a watch is refused (`full`).
+   * @default DEFAULT_MAX_WATCH_BYTES (64 KiB)
+   */
+  maxWatchBytes?: number;
+  /**
+   * Largest pushed result, as serialized by the hub (characters); a larger
+   * one is sent as a refetch order (`too-large`) and each watcher refetches.
+   * @default DEFAULT_MAX_RESULT_BYTES (256 KiB)
+   */
+  maxResultBytes?: number;
 }
 
 /** What the middleware receives from tRPC (the subset it reads). */
@@ -175,6 +196,23 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
     name: string,
     declaration: PublisherDeclaration<TResource, TTopic>,
   ): Publisher<TRegistry, TTopics, TResource, TTopic>;
+  /**
+   * Changes which pushed queries a stream watches (the app's `live.watch`
+   * mutation, input `liveWatchInput`). The stream must be open on this hub
+   * and belong to the caller (its scope, and every group `groups(ctx)`
+   * gives), else NOT_FOUND, as for a closed stream. Each added watch must
+   * name a query the registry marks `push` (else refused `not-pushable`),
+   * fit the stream's bounds (`maxWatches`, `maxWatchBytes`; else `full`),
+   * and succeed when called with the caller's own `ctx` through tRPC
+   * (input parsers and middleware run; else `refused`, with the query's
+   * client-safe message). A watch stays while any holder (tab) holds it.
+   * After a change the binding computes each matched watch once per scope
+   * (or per connection) with a watcher's stored `ctx` and pushes the result.
+   * Bad input is a BAD_REQUEST; without a router (`router` or
+   * {@link bindRouter}) a PRECONDITION_FAILED naming `bindRouter`.
+   * @remarks Unstable: calls queries through `callProcedure` from tRPC's internals.
+   */
+  watch(ctx: TCtx, request: WatchRequest): Promise<WatchResponse>;
 }
 
 /** The scope of every request when `createLive` is given no `scope`. */
@@ -205,6 +243,19 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
   };
 
   const publish = keyPublisher({ hub, known, publishLogFor, onPublishError, requireScope });
+  const watches = createLiveWatches<TCtx>({
+    hub,
+    requireScope,
+    groups: (ctx) => options.groups?.(ctx) ?? {},
+    resources: options.resources,
+    router: () => binding.current(),
+    limits: {
+      maxWatches: positiveOption('maxWatches', options.maxWatches, DEFAULT_MAX_WATCHES),
+      maxWatchBytes: positiveOption('maxWatchBytes', options.maxWatchBytes, DEFAULT_MAX_WATCH_BYTES),
+    },
+    maxResultBytes: positiveOption('maxResultBytes', options.maxResultBytes, DEFAULT_MAX_RESULT_BYTES),
+    onError: (error, path) => logger.error(`[trpc-live] computing the pushed result of ${path} failed:`, error),
+  });
 
   const live: Live<TCtx, TRegistry, TTopics> = {
     hub,
@@ -259,6 +310,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     },
     subscription: ({ ctx, input, signal }) => live.stream(ctx, input, signal),
     cursor: () => hub().cursor(),
+    watch: (ctx, request) => watches.watch(ctx, request),
     publisher(name, declaration) {
       if (!options.resources) throw new LiveError('BAD_OPTIONS', `live.publisher(${JSON.stringify(name)}) needs createLive({ resources })`);
       return createPublisher({ ...declaration, name, resources: options.resources, hub, ...(options.topics ? { topics: options.topics } : {}) });
@@ -293,6 +345,11 @@ class RouterBinding {
     this.router = router;
   }
 
+  /** The router given or bound, `undefined` while none is. */
+  current(): RouterSource | undefined {
+    return this.router;
+  }
+
   /** Warns once (development) about mutations that declare `invalidates` without the middleware, once a router is known. */
   warnChains(): void {
     if (this.router) this.warnOnce();
@@ -315,6 +372,13 @@ class RouterBinding {
       );
     };
   }
+}
+
+/** A positive whole-number option, or its default. @throws LiveError BAD_OPTIONS naming the option */
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new LiveError('BAD_OPTIONS', `${name} must be a positive whole number`);
+  return value;
 }
 
 /** What {@link keyPublisher} needs from the binding. */

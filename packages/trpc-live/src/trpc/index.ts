@@ -9,6 +9,8 @@ export type { StreamEnd } from './closePolicy.ts';
 export { appendRetryHint, serverClosedStream, sseRetry } from './retryHint.ts';
 export type { LiveStreamItem, LiveStreamRequest } from './liveStream.ts';
 export { liveStreamInput, MAX_STREAM_TOPICS } from './liveInput.ts';
+export { liveWatchInput, MAX_WATCH_CHANGES, MAX_WATCH_KEY_LENGTH } from './watchInput.ts';
+export type { LiveWatchInput } from './watchInput.ts';
 export type { LiveStreamInput } from './liveInput.ts';
 export type {
   DeclaredInvalidates,

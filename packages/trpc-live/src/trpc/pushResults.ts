@@ -1,0 +1,206 @@
+import type { AnyTRPCRouter } from '@trpc/server';
+import { receives, type Frame, type Hub, type PublishedEntry } from '../core/index.ts';
+import type { RefetchReason } from '../shared/messages.ts';
+import type { QueryMatcher } from '../shared/queryMatcher.ts';
+import { callQuery, isClientError } from './callQuery.ts';
+import { changedKeys } from './changedKeys.ts';
+import type { WatchRegistry } from './watchRegistry.ts';
+import type { WatchSet, WatchStart } from './watchSet.ts';
+
+/** One computation to run: the newest change it reflects and the streams that get its result. */
+interface Job<TCtx> {
+  readonly recipients: Set<WatchSet<TCtx>>;
+  epoch: string;
+  seq: number;
+}
+
+/**
+ * What is computed together: a watched query of one scope (`push: 'scope'`)
+ * or of one connection (`'connection'`). Its computations run one at a time,
+ * so its results leave in change order; a change that arrives while one
+ * runs is computed after it (`next`).
+ */
+interface Slot<TCtx> {
+  readonly watch: string;
+  readonly path: string;
+  readonly input: unknown;
+  next: Job<TCtx> | null;
+}
+
+/** What {@link ResultPusher} needs from the binding. */
+export interface ResultPusherOptions<TCtx> {
+  readonly hub: Hub;
+  readonly registry: WatchRegistry<TCtx>;
+  /** The registry's matcher: the same rules as the client's invalidation. */
+  readonly matcher: QueryMatcher;
+  /** The app router (the watch call made sure one is bound). */
+  readonly router: () => Promise<AnyTRPCRouter>;
+  /** Largest serialized result pushed; a larger one is a refetch (`too-large`). */
+  readonly maxResultBytes: number;
+  /** A computation failed with a server error (a client error, e.g. NOT_FOUND after a delete, is not reported). */
+  readonly onError: (error: unknown, path: string) => void;
+  /** Runs `fn` after the current macrotask (every publish of one mutation is one batch). @default setImmediate */
+  readonly defer?: (fn: () => void) => void;
+}
+
+const defaultDefer = (fn: () => void): void => {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (g.setImmediate) g.setImmediate(fn);
+  else setTimeout(fn, 0);
+};
+
+/** The tRPC query key the client's cache holds for a watch, as the shared matcher reads it. */
+const queryKeyOf = (path: string, input: unknown): unknown[] => [path.split('.'), input === undefined ? { type: 'query' } : { input, type: 'query' }];
+
+/** True when `entry` is newer than the position a watch started at (another epoch counts as newer). */
+const after = (entry: PublishedEntry, since: WatchStart): boolean => entry.epoch !== since.epoch || entry.seq > since.seq;
+
+/**
+ * Pushes watched queries' results after a change. It observes every entry
+ * the hub delivers (`hub.tap`: changes of other instances through Redis
+ * count too), collects the invalidated keys of a macrotask, finds the
+ * watches they match (the shared query matcher) on the connections that
+ * received the entry (scope, topics, groups), computes each distinct
+ * (scope, watch) once (`push: 'scope'`, with one watcher's context) or each
+ * (connection, watch) once (`'connection'`), and writes one frame, encoded
+ * once, to every recipient. What cannot be pushed becomes a refetch order:
+ * the computation threw (`error`), the result is over `maxResultBytes`
+ * (`too-large`), the stream is paused (`paused`) or congested (`slow`).
+ */
+export class ResultPusher<TCtx> {
+  private entries: PublishedEntry[] = [];
+  private scheduled = false;
+  private readonly slots = new Map<string, Slot<TCtx>>();
+  private readonly defer: (fn: () => void) => void;
+
+  constructor(private readonly options: ResultPusherOptions<TCtx>) {
+    this.defer = options.defer ?? defaultDefer;
+  }
+
+  /** The hub's tap: costs a map lookup for a scope where nobody watches anything. */
+  observe(entry: PublishedEntry): void {
+    if (entry.signal.kind !== 'invalidate' && entry.signal.kind !== 'batch') return;
+    if (!this.options.registry.scope(entry.scope)) return;
+    this.entries.push(entry);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.defer(() => this.run());
+  }
+
+  /** Computations queued or running (tests). */
+  get busy(): number {
+    return this.slots.size + this.entries.length;
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    const entries = this.entries;
+    this.entries = [];
+    // Started once every entry of the batch has added its recipients: one computation serves them all.
+    const idle: Array<[string, Slot<TCtx>]> = [];
+    // In delivery order: a job ends up with the newest change that matched it.
+    for (const entry of entries) {
+      const watched = this.options.registry.scope(entry.scope);
+      const keys = changedKeys(entry);
+      if (!watched || !keys.length) continue;
+      const matches = this.options.matcher.predicate(keys);
+      for (const [key, sets] of watched) {
+        let checked: boolean | undefined;
+        for (const set of sets) {
+          const watch = set.watches.get(key);
+          if (!watch) continue;
+          // Every watch of one key has the same path and input: match once.
+          checked ??= matches(queryKeyOf(watch.path, watch.input));
+          if (!checked) break;
+          if (!after(entry, watch.since) || !receives(set.connection, entry)) continue;
+          const slotKey = watch.mode === 'scope' ? `s\u0000${entry.scope}\u0000${key}` : `c\u0000${set.connection.id}\u0000${key}`;
+          const slot = this.schedule(slotKey, watch.path, watch.input, key, set, entry);
+          if (slot) idle.push([slotKey, slot]);
+        }
+      }
+    }
+    for (const [slotKey, slot] of idle) void this.drive(slotKey, slot);
+  }
+
+  /** Adds a recipient to the slot's next job; returns the slot when it is new (the caller starts it). */
+  private schedule(slotKey: string, path: string, input: unknown, watch: string, set: WatchSet<TCtx>, entry: PublishedEntry): Slot<TCtx> | null {
+    let slot = this.slots.get(slotKey);
+    const created = slot === undefined;
+    if (!slot) this.slots.set(slotKey, (slot = { watch, path, input, next: null }));
+    const job = (slot.next ??= { recipients: new Set(), epoch: entry.epoch, seq: entry.seq });
+    job.recipients.add(set);
+    job.epoch = entry.epoch;
+    job.seq = entry.seq;
+    return created ? slot : null;
+  }
+
+  /** Runs a slot's jobs one after the other until none is left, then forgets the slot. */
+  private async drive(slotKey: string, slot: Slot<TCtx>): Promise<void> {
+    try {
+      while (slot.next) {
+        const job = slot.next;
+        slot.next = null;
+        const frame = await this.compute(slot, job);
+        if (!frame) continue;
+        // After the change's invalidation has reached every connection (a burst is routed in slices).
+        await new Promise<void>((resolve) => this.options.hub.whenRouted(resolve));
+        this.write(slot, job, frame);
+      }
+    } catch (error) {
+      // Not expected (compute catches what the query throws): report it rather than lose it silently.
+      this.options.onError(error, slot.path);
+    } finally {
+      this.slots.delete(slotKey);
+    }
+  }
+
+  /** The job's frame: its result, or a refetch order; `null` when no recipient still watches. */
+  private async compute(slot: Slot<TCtx>, job: Job<TCtx>): Promise<Frame | null> {
+    let ctx: TCtx | undefined;
+    let found = false;
+    for (const set of job.recipients) {
+      const watch = set.watches.get(slot.watch);
+      if (!watch || set.connection.closed) continue;
+      ctx = watch.ctx;
+      found = true;
+      break;
+    }
+    if (!found) return null;
+    let data: unknown;
+    try {
+      data = await callQuery(await this.options.router(), slot.path, slot.input, ctx);
+    } catch (error) {
+      if (!isClientError(error)) this.options.onError(error, slot.path);
+      return this.refetch(slot, job, 'error');
+    }
+    let frame: Frame;
+    try {
+      frame = this.options.hub.pushFrame({ kind: 'result', watch: slot.watch, epoch: job.epoch, seq: job.seq, data });
+    } catch (error) {
+      // The hub's serializer refused the result (e.g. a BigInt without superjson).
+      this.options.onError(error, slot.path);
+      return this.refetch(slot, job, 'error');
+    }
+    return frame.bytes > this.options.maxResultBytes ? this.refetch(slot, job, 'too-large') : frame;
+  }
+
+  private refetch(slot: Slot<TCtx>, job: Job<TCtx>, reason: RefetchReason): Frame {
+    return this.options.hub.pushFrame({ kind: 'refetch', watch: slot.watch, epoch: job.epoch, seq: job.seq, reason });
+  }
+
+  /** One frame to every recipient that still watches; a paused or congested one gets a refetch order instead. */
+  private write(slot: Slot<TCtx>, job: Job<TCtx>, frame: Frame): void {
+    const isResult = frame.message.kind === 'result';
+    let paused: Frame | undefined;
+    let slow: Frame | undefined;
+    for (const set of job.recipients) {
+      const connection = set.connection;
+      if (connection.closed || !set.watches.has(slot.watch)) continue;
+      let out = frame;
+      // A paused stream holds no data; a congested one would collapse (and drop it) soon.
+      if (isResult && connection.paused) out = paused ??= this.refetch(slot, job, 'paused');
+      else if (isResult && connection.congested(frame.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
+      connection.push(out);
+    }
+  }
+}
