@@ -36,7 +36,12 @@ const tabs: Tab[] = [];
 let channelName = 0;
 
 /** A tab of one browser: its own QueryClient with `orders.byId(ord_1)` mounted, its invalidator following its page. */
-function openTab(locks: ReturnType<typeof createLocks>, name: string, visibility: 'visible' | 'hidden' = 'visible'): Tab {
+function openTab(
+  locks: ReturnType<typeof createLocks>,
+  name: string,
+  visibility: 'visible' | 'hidden' = 'visible',
+  win: ReturnType<typeof createPage> | null = null,
+): Tab {
   const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, retry: false } } });
   const page = createPage(visibility);
   const listeners = new Set<(visible: boolean) => void>();
@@ -62,7 +67,7 @@ function openTab(locks: ReturnType<typeof createLocks>, name: string, visibility
     invalidator,
     locks,
     document: page,
-    window: null,
+    window: win,
     open: () => ({ unsubscribe: () => undefined }),
   });
   tabs.push(tab);
@@ -135,5 +140,27 @@ describe('pushed results across the tabs of one browser', () => {
     const leader = b.stream.status().role === 'leader' ? b : c;
     leader.invalidator.receive({ kind: 'hello', connectionId: 'conn-2', epoch: EPOCH });
     await waitFor(() => holdersOf('conn-2').size === 2, 'B and C to watch on the new connection');
+  });
+
+  it("removes a tab's watches through the leader when the tab leaves, and the tab sends them again when its page comes back", async () => {
+    const locks = createLocks();
+    const name = `push${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const win = createPage();
+    const b = openTab(locks, name, 'visible', win);
+    await waitFor(() => b.stream.status().role === 'follower', 'B to follow');
+    a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
+    await waitFor(() => holdersOf('conn-a').size === 2, 'A and B to watch');
+    const holderB = b.invalidator.watchSync!.holder;
+    const removedForB = () => requests.filter((r) => r.holder === holderB && r.remove?.includes(WATCH)).length;
+    await sleep(10);
+    // Into the back/forward cache: B says bye and cannot be trusted to reach the server.
+    win.fire('pagehide');
+    await waitFor(() => removedForB() === 1, "the leader to remove B's watch");
+    expect(requests.at(-1)).toEqual({ connectionId: 'conn-a', holder: holderB, remove: [WATCH] });
+    const addsForB = () => requests.filter((r) => r.holder === holderB && r.add?.length).length;
+    win.fire('pageshow');
+    await waitFor(() => addsForB() === 2, 'B to watch again');
   });
 });

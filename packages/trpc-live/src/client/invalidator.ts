@@ -239,6 +239,11 @@ export class LiveInvalidator {
     return this.connectionId !== null && this.epoch !== null ? { connectionId: this.connectionId, epoch: this.epoch } : null;
   }
 
+  /** This tab's watches of pushable queries (null: the registry pushes nothing); the shared stream's roles use it. */
+  get watchSync(): WatchSync | null {
+    return this.watches;
+  }
+
   /** What pushed results and held invalidations did so far (all zero when the registry pushes nothing). */
   get pushedStats(): Readonly<PushedResultsStats> {
     return this.pushed?.stats ?? NO_PUSHED_STATS;

@@ -78,6 +78,7 @@ export class WatchSync {
   /** The held set changed since the last request was sent. */
   private dirty = false;
   private readonly stopCache: () => void;
+  private readonly toldListeners = new Set<(keys: readonly string[]) => void>();
   /** Requests sent and failed so far (tests, inspectors). */
   readonly stats = { requests: 0, failures: 0 };
 
@@ -135,6 +136,40 @@ export class WatchSync {
     this.told.clear();
     // A request in flight named the previous connection: its answer is ignored (see send).
     this.inFlight = false;
+    this.flushSoon();
+  }
+
+  /**
+   * Calls `listener` with the keys the server may hold for this tab each
+   * time that changes after a request (the tab holding the shared stream
+   * removes them when this tab leaves without saying so to the server).
+   * Returns an unsubscribe function.
+   */
+  onTold(listener: (keys: readonly string[]) => void): () => void {
+    this.toldListeners.add(listener);
+    return () => this.toldListeners.delete(listener);
+  }
+
+  /**
+   * Removes another tab's watches from the server (that tab left the
+   * browser's shared stream: closed, or into the back/forward cache).
+   * Best effort; nothing when this tab has no watch call or connection.
+   */
+  dropHolder(holder: string, keys: readonly string[]): void {
+    const { call, connectionId } = this;
+    if (!call || !connectionId || !keys.length) return;
+    this.stats.requests++;
+    void Promise.resolve()
+      .then(() => call({ connectionId, holder, remove: [...keys] }))
+      .catch(() => {
+        this.stats.failures++;
+      });
+  }
+
+  /** Sends the whole set again (this tab's watches were dropped on the server while its page was away). */
+  rewatch(): void {
+    this.told.clear();
+    this.dirty = true;
     this.flushSoon();
   }
 
@@ -237,12 +272,21 @@ export class WatchSync {
           if (current()) this.failed(addedKeys, request.remove);
         },
       )
+      .then(() => {
+        if (current()) this.tellTold();
+      })
       .finally(() => {
         if (!current()) return;
         this.inFlight = false;
         // Changes made meanwhile; a failure alone waits for the next change or hello.
         if (this.dirty) this.flushSoon();
       });
+  }
+
+  private tellTold(): void {
+    if (!this.toldListeners.size) return;
+    const keys = [...this.told].filter(([, told]) => told.state !== 'refused').map(([key]) => key);
+    for (const listener of this.toldListeners) listener(keys);
   }
 
   private confirm(addedKeys: readonly string[], response: WatchResponse): void {

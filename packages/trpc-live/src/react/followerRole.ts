@@ -11,6 +11,7 @@ import type { TabContext, TabRole } from './tabRole.ts';
 export class FollowerRole implements TabRole {
   /** The tab last heard from as leader; null while connecting. */
   private leaderId: string | null = null;
+  private stopTold: (() => void) | null = null;
 
   constructor(
     private readonly tab: TabContext,
@@ -29,6 +30,9 @@ export class FollowerRole implements TabRole {
 
   start(): void {
     this.announce();
+    // The leader removes this tab's watches from the server when this tab leaves.
+    const watches = this.tab.invalidator.watchSync;
+    this.stopTold = watches?.onTold((keys) => this.channel.send({ type: 'watching', holder: watches.holder, keys })) ?? null;
   }
 
   received(): void {
@@ -74,12 +78,15 @@ export class FollowerRole implements TabRole {
   }
 
   pageShown(): void {
-    // Back from the back/forward cache, where it said bye: the leader counts it again.
+    // Back from the back/forward cache, where it said bye: the leader counts it again, and dropped its watches.
     this.announce();
+    this.tab.invalidator.watchSync?.rewatch();
   }
 
   stop(): void {
-    // Nothing runs: the relay stops with the channel.
+    // The relay stops with the channel.
+    this.stopTold?.();
+    this.stopTold = null;
   }
 
   /** Asks the leader to count this tab (the leader answers `leader`, so a connecting tab learns who leads). */

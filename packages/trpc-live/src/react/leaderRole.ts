@@ -15,6 +15,8 @@ export class LeaderRole implements TabRole, Audience {
   readonly name = 'leader';
   /** The other tabs and whether each is visible. */
   private readonly peers = new Map<string, boolean>();
+  /** What each other tab says the server holds for it on this connection. */
+  private readonly peerWatches = new Map<string, { holder: string; keys: readonly string[] }>();
   private readonly holder: StreamHolder;
 
   /** `takeover`: another tab led before (this one followed it), so a stream without a cursor cannot resume. */
@@ -64,10 +66,18 @@ export class LeaderRole implements TabRole, Audience {
         this.peers.set(envelope.from, envelope.visible);
         this.holder.reconcile();
         return;
-      case 'bye':
+      case 'watching':
+        this.peerWatches.set(envelope.from, { holder: envelope.holder, keys: envelope.keys });
+        return;
+      case 'bye': {
         this.peers.delete(envelope.from);
         this.holder.reconcile();
+        // A closed tab cannot tell the server; left alone its watches would be computed until this stream ends.
+        const watched = this.peerWatches.get(envelope.from);
+        this.peerWatches.delete(envelope.from);
+        if (watched) this.tab.invalidator.watchSync?.dropHolder(watched.holder, watched.keys);
         return;
+      }
       default:
       // A late relay of the previous leader (this stream replays it), or a follower's business.
     }

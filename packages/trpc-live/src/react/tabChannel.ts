@@ -21,6 +21,11 @@ export type Envelope =
   | { type: 'status'; from: string; tabs: number; paused: boolean; connected: boolean; connection?: StreamConnection | null }
   /** A message the leader's stream delivered, with the invalidator's cursor after it. */
   | { type: 'signal'; from: string; message: LiveMessage; cursor: string | null }
+  /**
+   * The watches the server may hold for the sender's `holder` on the shared
+   * connection: the leader removes them when the sender leaves (`bye`).
+   */
+  | { type: 'watching'; from: string; holder: string; keys: readonly string[] }
   /** A follower's server render read the hub at `cursor`: what changed since? */
   | { type: 'since'; from: string; cursor: string }
   /** The leader's answer to `since` for tab `to` (`null`: it cannot tell). */
