@@ -39,7 +39,7 @@ describe('dashboard.stats', () => {
     expect((await bob.dashboard.stats()).lowStock).toEqual([{ id: 'prd_acme_3', name: 'Head Lamp', stock: 5, lowStockThreshold: 5 }]);
   });
 
-  it('is refreshed by any order or product change (a declared dependent)', () => {
+  it('is refreshed by any order or product change (bound to both without an id)', () => {
     const matcher = createQueryMatcher(resources);
     const key = [['dashboard', 'stats'], { type: 'query' }];
     expect(matcher.matches(key, [{ resource: 'orders', id: 'ord_x' }])).toBe(true);

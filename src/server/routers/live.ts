@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { liveStreamInput, toTRPCError } from 'trpc-live/trpc';
+import { liveStreamInput, liveWatchInput, toTRPCError } from 'trpc-live/trpc';
 import { authedProcedure, live, router, streamProcedure } from '../trpc/init';
 
 const connectionInput = z.object({ connectionId: z.string().min(1).max(64) }).strict();
@@ -36,4 +36,13 @@ export const liveRouter = router({
 
   /** A tab is visible again: deliver what is pending at once. */
   resume: authedProcedure.input(connectionInput).mutation(({ ctx, input }) => setPaused(ctx, input.connectionId, false)),
+
+  /**
+   * Which pushed queries the caller's stream watches (every tab of the
+   * browser, batched by the client). Each added watch is authorized by
+   * calling the query with this call's context; another user's stream is
+   * NOT_FOUND. After a change the server computes each watched query once
+   * per tenant and pushes the result on the stream.
+   */
+  watch: authedProcedure.input(liveWatchInput).mutation(({ ctx, input }) => live.watch(ctx, input)),
 });
