@@ -22,6 +22,7 @@ import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/b
 import { serveParent } from '../lib/child';
 import { ACTOR_HEADER } from '../lib/requestCounting.mjs';
 import { canonicalKey, changedKeys, readAll } from './dataOracle';
+import { dataDigest } from './digest';
 import { PAGES } from './pages';
 import { createRandom, type Random } from './random';
 
@@ -43,6 +44,12 @@ export interface MutationRecord {
    * the mutation failed.
    */
   readonly affected?: string[];
+  /**
+   * What the database held for each query of `affected` right after this mutation: the digest
+   * (digest.ts) of its JSON, by canonical key. How the benchmark recognizes pushed data that
+   * reflects the commit (reflects.ts). Absent when the mutation failed.
+   */
+  readonly states?: Record<string, string>;
   readonly error?: string;
 }
 
@@ -148,7 +155,7 @@ async function withAffected(actor: Actor, record: MutationRecord): Promise<Mutat
   const data = await readAll(db, actor.tenant.id, actor.queryKeys);
   const affected = changedKeys(actor.data, data);
   actor.data = data;
-  return { ...record, affected };
+  return { ...record, affected, states: Object.fromEntries(affected.map((key) => [key, dataDigest(data.get(key)!)])) };
 }
 
 async function mutate(actor: Actor, phase: string, random: Random): Promise<MutationRecord> {

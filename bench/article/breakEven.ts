@@ -27,13 +27,13 @@ export function breakEven(points: ReadonlyArray<{ rate: number; diff: number }>)
   return { rate: b.rate + (0 - b.diff) / ((b.diff - a.diff) / (b.rate - a.rate)), how: 'extrapolated' };
 }
 
-/** The break-even in words, for the report. */
-export function describeBreakEven(even: BreakEven): string {
+/** The break-even in words, for the report; `subject` names the variant that costs less below it. @default 'live' */
+export function describeBreakEven(even: BreakEven, subject = 'live'): string {
   switch (even.how) {
     case 'measured':
-      return `live costs more already at ${fmt(even.rate, 1)} mutations per tenant per minute`;
+      return `${subject} costs more already at ${fmt(even.rate, 1)} mutations per tenant per minute`;
     case 'interpolated':
-      return `about ${fmt(even.rate, 1)} mutations per tenant per minute (interpolated between the two measured phases around it); below that rate live costs less`;
+      return `about ${fmt(even.rate, 1)} mutations per tenant per minute (interpolated between the two measured phases around it); below that rate ${subject} costs less`;
     case 'extrapolated':
       return `about ${fmt(even.rate, 1)} mutations per tenant per minute (extrapolated from the two fastest phases: not reached in the measured range)`;
     default:

@@ -2,14 +2,15 @@ import { createQueryMatcher } from 'trpc-live/client';
 import { resources } from '../../src/trpc/resources';
 import type { MutationRecord } from './actors';
 import { canonicalKey } from './dataOracle';
+import { fetchedAfterCommit, PUSHED, type ReflectOracle } from './reflects';
 import type { VisibilityTimeline } from './switches';
 import type { ObserverLog } from './users';
 
 /** Freshness samples of one set of mutations. */
 export interface Freshness {
-  /** ms from a mutation's commit until an affected observer held data fetched after it, one per (mutation, observer). */
+  /** ms from a mutation's commit until an affected observer held data reflecting it (fetched after it, or pushed), one per (mutation, observer). */
   readonly samples: number[];
-  /** For the same pairs: ms from the commit until the fetch that brought the data started (signal or poll, plus batching). */
+  /** For the pairs whose data a fetch brought: ms from the commit until that fetch started (signal or poll, plus batching). */
   readonly startSamples: number[];
   /** Pairs whose observer never held such data before the run ended. */
   readonly unresolved: number;
@@ -40,7 +41,10 @@ export function affects(mutation: MutationRecord, queryKey: readonly unknown[], 
  * Pairs every committed mutation with every observer of its tenant whose
  * query's data it changed (the data oracle, dataOracle.ts; for records
  * without one, the app's registry and matcher), and measures how long until
- * that observer held data from a fetch that started after the commit. A
+ * that observer held data reflecting the commit (`reflect`: by default, data
+ * from a fetch that started after the commit; with pushed results, also
+ * pushed data whose contents are a state the query entered at or after the
+ * commit: reflects.ts). A
  * change the registry misses is then an observer that never gets fresh
  * (`unresolved`), and is counted in `undeclared`. `registry`: the one the
  * declared side is matched with (default: the app's).
@@ -62,6 +66,7 @@ export function measureFreshness(
   logs: readonly ObserverLog[],
   visible?: VisibilityTimeline,
   registry: Parameters<typeof createQueryMatcher>[0] = resources,
+  reflect: ReflectOracle = fetchedAfterCommit,
 ): Freshness {
   const matcher = createQueryMatcher(registry);
   const byTenant = new Map<string, ObserverLog[]>();
@@ -89,27 +94,27 @@ export function measureFreshness(
       if (mutation.affected && changed && !declared) undeclared++;
       if (mutation.affected && declared && !changed) declaredUnchanged++;
       if (!changed) continue;
-      const update = log.updates.find(([startedAt]) => startedAt >= mutation.commitAt + 1);
+      const update = log.updates.find((u) => reflect.reflects(u, mutation, log.queryKey));
       if (visible?.switchedBetween(log.user, mutation.commitAt, update ? update[1] : Infinity)) leftBefore++;
       else if (!update) unresolved++;
       else {
         samples.push(update[1] - mutation.commitAt);
-        startSamples.push(update[0] - mutation.commitAt);
+        if (update[0] !== PUSHED) startSamples.push(update[0] - mutation.commitAt);
       }
     }
   }
   return { samples, startSamples, unresolved, leftBefore, failed, undeclared, declaredUnchanged };
 }
 
-/** Observer updates whose data was unchanged, among those held within [from, to). */
+/** Refetches (fetched observer updates; pushed data is no refetch) whose data was unchanged, among those held within [from, to). */
 export function unchangedShare(logs: readonly ObserverLog[], from: number, to: number): { updates: number; unchanged: number } {
   let updates = 0;
   let unchanged = 0;
   for (const log of logs) {
     // The first update of each observer is its initial load, not a refetch.
     for (let i = 1; i < log.updates.length; i++) {
-      const [, heldAt, changed] = log.updates[i]!;
-      if (heldAt < from || heldAt >= to) continue;
+      const [startedAt, heldAt, changed] = log.updates[i]!;
+      if (startedAt === PUSHED || heldAt < from || heldAt >= to) continue;
       updates++;
       if (!changed) unchanged++;
     }

@@ -5,11 +5,13 @@ import path from 'node:path';
 import { Child } from '../lib/child';
 import { quantile } from '../lib/report';
 import { startAppServer, tempDataDir } from '../lib/appServer';
+import { pinProcess, type CpuPinning } from '../lib/cpuPinning';
 import { establishedConnections, processCpuSeconds } from '../lib/proc';
 import { COUNTER_PATH } from '../lib/requestCounting.mjs';
 import type { MutationRecord } from './actors';
 import { canonicalKey } from './dataOracle';
 import { measureFreshness, unchangedShare, type Freshness } from './freshness';
+import { createReflectOracle, pushedMatches, PUSHED } from './reflects';
 import { browserRegistry } from './missedInvalidation';
 import { PAGES } from './pages';
 import { createRandom } from './random';
@@ -101,6 +103,13 @@ export interface PhaseFigures {
   readonly resent: number;
   /** Distinct errors of failed mutations (at most 3). */
   readonly mutationErrors: string[];
+  /**
+   * Observer updates of the phase that a pushed result brought (pushed variant), and how many of them
+   * hold a state the data oracle recorded (reflects.ts): the check that the freshness oracle can place
+   * pushed data at all.
+   */
+  readonly pushedUpdates: number;
+  readonly pushedMatched: number;
 }
 
 /** One variant's run. */
@@ -112,6 +121,8 @@ export interface VariantRun {
   readonly loadAtStart: number;
   /** How the server said it serves tRPC's HTTP API (`direct` or `next`, from its start-up line). */
   readonly trpcHttp: string;
+  /** Which cores the server and the clients ran on (bench/lib/cpuPinning.ts). */
+  readonly pinning: string;
   readonly error?: string;
 }
 
@@ -169,7 +180,7 @@ function hubConnections(url: string): Promise<number> {
  * back, measured between snapshots; a drain of one poll interval lets the
  * last phase's changes reach every observer; then everything stops.
  */
-export async function runVariant(plan: ArticlePlan, variant: Variant, run: number, log: (line: string) => void): Promise<VariantRun> {
+export async function runVariant(plan: ArticlePlan, variant: Variant, run: number, pinning: CpuPinning, log: (line: string) => void): Promise<VariantRun> {
   const loadAtStart = loadavg()[0]!;
   const factor = plan.factor;
   const pollMs = plan.pollIntervalMs / factor;
@@ -183,6 +194,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     dataDir,
     ownDataDir: true,
     nodeArgs: ['--import', REQUEST_COUNTER],
+    ...(pinning.server === undefined ? {} : { cpus: pinning.server }),
     env: {
       BENCH_REQUEST_COUNTER_TOKEN: counterToken,
       LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)),
@@ -211,6 +223,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
   const actors = Child.forkTs(path.join(here, 'actors.ts'), 'actors');
   const phases: PhaseFigures[] = [];
   try {
+    for (const child of [...userChildren, actors]) pinProcess(child.proc.pid!, pinning.clients);
     const started = await actors.ask<{ read: string[] }>(
       {
         type: 'start',
@@ -243,7 +256,11 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     // change path (mutation, signal, invalidation, refetch) runs compiled code by the first phase as the polling path
     // does, then every user shows each of its tabs once (no tab starts stale), then one poll interval, so every tab
     // has settled into its rhythm.
-    await actors.ask({ type: 'run', phase: 'warm-up', perMinute: WARMUP_PER_TENANT_PER_MINUTE * factor, durationMs: 60_000 / factor, seed: run * 100 + 99 }, 'ran', 120_000);
+    const warmUp = await actors.ask<{ records: MutationRecord[] }>(
+      { type: 'run', phase: 'warm-up', perMinute: WARMUP_PER_TENANT_PER_MINUTE * factor, durationMs: 60_000 / factor, seed: run * 100 + 99 },
+      'ran',
+      120_000,
+    );
     await Promise.all(userChildren.map((child) => child.ask({ type: 'tour' }, 'toured', 60_000)));
     await sleep(pollMs);
     // The users start switching tabs as the first phase starts.
@@ -326,6 +343,8 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         queryLatencies: [],
         resent: after.resent - before.resent,
         mutationErrors: [...new Set(ran.records.flatMap((r) => (r.error ? [r.error] : [])))].slice(0, 3),
+        pushedUpdates: 0,
+        pushedMatched: 0,
       });
       const last = phases.at(-1)!;
       log(
@@ -347,16 +366,23 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     const switchRecords = observations.flatMap((o) => o.switches);
     const timeline = createVisibilityTimeline(switchRecords);
     const allMutations = [...mutationsByPhase.values()].flat();
-    const switchSamples = measureSwitches(switchRecords, allMutations, logs);
+    // Pushed data is placed by its contents among the states every mutation of the run left (warm-up included).
+    const reflect = createReflectOracle([...warmUp.records, ...allMutations]);
+    const switchSamples = measureSwitches(switchRecords, allMutations, logs, reflect);
     for (const [i, figures] of phases.entries()) {
       const [from, to] = windows.get(figures.name)!;
       const share = unchangedShare(logs, from, to);
-      const latencies = logs.flatMap((l) => l.updates.slice(1).filter(([, heldAt]) => heldAt >= from && heldAt < to).map(([startedAt, heldAt]) => heldAt - startedAt));
+      const latencies = logs.flatMap((l) =>
+        l.updates.slice(1).filter(([startedAt, heldAt]) => startedAt !== PUSHED && heldAt >= from && heldAt < to).map(([startedAt, heldAt]) => heldAt - startedAt),
+      );
+      const pushed = pushedMatches(logs, [...warmUp.records, ...allMutations], from, to);
       phases[i] = {
         ...figures,
         refetches: share.updates,
         unchangedRefetches: share.unchanged,
-        freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs, timeline, browserRegistry()),
+        freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs, timeline, browserRegistry(), reflect),
+        pushedUpdates: pushed.pushed,
+        pushedMatched: pushed.matched,
         switches: switchSamples.filter((sample) => sample.at >= from && sample.at < to),
         queryLatencyP50: quantile(latencies, 0.5),
         queryLatencies: latencies,
@@ -364,11 +390,11 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     }
     await Promise.all(userChildren.map((child) => child.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined)));
     await actors.ask({ type: 'stop' }, 'stopped', 10_000).catch(() => undefined);
-    return { variant, run, phases, loadAtStart, trpcHttp: trpcHttp() };
+    return { variant, run, phases, loadAtStart, trpcHttp: trpcHttp(), pinning: pinning.note };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`  ${variant} run ${run} failed: ${message}`);
-    return { variant, run, phases, loadAtStart, trpcHttp: trpcHttp(), error: message };
+    return { variant, run, phases, loadAtStart, trpcHttp: trpcHttp(), pinning: pinning.note, error: message };
   } finally {
     await Promise.all([...userChildren, actors].map((child) => child.kill()));
     await server.stop();

@@ -2,6 +2,7 @@ import { createQueryMatcher } from 'trpc-live/client';
 import { resources } from '../../src/trpc/resources';
 import type { MutationRecord } from './actors';
 import { affects } from './freshness';
+import { fetchedAfterCommit, type ObserverUpdate, type ReflectOracle } from './reflects';
 import type { Random } from './random';
 import type { ObserverLog } from './users';
 
@@ -91,7 +92,7 @@ export interface SwitchSample {
   readonly outdated: boolean;
   /** When outdated: how long ago the oldest change it had not shown yet was committed (ms); else NaN. */
   readonly ageMs: number;
-  /** ms from the switch until every query of the tab held data fetched after every change committed before the switch (0: it already did); NaN: never within the run. */
+  /** ms from the switch until every query of the tab held data reflecting every change committed before the switch (0: it already did); NaN: never within the run. */
   readonly freshMs: number;
 }
 
@@ -100,12 +101,18 @@ export interface SwitchSample {
  * a query is outdated when a mutation of the user's tenant that changed its
  * data (the data oracle; without one, the app's registry and matcher: see
  * `affects` in freshness.ts) committed before the switch, and the
- * data the query held at the switch came from a fetch started before that
- * commit (+1 ms, as in {@link measureFreshness}). The tab is fresh once every
- * outdated query holds data from a fetch started after its newest such
- * commit.
+ * data the query held at the switch does not reflect that commit (`reflect`:
+ * by default, it came from a fetch started before the commit, +1 ms, as in
+ * measureFreshness; with pushed results, pushed data whose contents are a
+ * state from before it: reflects.ts). The tab is fresh once every outdated
+ * query holds data reflecting its newest such commit.
  */
-export function measureSwitches(switches: readonly SwitchRecord[], mutations: readonly MutationRecord[], logs: readonly ObserverLog[]): SwitchSample[] {
+export function measureSwitches(
+  switches: readonly SwitchRecord[],
+  mutations: readonly MutationRecord[],
+  logs: readonly ObserverLog[],
+  reflect: ReflectOracle = fetchedAfterCommit,
+): SwitchSample[] {
   const matcher = createQueryMatcher(resources);
   const observers = new Map<string, ObserverLog[]>();
   for (const log of logs) {
@@ -129,20 +136,21 @@ export function measureSwitches(switches: readonly SwitchRecord[], mutations: re
     let unresolved = false;
     for (const log of observers.get(`${record.user}:${record.to}`) ?? []) {
       // What the query held at the switch: the data of its last update before it.
-      let heldStart = -Infinity;
-      for (const [startedAt, heldAt] of log.updates) {
-        if (heldAt > record.at) break;
-        heldStart = startedAt;
+      let held: ObserverUpdate | undefined;
+      for (const update of log.updates) {
+        if (update[1] > record.at) break;
+        held = update;
       }
-      let newest = -Infinity;
+      let newest: MutationRecord | undefined;
       for (const mutation of byTenant.get(record.tenant) ?? []) {
-        if (mutation.commitAt >= record.at || heldStart >= mutation.commitAt + 1) continue;
+        if (mutation.commitAt >= record.at || (held && reflect.reflects(held, mutation, log.queryKey))) continue;
         if (!affects(mutation, log.queryKey, matcher.matches(log.queryKey, mutation.keys))) continue;
         oldest = Math.min(oldest, mutation.commitAt);
-        newest = Math.max(newest, mutation.commitAt);
+        if (!newest || mutation.commitAt >= newest.commitAt) newest = mutation;
       }
-      if (newest === -Infinity) continue;
-      const update = log.updates.find(([startedAt, heldAt]) => heldAt > record.at && startedAt >= newest + 1);
+      if (!newest) continue;
+      const last = newest;
+      const update = log.updates.find((u) => u[1] > record.at && reflect.reflects(u, last, log.queryKey));
       if (update) freshAt = Math.max(freshAt, update[1]);
       else unresolved = true;
     }

@@ -6,20 +6,25 @@
  * queries. Variant `live`: the real liveLink + LiveInvalidator per tab and ONE
  * stream per browser through createSharedLiveStream (an in-process lock
  * stands in for Web Locks; Node's BroadcastChannel relays to the other tabs).
+ * Variant `pushed`: the same, and the browser watches the pushable queries
+ * its tabs hold and applies the results the server pushes.
  * Variant `polling`: no stream; a timer per tab refetches all its queries
  * every `pollMs` (one batched request; the article's "before"), in the
- * background too, as the article's `setInterval` does. Network: one pooled, counting `fetch` per browser
- * (bench/lib/browserFetch.ts). Driven over IPC by bench/article/index.ts.
+ * background too, as the article's `setInterval` does. Variant
+ * `polling-visible`: TanStack's own polling (only the tab on screen polls;
+ * a tab brought to the front refetches). Network: one pooled, counting
+ * `fetch` per browser (bench/lib/browserFetch.ts). Driven over IPC by
+ * bench/article/index.ts.
  *
  * What the user sees: exactly one tab per browser is on screen; the user
- * brings another to the front on a seeded schedule (the same in both
- * variants). Each tab has its own page visibility (bench/article/tabPage.ts),
+ * brings another to the front on a seeded schedule (the same in every
+ * variant). Each tab has its own page visibility (bench/article/tabPage.ts),
  * which its invalidator follows (a hidden tab only marks changed queries
  * stale and refetches them when shown) and which the shared stream watches
  * (it pauses the connection once every tab has been hidden for a while).
  */
 import './browserGlobals';
-import { QueryObserver, type QueryClient, type QueryFunctionContext } from '@tanstack/react-query';
+import type { QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCLink } from '@trpc/client';
 import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { EventSource } from 'eventsource';
@@ -36,8 +41,12 @@ import { PAGES } from './pages';
 import type { PlannedSwitch, SwitchRecord } from './switches';
 import { createTabLocks } from './tabLocks';
 import { createTabPage, type TabPage } from './tabPage';
+import { pollEveryTab, pollTabOnScreen, applyTanStackPollingDefaults } from './polling';
+import type { ObserverUpdate } from './reflects';
+import { observeTabQueries } from './tabQueries';
+import { isLive, type Variant } from './variants';
 
-export type Variant = 'polling' | 'live';
+export type { Variant } from './variants';
 
 /** One simulated user, as the orchestrator assigns them. */
 export interface UserSpec {
@@ -54,8 +63,10 @@ export interface UserSpec {
 }
 
 /**
- * Every data update an observer saw: [fetch started, observer held the data
- * (ms since the epoch), 1 if the data differed from what it held before, else 0].
+ * Every data update an observer saw: [fetch started (PUSHED for data set
+ * from a pushed result), observer held the data (ms since the epoch), 1 if
+ * the data differed from what it held before, else 0, digest of pushed data]
+ * (ObserverUpdate in reflects.ts).
  */
 export interface ObserverLog {
   readonly tenant: string;
@@ -64,8 +75,10 @@ export interface ObserverLog {
   /** Index of the observer's tab (its page in PAGES). */
   readonly tab: number;
   readonly queryKey: readonly unknown[];
-  readonly updates: Array<[number, number, 0 | 1]>;
+  readonly updates: ObserverUpdate[];
 }
+
+
 
 interface Tab {
   readonly index: number;
@@ -113,8 +126,9 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
   const page = PAGES[pageIndex]!;
   const url = `${baseUrl}/api/trpc`;
   const queryClient = makeQueryClient();
+  if (variant === 'polling-visible') applyTanStackPollingDefaults(queryClient);
   const visibility = createTabPage(pageIndex === browser.visible);
-  const invalidator = variant === 'live' ? createLiveInvalidator({ queryClient, registry, visibility }) : null;
+  const invalidator = isLive(variant) ? createLiveInvalidator({ queryClient, registry, visibility }) : null;
   const net = browser.net;
   class BrowserEventSource extends EventSource {
     constructor(target: string | URL, init?: EventSourceInit) {
@@ -134,49 +148,14 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
   const queries = page.queries(trpc, { orderId: browser.spec.orderId });
   const tab: Tab = { index: pageIndex, page: page.name, visibility, queryClient, invalidator, unsubscribes: [], shared: null, loaded: 0, expected: queries.length };
 
-  for (const options of queries) {
-    const inner = (options as unknown as { queryFn: (ctx: QueryFunctionContext) => Promise<unknown> }).queryFn;
-    /** Start of the fetch whose data the query is about to hold (a cancelled fetch never lands). */
-    let landingStart = 0;
+  const observed = queries.map((options) => {
     const log: ObserverLog = { tenant: browser.spec.tenant, user: browser.index, page: page.name, tab: pageIndex, queryKey: options.queryKey, updates: [] };
     logs.push(log);
-    const observer = new QueryObserver(queryClient, {
-      ...(options as object),
-      queryKey: options.queryKey,
-      queryFn: async (ctx: QueryFunctionContext) => {
-        const started = Date.now();
-        const data = await inner(ctx);
-        if (!ctx.signal.aborted) landingStart = started;
-        return data;
-      },
-    } as never);
-    let seen = 0;
-    let held = '';
-    let first = true;
-    tab.unsubscribes.push(
-      observer.subscribe((result) => {
-        if (result.status !== 'success' || result.dataUpdatedAt === seen) return;
-        seen = result.dataUpdatedAt;
-        const heldAt = Date.now();
-        // Compared as JSON: structural sharing keeps references only for plain objects, and every row here has Dates.
-        const text = JSON.stringify(result.data);
-        log.updates.push([landingStart, heldAt, text === held ? 0 : 1]);
-        held = text;
-        if (first) {
-          first = false;
-          tab.loaded++;
-        }
-      }),
-    );
-  }
-
-  if (variant === 'polling') {
-    // The article's setInterval: one timer per page refetches all its queries (one batched request), on screen or
-    // not. TanStack's refetchInterval would stop in the background, and its per-query timers drift apart under load
-    // and split the batch.
-    const timer = setInterval(() => void queryClient.refetchQueries({ type: 'active' }), pollMs);
-    tab.unsubscribes.push(() => clearInterval(timer));
-  }
+    return { options, updates: log.updates };
+  });
+  tab.unsubscribes.push(observeTabQueries(queryClient, observed, () => tab.loaded++));
+  if (variant === 'polling') tab.unsubscribes.push(pollEveryTab(queryClient, pollMs));
+  if (variant === 'polling-visible') tab.unsubscribes.push(pollTabOnScreen(queryClient, visibility, pollMs));
 
   if (invalidator) {
     tab.shared = createSharedLiveStream({
@@ -313,7 +292,7 @@ function ready(): { type: string; ready: boolean; loaded: number; expected: numb
     if (browserConnected) connected++;
   }
   const allTabs = browsers.every((b) => b.tabs.length === PAGES.length);
-  const ok = allTabs && loaded === expected && (variant === 'polling' || connected === browsers.length);
+  const ok = allTabs && loaded === expected && (!isLive(variant) || connected === browsers.length);
   return { type: 'ready', ready: ok, loaded, expected, connected, leaders };
 }
 

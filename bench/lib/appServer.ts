@@ -6,6 +6,7 @@ import path from 'node:path';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
 import { freePort } from '../../test/helpers/prodServer';
+import { pinnedCommand } from './cpuPinning';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -42,11 +43,14 @@ export async function startAppServer(options: {
   ownDataDir?: boolean;
   /** Extra node flags; `BENCH_CPU_PROF=<dir>` adds a CPU profile of the server (where the time goes). */
   nodeArgs?: string[];
+  /** Runs the server on these CPUs only (a taskset cpu list, bench/lib/cpuPinning.ts). @default any */
+  cpus?: string;
 }): Promise<AppServer> {
   ensureBuild();
   const port = await freePort();
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), 'dist/main.js'], {
+  const [command, args] = pinnedCommand(options.cpus, process.execPath, [...profile, ...(options.nodeArgs ?? []), 'dist/main.js']);
+  const child = spawn(command, args, {
     cwd: root,
     env: {
       ...process.env,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { requestCountCheck } from '../../bench/article/requestCount';
 import type { PhaseFigures, VariantRun } from '../../bench/article/runVariant';
+import type { Variant } from '../../bench/article/variants';
 
 /** A run with one phase per [name, users' count, server's count] (per user per simulated minute), 2 simulated minutes each. */
-const run = (variant: 'polling' | 'live', phases: Array<[string, number, number]>): VariantRun =>
+const run = (variant: Variant, phases: Array<[string, number, number]>): VariantRun =>
   ({
     variant,
     run: 1,
@@ -21,6 +22,11 @@ describe('requestCountCheck', () => {
     // light: 0.01 per user per minute × 100 users × 2 min = 2 requests more at the server; heavy: 0.1 × 200 = 20 fewer.
     const text = requestCountCheck([run('polling', [['light', 12, 12.01]]), run('live', [['heavy', 17.2, 17.1]])], 100);
     expect(text).toBe('largest difference −20 request(s) at the server (−0.100 per user per minute, 0.6%; live run 1, heavy)');
+  });
+
+  it('checks the TanStack polling and pushed variants too, naming the variant', () => {
+    const text = requestCountCheck([run('polling-visible', [['busy', 2.3, 2.3]]), run('pushed', [['heavier', 0.02, 0.035]])], 100);
+    expect(text).toBe('largest difference +3 request(s) at the server (+0.015 per user per minute, 75.0%; pushed run 1, heavier)');
   });
 
   it('shows a server count where the users counted none', () => {

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { pushedGoals, type GoalRow } from '../../bench/article/goals';
+import { selectedVariants } from '../../bench/article/index';
+import type { ArticlePlan, PhaseFigures, VariantRun } from '../../bench/article/runVariant';
+import { pairedRatio } from '../../bench/article/stats';
+import { variantOrder, VARIANTS, type Variant } from '../../bench/article/variants';
+import { allowedCpus, planCpuPinning } from '../../bench/lib/cpuPinning';
+
+const plan: ArticlePlan = {
+  tenants: 1,
+  usersPerTenant: 1,
+  factor: 6,
+  pollIntervalMs: 30_000,
+  runs: 3,
+  userProcesses: 1,
+  switchMinutes: [2, 4],
+  phases: [
+    { name: 'idle', perTenantPerMinute: 0, minutes: 1 },
+    { name: 'heavy', perTenantPerMinute: 30, minutes: 1 },
+  ],
+};
+
+interface Figures {
+  requests: number;
+  cpu: number;
+  bytes: number;
+  freshness?: number[];
+  outdated?: number;
+}
+
+/** One run of a variant: per phase the figures the goals read. */
+function runOf(variant: Variant, run: number, phases: Record<string, Figures>): VariantRun {
+  return {
+    variant,
+    run,
+    loadAtStart: 0,
+    trpcHttp: 'direct',
+    pinning: 'test',
+    phases: Object.entries(phases).map(
+      ([name, f]) =>
+        ({
+          name,
+          requestsPerUserMinute: f.requests,
+          serverCpuPerMinute: f.cpu,
+          bytesInPerUserMinute: f.bytes,
+          freshness: { samples: f.freshness ?? [], startSamples: [], unresolved: 0, leftBefore: 0, failed: 0, undeclared: 0, declaredUnchanged: 0 },
+          switches: Array.from({ length: 10 }, (_, i) => ({ user: 0, at: i, outdated: i < (f.outdated ?? 0), ageMs: 1, freshMs: 1 })),
+        }) as unknown as PhaseFigures,
+    ),
+  };
+}
+
+const find = (rows: readonly GoalRow[], goal: string, phase: string) => rows.find((r) => r.goal.startsWith(goal) && r.phase === phase)!;
+
+describe('pushedGoals (issue 17 item 9)', () => {
+  const fast = Array.from({ length: 400 }, (_, i) => (i < 396 ? 5 : 50)); // p99 (rank 396) = 5 ms, max 50
+  const runs = [1, 2, 3].flatMap((run) => [
+    runOf('polling', run, { idle: { requests: 12, cpu: 2, bytes: 40_000 }, heavy: { requests: 12, cpu: 4, bytes: 48_000, freshness: [2000] } }),
+    runOf('polling-visible', run, { idle: { requests: 2.3, cpu: 0.4, bytes: 8000 }, heavy: { requests: 2.3, cpu: 1, bytes: 9000 } }),
+    runOf('pushed', run, {
+      idle: { requests: 0, cpu: 0.1 * run, bytes: 100 },
+      heavy: { requests: run === 3 ? 0.2 : 0.04, cpu: 2 + run, bytes: 60_000, freshness: fast, outdated: run === 2 ? 1 : 0 },
+    }),
+  ]);
+  const rows = pushedGoals(plan, runs);
+
+  it('judges requests per user per minute against 0.05 from the median of the runs, with how far off', () => {
+    expect(find(rows, 'requests', 'idle')).toMatchObject({ verdict: 'met' });
+    expect(find(rows, 'requests', 'heavy')).toMatchObject({ verdict: 'met' }); // 0.04, 0.04, 0.2: median 0.04
+    expect(find(rows, 'requests', 'heavy').value).toContain('0.040 (0.040–0.200)');
+  });
+
+  it('judges server CPU as a share of (a) per run pair: 10% when idle, 75% when heavy', () => {
+    expect(find(rows, 'server CPU', 'idle')).toMatchObject({ verdict: 'met', value: '10% of (a) (5%–15%)' });
+    // 3/4, 4/4, 5/4 of (a): median 100%.
+    expect(find(rows, 'server CPU', 'heavy')).toMatchObject({ verdict: 'not met', by: '25.0 points over' });
+  });
+
+  it('reports bytes against (a) without a bound in the heavy phase and judges them when idle', () => {
+    expect(find(rows, 'bytes', 'idle').verdict).toBe('met');
+    expect(find(rows, 'bytes', 'heavy')).toMatchObject({ verdict: 'reported' });
+  });
+
+  it('judges freshness from the p99 of enough samples and tabs shown outdated from every switch', () => {
+    expect(find(rows, 'freshness', 'heavy')).toMatchObject({ verdict: 'met' });
+    expect(find(rows, 'freshness', 'heavy').value).toContain('p99 5 ms');
+    expect(find(rows, 'tabs brought', 'heavy')).toMatchObject({ verdict: 'not met', by: '1 switch(es) showed outdated data' });
+    expect(find(rows, 'tabs brought', 'idle')).toMatchObject({ verdict: 'met' });
+  });
+
+  it('states the break-even against (b) on server CPU', () => {
+    // (d) − (b): idle −0.2, heavy +3: crosses between 0 and 30 mutations per tenant per minute.
+    expect(find(rows, 'break-even against (b) on server CPU', 'all')).toMatchObject({ verdict: 'reported' });
+    expect(find(rows, 'break-even against (b) on server CPU', 'all').value).toMatch(/^about 1\.9 mutations per tenant per minute .* below that rate \(d\) costs less$/);
+  });
+
+  it('leaves a goal undetermined when the pushed variant did not run', () => {
+    const without = pushedGoals(plan, runs.filter((r) => r.variant !== 'pushed'));
+    expect(find(without, 'requests', 'idle').verdict).toBe('undetermined');
+    expect(find(without, 'freshness', 'heavy').verdict).toBe('undetermined');
+  });
+});
+
+describe('pairedRatio', () => {
+  it('divides each run by the base variant\u2019s run of the same number before taking the median', () => {
+    const runs = [
+      runOf('polling', 1, { idle: { requests: 10, cpu: 1, bytes: 0 } }),
+      runOf('polling', 2, { idle: { requests: 20, cpu: 1, bytes: 0 } }),
+      runOf('pushed', 1, { idle: { requests: 1, cpu: 1, bytes: 0 } }),
+      runOf('pushed', 2, { idle: { requests: 4, cpu: 1, bytes: 0 } }),
+    ];
+    expect(pairedRatio(runs, 'pushed', 'polling', 'idle', (f) => f.requestsPerUserMinute)).toEqual({ median: 0.15000000000000002, min: 0.1, max: 0.2 });
+  });
+});
+
+describe('article benchmark: variants and CPUs', () => {
+  it('rotates the four variants so each goes first once every four runs', () => {
+    expect(variantOrder(1)).toEqual(['polling', 'polling-visible', 'live', 'pushed']);
+    expect(variantOrder(2)).toEqual(['polling-visible', 'live', 'pushed', 'polling']);
+    expect(new Set([1, 2, 3, 4].map((r) => variantOrder(r)[0]))).toEqual(new Set(VARIANTS));
+  });
+
+  it('runs every variant unless BENCH_ARTICLE_VARIANTS names some, and refuses an unknown name', () => {
+    expect(selectedVariants({})).toEqual([...VARIANTS]);
+    expect(selectedVariants({ BENCH_ARTICLE_VARIANTS: 'pushed, polling' })).toEqual(['polling', 'pushed']);
+    expect(() => selectedVariants({ BENCH_ARTICLE_VARIANTS: 'websocket' })).toThrow(/unknown variant\(s\) websocket/);
+  });
+
+  it('pins the server to the first allowed CPU and the clients to the others, or says why not', () => {
+    expect(allowedCpus('Name:\tnode\nCpus_allowed_list:\t0-2,5\n')).toEqual([0, 1, 2, 5]);
+    expect(planCpuPinning([0, 1], true)).toMatchObject({ pinned: true, server: '0', clients: '1' });
+    expect(planCpuPinning([2, 3, 4], true)).toMatchObject({ pinned: true, server: '2', clients: '3,4' });
+    expect(planCpuPinning([0], true)).toMatchObject({ pinned: false, note: expect.stringContaining('1 CPU(s) allowed') });
+    expect(planCpuPinning([0, 1], false)).toMatchObject({ pinned: false, note: expect.stringContaining('`taskset` is not installed') });
+  });
+});
