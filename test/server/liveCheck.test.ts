@@ -31,5 +31,8 @@ describe('live:check on the demo app', () => {
     );
     expect(result.stdout).toContain('  notifications\n    read by      notifications.list\n    invalidated  - (no mutation)\n    published by notify, scripts/publish.ts\n');
     expect(result.stdout).not.toMatch(/^ {2}notifications\.list$/m);
+    // Issue 17: which queries are pushed, and how.
+    expect(result.stdout).toContain('Queries whose results are pushed (8):\n  dashboard.stats     per scope (once per tenant)\n');
+    expect(result.stdout).toMatch(/^ {2}orders\.byId {9}per scope \(once per tenant\)$/m);
   }, 70_000);
 });

@@ -57,6 +57,31 @@ describe('analyzeCoverage', () => {
     expect(text.endsWith('OK')).toBe(true);
   });
 
+  it('lists the queries whose results are pushed and how (issue 17)', async () => {
+    const registry = defineResources({
+      orders: { queries: [{ path: 'orders.list', push: 'scope' }, { path: 'orders.byId', by: 'id', push: 'connection' }] },
+      products: { queries: [{ path: 'products.list' }] },
+    });
+    const report = await analyzeCoverage(goodRouter, registry);
+    expect(report.pushed).toEqual([
+      { path: 'orders.byId', mode: 'connection' },
+      { path: 'orders.list', mode: 'scope' },
+    ]);
+    expect(formatCoverage(report)).toContain(
+      'Queries whose results are pushed (2):\n  orders.byId  per connection\n  orders.list  per scope (once per tenant)\n',
+    );
+    expect(formatCoverage(await analyzeCoverage(goodRouter, goodRegistry))).toContain('Queries whose results are pushed (0)\n');
+  });
+
+  it('reports a query pushed per scope in one binding and per connection in another as an error', async () => {
+    const registry = defineResources({
+      orders: { queries: [{ path: 'orders.list', push: 'scope' }] },
+      products: { queries: [{ path: 'orders.list', push: 'connection' }, { path: 'products.list' }] },
+    });
+    const report = await analyzeCoverage(goodRouter, registry);
+    expect(report.errors).toEqual(['orders.list is pushed per scope in one binding and per connection in another (products); pick one']);
+  });
+
   it('lists a bound query as uncovered when no mutation invalidates its resource', async () => {
     const registry = defineResources({ ...goodRegistry, stats: { queries: [{ path: 'stats' }] } });
     const report = await analyzeCoverage(goodRouter, registry);

@@ -1,6 +1,7 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { InvalidatesDeclaration, InvalidationKey, LiveMeta } from './meta.ts';
-import type { ResourceRegistry } from '../shared/registry.ts';
+import { pushedQueries, type PushMode, type ResourceRegistry } from '../shared/registry.ts';
+import { isLiveError } from '../shared/errors.ts';
 import { lacksInvalidationMiddleware, missingMiddlewareProblem } from './middlewareChain.ts';
 import { declaredResources, isDeclaredInvalidates } from './resolveInvalidations.ts';
 import { publishersOf, type PublisherRecord } from './publisherRecords.ts';
@@ -53,6 +54,8 @@ export interface CoverageReport {
   readonly unboundQueries: readonly string[];
   /** Mutations that invalidate nothing (informational: sign-in, for example). */
   readonly silentMutations: readonly string[];
+  /** Queries whose results the server pushes (registry `push`), by path, and how they are computed. */
+  readonly pushed: readonly { readonly path: string; readonly mode: PushMode }[];
   /**
    * Broken contract: keys or bindings that name no query, unknown resources, unverifiable declarations,
    * mutations with `invalidates` whose middleware chain lacks the invalidation middleware, publishers
@@ -181,6 +184,14 @@ export async function analyzeCoverage(
     }
   }
 
+  let pushed: CoverageReport['pushed'] = [];
+  try {
+    pushed = [...pushedQueries(registry)].map(([path, mode]) => ({ path, mode })).sort((a, b) => a.path.localeCompare(b.path));
+  } catch (error) {
+    // Two bindings of one path pushed two ways, or an unknown mode.
+    errors.push(isLiveError(error) ? error.message : String(error));
+  }
+
   const covered = new Set<string>();
   const bound = new Set<string>();
   for (const paths of readers.values()) for (const path of paths) bound.add(path);
@@ -201,6 +212,7 @@ export async function analyzeCoverage(
     uncoveredQueries: queries.filter((path) => !covered.has(path)),
     unboundQueries: queries.filter((path) => !bound.has(path)),
     silentMutations: mutations.filter((m) => m.form === 'none').map((m) => m.path),
+    pushed,
     errors,
   };
 }
@@ -231,6 +243,12 @@ export function formatCoverage(report: CoverageReport): string {
     report.uncoveredQueries.map((path) => (unbound.has(path) ? `${path}  (no resource binds it)` : path)),
   );
   list('Mutations that invalidate nothing', report.silentMutations);
+  const modes = { scope: 'per scope (once per tenant)', connection: 'per connection' } as const;
+  const width = Math.max(0, ...report.pushed.map((p) => p.path.length));
+  list(
+    'Queries whose results are pushed',
+    report.pushed.map((p) => `${p.path.padEnd(width)}  ${modes[p.mode]}`),
+  );
   list('Errors', report.errors);
   lines.push('', report.errors.length ? `FAILED: ${report.errors.length} error(s)` : 'OK');
   return lines.join('\n');
