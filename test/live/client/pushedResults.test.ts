@@ -44,6 +44,7 @@ function setup(options: { visible?: boolean; watch?: boolean } = {}) {
   let gate: Array<() => void> | null = null;
   const server = {
     cursor: 5,
+    epoch: EPOCH,
     requests: [] as WatchRequest[],
     refuse: new Set<string>(),
     fail: false,
@@ -53,7 +54,7 @@ function setup(options: { visible?: boolean; watch?: boolean } = {}) {
     if (server.fail) throw new Error('watch failed');
     const added = (request.add ?? []).map((spec) => watchKey(spec.path, spec.input));
     return {
-      cursor: `${EPOCH}:${server.cursor}`,
+      cursor: `${server.epoch}:${server.cursor}`,
       accepted: added.filter((k) => !server.refuse.has(k)),
       refused: added.filter((k) => server.refuse.has(k)).map((watch) => ({ watch, code: 'refused' as const, message: 'no' })),
     };
@@ -296,6 +297,26 @@ describe('pushed results', () => {
       t.close();
     }
     t = setup();
+  });
+
+  it('refetches at once when the watch was confirmed in another epoch', async () => {
+    t = setup();
+    t.server.epoch = 'ep0';
+    t.mount('orders.byId', ORD_1);
+    await t.settle();
+    await t.connect();
+    t.invalidator.receive(invalidate('ord_1', 6));
+    await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the plain refetch', HOLD_MS / 2);
+    expect(t.invalidator.pushedStats.held).toBe(0);
+  });
+
+  it('ignores a result of another epoch than its stream', async () => {
+    t = setup();
+    t.mount('orders.byId', ORD_1);
+    await t.settle();
+    await t.connect();
+    t.invalidator.receive({ kind: 'result', watch: W_ORD_1, epoch: 'ep0', seq: 99, data: { name: 'stray', v: -1 } });
+    expect(t.data('orders.byId', ORD_1)?.v).toBe(0);
   });
 
   it('refetches at once a change older than the watch confirmation', async () => {

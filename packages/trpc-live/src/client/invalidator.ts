@@ -194,6 +194,7 @@ export class LiveInvalidator {
         matcher: this.matcher,
         invalidate: (queries) => this.invalidateNow(queries),
         highestSeq: () => this.highest,
+        epoch: () => this.epoch,
         ...(options.holdMs !== undefined ? { holdMs: options.holdMs } : {}),
       });
       if (options.watch) this.watches.setCall(options.watch);
@@ -301,6 +302,8 @@ export class LiveInvalidator {
         break;
       case 'result':
       case 'refetch':
+        // From this stream, so of its epoch; anything else is a stray of another history.
+        if (this.epoch !== null && message.epoch !== this.epoch) break;
         this.setEpoch(message.epoch);
         this.heard(message.seq);
         if (message.kind === 'result') this.pushed?.result(message);

@@ -39,6 +39,8 @@ export interface PushedResultsOptions {
   invalidate: (queries: readonly Query[]) => void;
   /** The highest seq this client has heard of in the current epoch (a fetch started now reflects every change up to it). */
   highestSeq: () => number;
+  /** The current epoch (watch confirmations of another one confirm nothing). */
+  epoch: () => string | null;
   /** See `LiveInvalidatorOptions.holdMs`. @default 1000 */
   holdMs?: number;
 }
@@ -180,7 +182,7 @@ export class PushedResults {
       if (change.again) return null;
       if (change.seq <= covered) continue;
       // Confirmed after the change (or not at all): the server pushes nothing for it.
-      if (!confirmed || change.seq <= confirmed.seq) return null;
+      if (!confirmed || confirmed.epoch !== this.options.epoch() || change.seq <= confirmed.seq) return null;
       until = Math.max(until, change.seq);
     }
     return until;
