@@ -14,10 +14,11 @@ export const USAGE = `Usage: trpc-live check <router module> [--router <export>]
 
 Prints the live invalidation coverage of a tRPC router: per resource, the queries that read it and
 the mutations and publishers outside procedures (live.publisher) that invalidate it, then the
-publishers, queries nothing invalidates and mutations that invalidate nothing. Fails on a binding
+publishers, queries nothing invalidates, mutations that invalidate nothing and the queries whose
+results are pushed (per scope or per connection). Fails on a binding
 or key that names no query, an unknown resource, a bare invalidates function, a procedure with
-invalidates whose middleware chain lacks live.invalidationMiddleware, and a publisher invalidating
-a resource no query reads.
+invalidates whose middleware chain lacks live.invalidationMiddleware, a publisher invalidating
+a resource no query reads, and a query pushed two ways.
 
   <router module>         the module exporting the app router, e.g. src/server/routers/_app.ts.
                           TypeScript is loaded with tsx from your project (npm i -D tsx), which
