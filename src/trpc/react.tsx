@@ -5,7 +5,7 @@ import { createTRPCClient } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useCallback, useState, type ReactNode } from 'react';
 import superjson from 'superjson';
-import { createLiveInvalidator, liveLinks } from 'trpc-live/client';
+import { createLiveInvalidator, liveLinks, type LiveWatchRequest } from 'trpc-live/client';
 import { LiveProvider } from 'trpc-live/react';
 import type { AppRouter } from '../server/routers/_app';
 import { MAX_BATCH_SIZE } from './batchLimit';
@@ -44,6 +44,8 @@ export function TRPCReactProvider({
       paused ? state.trpcClient.live.pause.mutate({ connectionId }) : state.trpcClient.live.resume.mutate({ connectionId }),
     [state.trpcClient],
   );
+  // Pushed queries (registry `push`) this tab shows are watched on the stream's connection: their results arrive pushed.
+  const watch = useCallback((request: LiveWatchRequest) => state.trpcClient.live.watch.mutate(request), [state.trpcClient]);
   return (
     <QueryClientProvider client={state.queryClient}>
       <TRPCProvider trpcClient={state.trpcClient} queryClient={state.queryClient}>
@@ -53,6 +55,7 @@ export function TRPCReactProvider({
           enabled={openStream}
           shareAcrossTabs={shareKey ? `app:${shareKey}` : false}
           setPaused={setPaused}
+          watch={watch}
         >
           {children}
         </LiveProvider>

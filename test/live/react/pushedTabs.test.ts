@@ -158,7 +158,7 @@ describe('pushed results across the tabs of one browser', () => {
     // Into the back/forward cache: B says bye and cannot be trusted to reach the server.
     win.fire('pagehide');
     await waitFor(() => removedForB() === 1, "the leader to remove B's watch");
-    expect(requests.at(-1)).toEqual({ connectionId: 'conn-a', holder: holderB, remove: [WATCH] });
+    expect(requests.at(-1)).toEqual({ connectionId: 'conn-a', holder: holderB, add: [], remove: [WATCH] });
     const addsForB = () => requests.filter((r) => r.holder === holderB && r.add?.length).length;
     win.fire('pageshow');
     await waitFor(() => addsForB() === 2, 'B to watch again');

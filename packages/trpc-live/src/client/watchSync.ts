@@ -5,10 +5,23 @@ import type { PushMode } from '../shared/registry.ts';
 import { watchKey, type WatchRequest, type WatchResponse, type WatchSpec } from '../shared/watches.ts';
 
 /**
- * The app's watch call: sends a {@link WatchRequest} to the server and
+ * A {@link WatchRequest} as this client sends it: every field present, plain
+ * arrays (so it fits the watch mutation's input type as zod infers it).
+ */
+export interface LiveWatchRequest extends WatchRequest {
+  /** This tab's holder id. */
+  readonly holder: string;
+  /** Queries to watch (may be empty). */
+  readonly add: WatchSpec[];
+  /** Watch keys this tab no longer holds (may be empty). */
+  readonly remove: string[];
+}
+
+/**
+ * The app's watch call: sends a {@link LiveWatchRequest} to the server and
  * resolves with its {@link WatchResponse} (`trpcClient.live.watch.mutate`).
  */
-export type LiveWatchCall = (request: WatchRequest) => Promise<WatchResponse> | PromiseLike<WatchResponse>;
+export type LiveWatchCall = (request: LiveWatchRequest) => Promise<WatchResponse> | PromiseLike<WatchResponse>;
 
 /** Default of {@link WatchSyncOptions.batchMs}. */
 export const DEFAULT_WATCH_BATCH_MS = 20;
@@ -160,7 +173,7 @@ export class WatchSync {
     if (!call || !connectionId || !keys.length) return;
     this.stats.requests++;
     void Promise.resolve()
-      .then(() => call({ connectionId, holder, remove: [...keys] }))
+      .then(() => call({ connectionId, holder, add: [], remove: [...keys] }))
       .catch(() => {
         this.stats.failures++;
       });
@@ -256,7 +269,7 @@ export class WatchSync {
     this.send(call, { connectionId, holder: this.holder, add, remove });
   }
 
-  private send(call: LiveWatchCall, request: WatchRequest & { add: WatchSpec[]; remove: string[] }): void {
+  private send(call: LiveWatchCall, request: LiveWatchRequest): void {
     this.inFlight = true;
     this.stats.requests++;
     const current = () => this.connectionId === request.connectionId;
@@ -317,7 +330,7 @@ export class WatchSync {
     if (!call || !connectionId || !remove.length) return;
     this.stats.requests++;
     void Promise.resolve()
-      .then(() => call({ connectionId, holder: this.holder, remove }))
+      .then(() => call({ connectionId, holder: this.holder, add: [], remove }))
       .catch(() => {
         this.stats.failures++;
       });
