@@ -172,6 +172,16 @@ describe('pushed results after a change', () => {
     expect((b.pushed()[0]!.message as LiveResultMessage).data).toEqual({ user: 'sue' });
   });
 
+  it('pushes for a change another instance published (delivered by the backend, not published here)', async () => {
+    const app = createWatchApp();
+    const s = app.connect(staff);
+    await app.live.watch(staff, { connectionId: s.connection.id, add: [o1] });
+    const signal = { kind: 'invalidate', resource: 'orders', id: 'o1', action: 'updated' } as const;
+    await app.backend.publish({ scope: 'acme', topic: 'orders', lane: 'instant', signal, key: 'orders|i|orders|o1' });
+    await waitFor(() => s.pushed().length === 1, 'the result');
+    expect(s.pushed()[0]!.message.kind).toBe('result');
+  });
+
   it('pushes nothing for a change the watch does not read', async () => {
     const app = createWatchApp();
     const s = app.connect(staff);
