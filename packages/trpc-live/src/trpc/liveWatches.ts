@@ -38,6 +38,9 @@ export interface LiveWatches<TCtx> {
 
 type Refused = WatchResponse['refused'][number];
 
+/** The tRPC query key the client caches a watched query under, as the shared matcher reads it. */
+const queryKeyOf = (path: string, input: unknown): unknown[] => [path.split('.'), input === undefined ? { type: 'query' } : { input, type: 'query' }];
+
 const resolveRouter = async (source: RouterSource): Promise<AnyTRPCRouter> => (typeof source === 'function' ? await source() : source);
 
 /**
@@ -97,7 +100,9 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       if (!source) {
         throw new TRPCError({
           code: 'PRECONDITION_FAILED',
-          message: 'live.watch needs the app router to authorize and compute watched queries: call live.bindRouter(appRouter) where the router is built, or pass createLive({ router })',
+          message:
+            'live.watch needs the app router to authorize and compute watched queries: ' +
+            'call live.bindRouter(appRouter) where the router is built, or pass createLive({ router })',
         });
       }
       const router = await resolveRouter(source);
@@ -136,7 +141,9 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       pending.forEach((w, i) => {
         set.unreserve(w.key);
         if (errors[i] !== null) refuse(w.key, 'refused', safeMessage(errors[i]));
-        else if (!connection.closed) set.add({ key: w.key, path: w.path, input: w.input, mode: w.mode, ctx, since }, holder);
+        else if (!connection.closed) {
+          set.add({ key: w.key, path: w.path, input: w.input, queryKey: queryKeyOf(w.path, w.input), mode: w.mode, ctx, since }, holder);
+        }
       });
       // The stream closed meanwhile: its watches are gone, the same answer as a closed stream.
       if (connection.closed) owned(hub, ctx, parsed.data.connectionId);

@@ -49,9 +49,6 @@ const defaultDefer = (fn: () => void): void => {
   else setTimeout(fn, 0);
 };
 
-/** The tRPC query key the client's cache holds for a watch, as the shared matcher reads it. */
-const queryKeyOf = (path: string, input: unknown): unknown[] => [path.split('.'), input === undefined ? { type: 'query' } : { input, type: 'query' }];
-
 /** True when `entry` is newer than the position a watch started at (another epoch counts as newer). */
 const after = (entry: PublishedEntry, since: WatchStart): boolean => entry.epoch !== since.epoch || entry.seq > since.seq;
 
@@ -110,7 +107,7 @@ export class ResultPusher<TCtx> {
           const watch = set.watches.get(key);
           if (!watch) continue;
           // Every watch of one key has the same path and input: match once.
-          checked ??= matches(queryKeyOf(watch.path, watch.input));
+          checked ??= matches(watch.queryKey);
           if (!checked) break;
           if (!after(entry, watch.since) || !receives(set.connection, entry)) continue;
           const slotKey = watch.mode === 'scope' ? `s\u0000${entry.scope}\u0000${key}` : `c\u0000${set.connection.id}\u0000${key}`;

@@ -15,6 +15,8 @@ export interface Watch<TCtx> {
   readonly path: string;
   /** The input as the client passes it (the procedure's parsers run on every call). */
   readonly input: unknown;
+  /** The tRPC query key the client caches it under, as the shared matcher reads it (built once). */
+  readonly queryKey: readonly unknown[];
   /** How its result is computed (registry `push`). */
   readonly mode: PushMode;
   /** Tabs that hold it: it stays while any does. */
