@@ -15,6 +15,7 @@ import { createPublisher, type Publisher, type PublisherDeclaration } from './pu
 import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
 import { DEFAULT_MAX_RESULT_BYTES, DEFAULT_MAX_WATCH_BYTES, DEFAULT_MAX_WATCHES, type WatchRequest, type WatchResponse } from '../shared/watches.ts';
 import { createLiveWatches } from './liveWatches.ts';
+import type { PushStats } from './pushResults.ts';
 
 /** Where a publish problem happened. */
 export interface PublishProblem {
@@ -213,6 +214,12 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
    * @remarks Unstable: calls queries through `callProcedure` from tRPC's internals.
    */
   watch(ctx: TCtx, request: WatchRequest): Promise<WatchResponse>;
+  /**
+   * Counters of pushed results since the binding's first watch call on its
+   * current hub: computations, `result` frames and `refetch` frames by
+   * reason (written per recipient). A snapshot; for dashboards and benchmarks.
+   */
+  pushStats(): PushStats;
 }
 
 /** The scope of every request when `createLive` is given no `scope`. */
@@ -311,6 +318,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     subscription: ({ ctx, input, signal }) => live.stream(ctx, input, signal),
     cursor: () => hub().cursor(),
     watch: (ctx, request) => watches.watch(ctx, request),
+    pushStats: () => watches.stats(),
     publisher(name, declaration) {
       if (!options.resources) throw new LiveError('BAD_OPTIONS', `live.publisher(${JSON.stringify(name)}) needs createLive({ resources })`);
       return createPublisher({ ...declaration, name, resources: options.resources, hub, ...(options.topics ? { topics: options.topics } : {}) });

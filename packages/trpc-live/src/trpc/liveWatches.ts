@@ -5,7 +5,7 @@ import { createQueryMatcher } from '../shared/queryMatcher.ts';
 import { pushedQueries, type ResourceRegistry } from '../shared/registry.ts';
 import { watchKey, type WatchRefusal, type WatchRequest, type WatchResponse } from '../shared/watches.ts';
 import { callQuery, safeMessage } from './callQuery.ts';
-import { ResultPusher } from './pushResults.ts';
+import { emptyPushStats, ResultPusher, type PushStats } from './pushResults.ts';
 import type { RouterSource } from './resolveInvalidations.ts';
 import { toTRPCError } from './toTRPCError.ts';
 import { liveWatchInput } from './watchInput.ts';
@@ -34,6 +34,8 @@ export interface LiveWatchesOptions<TCtx> {
 /** The binding's watch call (`Live.watch`) and the pusher behind it. */
 export interface LiveWatches<TCtx> {
   watch(ctx: TCtx, request: WatchRequest): Promise<WatchResponse>;
+  /** Counters of the pusher on the current hub (zero before the first watch call). */
+  stats(): PushStats;
 }
 
 type Refused = WatchResponse['refused'][number];
@@ -54,7 +56,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
   // Throws BAD_OPTIONS at creation for a path pushed two ways.
   const pushed = pushedQueries(registry);
   const matcher = createQueryMatcher(registry);
-  let attached: { hub: Hub; watches: WatchRegistry<TCtx>; detach: () => void } | null = null;
+  let attached: { hub: Hub; watches: WatchRegistry<TCtx>; pusher: ResultPusher<TCtx>; detach: () => void } | null = null;
 
   const attach = (hub: Hub) => {
     if (attached?.hub === hub) return attached;
@@ -73,6 +75,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
     attached = {
       hub,
       watches,
+      pusher,
       detach: () => {
         offTap();
         offClose();
@@ -91,6 +94,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
   };
 
   return {
+    stats: () => structuredClone(attached?.pusher.stats ?? emptyPushStats()),
     async watch(ctx, request) {
       const parsed = liveWatchInput.safeParse(request);
       if (!parsed.success) {

@@ -27,6 +27,19 @@ interface Slot<TCtx> {
   next: Job<TCtx> | null;
 }
 
+/** Counters of a {@link ResultPusher} since it started (`Live.pushStats`). */
+export interface PushStats {
+  /** Queries computed after a change (each distinct watch once per scope, or once per connection). */
+  computations: number;
+  /** `result` frames handed to connections. */
+  results: number;
+  /** `refetch` frames handed to connections, by reason. */
+  refetches: Record<RefetchReason, number>;
+}
+
+/** Fresh {@link PushStats}. */
+export const emptyPushStats = (): PushStats => ({ computations: 0, results: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } });
+
 /** What {@link ResultPusher} needs from the binding. */
 export interface ResultPusherOptions<TCtx> {
   readonly hub: Hub;
@@ -69,6 +82,8 @@ export class ResultPusher<TCtx> {
   private scheduled = false;
   private readonly slots = new Map<string, Slot<TCtx>>();
   private readonly defer: (fn: () => void) => void;
+  /** Counters since this pusher started. */
+  readonly stats: PushStats = emptyPushStats();
 
   constructor(private readonly options: ResultPusherOptions<TCtx>) {
     this.defer = options.defer ?? defaultDefer;
@@ -164,6 +179,7 @@ export class ResultPusher<TCtx> {
     }
     if (!found) return null;
     let data: unknown;
+    this.stats.computations++;
     try {
       data = await callQuery(await this.options.router(), slot.path, slot.input, ctx);
     } catch (error) {
@@ -198,6 +214,8 @@ export class ResultPusher<TCtx> {
       if (isResult && connection.paused) out = paused ??= this.refetch(slot, job, 'paused');
       else if (isResult && connection.congested(frame.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
       connection.push(out);
+      if (out.message.kind === 'refetch') this.stats.refetches[out.message.reason]++;
+      else this.stats.results++;
     }
   }
 }
