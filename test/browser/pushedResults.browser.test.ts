@@ -1,0 +1,84 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
+import { describeWithService } from '../helpers/services';
+import { waitFor } from '../helpers/wait';
+import { chromiumPath, launchChromium, signedInContext, trpcCall, waitForLive, watchNetwork, type NetworkWatch } from './fixture';
+
+/** The tRPC procedures a request calls (a batch names several, comma-separated). */
+const proceduresOf = (url: string): string[] => {
+  const { pathname } = new URL(url);
+  return pathname.startsWith('/api/trpc/') ? pathname.slice('/api/trpc/'.length).split(',') : [];
+};
+
+/** Hides or shows a tab as the browser would tell the page (headless Chromium keeps every tab visible). */
+const setVisibility = (page: Page, state: 'visible' | 'hidden') =>
+  page.evaluate((value) => {
+    Object.defineProperty(document, 'visibilityState', { value, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+
+describeWithService('chromium', chromiumPath, 'pushed results in a real browser (production build, Chromium)', () => {
+  let server: ProductionServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    server = await startProductionServer();
+    browser = await launchChromium();
+  }, 300_000);
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows a hidden tab with the changes made meanwhile, from pushed results, without a request', async () => {
+    const bob = await signedInContext(browser, server.url, 'bob@acme.test');
+    const alice = await signedInContext(browser, server.url, 'alice@acme.test');
+    contexts.push(bob, alice);
+    const calls: Array<{ procedures: string[]; at: number }> = [];
+    bob.on('request', (request) => calls.push({ procedures: proceduresOf(request.url()), at: Date.now() }));
+    const tabs: Array<{ page: Page; net: NetworkWatch }> = [];
+    for (const path of ['/orders', '/dashboard', '/orders']) {
+      const page = await bob.newPage();
+      const net = await watchNetwork(page);
+      await page.goto(path);
+      tabs.push({ page, net });
+    }
+    for (const { page, net } of tabs) await waitForLive(page, net);
+    const [leader, dashboard, hidden] = tabs as [(typeof tabs)[0], (typeof tabs)[0], (typeof tabs)[0]];
+    await hidden.page.getByTestId('orders').locator('tbody tr').first().waitFor();
+    await dashboard.page.getByTestId('stat-orders').and(dashboard.page.locator(':not(:text("—"))')).waitFor();
+    // Every tab has sent its watches (one batched request each, on the one shared connection) and they were answered.
+    const watchCalls = () => calls.filter((c) => c.procedures.includes('live.watch')).length;
+    await waitFor(() => watchCalls() >= 3, 'each tab to watch its queries', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(leader.net.liveStreams().length + dashboard.net.liveStreams().length + hidden.net.liveStreams().length).toBe(1);
+
+    await setVisibility(hidden.page, 'hidden');
+    const since = Date.now();
+    const created: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const order = await trpcCall<{ id: string }>(alice, 'mutation', 'orders.create', {
+        customer: `Pushed While Hidden ${i} ${Date.now().toString(36)}`,
+        items: [{ productId: 'prd_acme_1', quantity: 1 }],
+      });
+      created.push(order.id);
+    }
+    // The hidden tab's cache takes the pushed lists while hidden (React renders them into its DOM).
+    for (const id of created) await hidden.page.getByTestId(`order-${id}`).waitFor({ state: 'attached', timeout: 5000 });
+    await setVisibility(hidden.page, 'visible');
+    // Longer than the hold bound (1 s): a held invalidation that never got its result would refetch by then.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const id of created) await hidden.page.getByTestId(`order-${id}`).waitFor({ timeout: 1000 });
+    const queries = calls.filter((c) => c.at >= since).flatMap((c) => c.procedures);
+    console.log(`[browser] two changes, three tabs (one hidden, then shown): requests by the tabs ${JSON.stringify(queries)}`);
+    expect(queries).toEqual([]);
+    const kinds = [...leader.net.payloads(since), ...dashboard.net.payloads(since), ...hidden.net.payloads(since)].map((p) => p.kind);
+    expect(kinds).toContain('result');
+    expect(kinds).not.toContain('refetch');
+  }, 120_000);
+});
