@@ -146,7 +146,10 @@ async function start(message: { baseUrl: string; password: string; dataDir: stri
     holder.actor = actor;
     actors.push(actor);
   }
-  return { type: 'started', read: [...new Set(read)] };
+  // What each observed query held before any mutation: a pushed result may show that state (computed before the
+  // first change it follows), which the freshness oracle must be able to place (reflects.ts: pushedMatches).
+  const initial = Object.fromEntries(actors.map((a) => [a.tenant.id, Object.fromEntries([...a.data].map(([key, json]) => [key, dataDigest(json)]))]));
+  return { type: 'started', read: [...new Set(read)], initial };
 }
 
 /** The mutation's record, with the observed queries its change affected (read after the response, so after the commit). */

@@ -60,27 +60,36 @@ export const fetchedAfterCommit: ReflectOracle = createReflectOracle([]);
 
 /**
  * Pushed updates held within [from, to) and how many of them hold a state
- * the data oracle recorded (a mutation's result for that query): a pushed
- * result the oracle cannot place is data no commit produced, or a digest the
- * two sides compute differently, and would read as "never fresh".
+ * the data oracle recorded (what a query held before the run's first
+ * mutation, `initial` by tenant and canonical key, or a mutation's result for
+ * it): a pushed result the oracle cannot place is data no commit produced,
+ * or a digest the two sides compute differently, and would read as "never
+ * fresh". Those it cannot place are counted by query path.
  */
 export function pushedMatches(
   logs: ReadonlyArray<{ tenant: string; queryKey: readonly unknown[]; updates: readonly ObserverUpdate[] }>,
   mutations: readonly MutationRecord[],
   from: number,
   to: number,
-): { pushed: number; matched: number } {
+  initial: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+): { pushed: number; matched: number; unmatched: Record<string, number> } {
   const known = new Set<string>();
+  for (const [tenant, states] of Object.entries(initial)) for (const [key, digest] of Object.entries(states)) known.add(`${tenant}\n${key}\n${digest}`);
   for (const mutation of mutations) for (const [key, digest] of Object.entries(mutation.states ?? {})) known.add(`${mutation.tenant}\n${key}\n${digest}`);
   let pushed = 0;
   let matched = 0;
+  const unmatched: Record<string, number> = {};
   for (const log of logs) {
     const key = canonicalKey(log.queryKey);
     for (const [startedAt, heldAt, , digest] of log.updates) {
       if (startedAt !== PUSHED || heldAt < from || heldAt >= to) continue;
       pushed++;
       if (known.has(`${log.tenant}\n${key}\n${digest}`)) matched++;
+      else {
+        const path = key.replace(/\{.*$/, '');
+        unmatched[path] = (unmatched[path] ?? 0) + 1;
+      }
     }
   }
-  return { pushed, matched };
+  return { pushed, matched, unmatched };
 }

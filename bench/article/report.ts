@@ -131,7 +131,7 @@ export function articleReport(plan: ArticlePlan, runs: readonly VariantRun[]): {
 
   // The data oracle and the stream, for the live variants.
   const checks: string[] = ['Checks of the live variants:', ''];
-  for (const variant of VARIANTS.filter(isLive)) {
+  for (const variant of VARIANTS.filter((v) => isLive(v) && runs.some((r) => r.variant === v))) {
     const fr = mutationPhases.map((phase) => freshnessStats(phaseOf(runs, variant, phase.name)));
     const never = sumOf(fr.map((f) => f.unresolved));
     const undeclared = sumOf(fr.map((f) => f.undeclared));
@@ -145,9 +145,14 @@ export function articleReport(plan: ArticlePlan, runs: readonly VariantRun[]): {
     const figures = runs.filter((r) => r.variant === 'pushed').flatMap((r) => r.phases);
     const pushed = sumOf(figures.map((f) => f.pushedUpdates));
     const matched = sumOf(figures.map((f) => f.pushedMatched));
-    checks.push(
-      `- (d): pushed data the freshness oracle can place (its contents equal a state the data oracle recorded after a mutation): ${matched} of ${pushed} pushed observer updates${pushed ? ` (${fmt((matched / pushed) * 100, 1)}%)` : ''}, ${pushed ? verdict(matched === pushed) : '**no pushed data**'}`,
-    );
+    const unmatched = new Map<string, number>();
+    for (const f of figures) for (const [path, n] of Object.entries(f.pushedUnmatched ?? {})) unmatched.set(path, (unmatched.get(path) ?? 0) + n);
+    const where = [...unmatched].map(([path, n]) => `${n} of ${path}`).join(', ');
+    if (runs.some((r) => r.variant === 'pushed')) {
+      checks.push(
+        `- (d): pushed data the freshness oracle can place (its contents equal a state the data oracle recorded: before the first mutation, or after one): ${matched} of ${pushed} pushed observer updates${pushed ? ` (${fmt((matched / pushed) * 100, 1)}%)` : ''}${where ? `; not placed: ${where}` : ''}, ${pushed ? verdict(matched === pushed) : '**no pushed data**'}`,
+      );
+    }
   }
   parts.push(checks.join('\n'), '');
 
@@ -170,7 +175,7 @@ export function articleReport(plan: ArticlePlan, runs: readonly VariantRun[]): {
         `${show(stat(figures.map((f) => f.requestsPerUserMinute)), 2)} / ${show(stat(figures.map((f) => f.serverRequestsPerUserMinute)), 2)}`,
         show(stat(figures.map((f) => f.bytesInPerUserMinute / 1024))),
         refetches ? `${fmt((unchanged / refetches) * 100, 0)}% of ${refetches}` : '—',
-        variant === 'pushed' ? String(sumOf(figures.map((f) => f.pushedUpdates))) : '—',
+        variant === 'pushed' ? pushCell(figures) : '—',
         show(stat(figures.map((f) => f.usersCpuPerMinute)), 2),
         fr.samples || fr.unresolved || fr.leftBefore ? `${fr.samples} (${fr.unresolved} never fresh, ${fr.leftBefore} left; ${fr.undeclared} not declared)` : '—',
         Number.isFinite(fr.startP50.median) ? `${ms(fr.startP50.median * k)} / ${formatTail(fr.startTail, (x) => ms(x * k))}${k !== 1 ? ` (×${k})` : ''}` : '—',
@@ -193,7 +198,7 @@ export function articleReport(plan: ArticlePlan, runs: readonly VariantRun[]): {
         'requests per user per min: at the users’ sockets / counted by the server',
         'KiB received per user per min',
         'refetches returning unchanged data',
-        'observer updates by a pushed result (all runs)',
+        'pushed results applied (older, ignored) / invalidations held → released by a result / by a refetch frame / by the timeout (all runs)',
         'users’ CPU s per min',
         'freshness samples on the tab on screen',
         'commit → refetch start, p50 / tail',
@@ -251,6 +256,15 @@ export function articleReport(plan: ArticlePlan, runs: readonly VariantRun[]): {
 }
 
 const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
+
+/** The pushed variant's client counters over every run of a phase. */
+function pushCell(figures: readonly PhaseFigures[]): string {
+  const total = (pick: (f: PhaseFigures) => number) => sumOf(figures.map(pick));
+  return (
+    `${total((f) => f.push.results)} (${total((f) => f.push.staleResults)}) / ${total((f) => f.push.held)} → ` +
+    `${total((f) => f.push.releasedByResult)} / ${total((f) => f.push.releasedByRefetch)} / ${total((f) => f.push.timeouts)}`
+  );
+}
 
 function table(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string>>): string {
   const line = (cells: ReadonlyArray<string>) => `| ${cells.join(' | ')} |`;

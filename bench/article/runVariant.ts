@@ -110,7 +110,25 @@ export interface PhaseFigures {
    */
   readonly pushedUpdates: number;
   readonly pushedMatched: number;
+  /** Pushed updates the oracle could not place, by query path. */
+  readonly pushedUnmatched: Readonly<Record<string, number>>;
+  /** The pushed variant's client counters over the phase, all tabs (the invalidators' pushedStats and watchStats). */
+  readonly push: PushCounters;
 }
+
+/** What the browsers' invalidators did with pushed results (trpc-live/client's pushedStats), plus their watch calls. */
+export interface PushCounters {
+  results: number;
+  staleResults: number;
+  held: number;
+  releasedByResult: number;
+  releasedByRefetch: number;
+  timeouts: number;
+  watchRequests: number;
+  watchFailures: number;
+}
+
+const NO_PUSH: PushCounters = { results: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0, watchRequests: 0, watchFailures: 0 };
 
 /** One variant's run. */
 export interface VariantRun {
@@ -132,6 +150,7 @@ interface UsersSnapshot {
   socketsPerUser: number[];
   peakPerUser: number[];
   invalidations: { applied: number; duplicates: number; flushes: number; resets: number; deferred: number; shown: number };
+  pushed: PushCounters;
   cpuSeconds: number;
 }
 
@@ -224,7 +243,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
   const phases: PhaseFigures[] = [];
   try {
     for (const child of [...userChildren, actors]) pinProcess(child.proc.pid!, pinning.clients);
-    const started = await actors.ask<{ read: string[] }>(
+    const started = await actors.ask<{ read: string[]; initial: Record<string, Record<string, string>> }>(
       {
         type: 'start',
         baseUrl: server.url,
@@ -283,6 +302,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         resets: sum(snaps.map((s) => s.invalidations.resets)),
         resent: sum(snaps.map((s) => s.traffic.resent)),
         cpu: sum(snaps.map((s) => s.cpuSeconds)),
+        push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, sum(snaps.map((s) => s.pushed[key]))])) as unknown as PushCounters,
       };
     };
 
@@ -345,12 +365,17 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         mutationErrors: [...new Set(ran.records.flatMap((r) => (r.error ? [r.error] : [])))].slice(0, 3),
         pushedUpdates: 0,
         pushedMatched: 0,
+        pushedUnmatched: {},
+        push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, after.push[key] - before.push[key]])) as unknown as PushCounters,
       });
       const last = phases.at(-1)!;
       log(
         `  ${variant} run ${run} ${phase.name}: ${last.mutations} mutations${last.failedMutations ? ` (${last.failedMutations} failed: ${last.mutationErrors.join('; ')})` : ''}, ` +
           `${fmt1(last.requestsPerUserMinute)} req/user/min (server counted ${fmt1(last.serverRequestsPerUserMinute)}; pause/resume ${fmt1(last.browserMutationsPerUserMinute)}), server CPU ${fmt1(last.serverCpuPerMinute)} s/min, users CPU ${fmt1(last.usersCpuPerMinute)} s/min, ` +
-          `streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}, resent ${last.resent}`,
+          `streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}, resent ${last.resent}` +
+          (variant === 'pushed'
+            ? `, pushed results ${last.push.results} (stale ${last.push.staleResults}), held ${last.push.held} → result ${last.push.releasedByResult} / refetch ${last.push.releasedByRefetch} / timeout ${last.push.timeouts}, watch calls ${last.push.watchRequests}`
+            : ''),
       );
     }
     // Drain: no mutations for one poll interval (+1 s), so a poll after the last change can land.
@@ -375,7 +400,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       const latencies = logs.flatMap((l) =>
         l.updates.slice(1).filter(([startedAt, heldAt]) => startedAt !== PUSHED && heldAt >= from && heldAt < to).map(([startedAt, heldAt]) => heldAt - startedAt),
       );
-      const pushed = pushedMatches(logs, [...warmUp.records, ...allMutations], from, to);
+      const pushed = pushedMatches(logs, [...warmUp.records, ...allMutations], from, to, started.initial);
       phases[i] = {
         ...figures,
         refetches: share.updates,
@@ -383,6 +408,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         freshness: measureFreshness(mutationsByPhase.get(figures.name)!, logs, timeline, browserRegistry(), reflect),
         pushedUpdates: pushed.pushed,
         pushedMatched: pushed.matched,
+        pushedUnmatched: pushed.unmatched,
         switches: switchSamples.filter((sample) => sample.at >= from && sample.at < to),
         queryLatencyP50: quantile(latencies, 0.5),
         queryLatencies: latencies,

@@ -144,6 +144,14 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
     }),
   ];
   const client = createTRPCClient<AppRouter>({ links });
+  // (d): the app's watch call, as `<LiveProvider watch>` hands it to the invalidator: the tab watches the pushable
+  // queries it holds (on the browser's one shared connection, with its own holder id) and applies pushed results.
+  // (WatchRequest's arrays are readonly, the procedure's zod input type wants mutable ones: copied.)
+  if (variant === 'pushed') {
+    invalidator?.watchWith(({ add, remove, ...rest }) =>
+      client.live.watch.mutate({ ...rest, ...(add ? { add: [...add] } : {}), ...(remove ? { remove: [...remove] } : {}) }),
+    );
+  }
   const trpc = createTRPCOptionsProxy<AppRouter>({ client, queryClient });
   const queries = page.queries(trpc, { orderId: browser.spec.orderId });
   const tab: Tab = { index: pageIndex, page: page.name, visibility, queryClient, invalidator, unsubscribes: [], shared: null, loaded: 0, expected: queries.length };
@@ -272,17 +280,19 @@ function beginSwitches() {
   return { type: 'switching' };
 }
 
-/** True once every tab holds its first data and, when live, every browser's stream said hello. */
-function ready(): { type: string; ready: boolean; loaded: number; expected: number; connected: number; leaders: number } {
+/** True once every tab holds its first data and, when live, every browser's stream said hello (pushed: every tab sent its watches). */
+function ready(): { type: string; ready: boolean; loaded: number; expected: number; connected: number; leaders: number; watching: number } {
   let loaded = 0;
   let expected = 0;
   let connected = 0;
   let leaders = 0;
+  let watching = 0;
   for (const browser of browsers) {
     let browserConnected = false;
     for (const tab of browser.tabs) {
       loaded += tab.loaded;
       expected += tab.expected;
+      if ((tab.invalidator?.watchStats.requests ?? 0) > 0) watching++;
       const status = tab.shared?.status();
       if (status?.role === 'leader' || status?.role === 'standalone') {
         leaders++;
@@ -292,8 +302,9 @@ function ready(): { type: string; ready: boolean; loaded: number; expected: numb
     if (browserConnected) connected++;
   }
   const allTabs = browsers.every((b) => b.tabs.length === PAGES.length);
-  const ok = allTabs && loaded === expected && (!isLive(variant) || connected === browsers.length);
-  return { type: 'ready', ready: ok, loaded, expected, connected, leaders };
+  const watched = variant !== 'pushed' || watching === browsers.length * PAGES.length;
+  const ok = allTabs && loaded === expected && (!isLive(variant) || connected === browsers.length) && watched;
+  return { type: 'ready', ready: ok, loaded, expected, connected, leaders, watching };
 }
 
 function snapshot() {
@@ -301,6 +312,7 @@ function snapshot() {
   const socketsPerUser: number[] = [];
   const peakPerUser: number[] = [];
   const invalidations = { applied: 0, duplicates: 0, flushes: 0, resets: 0, deferred: 0, shown: 0 };
+  const pushed = { results: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0, watchRequests: 0, watchFailures: 0 };
   let leaders = 0;
   for (const browser of browsers) {
     const t = browser.net.traffic();
@@ -310,12 +322,18 @@ function snapshot() {
     for (const tab of browser.tabs) {
       const stats = tab.invalidator?.stats;
       if (stats) for (const key of Object.keys(invalidations) as Array<keyof typeof invalidations>) invalidations[key] += stats[key];
+      if (tab.invalidator) {
+        const p = tab.invalidator.pushedStats;
+        for (const key of ['results', 'staleResults', 'held', 'releasedByResult', 'releasedByRefetch', 'timeouts'] as const) pushed[key] += p[key];
+        pushed.watchRequests += tab.invalidator.watchStats.requests;
+        pushed.watchFailures += tab.invalidator.watchStats.failures;
+      }
       const role = tab.shared?.status().role;
       if (role === 'leader' || role === 'standalone') leaders++;
     }
   }
   const cpu = process.cpuUsage();
-  return { type: 'snapshot', at: Date.now(), traffic: sum, socketsPerUser, peakPerUser, invalidations, leaders, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { type: 'snapshot', at: Date.now(), traffic: sum, socketsPerUser, peakPerUser, invalidations, pushed, leaders, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function stop() {

@@ -68,8 +68,10 @@ describe('article benchmark: pushed data reflects a commit by its contents', () 
   });
 
   it('tells how many pushed updates of a window hold a state the data oracle recorded', () => {
-    const logs = [log([[PUSHED, 1010, 1, state(1)], [PUSHED, 1020, 1, 'not-a-state'], [1500, 1600, 1], [PUSHED, 5000, 1, state(2)]])];
-    expect(pushedMatches(logs, [first, second], 1000, 2000)).toEqual({ pushed: 2, matched: 1 });
+    const logs = [log([[PUSHED, 1010, 1, state(1)], [PUSHED, 1020, 1, 'not-a-state'], [PUSHED, 1030, 1, state(0)], [1500, 1600, 1], [PUSHED, 5000, 1, state(2)]])];
+    expect(pushedMatches(logs, [first, second], 1000, 2000)).toEqual({ pushed: 3, matched: 1, unmatched: { 'orders.list': 2 } });
+    // The state before the first mutation is placed when the actors recorded it.
+    expect(pushedMatches(logs, [first, second], 1000, 2000, { t1: { [list]: state(0) } })).toEqual({ pushed: 3, matched: 2, unmatched: { 'orders.list': 1 } });
   });
 });
 
