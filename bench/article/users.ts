@@ -29,7 +29,7 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type 
 import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
-import { createLiveInvalidator, liveLink, type LiveInvalidator } from 'trpc-live/client';
+import { createLiveInvalidator, liveLink, type LiveInvalidator, type LiveWatchRequest } from 'trpc-live/client';
 import { createSharedLiveStream, type SharedLiveStream } from 'trpc-live/react';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
@@ -144,14 +144,9 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
     }),
   ];
   const client = createTRPCClient<AppRouter>({ links });
-  // (d): the app's watch call, as `<LiveProvider watch>` hands it to the invalidator: the tab watches the pushable
+  // (d): the app's watch call (src/trpc/react.tsx), as `<LiveProvider watch>` hands it to the invalidator: the tab watches the pushable
   // queries it holds (on the browser's one shared connection, with its own holder id) and applies pushed results.
-  // (WatchRequest's arrays are readonly, the procedure's zod input type wants mutable ones: copied.)
-  if (variant === 'pushed') {
-    invalidator?.watchWith(({ add, remove, ...rest }) =>
-      client.live.watch.mutate({ ...rest, ...(add ? { add: [...add] } : {}), ...(remove ? { remove: [...remove] } : {}) }),
-    );
-  }
+  if (variant === 'pushed') invalidator?.watchWith((request: LiveWatchRequest) => client.live.watch.mutate(request));
   const trpc = createTRPCOptionsProxy<AppRouter>({ client, queryClient });
   const queries = page.queries(trpc, { orderId: browser.spec.orderId });
   const tab: Tab = { index: pageIndex, page: page.name, visibility, queryClient, invalidator, unsubscribes: [], shared: null, loaded: 0, expected: queries.length };
