@@ -81,4 +81,29 @@ describeWithService('chromium', chromiumPath, 'pushed results in a real browser 
     expect(kinds).toContain('result');
     expect(kinds).not.toContain('refetch');
   }, 120_000);
+
+  it('costs the mutating tab only its mutation request: its own change arrives as a pushed result', async () => {
+    const bob = await signedInContext(browser, server.url, 'bob@acme.test');
+    contexts.push(bob);
+    const calls: Array<{ procedures: string[]; at: number }> = [];
+    bob.on('request', (request) => calls.push({ procedures: proceduresOf(request.url()), at: Date.now() }));
+    const page = await bob.newPage();
+    const net = await watchNetwork(page);
+    await page.goto('/orders');
+    await waitForLive(page, net);
+    await page.getByTestId('orders').locator('tbody tr').first().waitFor();
+    await waitFor(() => calls.some((c) => c.procedures.includes('live.watch')), 'the tab to watch its queries', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const since = Date.now();
+    const customer = `Own Change ${Date.now().toString(36)}`;
+    await page.getByRole('textbox', { name: 'Customer', exact: true }).fill(customer);
+    await page.getByRole('button', { name: 'Create order' }).click();
+    await page.getByTestId('orders').getByText(customer).waitFor({ timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const requests = calls.filter((c) => c.at >= since).flatMap((c) => c.procedures);
+    console.log(`[browser] a tab creating an order: requests ${JSON.stringify(requests)}`);
+    expect(requests).toEqual(['orders.create']);
+    expect(net.payloads(since).map((p) => p.kind)).toContain('result');
+  }, 60_000);
 });

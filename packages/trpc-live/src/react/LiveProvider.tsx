@@ -128,7 +128,8 @@ export function LiveProvider({
   // Latest props behind stable callbacks: a new `stream` proxy or error handler each render must not reconnect.
   const latest = useRef({ streamProcedure, onStreamError, logger, watch });
   latest.current = { streamProcedure, onStreamError, logger, watch };
-  const watching = watch !== undefined;
+  // A closed stream (signed out) has no connection to watch on.
+  const watching = watch !== undefined && enabled;
   useEffect(() => {
     if (!watching) return;
     invalidator.watchWith((request) => latest.current.watch!(request));
