@@ -230,7 +230,8 @@ export class LiveInvalidator {
    * sent for it.
    */
   useConnection(connectionId: string, epoch: string): void {
-    this.setEpoch(epoch);
+    // Only when this tab knows no epoch yet: a fence may already have brought a newer one than the leader's stream.
+    if (this.epoch === null) this.setEpoch(epoch);
     this.connectionId = connectionId;
     this.watches?.connected(connectionId);
   }
