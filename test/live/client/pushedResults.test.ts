@@ -299,6 +299,21 @@ describe('pushed results', () => {
     t = setup();
   });
 
+  it('refetches a held query at once when the stream reconnects, since results are never replayed', async () => {
+    t = setup();
+    t.mount('orders.byId', ORD_1);
+    await t.settle();
+    await t.connect('c1');
+    t.change('orders.byId', ORD_1);
+    t.invalidator.receive(invalidate('ord_1', 6));
+    await sleep(10);
+    expect(t.fetchesOf('orders.byId', ORD_1)).toBe(1);
+    t.invalidator.receive({ kind: 'hello', connectionId: 'c2', epoch: EPOCH });
+    await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the refetch on reconnect', HOLD_MS / 2);
+    await t.settle();
+    expect(t.data('orders.byId', ORD_1)?.v).toBe(1);
+  });
+
   it('refetches at once when the watch was confirmed in another epoch', async () => {
     t = setup();
     t.server.epoch = 'ep0';

@@ -296,6 +296,7 @@ export class LiveInvalidator {
     this.streamed = true;
     switch (message.kind) {
       case 'hello':
+        if (message.connectionId !== this.connectionId) this.pushed?.refetchHeld();
         this.connectionId = message.connectionId;
         this.setEpoch(message.epoch);
         this.streamStarted(message.epoch);

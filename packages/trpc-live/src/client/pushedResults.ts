@@ -154,10 +154,18 @@ export class PushedResults {
 
   /** A new epoch: seqs of the old one mean nothing; held invalidations refetch now. */
   forget(): void {
-    const held = [...this.holds.keys()];
-    for (const key of held) this.release(key);
+    this.refetchHeld();
     this.covered.clear();
     this.floors.clear();
+  }
+
+  /**
+   * A new connection: results are never replayed, so what the old one still
+   * owed never comes; held invalidations refetch now rather than at their bound.
+   */
+  refetchHeld(): void {
+    const held = [...this.holds.keys()];
+    for (const key of held) this.release(key);
     const queries = held.flatMap((key) => this.options.watches.queriesOf(key));
     if (queries.length) this.options.invalidate(queries);
   }
