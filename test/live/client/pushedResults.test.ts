@@ -232,6 +232,23 @@ describe('pushed results', () => {
     expect(t.invalidator.pushedStats).toMatchObject({ releasedByRefetch: 1, timeouts: 0 });
   });
 
+  it('keeps holding for a newer change when a late refetch order names an older one the data reflects', async () => {
+    t = setup();
+    t.mount('orders.byId', ORD_1);
+    await t.settle();
+    await t.connect();
+    t.invalidator.receive(result(W_ORD_1, 7, t.change('orders.byId', ORD_1)));
+    t.change('orders.byId', ORD_1);
+    t.invalidator.receive(invalidate('ord_1', 8));
+    await sleep(10);
+    t.invalidator.receive({ kind: 'refetch', watch: W_ORD_1, epoch: EPOCH, seq: 6, reason: 'slow' });
+    // Neither the result nor a refetch for seq 8 comes: the hold's bound refetches it.
+    await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the refetch at the bound', HOLD_MS * 20);
+    await t.settle();
+    expect(t.data('orders.byId', ORD_1)?.v).toBe(2);
+    expect(t.invalidator.pushedStats.timeouts).toBe(1);
+  });
+
   it('refetches a held query once when neither its result nor a refetch arrives in time', async () => {
     t = setup();
     t.mount('orders.byId', ORD_1);

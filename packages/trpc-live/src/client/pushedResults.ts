@@ -115,10 +115,12 @@ export class PushedResults {
 
   /** The server could not push the watched query's result for a change: refetch it now (a fetch started now reflects it). */
   refetch(message: LiveRefetchMessage): void {
+    // A late order for a change the data already reflects: nothing to do, and a hold for a newer change stays.
+    if ((this.covered.get(message.watch) ?? 0) >= message.seq) return;
     const queries = this.options.watches.queriesOf(message.watch);
     if (this.holds.has(message.watch)) this.stats.releasedByRefetch++;
+    // A fetch started now reflects every change heard of, the held ones included.
     this.release(message.watch);
-    if ((this.covered.get(message.watch) ?? 0) >= message.seq) return;
     this.cover(message.watch, message.seq);
     if (queries.length) this.options.invalidate(queries);
   }
