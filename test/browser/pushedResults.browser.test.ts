@@ -11,6 +11,25 @@ const proceduresOf = (url: string): string[] => {
   return pathname.startsWith('/api/trpc/') ? pathname.slice('/api/trpc/'.length).split(',') : [];
 };
 
+/**
+ * Resolves once the context's tabs have sent at least `atLeast` watch calls and every one was answered, and none
+ * followed for 300 ms: a change made earlier would find some watch unconfirmed and be refetched as before.
+ */
+async function watchesSettled(context: BrowserContext, atLeast: number): Promise<void> {
+  let started = 0;
+  let finished = 0;
+  const isWatch = (url: string) => proceduresOf(url).includes('live.watch');
+  context.on('request', (request) => void (isWatch(request.url()) && started++));
+  context.on('requestfinished', (request) => void (isWatch(request.url()) && finished++));
+  context.on('requestfailed', (request) => void (isWatch(request.url()) && finished++));
+  for (;;) {
+    await waitFor(() => finished >= atLeast && finished === started, `${atLeast} answered watch calls`, 10_000);
+    const seen = started;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    if (started === seen && finished === started) return;
+  }
+}
+
 /** Hides or shows a tab as the browser would tell the page (headless Chromium keeps every tab visible). */
 const setVisibility = (page: Page, state: 'visible' | 'hidden') =>
   page.evaluate((value) => {
@@ -41,6 +60,7 @@ describeWithService('chromium', chromiumPath, 'pushed results in a real browser 
     contexts.push(bob, alice);
     const calls: Array<{ procedures: string[]; at: number }> = [];
     bob.on('request', (request) => calls.push({ procedures: proceduresOf(request.url()), at: Date.now() }));
+    const watched = watchesSettled(bob, 3);
     const tabs: Array<{ page: Page; net: NetworkWatch }> = [];
     for (const path of ['/orders', '/dashboard', '/orders']) {
       const page = await bob.newPage();
@@ -52,10 +72,8 @@ describeWithService('chromium', chromiumPath, 'pushed results in a real browser 
     const [leader, dashboard, hidden] = tabs as [(typeof tabs)[0], (typeof tabs)[0], (typeof tabs)[0]];
     await hidden.page.getByTestId('orders').locator('tbody tr').first().waitFor();
     await dashboard.page.getByTestId('stat-orders').and(dashboard.page.locator(':not(:text("—"))')).waitFor();
-    // Every tab has sent its watches (one batched request each, on the one shared connection) and they were answered.
-    const watchCalls = () => calls.filter((c) => c.procedures.includes('live.watch')).length;
-    await waitFor(() => watchCalls() >= 3, 'each tab to watch its queries', 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every tab has sent its watches (a batched request each, on the one shared connection) and they were answered.
+    await watched;
     expect(leader.net.liveStreams().length + dashboard.net.liveStreams().length + hidden.net.liveStreams().length).toBe(1);
 
     await setVisibility(hidden.page, 'hidden');
@@ -87,13 +105,13 @@ describeWithService('chromium', chromiumPath, 'pushed results in a real browser 
     contexts.push(bob);
     const calls: Array<{ procedures: string[]; at: number }> = [];
     bob.on('request', (request) => calls.push({ procedures: proceduresOf(request.url()), at: Date.now() }));
+    const watched = watchesSettled(bob, 1);
     const page = await bob.newPage();
     const net = await watchNetwork(page);
     await page.goto('/orders');
     await waitForLive(page, net);
     await page.getByTestId('orders').locator('tbody tr').first().waitFor();
-    await waitFor(() => calls.some((c) => c.procedures.includes('live.watch')), 'the tab to watch its queries', 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await watched;
 
     const since = Date.now();
     const customer = `Own Change ${Date.now().toString(36)}`;
