@@ -16,6 +16,7 @@ import path from 'node:path';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import { readFence, type ChangedKey } from 'trpc-live/client';
+import { parseCursor } from 'trpc-live/shared';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
@@ -50,6 +51,12 @@ export interface MutationRecord {
    * reflects the commit (reflects.ts). Absent when the mutation failed.
    */
   readonly states?: Record<string, string>;
+  /**
+   * The highest seq among the cursors of the response's fence (where its publishes landed in the
+   * hub's history). Only for the pushed variant's diagnostic split of its time to fresh data
+   * (pushPath.ts); no oracle trusts it.
+   */
+  readonly seq?: number;
   readonly error?: string;
 }
 
@@ -67,6 +74,8 @@ interface Actor {
   readonly client: ReturnType<typeof createTRPCClient<AppRouter>>;
   /** Fence of the last mutation response (mutations of one actor run one at a time). */
   fence: ChangedKey[];
+  /** Highest seq of that fence's cursors (NaN when none). */
+  fenceSeq: number;
   /** Every query an observer of the tenant holds, and what each returned after the last mutation (JSON by canonical key). */
   readonly queryKeys: ReadonlyArray<readonly unknown[]>;
   data: Map<string, string>;
@@ -105,9 +114,13 @@ async function start(message: { baseUrl: string; password: string; dataDir: stri
         next(op).subscribe({
           next(value) {
             if (op.type === 'mutation' && holder.actor) {
-              holder.actor.fence = (readFence(value.context as Record<string, unknown>) ?? []).map((k) =>
-                k.id === undefined ? { resource: k.resource } : { resource: k.resource, id: k.id },
-              );
+              const fence = readFence(value.context as Record<string, unknown>) ?? [];
+              holder.actor.fence = fence.map((k) => (k.id === undefined ? { resource: k.resource } : { resource: k.resource, id: k.id }));
+              const seqs = fence.flatMap((k) => {
+                const seq = parseCursor(k.cursor)?.seq;
+                return seq === undefined ? [] : [seq];
+              });
+              holder.actor.fenceSeq = seqs.length ? Math.max(...seqs) : NaN;
             }
             observer.next(value);
           },
@@ -137,6 +150,7 @@ async function start(message: { baseUrl: string; password: string; dataDir: stri
       net,
       client,
       fence: [],
+      fenceSeq: NaN,
       queryKeys,
       data: await readAll(db, tenant.id, queryKeys),
       orders: list.map((o) => o.id),
@@ -158,13 +172,19 @@ async function withAffected(actor: Actor, record: MutationRecord): Promise<Mutat
   const data = await readAll(db, actor.tenant.id, actor.queryKeys);
   const affected = changedKeys(actor.data, data);
   actor.data = data;
-  return { ...record, affected, states: Object.fromEntries(affected.map((key) => [key, dataDigest(data.get(key)!)])) };
+  return {
+    ...record,
+    affected,
+    states: Object.fromEntries(affected.map((key) => [key, dataDigest(data.get(key)!)])),
+    ...(Number.isFinite(actor.fenceSeq) ? { seq: actor.fenceSeq } : {}),
+  };
 }
 
 async function mutate(actor: Actor, phase: string, random: Random): Promise<MutationRecord> {
   const kind = random.pick(['create', 'status', 'stock'] as const);
   const sentAt = Date.now();
   actor.fence = [];
+  actor.fenceSeq = NaN;
   const base = { tenant: actor.tenant.id, phase, kind, sentAt };
   try {
     if (kind === 'create') {

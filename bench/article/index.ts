@@ -117,8 +117,9 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
   const goals = pushedGoals(plan, runs).filter((g) => g.verdict !== 'reported');
   const slim = runs.map((r) => ({
     ...r,
-    phases: r.phases.map(({ freshness, switches, queryLatencies, ...rest }) => ({
+    phases: r.phases.map(({ freshness, switches, queryLatencies, pushPath, ...rest }) => ({
       ...rest,
+      pushPath: { toFrameP50: quantile(pushPath.toFrame, 0.5), toFrameTail: tail(pushPath.toFrame), toHeldP50: quantile(pushPath.toHeld, 0.5), toHeldTail: tail(pushPath.toHeld), unmatched: pushPath.unmatched },
       queryLatencyTail: tail(queryLatencies),
       switches: (() => {
         const outdated = switches.filter((s) => s.outdated);

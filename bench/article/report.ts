@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { fmt, formatTail, median, tailOfRuns } from '../lib/report';
+import { fmt, formatTail, median, quantile, tailOfRuns } from '../lib/report';
 import { cdfChart } from '../lib/svgChart';
 import { breakEven, describeBreakEven } from './breakEven';
 import { goalLines, pushedGoals } from './goals';
@@ -326,7 +326,18 @@ function costParagraphs(plan: ArticlePlan, runs: readonly VariantRun[], users: n
       `**Break-even on server CPU**: (c) against (a) ${describeBreakEven(even('live', 'polling', cpu), '(c)')}; (c) against (b) ${describeBreakEven(even('live', 'polling-visible', cpu), '(c)')}; (d) against (a) ${describeBreakEven(even('pushed', 'polling', cpu), '(d)')}; (d) against (b) ${describeBreakEven(even('pushed', 'polling-visible', cpu), '(d)')}.`,
     '',
     `**Where (c)'s time to fresh data goes** (p50 / tail): ${where.join('; ')}. ` +
-      `The first part is the signal (hub, stream, the leader tab's relay to the tab on screen) plus the invalidator's ${DEFAULT_BATCH_WINDOW_MS} ms batch window; the second is the request, which waits behind the tenant's other users' refetches of the same change, all sent at the same moment. In (d) there is no request: the time is the result's computation on the server, its frame, and the relay to the tab.`,
+      `The first part is the signal (hub, stream, the leader tab's relay to the tab on screen) plus the invalidator's ${DEFAULT_BATCH_WINDOW_MS} ms batch window; the second is the request, which waits behind the tenant's other users' refetches of the same change, all sent at the same moment.`,
+    '',
+    `**Where (d)'s time to fresh data goes** (p50 / tail, pairs of the tab on screen made fresh by a push): ${mutationPhases
+      .map((phase) => {
+        const figures = phaseOf(runs, 'pushed', phase.name).filter((f) => f.pushPath);
+        const frame = tailOfRuns(figures.map((f) => f.pushPath.toFrame));
+        const held = tailOfRuns(figures.map((f) => f.pushPath.toHeld));
+        const unmatched = sumOf(figures.map((f) => f.pushPath.unmatched));
+        return `${phase.name}: ${ms(stat(figures.map((f) => quantile(f.pushPath.toFrame, 0.5))).median)} / ${formatTail(frame, ms)} from the commit to the result frame at the browser, then ${ms(stat(figures.map((f) => quantile(f.pushPath.toHeld, 0.5))).median)} / ${formatTail(held, ms)} to the data held on the tab on screen${unmatched ? ` (${unmatched} pair(s) whose frame was not found)` : ''}`;
+      })
+      .join('; ')}. ` +
+      'The first part is the server (the mutation’s publish, the result’s computation once per tenant, its frame written to every watching connection) and the wire; the second is the browser (the stream tab’s parse, its relay to the other tabs, the write into the cache). The frame is matched by its watch and a seq at or past the mutation response’s fence (a diagnostic; the freshness oracle itself reads only contents).',
     '',
   ];
 }

@@ -12,6 +12,7 @@ import type { MutationRecord } from './actors';
 import { canonicalKey } from './dataOracle';
 import { measureFreshness, unchangedShare, type Freshness } from './freshness';
 import { createReflectOracle, pushedMatches, PUSHED } from './reflects';
+import { measurePushPath, type FrameRecord, type PushPath } from './pushPath';
 import { browserRegistry } from './missedInvalidation';
 import { PAGES } from './pages';
 import { createRandom } from './random';
@@ -114,6 +115,8 @@ export interface PhaseFigures {
   readonly pushedUnmatched: Readonly<Record<string, number>>;
   /** The pushed variant's client counters over the phase, all tabs (the invalidators' pushedStats and watchStats). */
   readonly push: PushCounters;
+  /** Pushed variant: where its time to fresh data went (pushPath.ts); empty otherwise. */
+  readonly pushPath: PushPath;
 }
 
 /** What the browsers' invalidators did with pushed results (trpc-live/client's pushedStats), plus their watch calls. */
@@ -366,6 +369,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         pushedUpdates: 0,
         pushedMatched: 0,
         pushedUnmatched: {},
+        pushPath: { toFrame: [], toHeld: [], unmatched: 0 },
         push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, after.push[key] - before.push[key]])) as unknown as PushCounters,
       });
       const last = phases.at(-1)!;
@@ -381,9 +385,10 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     // Drain: no mutations for one poll interval (+1 s), so a poll after the last change can land.
     await sleep(pollMs + 1000);
     const observations = await Promise.all(
-      userChildren.map((child) => child.ask<{ logs: ObserverLog[]; switches: SwitchRecord[] }>({ type: 'observations' }, 'observations', 60_000)),
+      userChildren.map((child) => child.ask<{ logs: ObserverLog[]; switches: SwitchRecord[]; frames: FrameRecord[] }>({ type: 'observations' }, 'observations', 60_000)),
     );
     const logs = observations.flatMap((o) => o.logs);
+    const frames = observations.flatMap((o) => o.frames);
     // The data oracle must have read every query an observer held, or a change to it would go unseen.
     const read = new Set(started.read);
     const unread = [...new Set(logs.map((l) => canonicalKey(l.queryKey)))].filter((key) => !read.has(key));
@@ -409,6 +414,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         pushedUpdates: pushed.pushed,
         pushedMatched: pushed.matched,
         pushedUnmatched: pushed.unmatched,
+        pushPath: measurePushPath(mutationsByPhase.get(figures.name)!, logs, frames, timeline, reflect),
         switches: switchSamples.filter((sample) => sample.at >= from && sample.at < to),
         queryLatencyP50: quantile(latencies, 0.5),
         queryLatencies: latencies,

@@ -42,6 +42,7 @@ import type { PlannedSwitch, SwitchRecord } from './switches';
 import { createTabLocks } from './tabLocks';
 import { createTabPage, type TabPage } from './tabPage';
 import { pollEveryTab, pollTabOnScreen, applyTanStackPollingDefaults } from './polling';
+import type { FrameRecord } from './pushPath';
 import type { ObserverUpdate } from './reflects';
 import { observeTabQueries } from './tabQueries';
 import { isLive, type Variant } from './variants';
@@ -101,6 +102,10 @@ interface Browser {
   visible: number;
 }
 
+/** Pushed variant: when each result/refetch frame first reached the browser (its stream's tab), by `kind|watch|seq`. */
+const frameSeen = new Set<string>();
+const frames: FrameRecord[] = [];
+
 const browsers: Browser[] = [];
 /** The app's registry, or a copy missing one query when the benchmark itself is being checked (missedInvalidation.ts). */
 const registry = browserRegistry();
@@ -159,6 +164,19 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
   tab.unsubscribes.push(observeTabQueries(queryClient, observed, () => tab.loaded++));
   if (variant === 'polling') tab.unsubscribes.push(pollEveryTab(queryClient, pollMs));
   if (variant === 'polling-visible') tab.unsubscribes.push(pollTabOnScreen(queryClient, visibility, pollMs));
+
+  if (invalidator && variant === 'pushed') {
+    // The first tab to get a frame is the one holding the stream; the others get the leader's relay after it.
+    tab.unsubscribes.push(
+      invalidator.subscribe((message) => {
+        if (message.kind !== 'result' && message.kind !== 'refetch') return;
+        const id = `${message.kind}|${message.watch}|${message.seq}|${browser.index}`;
+        if (frameSeen.has(id)) return;
+        frameSeen.add(id);
+        frames.push({ user: browser.index, kind: message.kind, watch: message.watch, seq: message.seq, at: Date.now() });
+      }),
+    );
+  }
 
   if (invalidator) {
     tab.shared = createSharedLiveStream({
@@ -361,7 +379,7 @@ serveParent(async (message) => {
     case 'switch':
       return beginSwitches();
     case 'observations':
-      return { type: 'observations', logs, switches: switchLog };
+      return { type: 'observations', logs, switches: switchLog, frames };
     case 'stop':
       return stop();
     default:

@@ -4,6 +4,7 @@ import type { MutationRecord } from '../../bench/article/actors';
 import { canonicalKey } from '../../bench/article/dataOracle';
 import { dataDigest } from '../../bench/article/digest';
 import { measureFreshness } from '../../bench/article/freshness';
+import { measurePushPath, watchKeyOf, type FrameRecord } from '../../bench/article/pushPath';
 import { createReflectOracle, pushedMatches, PUSHED, type ObserverUpdate } from '../../bench/article/reflects';
 import { createVisibilityTimeline, measureSwitches, type SwitchRecord } from '../../bench/article/switches';
 import { observeTabQueries } from '../../bench/article/tabQueries';
@@ -110,5 +111,28 @@ describe('article benchmark: visibility timeline with pushed data', () => {
     const change = mutation(1000, 1);
     const result = measureFreshness([change], [log([[PUSHED, 1012, 1, state(1)]])], visible, undefined, createReflectOracle([change]));
     expect(result).toMatchObject({ samples: [], leftBefore: 1, unresolved: 0 });
+  });
+});
+
+describe('article benchmark: where the pushed variant\u2019s time goes', () => {
+  it('splits commit → held into commit → result frame at the browser and frame → held, matching the frame by watch and seq', () => {
+    const change = { ...mutation(1000, 1), seq: 7 };
+    const visible = createVisibilityTimeline([{ user: 0, tenant: 't1', at: 0, from: -1, to: 0 }]);
+    const frames: FrameRecord[] = [
+      { user: 0, kind: 'result', watch: watchKeyOf(listKey), seq: 6, at: 1001 }, // an older change's result
+      { user: 1, kind: 'result', watch: watchKeyOf(listKey), seq: 7, at: 1002 }, // another browser
+      { user: 0, kind: 'result', watch: watchKeyOf(listKey), seq: 7, at: 1008 },
+    ];
+    const path = measurePushPath([change], [log([[PUSHED, 1011, 1, state(1)]])], frames, visible, createReflectOracle([change]));
+    expect(path).toEqual({ toFrame: [8], toHeld: [3], unmatched: 0 });
+    expect(watchKeyOf(listKey)).toBe('orders.list:{"limit":50}');
+  });
+
+  it('leaves out pairs a fetch made fresh and counts pushed ones whose frame is missing', () => {
+    const change = { ...mutation(1000, 1), seq: 7 };
+    const visible = createVisibilityTimeline([{ user: 0, tenant: 't1', at: 0, from: -1, to: 0 }]);
+    const oracle = createReflectOracle([change]);
+    expect(measurePushPath([change], [log([[1001, 1030, 1]])], [], visible, oracle)).toEqual({ toFrame: [], toHeld: [], unmatched: 0 });
+    expect(measurePushPath([change], [log([[PUSHED, 1011, 1, state(1)]])], [], visible, oracle)).toEqual({ toFrame: [], toHeld: [], unmatched: 1 });
   });
 });
