@@ -52,9 +52,9 @@ export interface MutationRecord {
    */
   readonly states?: Record<string, string>;
   /**
-   * The highest seq among the cursors of the response's fence (where its publishes landed in the
-   * hub's history). Only for the pushed variant's diagnostic split of its time to fresh data
-   * (pushPath.ts); no oracle trusts it.
+   * The lowest seq among the cursors of the response's fence (where its first publish landed in the
+   * hub's history; a result frame reflecting any of its changes has a seq at or past it). Only for
+   * the pushed variant's diagnostic split of its time to fresh data (pushPath.ts); no oracle trusts it.
    */
   readonly seq?: number;
   readonly error?: string;
@@ -74,7 +74,7 @@ interface Actor {
   readonly client: ReturnType<typeof createTRPCClient<AppRouter>>;
   /** Fence of the last mutation response (mutations of one actor run one at a time). */
   fence: ChangedKey[];
-  /** Highest seq of that fence's cursors (NaN when none). */
+  /** Lowest seq of that fence's cursors (NaN when none). */
   fenceSeq: number;
   /** Every query an observer of the tenant holds, and what each returned after the last mutation (JSON by canonical key). */
   readonly queryKeys: ReadonlyArray<readonly unknown[]>;
@@ -120,7 +120,7 @@ async function start(message: { baseUrl: string; password: string; dataDir: stri
                 const seq = parseCursor(k.cursor)?.seq;
                 return seq === undefined ? [] : [seq];
               });
-              holder.actor.fenceSeq = seqs.length ? Math.max(...seqs) : NaN;
+              holder.actor.fenceSeq = seqs.length ? Math.min(...seqs) : NaN;
             }
             observer.next(value);
           },

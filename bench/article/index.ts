@@ -39,6 +39,12 @@
  * reflects.ts) and what a tab shows when brought to the front (see
  * switches.ts); the rates at which one variant stops beating another; and
  * the pushed variant's goals (goals.ts). The report is report.ts.
+ *
+ * Duration: each variant run is its phases (FULL: 10 simulated minutes, 100
+ * s of real time) plus ~40 s of start-up, warm-up, tour and drain (measured:
+ * 37 s per run in the quick plan, 38 s in the last two-variant full run), so
+ * the full plan, 4 variants × 3 runs, takes about 28 minutes; `--quick` (1
+ * run, 10 users, 6 simulated minutes) about 6.5 minutes (389 s measured).
  */
 import { quantile, tail, type BenchOptions, type BenchResult } from '../lib/report';
 import { planCpuPinning } from '../lib/cpuPinning';

@@ -19,11 +19,15 @@ export interface FrameRecord {
 
 /** Where the pushed variant's time to fresh data goes, per (mutation, observer of the tab on screen) pair that a push made fresh. */
 export interface PushPath {
-  /** Commit → the result frame for that query (seq at or past the mutation's) reached the browser: the server's computation, the write, the wire. */
+  /** Commit → the result frame for that query (seq at or past the mutation's first publish) reached the browser: the server's computation, the write, the wire. */
   readonly toFrame: number[];
   /** That frame's arrival → the observer of the tab on screen held the data: the relay to the tab and the write into its cache. */
   readonly toHeld: number[];
-  /** Pairs made fresh by a push whose frame was not found (a mutation without a seq, or a frame logged under another key). */
+  /**
+   * Pairs made fresh by a push without a frame stamped at or past the mutation's seq: a result
+   * stamped with an earlier change whose computation ran after this commit (its contents reflect
+   * it), a mutation without a seq, or no frame found.
+   */
   readonly unmatched: number;
 }
 
@@ -37,8 +41,8 @@ export function watchKeyOf(queryKey: readonly unknown[]): string {
  * Splits the pushed variant's freshness on the tab on screen in two: for
  * each pair whose fresh data came by push (reflects.ts decides which update
  * that is, as freshness.ts does), the first `result` frame for the query's
- * watch with a seq at or past the mutation's (`seq`, from the mutation
- * response's fence; a diagnostic, no oracle reads it) that the user's
+ * watch with a seq at or past the mutation's first publish (`seq`, from the
+ * mutation response's fence; a diagnostic, no oracle reads it) that the user's
  * browser received no later than the data was held. Pairs of a user who
  * switched tabs first are left out, as in freshness.ts.
  */

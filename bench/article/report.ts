@@ -334,10 +334,10 @@ function costParagraphs(plan: ArticlePlan, runs: readonly VariantRun[], users: n
         const frame = tailOfRuns(figures.map((f) => f.pushPath.toFrame));
         const held = tailOfRuns(figures.map((f) => f.pushPath.toHeld));
         const unmatched = sumOf(figures.map((f) => f.pushPath.unmatched));
-        return `${phase.name}: ${ms(stat(figures.map((f) => quantile(f.pushPath.toFrame, 0.5))).median)} / ${formatTail(frame, ms)} from the commit to the result frame at the browser, then ${ms(stat(figures.map((f) => quantile(f.pushPath.toHeld, 0.5))).median)} / ${formatTail(held, ms)} to the data held on the tab on screen${unmatched ? ` (${unmatched} pair(s) whose frame was not found)` : ''}`;
+        return `${phase.name}: ${ms(stat(figures.map((f) => quantile(f.pushPath.toFrame, 0.5))).median)} / ${formatTail(frame, ms)} from the commit to the result frame at the browser, then ${ms(stat(figures.map((f) => quantile(f.pushPath.toHeld, 0.5))).median)} / ${formatTail(held, ms)} to the data held on the tab on screen${unmatched ? ` (${unmatched} pair(s) without a frame stamped at or past the change: made fresh by a result stamped with an earlier change that was computed after this commit, or no frame found)` : ''}`;
       })
       .join('; ')}. ` +
-      'The first part is the server (the mutation’s publish, the result’s computation once per tenant, its frame written to every watching connection) and the wire; the second is the browser (the stream tab’s parse, its relay to the other tabs, the write into the cache). The frame is matched by its watch and a seq at or past the mutation response’s fence (a diagnostic; the freshness oracle itself reads only contents).',
+      'The first part is the server (the mutation’s publish, the result’s computation once per tenant, its frame written to every watching connection) and the wire; the second is the browser (the stream tab’s parse, its relay to the other tabs, the write into the cache). The frame is matched by its watch and a seq at or past the first cursor of the mutation response’s fence (a diagnostic; the freshness oracle itself reads only contents).',
     '',
   ];
 }

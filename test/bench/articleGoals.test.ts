@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pushedGoals, type GoalRow } from '../../bench/article/goals';
 import { selectedVariants } from '../../bench/article/index';
 import type { ArticlePlan, PhaseFigures, VariantRun } from '../../bench/article/runVariant';
+import { saturation } from '../../bench/article/report';
 import { pairedRatio } from '../../bench/article/stats';
 import { variantOrder, VARIANTS, type Variant } from '../../bench/article/variants';
 import { allowedCpus, planCpuPinning } from '../../bench/lib/cpuPinning';
@@ -132,5 +133,20 @@ describe('article benchmark: variants and CPUs', () => {
     expect(planCpuPinning([2, 3, 4], true)).toMatchObject({ pinned: true, server: '2', clients: '3,4' });
     expect(planCpuPinning([0], true)).toMatchObject({ pinned: false, note: expect.stringContaining('1 CPU(s) allowed') });
     expect(planCpuPinning([0, 1], false)).toMatchObject({ pinned: false, note: expect.stringContaining('`taskset` is not installed') });
+  });
+});
+
+describe('saturation', () => {
+  it('names a phase whose server or browsers used 90% or more of the cores they were pinned to', () => {
+    const pinned = (variant: Variant, cpu: number, users: number): VariantRun => ({
+      ...runOf(variant, 1, { heavy: { requests: 1, cpu, bytes: 0 } }),
+      pinning: 'server pinned to CPU 0, simulated browsers and actors to CPU 1',
+      phases: [{ ...runOf(variant, 1, { heavy: { requests: 1, cpu, bytes: 0 } }).phases[0]!, usersCpuPerMinute: users } as PhaseFigures],
+    });
+    // Factor 6: a simulated minute is 10 s of real time, so 9.5 CPU s per simulated minute is 95% of one core.
+    const text = saturation(plan, [pinned('live', 9.5, 1), pinned('pushed', 1, 2)]);
+    expect(text).toContain('live heavy: server at 95% of its core');
+    expect(text).not.toContain('pushed heavy');
+    expect(saturation(plan, [pinned('pushed', 1, 2)])).toMatch(/^No phase saturated/);
   });
 });
