@@ -293,7 +293,7 @@ function beginSwitches() {
   return { type: 'switching' };
 }
 
-/** True once every tab holds its first data and, when live, every browser's stream said hello (pushed: every tab sent its watches). */
+/** True once every tab holds its first data and, when live, every browser's stream said hello (pushed: every tab holding a pushable query sent its watches). */
 function ready(): { type: string; ready: boolean; loaded: number; expected: number; connected: number; leaders: number; watching: number } {
   let loaded = 0;
   let expected = 0;
@@ -305,7 +305,9 @@ function ready(): { type: string; ready: boolean; loaded: number; expected: numb
     for (const tab of browser.tabs) {
       loaded += tab.loaded;
       expected += tab.expected;
-      if ((tab.invalidator?.watchStats.requests ?? 0) > 0) watching++;
+      // A tab watches once it sent its first watch call; one holding no pushable query has nothing to send.
+      const sync = tab.invalidator?.watchSync;
+      if (!sync || [...sync.allQueries()].length === 0 || (tab.invalidator?.watchStats.requests ?? 0) > 0) watching++;
       const status = tab.shared?.status();
       if (status?.role === 'leader' || status?.role === 'standalone') {
         leaders++;
