@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { fmt, formatTail, median, quantile, tailOfRuns } from '../lib/report';
 import { cdfChart } from '../lib/svgChart';
+import { PIN_ENV } from '../lib/cpuPinning';
 import { breakEven, describeBreakEven } from './breakEven';
 import { goalLines, pushedGoals } from './goals';
 import { MISS_ENV } from './missedInvalidation';
@@ -388,7 +389,14 @@ export function saturation(plan: ArticlePlan, runs: readonly VariantRun[]): stri
       if (users >= 0.9) hits.push(`${variant} ${phase.name}: simulated browsers at ${pct(users)} of their core${clientCores > 1 ? 's' : ''}`);
     }
   }
-  return hits.length ? `**Saturated** (≥ 90% of the cores given, in some run): ${hits.join('; ')}.` : 'No phase saturated the server’s or the browsers’ cores (< 90% in every run).';
+  if (!hits.length) return 'No phase saturated the server’s or the browsers’ cores (< 90% in every run).';
+  const browsers = hits.some((h) => h.includes('simulated browsers'));
+  return (
+    `**Saturated** (≥ 90% of the cores given, in some run): ${hits.join('; ')}. ` +
+    (browsers
+      ? `Times measured there include the simulated browsers' own queueing (${plan.tenants * plan.usersPerTenant} browsers × 6 tabs share ${clientCores} core${clientCores > 1 ? 's' : ''}; a real browser has its own)${pinned ? `; ${PIN_ENV}=0 lets them use every core, the server's too` : ''}.`
+      : 'Times measured there include the server’s queueing.')
+  );
 }
 
 function chart(plan: ArticlePlan, runs: readonly VariantRun[], users: number): string {

@@ -49,11 +49,24 @@ function hasTaskset(): boolean {
 }
 
 /**
+ * `BENCH_PIN=0`: pin nothing (server and clients share every core), e.g.
+ * when the clients need more than the cores left to them. Unset (the
+ * default): pin when possible.
+ */
+export const PIN_ENV = 'BENCH_PIN';
+
+/**
  * Plans the pinning: the server on the first CPU this process may use, the
  * clients on the others, when `taskset` exists and at least 2 CPUs are
- * allowed; otherwise nothing is pinned and the note says why.
+ * allowed, unless {@link PIN_ENV} is `0`; otherwise nothing is pinned and the
+ * note says why.
  */
-export function planCpuPinning(cpus: number[] | null = allowedCpus(), taskset: boolean = hasTaskset()): CpuPinning {
+export function planCpuPinning(
+  cpus: number[] | null = allowedCpus(),
+  taskset: boolean = hasTaskset(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): CpuPinning {
+  if (env[PIN_ENV] === '0') return { pinned: false, note: `not pinned: ${PIN_ENV}=0 (server and clients share every core)` };
   if (!taskset) return { pinned: false, note: 'not pinned: `taskset` is not installed (server and clients share every core)' };
   if (!cpus || cpus.length < 2) return { pinned: false, note: `not pinned: ${cpus ? cpus.length : 'unknown'} CPU(s) allowed (server and clients share them)` };
   const [server, ...rest] = cpus;

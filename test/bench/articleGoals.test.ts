@@ -129,10 +129,11 @@ describe('article benchmark: variants and CPUs', () => {
 
   it('pins the server to the first allowed CPU and the clients to the others, or says why not', () => {
     expect(allowedCpus('Name:\tnode\nCpus_allowed_list:\t0-2,5\n')).toEqual([0, 1, 2, 5]);
-    expect(planCpuPinning([0, 1], true)).toMatchObject({ pinned: true, server: '0', clients: '1' });
-    expect(planCpuPinning([2, 3, 4], true)).toMatchObject({ pinned: true, server: '2', clients: '3,4' });
-    expect(planCpuPinning([0], true)).toMatchObject({ pinned: false, note: expect.stringContaining('1 CPU(s) allowed') });
-    expect(planCpuPinning([0, 1], false)).toMatchObject({ pinned: false, note: expect.stringContaining('`taskset` is not installed') });
+    expect(planCpuPinning([0, 1], true, {})).toMatchObject({ pinned: true, server: '0', clients: '1' });
+    expect(planCpuPinning([2, 3, 4], true, {})).toMatchObject({ pinned: true, server: '2', clients: '3,4' });
+    expect(planCpuPinning([0], true, {})).toMatchObject({ pinned: false, note: expect.stringContaining('1 CPU(s) allowed') });
+    expect(planCpuPinning([0, 1], false, {})).toMatchObject({ pinned: false, note: expect.stringContaining('`taskset` is not installed') });
+    expect(planCpuPinning([0, 1], true, { BENCH_PIN: '0' })).toMatchObject({ pinned: false, note: expect.stringContaining('BENCH_PIN=0') });
   });
 });
 
