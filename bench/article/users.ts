@@ -3,7 +3,8 @@
  * user with the app's six live pages open in six tabs. Every tab is what the
  * app builds in src/trpc/react.tsx: its own TanStack QueryClient
  * (makeQueryClient) and tRPC client, with QueryObservers for the page's
- * queries. Variant `live`: the real liveLink + LiveInvalidator per tab and ONE
+ * queries. Variant `live`: the real liveLink + LiveInvalidator per tab (with no
+ * watch call: invalidate, then refetch, as before pushed results) and ONE
  * stream per browser through createSharedLiveStream (an in-process lock
  * stands in for Web Locks; Node's BroadcastChannel relays to the other tabs).
  * Variant `pushed`: the same, and the browser watches the pushable queries
@@ -79,8 +80,6 @@ export interface ObserverLog {
   readonly updates: ObserverUpdate[];
 }
 
-
-
 interface Tab {
   readonly index: number;
   readonly page: string;
@@ -102,7 +101,7 @@ interface Browser {
   visible: number;
 }
 
-/** Pushed variant: when each result/refetch frame first reached the browser (its stream's tab), by `kind|watch|seq`. */
+/** Pushed variant: when each result/refetch frame first reached each browser (its stream's tab), deduplicated by `kind|watch|seq|browser`. */
 const frameSeen = new Set<string>();
 const frames: FrameRecord[] = [];
 

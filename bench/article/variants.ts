@@ -9,7 +9,8 @@
  *   `refetchIntervalInBackground: false` (only the tab on screen polls) and
  *   refetch on window focus with TanStack's default `staleTime: 0` (a tab
  *   brought to the front refetches its queries at once).
- * - `live`: the app unchanged: invalidate, then refetch.
+ * - `live`: the app without pushed results (no watch call): invalidate, then
+ *   refetch.
  * - `pushed`: the app with pushed results: the browser watches the pushable
  *   queries it holds and applies the results the server pushes.
  */
