@@ -117,6 +117,12 @@ export interface PhaseFigures {
   readonly push: PushCounters;
   /** Pushed variant: where its time to fresh data went (pushPath.ts); empty otherwise. */
   readonly pushPath: PushPath;
+  /**
+   * The users' processes' event-loop delay over the phase (ms; the worst process): how long a frame or
+   * response waited for the simulated browsers themselves (many tabs share a process and a core).
+   */
+  readonly usersLoopDelayP99Ms: number;
+  readonly usersLoopDelayMaxMs: number;
 }
 
 /** What the browsers' invalidators did with pushed results (trpc-live/client's pushedStats), plus their watch calls. */
@@ -154,6 +160,8 @@ interface UsersSnapshot {
   peakPerUser: number[];
   invalidations: { applied: number; duplicates: number; flushes: number; resets: number; deferred: number; shown: number };
   pushed: PushCounters;
+  /** Event-loop delay of the process since the phase began: p99 and max (ms). */
+  loop: { p99Ms: number | null; maxMs: number | null };
   cpuSeconds: number;
 }
 
@@ -305,6 +313,8 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         resets: sum(snaps.map((s) => s.invalidations.resets)),
         resent: sum(snaps.map((s) => s.traffic.resent)),
         cpu: sum(snaps.map((s) => s.cpuSeconds)),
+        loopP99: Math.max(...snaps.map((s) => s.loop.p99Ms ?? NaN)),
+        loopMax: Math.max(...snaps.map((s) => s.loop.maxMs ?? NaN)),
         push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, sum(snaps.map((s) => s.pushed[key]))])) as unknown as PushCounters,
       };
     };
@@ -370,6 +380,8 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         pushedMatched: 0,
         pushedUnmatched: {},
         pushPath: { toFrame: [], toHeld: [], unmatched: 0 },
+        usersLoopDelayP99Ms: after.loopP99,
+        usersLoopDelayMaxMs: after.loopMax,
         push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, after.push[key] - before.push[key]])) as unknown as PushCounters,
       });
       const last = phases.at(-1)!;

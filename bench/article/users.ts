@@ -25,6 +25,7 @@
  * (it pauses the connection once every tab has been hidden for a while).
  */
 import './browserGlobals';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCLink } from '@trpc/client';
 import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
@@ -106,6 +107,13 @@ const frameSeen = new Set<string>();
 const frames: FrameRecord[] = [];
 
 const browsers: Browser[] = [];
+/**
+ * This process's event-loop delay (10 ms resolution), reset at each phase: a frame or response that
+ * arrives while the loop is busy with other simulated tabs waits this long, which no real browser
+ * (one process per tab) would; the report flags phases where it is large.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 /** The app's registry, or a copy missing one query when the benchmark itself is being checked (missedInvalidation.ts). */
 const registry = browserRegistry();
 const logs: ObserverLog[] = [];
@@ -347,7 +355,9 @@ function snapshot() {
     }
   }
   const cpu = process.cpuUsage();
-  return { type: 'snapshot', at: Date.now(), traffic: sum, socketsPerUser, peakPerUser, invalidations, pushed, leaders, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  // Event-loop delay since the phase began (ns in the histogram): how long a frame or a response waited for this process.
+  const loop = { p99Ms: loopDelay.count ? loopDelay.percentile(99) / 1e6 : NaN, maxMs: loopDelay.count ? loopDelay.max / 1e6 : NaN };
+  return { type: 'snapshot', at: Date.now(), traffic: sum, socketsPerUser, peakPerUser, invalidations, pushed, leaders, loop, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function stop() {
@@ -374,6 +384,7 @@ serveParent(async (message) => {
       return snapshot();
     case 'resetPeak':
       for (const browser of browsers) browser.net.resetPeak();
+      loopDelay.reset();
       return { type: 'peakReset' };
     case 'tour':
       return tour();

@@ -138,7 +138,7 @@ describe('article benchmark: variants and CPUs', () => {
 });
 
 describe('saturation', () => {
-  it('names a phase whose server or browsers used 90% or more of the cores they were pinned to', () => {
+  it('names a phase whose server or browsers used 90% or more of their cores, or whose browsers lagged', () => {
     const pinned = (variant: Variant, cpu: number, users: number): VariantRun => ({
       ...runOf(variant, 1, { heavy: { requests: 1, cpu, bytes: 0 } }),
       pinning: 'server pinned to CPU 0, simulated browsers and actors to CPU 1',
@@ -149,5 +149,9 @@ describe('saturation', () => {
     expect(text).toContain('live heavy: server at 95% of its core');
     expect(text).not.toContain('pushed heavy');
     expect(saturation(plan, [pinned('pushed', 1, 2)])).toMatch(/^No phase saturated/);
+    // Busy on average below 90%, but frames waited for the browsers' event loop.
+    const lagging = pinned('pushed', 1, 2);
+    const phases = [{ ...lagging.phases[0]!, usersLoopDelayP99Ms: 120 } as PhaseFigures];
+    expect(saturation(plan, [{ ...lagging, phases }])).toContain("pushed heavy: simulated browsers' event loop delayed p99 120 ms");
   });
 });
