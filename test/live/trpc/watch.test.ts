@@ -148,7 +148,7 @@ describe('pushed results after a change', () => {
     const receipt = await app.hub.invalidate('acme', { resource: 'orders', id: 'o1' });
     await waitFor(() => streams.every((s) => s.pushed().length === 1), 'a result on every stream');
     expect(app.calls['orders.byId']).toBe(4);
-    expect(app.live.pushStats()).toEqual({ computations: 1, results: 3, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } });
+    expect(app.live.pushStats()).toEqual({ computations: 1, results: 3, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } });
     const [first, ...others] = streams.map((s) => s.pushed()[0]!);
     for (const frame of others) expect(frame).toBe(first);
     expect(first!.id).toBeNull();

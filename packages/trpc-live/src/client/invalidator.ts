@@ -303,12 +303,14 @@ export class LiveInvalidator {
         this.watches?.connected(message.connectionId);
         break;
       case 'result':
+      case 'delta':
       case 'refetch':
         // From this stream, so of its epoch; anything else is a stray of another history.
         if (this.epoch !== null && message.epoch !== this.epoch) break;
         this.setEpoch(message.epoch);
         this.heard(message.seq);
         if (message.kind === 'result') this.pushed?.result(message);
+        else if (message.kind === 'delta') this.pushed?.delta(message);
         else this.pushed?.refetch(message);
         break;
       case 'reset': {
@@ -557,7 +559,7 @@ export class LiveInvalidator {
   }
 }
 
-const NO_PUSHED_STATS: PushedResultsStats = { results: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0 };
+const NO_PUSHED_STATS: PushedResultsStats = { results: 0, deltas: 0, deltaMisses: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0 };
 
 /** Creates a {@link LiveInvalidator}. */
 export function createLiveInvalidator(options: LiveInvalidatorOptions): LiveInvalidator {

@@ -1,5 +1,6 @@
 import type { Query, QueryClient, QueryCacheNotifyEvent } from '@tanstack/query-core';
-import type { LiveRefetchMessage, LiveResultMessage } from '../shared/messages.ts';
+import { applyDelta } from '../shared/delta.ts';
+import type { LiveDeltaMessage, LiveRefetchMessage, LiveResultMessage } from '../shared/messages.ts';
 import type { ChangedKey, QueryMatcher } from '../shared/queryMatcher.ts';
 import type { WatchSync } from './watchSync.ts';
 
@@ -16,8 +17,12 @@ export interface SeqChange extends ChangedKey {
 
 /** Counters of pushed results (tests, inspectors). */
 export interface PushedResultsStats {
-  /** Results written into the cache. */
+  /** Results written into the cache (whole or from a delta). */
   results: number;
+  /** Deltas applied over the base they name (each also counted in `results` or `staleResults`). */
+  deltas: number;
+  /** Deltas whose base this tab did not hold: refetched instead (unless the data already reflected them), and the watch added again. */
+  deltaMisses: number;
   /** Results ignored: the query already reflected that change or a newer one (or is not cached here). */
   staleResults: number;
   /** Invalidations held for a watched query until its result or refetch arrives. */
@@ -71,12 +76,21 @@ interface Hold {
  */
 export class PushedResults {
   /** What happened to results and holds so far. */
-  readonly stats: PushedResultsStats = { results: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0 };
+  readonly stats: PushedResultsStats = { results: 0, deltas: 0, deltaMisses: 0, staleResults: 0, held: 0, releasedByResult: 0, releasedByRefetch: 0, timeouts: 0 };
   private readonly holdMs: number;
   private readonly covered = new Map<string, number>();
   /** Highest seq heard of when each fetching query's fetch started (by query hash). */
   private readonly floors = new Map<string, number>();
   private readonly holds = new Map<string, Hold>();
+  /**
+   * Per watch key, the last result the server pushed to this tab (whole, or
+   * rebuilt from a delta) and its seq, whether or not it was written into
+   * the cache: what the server's next delta names as its base. Kept apart
+   * from the cache, so a fetch landing in between does not break the chain
+   * (the rebuilt result is exact either way, and written only if newer).
+   * Usually the very object the cache holds; dropped with the query.
+   */
+  private readonly bases = new Map<string, { readonly seq: number; readonly data: unknown }>();
   private readonly stopCache: () => void;
 
   constructor(private readonly options: PushedResultsOptions) {
@@ -92,23 +106,58 @@ export class PushedResults {
    * hidden too: showing it needs no refetch.
    */
   result(message: LiveResultMessage): void {
+    this.place(message.watch, message.seq, message.data);
+  }
+
+  /**
+   * A pushed result as a delta: rebuilt over the result at `base` this tab
+   * holds (structural sharing: unchanged members keep their identity) and
+   * placed like a whole result. Without exactly that base (a frame missed,
+   * a tab that joined later, a patch that does not fit) it is a refetch
+   * order instead, and the watch is added again so the next result is whole.
+   */
+  delta(message: LiveDeltaMessage): void {
+    const base = this.bases.get(message.watch);
+    let data: unknown;
+    let fits = base !== undefined && base.seq === message.base;
+    if (fits) {
+      try {
+        data = applyDelta(base!.data, message.ops);
+      } catch {
+        fits = false;
+      }
+    }
+    if (!fits) {
+      this.stats.deltaMisses++;
+      this.bases.delete(message.watch);
+      this.options.watches.resync(message.watch);
+      this.refetch({ kind: 'refetch', watch: message.watch, epoch: message.epoch, seq: message.seq, reason: 'error' });
+      return;
+    }
+    this.stats.deltas++;
+    this.place(message.watch, message.seq, data);
+  }
+
+  private place(watch: string, seq: number, data: unknown): void {
     const { queryClient, watches } = this.options;
-    const queries = watches.queriesOf(message.watch);
-    const fresh = queries.filter((query) => !this.reflects(query, message.watch, message.seq));
+    const queries = watches.queriesOf(watch);
+    // The server's result at `seq`, whether or not the cache takes it: the base of its next delta.
+    if (queries.length && seq > (this.bases.get(watch)?.seq ?? 0)) this.bases.set(watch, { seq, data });
+    const fresh = queries.filter((query) => !this.reflects(query, watch, seq));
     if (!fresh.length) {
       this.stats.staleResults++;
-      this.settle(message.watch);
+      this.settle(watch);
       return;
     }
     for (const query of fresh) {
       void queryClient.cancelQueries({ queryKey: query.queryKey, exact: true });
-      queryClient.setQueryData(query.queryKey, message.data);
+      queryClient.setQueryData(query.queryKey, data);
     }
     this.stats.results++;
-    this.cover(message.watch, message.seq);
-    const hold = this.holds.get(message.watch);
-    if (hold && hold.until <= message.seq) {
-      this.release(message.watch);
+    this.cover(watch, seq);
+    const hold = this.holds.get(watch);
+    if (hold && hold.until <= seq) {
+      this.release(watch);
       this.stats.releasedByResult++;
     }
   }
@@ -159,6 +208,7 @@ export class PushedResults {
     this.refetchHeld();
     this.covered.clear();
     this.floors.clear();
+    this.bases.clear();
   }
 
   /**
@@ -249,6 +299,7 @@ export class PushedResults {
       const key = this.options.watches.keyOf(event.query);
       if (key !== null && !this.options.watches.queriesOf(key).length) {
         this.covered.delete(key);
+        this.bases.delete(key);
         this.release(key);
       }
       return;

@@ -179,6 +179,19 @@ export class WatchSync {
       });
   }
 
+  /**
+   * Adds the watch again (this tab could not apply a delta: it lacks the
+   * result the server takes it to hold), so the server's next result of it
+   * is whole. Until confirmed again its invalidations refetch as before.
+   */
+  resync(key: string): void {
+    const told = this.told.get(key);
+    if (!told || told.state === 'refused' || !this.held.has(key)) return;
+    this.told.delete(key);
+    this.dirty = true;
+    this.flushSoon();
+  }
+
   /** Sends the whole set again (this tab's watches were dropped on the server while its page was away). */
   rewatch(): void {
     this.told.clear();
@@ -266,7 +279,8 @@ export class WatchSync {
       if (told.state !== 'refused') remove.push(key);
     }
     if (!add.length && !remove.length) return;
-    this.send(call, { connectionId, holder: this.holder, add, remove });
+    // This package's client applies deltas (PushedResults).
+    this.send(call, { connectionId, holder: this.holder, add, remove, deltas: true });
   }
 
   private send(call: LiveWatchCall, request: LiveWatchRequest): void {

@@ -5,7 +5,7 @@ import type { LiveMetrics } from './metrics.ts';
 import { Outbox, type OutboxLimits } from './outbox.ts';
 import { LANES, type Lane, type LiveControlMessage, type LivePushMessage, type ResetReason } from '../shared/messages.ts';
 import { LiveError } from '../shared/errors.ts';
-import { isPushFrame } from './frames.ts';
+import { isPushFrame, pushKey } from './frames.ts';
 import type { CloseReason, Frame, LiveSink } from './sink.ts';
 import { laneIntervalMs, type ThrottleSettings } from './throttle.ts';
 import { Watermark } from './watermark.ts';
@@ -209,10 +209,19 @@ export class LiveConnection {
     return this.saturation() >= CONGESTED_SATURATION || this.outbox.bytes + bytes > this.host.limits.maxPendingBytes;
   }
 
-  /** A pushed result as a refetch order (`paused`); other frames as they are. */
+  /**
+   * True while a pushed frame of `watch` waits in the outbox: a newer one
+   * would replace it, so the stream would never see the result a delta's
+   * base names (the pusher sends the whole result instead).
+   */
+  pushPending(watch: string): boolean {
+    return this.outbox.has(pushKey(watch));
+  }
+
+  /** A pushed result or delta as a refetch order (`paused`); other frames as they are. */
   private withoutData(frame: Frame): Frame {
     const message = frame.message;
-    if (message.kind !== 'result') return frame;
+    if (message.kind !== 'result' && message.kind !== 'delta') return frame;
     return this.host.pushFrame({ kind: 'refetch', watch: message.watch, epoch: message.epoch, seq: message.seq, reason: 'paused' });
   }
 

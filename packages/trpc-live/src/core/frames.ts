@@ -35,8 +35,9 @@ export interface FrameFactory {
  */
 export const pushKey = (watch: string): string => `push ${watch}`;
 
-/** True for a pushed result or refetch frame (see {@link FrameFactory.push}). */
-export const isPushFrame = (frame: Frame): boolean => frame.message.kind === 'result' || frame.message.kind === 'refetch';
+/** True for a pushed result, delta or refetch frame (see {@link FrameFactory.push}). */
+export const isPushFrame = (frame: Frame): boolean =>
+  frame.message.kind === 'result' || frame.message.kind === 'delta' || frame.message.kind === 'refetch';
 
 /** Creates a {@link FrameFactory} over a serializer and a clock. */
 export function createFrameFactory(serialize: (message: LiveMessage) => string, now: () => number): FrameFactory {

@@ -386,6 +386,12 @@ export class Outbox {
     if (seq > this.ceil && seq !== Infinity) this.ceil = seq;
   }
 
+  /** True when a frame of `key` is pending (in any lane or dirty). */
+  has(key: string): boolean {
+    if (this.lone !== null) return this.lone.key === key;
+    return this.lanes.instant.has(key) || this.lanes.batched.has(key) || this.lanes.coalesced.has(key) || this.dirty.has(key);
+  }
+
   /** Removes `key` wherever it is pending; returns where it was. */
   private remove(key: string): Lane | 'dirty' | null {
     for (const lane of LANES) {

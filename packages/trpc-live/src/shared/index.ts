@@ -36,6 +36,8 @@ export { LiveError, isLiveError } from './errors.ts';
 export type { LiveErrorCode } from './errors.ts';
 export { consoleLogger } from './logger.ts';
 export type { LiveLogger } from './logger.ts';
+export { applyDelta, DeltaMismatch, diffValues } from './delta.ts';
+export type { DeltaEntry, DeltaPatch } from './delta.ts';
 export { LANES } from './messages.ts';
 // Every message and signal type.
 export type * from './messages.ts';

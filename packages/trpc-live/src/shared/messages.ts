@@ -1,5 +1,6 @@
 // The stream's messages and signals, and the outbox lanes: what the browser and the server both read.
-// Types and one constant; this file imports nothing.
+// Types and one constant; this file imports only the delta patch type.
+import type { DeltaPatch } from './delta.ts';
 
 /** JSON-compatible values that may travel inside a signal. */
 export type LiveJson = string | number | boolean | null | LiveJson[] | { [key: string]: LiveJson };
@@ -122,6 +123,29 @@ export interface LiveResultMessage {
   readonly data: unknown;
 }
 
+/**
+ * A watched query's result as a delta against the result of the same watch
+ * at `base` (same epoch), which the server queued to this connection last.
+ * Sent only to streams whose watch calls said `deltas: true` (an older
+ * client ignores this kind and refetches when its hold runs out), and only
+ * when it is clearly smaller than the whole result. The client applies it
+ * only over exactly that base; otherwise it refetches.
+ */
+export interface LiveDeltaMessage {
+  /** Discriminant: a pushed result as a delta. */
+  readonly kind: 'delta';
+  /** The watch it answers: `watchKey(path, input)`. */
+  readonly watch: string;
+  /** Epoch of the change the result reflects (and of its base). */
+  readonly epoch: string;
+  /** Seq of the newest change the result reflects. */
+  readonly seq: number;
+  /** Seq of the result it applies to. */
+  readonly base: number;
+  /** What changed (`null`: nothing); values travel through the stream's serializer (Dates intact with superjson). */
+  readonly ops: DeltaPatch | null;
+}
+
 /** Why a watched query was not pushed after a change, and must be refetched instead. */
 export type RefetchReason = 'error' | 'too-large' | 'paused' | 'slow';
 
@@ -144,8 +168,8 @@ export interface LiveRefetchMessage {
   readonly reason: RefetchReason;
 }
 
-/** Messages about watched queries: a pushed result, or the order to refetch one. */
-export type LivePushMessage = LiveResultMessage | LiveRefetchMessage;
+/** Messages about watched queries: a pushed result (whole or a delta), or the order to refetch one. */
+export type LivePushMessage = LiveResultMessage | LiveDeltaMessage | LiveRefetchMessage;
 
 /** What the live subscription yields. */
 export type LiveMessage = LiveDataMessage | LiveControlMessage | LivePushMessage;

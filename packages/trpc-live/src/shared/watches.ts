@@ -27,6 +27,14 @@ export interface WatchRequest {
   readonly add?: readonly WatchSpec[];
   /** Watches (`watchKey`s) this holder no longer holds. @default [] */
   readonly remove?: readonly string[];
+  /**
+   * This holder applies `delta` messages: results may come as a delta
+   * against the previous one. A watch gets deltas only while every holder
+   * of it said so. Adding a watch again (any holder) makes its next result
+   * whole (the holder lacks the base a delta would name).
+   * @default false
+   */
+  readonly deltas?: boolean;
 }
 
 /** Why a watch was refused; the client keeps invalidate-and-refetch for it. */

@@ -14,6 +14,7 @@ import type { TopicRegistry } from '../shared/liveTopics.ts';
 import { createPublisher, type Publisher, type PublisherDeclaration } from './publisher.ts';
 import { resolveInvalidations, type RouterSource } from './resolveInvalidations.ts';
 import { DEFAULT_MAX_RESULT_BYTES, DEFAULT_MAX_WATCH_BYTES, DEFAULT_MAX_WATCHES, type WatchRequest, type WatchResponse } from '../shared/watches.ts';
+import { DEFAULT_DELTA_BASE_BYTES } from './pushBases.ts';
 import { createLiveWatches } from './liveWatches.ts';
 import type { PushStats } from './pushResults.ts';
 
@@ -126,6 +127,15 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * @default DEFAULT_MAX_RESULT_BYTES (256 KiB)
    */
   maxResultBytes?: number;
+  /**
+   * Budget (serialized characters) of the previous pushed results the
+   * server keeps, per binding, so the next result of a watch can go as a
+   * delta to streams that hold the previous one (clients that say
+   * `deltas: true`); the least recently pushed is forgotten first, and its
+   * next result goes whole. `0` turns deltas off.
+   * @default DEFAULT_DELTA_BASE_BYTES (8 MiB)
+   */
+  deltaBaseBytes?: number;
 }
 
 /** What the middleware receives from tRPC (the subset it reads). */
@@ -261,6 +271,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
       maxWatchBytes: positiveOption('maxWatchBytes', options.maxWatchBytes, DEFAULT_MAX_WATCH_BYTES),
     },
     maxResultBytes: positiveOption('maxResultBytes', options.maxResultBytes, DEFAULT_MAX_RESULT_BYTES),
+    deltaBaseBytes: options.deltaBaseBytes === 0 ? 0 : positiveOption('deltaBaseBytes', options.deltaBaseBytes, DEFAULT_DELTA_BASE_BYTES),
     onError: (error, path) => logger.error(`[trpc-live] computing the pushed result of ${path} failed:`, error),
   });
 

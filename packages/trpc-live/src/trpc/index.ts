@@ -12,6 +12,7 @@ export { liveStreamInput, MAX_STREAM_TOPICS } from './liveInput.ts';
 export { liveWatchInput, MAX_WATCH_CHANGES, MAX_WATCH_KEY_LENGTH } from './watchInput.ts';
 export type { LiveWatchInput } from './watchInput.ts';
 export type { PushStats } from './pushResults.ts';
+export { DEFAULT_DELTA_BASE_BYTES } from './pushBases.ts';
 export type { LiveStreamInput } from './liveInput.ts';
 export type {
   DeclaredInvalidates,

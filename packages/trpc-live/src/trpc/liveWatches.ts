@@ -27,6 +27,8 @@ export interface LiveWatchesOptions<TCtx> {
   readonly router: () => RouterSource | undefined;
   readonly limits: WatchLimits;
   readonly maxResultBytes: number;
+  /** See `CreateLiveOptions.deltaBaseBytes`. */
+  readonly deltaBaseBytes: number;
   /** A computation failed with a server error. */
   readonly onError: (error: unknown, path: string) => void;
 }
@@ -68,6 +70,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       matcher,
       router: () => resolveRouter(options.router()!),
       maxResultBytes: options.maxResultBytes,
+      deltaBaseBytes: options.deltaBaseBytes,
       onError: options.onError,
     });
     const offTap = hub.tap((entry) => pusher.observe(entry));
@@ -114,6 +117,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       const connection = owned(hub, ctx, parsed.data.connectionId);
       const set = attach(hub).watches.setOf(connection);
       const holder = parsed.data.holder ?? DEFAULT_HOLDER;
+      const deltas = parsed.data.deltas === true;
       for (const key of parsed.data.remove ?? []) set.release(key, holder);
 
       // Request order, each key once: `null` accepted (or pending authorization), else refused.
@@ -123,7 +127,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       for (const spec of parsed.data.add ?? []) {
         const key = watchKey(spec.path, spec.input);
         if (outcomes.has(key)) continue;
-        if (set.hold(key, holder, ctx)) {
+        if (set.hold(key, holder, ctx, deltas)) {
           outcomes.set(key, null);
           continue;
         }
@@ -146,7 +150,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
         set.unreserve(w.key);
         if (errors[i] !== null) refuse(w.key, 'refused', safeMessage(errors[i]));
         else if (!connection.closed) {
-          set.add({ key: w.key, path: w.path, input: w.input, queryKey: queryKeyOf(w.path, w.input), mode: w.mode, ctx, since }, holder);
+          set.add({ key: w.key, path: w.path, input: w.input, queryKey: queryKeyOf(w.path, w.input), mode: w.mode, ctx, since }, holder, deltas);
         }
       });
       // The stream closed meanwhile: its watches are gone, the same answer as a closed stream.

@@ -1,11 +1,30 @@
 import type { AnyTRPCRouter } from '@trpc/server';
 import { receives, type Frame, type Hub, type PublishedEntry } from '../core/index.ts';
+import { diffValues } from '../shared/delta.ts';
 import type { RefetchReason } from '../shared/messages.ts';
 import type { QueryMatcher } from '../shared/queryMatcher.ts';
 import { callQuery, isClientError } from './callQuery.ts';
 import { changedKeys } from './changedKeys.ts';
+import { PushBases } from './pushBases.ts';
 import type { WatchRegistry } from './watchRegistry.ts';
-import type { WatchSet, WatchStart } from './watchSet.ts';
+import { WatchSet, type WatchStart } from './watchSet.ts';
+
+/**
+ * A delta is sent instead of the whole result only when its frame is under
+ * this share of the whole frame's size: a delta the client cannot apply
+ * costs a refetch, so a small saving is not worth it. Measured on the demo
+ * (test/server/pushDeltaSize.test.ts): a new order on orders.list (50 rows)
+ * is ~3% of the whole, products.list ~4%, dashboard.stats ~30%.
+ */
+export const DELTA_MAX_SHARE = 0.5;
+
+/** A computed result: its whole frame, and its delta frame when one is worth sending. */
+interface Computed {
+  readonly whole: Frame;
+  readonly delta: Frame | null;
+  /** The seq the delta applies to. */
+  readonly base: number;
+}
 
 /** One computation to run: the newest change it reflects and the streams that get its result. */
 interface Job<TCtx> {
@@ -31,14 +50,16 @@ interface Slot<TCtx> {
 export interface PushStats {
   /** Queries computed after a change (each distinct watch once per scope, or once per connection). */
   computations: number;
-  /** `result` frames handed to connections. */
+  /** `result` frames (whole results) handed to connections. */
   results: number;
+  /** `delta` frames handed to connections. */
+  deltas: number;
   /** `refetch` frames handed to connections, by reason. */
   refetches: Record<RefetchReason, number>;
 }
 
 /** Fresh {@link PushStats}. */
-export const emptyPushStats = (): PushStats => ({ computations: 0, results: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } });
+export const emptyPushStats = (): PushStats => ({ computations: 0, results: 0, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } });
 
 /** What {@link ResultPusher} needs from the binding. */
 export interface ResultPusherOptions<TCtx> {
@@ -52,6 +73,8 @@ export interface ResultPusherOptions<TCtx> {
   readonly maxResultBytes: number;
   /** A computation failed with a server error (a client error, e.g. NOT_FOUND after a delete, is not reported). */
   readonly onError: (error: unknown, path: string) => void;
+  /** Budget of the previous results kept for deltas (`0`: never send deltas). @default DEFAULT_DELTA_BASE_BYTES (8 MiB) */
+  readonly deltaBaseBytes?: number;
   /** Runs `fn` after the current macrotask (every publish of one mutation is one batch). @default setImmediate */
   readonly defer?: (fn: () => void) => void;
 }
@@ -82,11 +105,13 @@ export class ResultPusher<TCtx> {
   private scheduled = false;
   private readonly slots = new Map<string, Slot<TCtx>>();
   private readonly defer: (fn: () => void) => void;
+  private readonly bases: PushBases | null;
   /** Counters since this pusher started. */
   readonly stats: PushStats = emptyPushStats();
 
   constructor(private readonly options: ResultPusherOptions<TCtx>) {
     this.defer = options.defer ?? defaultDefer;
+    this.bases = options.deltaBaseBytes === 0 ? null : new PushBases(options.deltaBaseBytes);
   }
 
   /** The hub's tap: costs a map lookup for a scope where nobody watches anything. */
@@ -152,11 +177,11 @@ export class ResultPusher<TCtx> {
       while (slot.next) {
         const job = slot.next;
         slot.next = null;
-        const frame = await this.compute(slot, job);
-        if (!frame) continue;
+        const computed = await this.compute(slotKey, slot, job);
+        if (!computed) continue;
         // After the change's invalidation has reached every connection (a burst is routed in slices).
         await new Promise<void>((resolve) => this.options.hub.whenRouted(resolve));
-        this.write(slot, job, frame);
+        this.write(slot, job, computed);
       }
     } catch (error) {
       // Not expected (compute catches what the query throws): report it rather than lose it silently.
@@ -166,8 +191,8 @@ export class ResultPusher<TCtx> {
     }
   }
 
-  /** The job's frame: its result, or a refetch order; `null` when no recipient still watches. */
-  private async compute(slot: Slot<TCtx>, job: Job<TCtx>): Promise<Frame | null> {
+  /** The job's frames: its result (and delta), or a refetch order; `null` when no recipient still watches. */
+  private async compute(slotKey: string, slot: Slot<TCtx>, job: Job<TCtx>): Promise<Computed | null> {
     let ctx: TCtx | undefined;
     let found = false;
     for (const set of job.recipients) {
@@ -184,38 +209,71 @@ export class ResultPusher<TCtx> {
       data = await callQuery(await this.options.router(), slot.path, slot.input, ctx);
     } catch (error) {
       if (!isClientError(error)) this.options.onError(error, slot.path);
-      return this.refetch(slot, job, 'error');
+      return this.failed(slotKey, slot, job, 'error');
     }
-    let frame: Frame;
+    let whole: Frame;
     try {
-      frame = this.options.hub.pushFrame({ kind: 'result', watch: slot.watch, epoch: job.epoch, seq: job.seq, data });
+      whole = this.options.hub.pushFrame({ kind: 'result', watch: slot.watch, epoch: job.epoch, seq: job.seq, data });
     } catch (error) {
       // The hub's serializer refused the result (e.g. a BigInt without superjson).
       this.options.onError(error, slot.path);
-      return this.refetch(slot, job, 'error');
+      return this.failed(slotKey, slot, job, 'error');
     }
-    return frame.bytes > this.options.maxResultBytes ? this.refetch(slot, job, 'too-large') : frame;
+    if (whole.bytes > this.options.maxResultBytes) return this.failed(slotKey, slot, job, 'too-large');
+    const previous = this.bases?.get(slotKey);
+    let delta: Frame | null = null;
+    if (previous && previous.epoch === job.epoch && previous.seq < job.seq) {
+      // Diffed once and encoded once for every recipient that holds the previous result.
+      const ops = diffValues(previous.data, data);
+      const frame = this.options.hub.pushFrame({ kind: 'delta', watch: slot.watch, epoch: job.epoch, seq: job.seq, base: previous.seq, ops });
+      if (frame.bytes < whole.bytes * DELTA_MAX_SHARE) delta = frame;
+    }
+    this.bases?.set(slotKey, { epoch: job.epoch, seq: job.seq, data, bytes: whole.bytes });
+    return { whole, delta, base: previous?.seq ?? 0 };
+  }
+
+  /** A refetch order for every recipient; the slot's previous result is forgotten (nobody gets this one). */
+  private failed(slotKey: string, slot: Slot<TCtx>, job: Job<TCtx>, reason: RefetchReason): Computed {
+    this.bases?.delete(slotKey);
+    return { whole: this.refetch(slot, job, reason), delta: null, base: 0 };
   }
 
   private refetch(slot: Slot<TCtx>, job: Job<TCtx>, reason: RefetchReason): Frame {
     return this.options.hub.pushFrame({ kind: 'refetch', watch: slot.watch, epoch: job.epoch, seq: job.seq, reason });
   }
 
-  /** One frame to every recipient that still watches; a paused or congested one gets a refetch order instead. */
-  private write(slot: Slot<TCtx>, job: Job<TCtx>, frame: Frame): void {
-    const isResult = frame.message.kind === 'result';
+  /**
+   * One frame to every recipient that still watches: the delta to those
+   * the previous result was queued to last (and that apply deltas), else
+   * the whole result; a paused or congested one gets a refetch order instead.
+   */
+  private write(slot: Slot<TCtx>, job: Job<TCtx>, computed: Computed): void {
+    const { whole, delta, base } = computed;
+    const isResult = whole.message.kind === 'result';
     let paused: Frame | undefined;
     let slow: Frame | undefined;
     for (const set of job.recipients) {
       const connection = set.connection;
-      if (connection.closed || !set.watches.has(slot.watch)) continue;
-      let out = frame;
+      const watch = set.watches.get(slot.watch);
+      if (connection.closed || !watch) continue;
+      let out = whole;
+      // Over exactly the base it names, and not replacing a pending frame (the stream would never see that base).
+      if (delta && watch.sent?.epoch === job.epoch && watch.sent.seq === base && WatchSet.takesDeltas(watch) && !connection.pushPending(slot.watch)) {
+        out = delta;
+      }
       // A paused stream holds no data; a congested one would collapse (and drop it) soon.
       if (isResult && connection.paused) out = paused ??= this.refetch(slot, job, 'paused');
-      else if (isResult && connection.congested(frame.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
+      else if (isResult && connection.congested(out.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
       connection.push(out);
-      if (out.message.kind === 'refetch') this.stats.refetches[out.message.reason]++;
-      else this.stats.results++;
+      const kind = out.message.kind;
+      if (kind === 'refetch') {
+        this.stats.refetches[(out.message as { reason: RefetchReason }).reason]++;
+        watch.sent = null;
+      } else {
+        if (kind === 'delta') this.stats.deltas++;
+        else this.stats.results++;
+        watch.sent = { epoch: job.epoch, seq: job.seq };
+      }
     }
   }
 }

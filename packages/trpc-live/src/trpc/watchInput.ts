@@ -47,6 +47,7 @@ export const liveWatchInput = z
       .array(z.string().min(1).max(MAX_WATCH_KEY_LENGTH))
       .max(MAX_WATCH_CHANGES, `At most ${MAX_WATCH_CHANGES} watches per call`)
       .optional(),
+    deltas: z.boolean().optional(),
   })
   .strict();
 

@@ -21,6 +21,14 @@ export interface Watch<TCtx> {
   readonly mode: PushMode;
   /** Tabs that hold it: it stays while any does. */
   readonly holders: Set<string>;
+  /** Holders whose last watch call of it did not say `deltas: true`: while any does, results go whole. */
+  readonly plain: Set<string>;
+  /**
+   * The result last queued to this connection for it (`null`: none, or
+   * since then a refetch order, or a holder added it again): a delta goes
+   * only over exactly this one.
+   */
+  sent: WatchStart | null;
   /** The context of the latest watch call that held it: computations run with it. */
   ctx: TCtx;
   /** Changes up to this position are not pushed. */
@@ -52,19 +60,33 @@ export class WatchSet<TCtx> {
     private readonly onChange: (set: WatchSet<TCtx>, key: string, present: boolean) => void,
   ) {}
 
-  /** Adds `holder` to an existing watch; false when there is none. */
-  hold(key: string, holder: string, ctx: TCtx): boolean {
+  /**
+   * Adds `holder` to an existing watch; false when there is none. Its next
+   * result goes whole: the holder (a new tab, or one that lost the base)
+   * may not hold the previous one.
+   */
+  hold(key: string, holder: string, ctx: TCtx, deltas = false): boolean {
     const watch = this.watches.get(key);
     if (!watch) return false;
     watch.holders.add(holder);
+    if (deltas) watch.plain.delete(holder);
+    else watch.plain.add(holder);
     watch.ctx = ctx;
+    watch.sent = null;
     return true;
+  }
+
+  /** True when every holder of the watch applies deltas. */
+  static takesDeltas(watch: Watch<unknown>): boolean {
+    return watch.plain.size === 0;
   }
 
   /** Drops `holder` from a watch, and the watch once nobody holds it. */
   release(key: string, holder: string): void {
     const watch = this.watches.get(key);
-    if (!watch || !watch.holders.delete(holder) || watch.holders.size) return;
+    if (!watch || !watch.holders.delete(holder)) return;
+    watch.plain.delete(holder);
+    if (watch.holders.size) return;
     this.watches.delete(key);
     this.bytes -= key.length;
     this.onChange(this, key, false);
@@ -87,9 +109,9 @@ export class WatchSet<TCtx> {
   }
 
   /** Adds a reserved watch (after {@link unreserve}); joins an existing one (a concurrent call) instead. */
-  add(watch: Omit<Watch<TCtx>, 'holders'>, holder: string): void {
-    if (this.hold(watch.key, holder, watch.ctx)) return;
-    this.watches.set(watch.key, { ...watch, holders: new Set([holder]) });
+  add(watch: Omit<Watch<TCtx>, 'holders' | 'plain' | 'sent'>, holder: string, deltas = false): void {
+    if (this.hold(watch.key, holder, watch.ctx, deltas)) return;
+    this.watches.set(watch.key, { ...watch, holders: new Set([holder]), plain: new Set(deltas ? [] : [holder]), sent: null });
     this.bytes += watch.key.length;
     this.onChange(this, watch.key, true);
   }
