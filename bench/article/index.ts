@@ -41,10 +41,11 @@
  * the pushed variant's goals (goals.ts). The report is report.ts.
  *
  * Duration: each variant run is its phases (FULL: 10 simulated minutes, 100
- * s of real time) plus ~40 s of start-up, warm-up, tour and drain (measured:
- * 37 s per run in the quick plan, 38 s in the last two-variant full run), so
- * the full plan, 4 variants × 3 runs, takes about 28 minutes; `--quick` (1
- * run, 10 users, 6 simulated minutes) about 6.5 minutes (389 s measured).
+ * s of real time) plus ~50 s of start-up (100 sign-ins, 600 tabs), warm-up,
+ * tour, drain and oracle (measured at 100 users: 41 s polling, 48 s live, 56
+ * s pushed), so the full plan, 4 variants × 3 runs, takes about 30 minutes;
+ * `--quick` (1 run, 10 users, 6 simulated minutes) about 6.5 minutes (389 s
+ * measured).
  */
 import { quantile, tail, type BenchOptions, type BenchResult } from '../lib/report';
 import { planCpuPinning } from '../lib/cpuPinning';
