@@ -1,6 +1,7 @@
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveInvalidator, type LiveVisibility } from 'trpc-live/client';
+import { diffValues } from '../../../packages/trpc-live/src/shared/delta';
 import type { LiveMessage } from '../../../packages/trpc-live/src/shared/messages';
 import { defineResources } from '../../../packages/trpc-live/src/shared/registry';
 import { watchKey, type WatchRequest, type WatchResponse } from '../../../packages/trpc-live/src/shared/watches';
@@ -361,6 +362,82 @@ describe('pushed results', () => {
     t.invalidator.receive(invalidate('ord_1', 5));
     await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the plain refetch');
     expect(t.invalidator.pushedStats.held).toBe(0);
+  });
+});
+
+describe('pushed deltas', () => {
+  let t: ReturnType<typeof setup>;
+  afterEach(() => t.close());
+  const at = (day: number) => new Date(Date.UTC(2026, 0, day));
+  const list = (...ids: number[]) => ({ name: 'orders.list', items: ids.map((id) => ({ id, at: at(id) })) });
+  const W_LIST = watchKey('orders.list', undefined);
+  const delta = (seq: number, base: number, before: unknown, after: unknown): LiveMessage => ({
+    kind: 'delta',
+    watch: W_LIST,
+    epoch: EPOCH,
+    seq,
+    base,
+    ops: diffValues(before, after),
+  });
+  /** A mounted, fetched and confirmed orders.list that then got the whole result `list(1, 2)` at seq 6. */
+  async function withBase() {
+    t = setup();
+    t.mount('orders.list');
+    await t.settle();
+    await t.connect();
+    t.invalidator.receive(result(W_LIST, 6, list(1, 2)));
+  }
+
+  it('says in its watch calls that it applies deltas', async () => {
+    await withBase();
+    expect(t.server.requests[0]).toMatchObject({ deltas: true });
+  });
+
+  it('applies a delta over exactly its base, Dates intact, and its invalidation fetches nothing', async () => {
+    await withBase();
+    t.invalidator.receive(invalidate('ord_3', 7));
+    t.invalidator.receive(delta(7, 6, list(1, 2), list(3, 1, 2)));
+    const data = t.queryClient.getQueryData<ReturnType<typeof list>>(key('orders.list'));
+    expect(data).toEqual(list(3, 1, 2));
+    expect(data!.items[0]!.at).toBeInstanceOf(Date);
+    await sleep(HOLD_MS * 2);
+    await t.settle();
+    expect(t.fetchesOf('orders.list')).toBe(1);
+    expect(t.invalidator.pushedStats).toMatchObject({ results: 2, deltas: 1, deltaMisses: 0, timeouts: 0 });
+  });
+
+  it('refetches a delta over another base than the one it holds, and adds the watch again so the next result is whole', async () => {
+    await withBase();
+    const requests = t.server.requests.length;
+    t.invalidator.receive(invalidate('ord_3', 8));
+    t.invalidator.receive(delta(8, 7, list(1), list(3, 1)));
+    await waitFor(() => t.fetchesOf('orders.list') === 2, 'the refetch');
+    await waitFor(() => t.server.requests.length > requests, 'the watch added again');
+    expect(t.server.requests.at(-1)!.add!.map((spec) => spec.path)).toEqual(['orders.list']);
+    expect(t.invalidator.pushedStats).toMatchObject({ deltas: 0, deltaMisses: 1 });
+    await t.settle();
+    expect(t.data('orders.list')).toEqual({ name: 'orders.list', v: 0 }); // what the fetch returned, not a guess
+  });
+
+  it('refetches a delta that does not fit its base', async () => {
+    await withBase();
+    t.invalidator.receive({ kind: 'delta', watch: W_LIST, epoch: EPOCH, seq: 7, base: 6, ops: { a: [[5, 1]] } });
+    await waitFor(() => t.fetchesOf('orders.list') === 2, 'the refetch');
+    expect(t.invalidator.pushedStats.deltaMisses).toBe(1);
+  });
+
+  it('after a fetch replaced the data, rebuilds a newer delta over the pushed base it kept, and ignores one the fetch already reflects', async () => {
+    await withBase();
+    // A fetch that started after the change at seq 7 was heard of lands (its data is the test database's).
+    t.invalidator.receive({ kind: 'invalidate', resource: 'products', action: 'updated', seq: 7 });
+    await t.queryClient.refetchQueries({ queryKey: key('orders.list'), exact: true });
+    expect(t.data('orders.list')).toEqual({ name: 'orders.list', v: 0 });
+    t.invalidator.receive(delta(7, 6, list(1, 2), list(1, 2, 7)));
+    expect(t.data('orders.list')).toEqual({ name: 'orders.list', v: 0 });
+    t.invalidator.receive(delta(8, 7, list(1, 2, 7), list(8, 1, 2, 7)));
+    expect(t.queryClient.getQueryData(key('orders.list'))).toEqual(list(8, 1, 2, 7));
+    expect(t.invalidator.pushedStats).toMatchObject({ deltas: 2, deltaMisses: 0, staleResults: 1 });
+    expect(t.fetchesOf('orders.list')).toBe(2);
   });
 });
 

@@ -2,6 +2,7 @@ import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveInvalidator, type LiveInvalidator, type LiveVisibility } from 'trpc-live/client';
 import { createSharedLiveStream, type SharedLiveStream } from 'trpc-live/react';
+import { diffValues } from '../../../packages/trpc-live/src/shared/delta';
 import { defineResources } from '../../../packages/trpc-live/src/shared/registry';
 import { watchKey, type WatchRequest, type WatchResponse } from '../../../packages/trpc-live/src/shared/watches';
 import { waitFor } from '../../helpers/wait';
@@ -123,6 +124,39 @@ describe('pushed results across the tabs of one browser', () => {
     await sleep(400);
     expect([a, b, c].map((tab) => tab.fetches)).toEqual([1, 1, 1]);
     expect([a, b, c].map((tab) => tab.invalidator.pushedStats.timeouts)).toEqual([0, 0, 0]);
+  });
+
+  it('relays a delta to every tab, which applies it over the result it holds, and a tab that joined after that result refetches instead', async () => {
+    const locks = createLocks();
+    const name = `push${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name, 'hidden');
+    await waitFor(() => b.stream.status().role === 'follower', 'B to follow');
+    a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
+    await waitFor(() => holdersOf('conn-a').size === 2, 'A and B to watch');
+    const before = { v: 1, at: new Date(Date.UTC(2026, 0, 1)), lines: [{ id: 1, n: 1 }] };
+    const after = { v: 2, at: new Date(Date.UTC(2026, 0, 2)), lines: [{ id: 2, n: 5 }, { id: 1, n: 1 }] };
+    a.invalidator.receive({ kind: 'result', watch: WATCH, epoch: EPOCH, seq: 6, data: before });
+    await waitFor(() => [a, b].every((tab) => (tab.data() as { v: number }).v === 1), 'A and B to hold the result');
+    const c = openTab(locks, name);
+    await waitFor(() => holdersOf('conn-a').size === 3, 'C to watch');
+    await sleep(10);
+    const cRequests = requests.filter((r) => r.holder === requests.at(-1)!.holder).length;
+
+    a.invalidator.receive({ kind: 'invalidate', resource: 'orders', id: 'ord_1', action: 'updated', seq: 7 }, `${EPOCH}:7`);
+    a.invalidator.receive({ kind: 'delta', watch: WATCH, epoch: EPOCH, seq: 7, base: 6, ops: diffValues(before, after) });
+    await waitFor(() => [a, b].every((tab) => (tab.data() as { v: number }).v === 2), 'A and B to apply the delta');
+    for (const tab of [a, b]) {
+      expect(tab.data()).toEqual(after);
+      expect((tab.data() as typeof after).at).toBeInstanceOf(Date);
+    }
+    await waitFor(() => c.fetches === 2, 'C to refetch');
+    await sleep(50);
+    expect([a, b].map((tab) => tab.fetches)).toEqual([1, 1]);
+    expect([a, b, c].map((tab) => tab.invalidator.pushedStats.deltaMisses)).toEqual([0, 0, 1]);
+    // C added its watch again: the server's next result of it is whole.
+    expect(requests.filter((r) => r.holder === requests.at(-1)!.holder).length).toBe(cRequests + 1);
   });
 
   it("sends every tab's watches again for the new leader's connection after a takeover", async () => {
