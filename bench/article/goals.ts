@@ -1,6 +1,7 @@
 import { fmt, formatTail, tailWithin } from '../lib/report';
 import { breakEven, describeBreakEven } from './breakEven';
 import type { ArticlePlan, VariantRun } from './runVariant';
+import { DEFAULT_HOLD_MS } from 'trpc-live/client';
 import { byPhase, freshnessStats, ms, pairedRatio, pct, phaseOf, show, switchStats, type Stat } from './stats';
 
 /** Issue 17 item 9: the goals of the pushed variant (d), against (a) polling every tab and (b) TanStack's polling. */
@@ -89,7 +90,13 @@ export function pushedGoals(plan: ArticlePlan, runs: readonly VariantRun[]): Goa
       phase: phase.name,
       value: `${pct(s.outdated.median)} (${s.outdatedCount} of ${s.count} switches, all runs)`,
       verdict: s.count ? verdictOf(s.outdatedCount === 0) : 'undetermined',
-      ...(s.outdatedCount ? { by: `${s.outdatedCount} switch(es) showed outdated data` } : {}),
+      ...(s.outdatedCount
+        ? {
+            by:
+              `${s.outdatedCount} switch(es) showed outdated data` +
+              (s.inFlightCount ? `, ${s.inFlightCount} of them only by changes committed less than ${DEFAULT_HOLD_MS} ms before the switch (in flight)` : ''),
+          }
+        : {}),
     });
   }
   for (const [what, pick] of [

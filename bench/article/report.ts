@@ -404,7 +404,7 @@ export function saturation(plan: ArticlePlan, runs: readonly VariantRun[]): stri
   if (!hits.length) return 'No phase saturated the server’s or the browsers’ cores (< 90% in every run).';
   const browsers = hits.some((h) => h.includes('simulated browsers'));
   return (
-    `**Saturated** (≥ 90% of the cores given, in some run): ${hits.join('; ')}. ` +
+    `**Saturated** (≥ 90% of the cores given, or the browsers' event loop delayed ≥ ${LOOP_DELAY_FLAG_MS} ms at p99, in some run): ${hits.join('; ')}. ` +
     (browsers
       ? `Times measured there include the simulated browsers' own queueing (${plan.tenants * plan.usersPerTenant} browsers × 6 tabs share ${clientCores} core${clientCores > 1 ? 's' : ''}; a real browser has its own)${pinned ? `; ${PIN_ENV}=0 lets them use every core, the server's too` : ''}.`
       : 'Times measured there include the server’s queueing.')

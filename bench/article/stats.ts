@@ -1,6 +1,7 @@
 import { fmt, median, quantile, tailOfRuns } from '../lib/report';
 import type { PhaseFigures, VariantRun } from './runVariant';
 import type { Variant } from './variants';
+import { DEFAULT_HOLD_MS } from 'trpc-live/client';
 
 /** A figure over several runs: their median, min and max. */
 export interface Stat {
@@ -82,6 +83,8 @@ export function switchStats(figures: readonly PhaseFigures[]) {
   return {
     count: sumOf(figures.map((f) => f.switches.length)),
     outdatedCount: sumOf(figures.map((f) => outdated(f).length)),
+    /** Outdated only by changes committed less than the client's hold bound before the switch: their result or signal was still in flight. */
+    inFlightCount: sumOf(figures.map((f) => outdated(f).filter((s) => s.ageMs < DEFAULT_HOLD_MS).length)),
     unresolved: sumOf(figures.map((f) => f.switches.filter((s) => !Number.isFinite(s.freshMs)).length)),
     outdated: stat(perRun.map((f) => outdated(f).length / f.switches.length)),
     ageP50: stat(perRun.map((f) => quantile(outdated(f).map((s) => s.ageMs), 0.5))),
