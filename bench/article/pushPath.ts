@@ -8,7 +8,8 @@ import type { ObserverLog } from './users';
 /** A pushed-variant stream frame as a browser first got it. */
 export interface FrameRecord {
   readonly user: number;
-  readonly kind: 'result' | 'refetch';
+  /** A whole result, a delta over the previous one (both carry the data), or a refetch. */
+  readonly kind: 'result' | 'delta' | 'refetch';
   /** watchKey(path, input) of the query it is for. */
   readonly watch: string;
   /** Seq of the newest change it reflects. */
@@ -19,7 +20,7 @@ export interface FrameRecord {
 
 /** Where the pushed variant's time to fresh data goes, per (mutation, observer of the tab on screen) pair that a push made fresh. */
 export interface PushPath {
-  /** Commit → the result frame for that query (seq at or past the mutation's first publish) reached the browser: the server's computation, the write, the wire. */
+  /** Commit → the result (or delta) frame for that query (seq at or past the mutation's first publish) reached the browser: the server's computation, the write, the wire. */
   readonly toFrame: number[];
   /** That frame's arrival → the observer of the tab on screen held the data: the relay to the tab and the write into its cache. */
   readonly toHeld: number[];
@@ -40,7 +41,7 @@ export function watchKeyOf(queryKey: readonly unknown[]): string {
 /**
  * Splits the pushed variant's freshness on the tab on screen in two: for
  * each pair whose fresh data came by push (reflects.ts decides which update
- * that is, as freshness.ts does), the first `result` frame for the query's
+ * that is, as freshness.ts does), the first `result` or `delta` frame for the query's
  * watch with a seq at or past the mutation's first publish (`seq`, from the
  * mutation response's fence; a diagnostic, no oracle reads it) that the user's
  * browser received no later than the data was held. Pairs of a user who
@@ -55,7 +56,7 @@ export function measurePushPath(
 ): PushPath {
   const byUserWatch = new Map<string, FrameRecord[]>();
   for (const frame of frames) {
-    if (frame.kind !== 'result') continue;
+    if (frame.kind === 'refetch') continue;
     const key = `${frame.user}\n${frame.watch}`;
     const list = byUserWatch.get(key) ?? [];
     list.push(frame);

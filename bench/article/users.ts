@@ -102,7 +102,7 @@ interface Browser {
   visible: number;
 }
 
-/** Pushed variant: when each result/refetch frame first reached each browser (its stream's tab), deduplicated by `kind|watch|seq|browser`. */
+/** Pushed variant: when each result/delta/refetch frame first reached each browser (its stream's tab), deduplicated by `kind|watch|seq|browser`. */
 const frameSeen = new Set<string>();
 const frames: FrameRecord[] = [];
 
@@ -176,7 +176,7 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
     // The first tab to get a frame is the one holding the stream; the others get the leader's relay after it.
     tab.unsubscribes.push(
       invalidator.subscribe((message) => {
-        if (message.kind !== 'result' && message.kind !== 'refetch') return;
+        if (message.kind !== 'result' && message.kind !== 'delta' && message.kind !== 'refetch') return;
         const id = `${message.kind}|${message.watch}|${message.seq}|${browser.index}`;
         if (frameSeen.has(id)) return;
         frameSeen.add(id);

@@ -121,7 +121,8 @@ describe('article benchmark: where the pushed variant\u2019s time goes', () => {
     const frames: FrameRecord[] = [
       { user: 0, kind: 'result', watch: watchKeyOf(listKey), seq: 6, at: 1001 }, // an older change's result
       { user: 1, kind: 'result', watch: watchKeyOf(listKey), seq: 7, at: 1002 }, // another browser
-      { user: 0, kind: 'result', watch: watchKeyOf(listKey), seq: 7, at: 1008 },
+      { user: 0, kind: 'refetch', watch: watchKeyOf(listKey), seq: 7, at: 1006 }, // no data
+      { user: 0, kind: 'delta', watch: watchKeyOf(listKey), seq: 7, at: 1008 },
     ];
     const path = measurePushPath([change], [log([[PUSHED, 1011, 1, state(1)]])], frames, visible, createReflectOracle([change]));
     expect(path).toEqual({ toFrame: [8], toHeld: [3], unmatched: 0 });
