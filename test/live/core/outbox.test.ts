@@ -53,3 +53,16 @@ describe('Outbox: the lone frame is an ordinary instant frame', () => {
     expect(outbox.take({ batched: true, coalesced: false }).map((f) => f.seq)).toEqual([2, 3, 4]);
   });
 });
+
+describe('Outbox.has', () => {
+  it('tells whether a key is pending, as the lone frame, in a lane or dirty, and not once taken', () => {
+    const outbox = new Outbox(defaultOutboxLimits, {});
+    outbox.push(frame(1, 'push w'));
+    expect([outbox.has('push w'), outbox.has('push x')]).toEqual([true, false]);
+    outbox.push(frame(2, 'b', 'batched'));
+    outbox.pushDirty(frame(3, 'd', 'batched'));
+    expect([outbox.has('push w'), outbox.has('b'), outbox.has('d'), outbox.has('x')]).toEqual([true, true, true, false]);
+    outbox.take({ batched: true, coalesced: true });
+    expect([outbox.has('push w'), outbox.has('b')]).toEqual([false, false]);
+  });
+});

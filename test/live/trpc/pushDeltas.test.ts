@@ -89,6 +89,19 @@ describe('pushed deltas', () => {
     expect(paused!.pushed()[2]!.message.kind).toBe('delta');
   });
 
+  it('sends the whole result to a stream whose previous frame of the watch still waits in its outbox (a delta would replace its base)', async () => {
+    const { app, addOnTop } = appWithOrders(30);
+    const [held, steady] = await watchAll(app, [staff, admin]);
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => held!.pushed().length === 1 && steady!.pushed().length === 1, 'the first result');
+    // As if the first result were still queued on this stream (its socket not taking data).
+    held!.connection.pushPending = () => true;
+    addOnTop('p1');
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => held!.pushed().length === 2 && steady!.pushed().length === 2, 'the second result');
+    expect([held!.pushed()[1]!.message.kind, steady!.pushed()[1]!.message.kind]).toEqual(['result', 'delta']);
+  });
+
   it('sends whole results to a stream that did not say it applies deltas, and to every stream with deltaBaseBytes 0', async () => {
     for (const [deltas, options] of [
       [false, {}],
