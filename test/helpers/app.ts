@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHub, type Hub, type HubOptions } from 'trpc-live/core';
+import { createHub, type Hub, type HubOptions, type LiveMessage } from 'trpc-live/core';
 import { signSession } from '../../src/server/auth/session';
 import { createContext } from '../../src/server/context';
 import { openDb, setDb, type Db } from '../../src/server/db/database';
@@ -22,6 +22,14 @@ export async function sessionCookieFor(email: DemoEmail): Promise<string> {
 const createCaller = createCallerFactory(appRouter);
 export type Caller = ReturnType<typeof createCaller>;
 
+/** A live stream opened through the app's procedure (see {@link TestApp.openStreamAs}). */
+export interface OpenedStream {
+  /** The connection id its hello carried. */
+  readonly id: string;
+  /** The next message (a tracked frame's message, unwrapped from `[id, message, symbol]`). */
+  next(): Promise<LiveMessage>;
+}
+
 export interface TestApp {
   readonly db: Db;
   readonly hub: Hub;
@@ -30,6 +38,8 @@ export interface TestApp {
   callerAs(email: DemoEmail, options?: { signal?: AbortSignal }): Promise<Caller>;
   /** An unauthenticated caller. */
   anonymous(): Promise<Caller>;
+  /** Opens `email`'s live stream through the `live.stream` procedure, until `signal` aborts. */
+  openStreamAs(email: DemoEmail, signal: AbortSignal): Promise<OpenedStream>;
   close(): Promise<void>;
 }
 
@@ -44,16 +54,26 @@ export async function setupApp(options: HubOptions = {}): Promise<TestApp> {
   const hub = createHub({ ...hubOptions(), ...options });
   setDb(db);
   setHub(hub);
+  const callerAs: TestApp['callerAs'] = async (email, options) => {
+    const headers = new Headers({ cookie: await sessionCookieFor(email) });
+    return createCaller(await createContext({ headers }), options);
+  };
   return {
     db,
     hub,
     dir,
-    async callerAs(email, options) {
-      const headers = new Headers({ cookie: await sessionCookieFor(email) });
-      return createCaller(await createContext({ headers }), options);
-    },
+    callerAs,
     async anonymous() {
       return createCaller(await createContext({ headers: new Headers() }));
+    },
+    async openStreamAs(email, signal) {
+      const caller = await callerAs(email, { signal });
+      const iterator = (await caller.live.stream())[Symbol.asyncIterator]();
+      const unwrap = (value: unknown) => (Array.isArray(value) ? value[1] : value) as LiveMessage;
+      // A fresh stream's hello is tracked (it carries the starting cursor).
+      const hello = unwrap((await iterator.next()).value);
+      if (hello.kind !== 'hello') throw new Error(`the stream opened with ${hello.kind}, not hello`);
+      return { id: hello.connectionId, next: async () => unwrap((await iterator.next()).value) };
     },
     async close() {
       await hub.close();

@@ -14,15 +14,7 @@ describe('live.pause / live.resume', () => {
     await app.close();
   });
 
-  /** Opens bob's stream through the procedure and returns its connection id (from hello). */
-  async function openStream() {
-    const bob = await app.callerAs('bob@acme.test', { signal: controller.signal });
-    const stream = await bob.live.stream();
-    const hello = await stream[Symbol.asyncIterator]().next();
-    // A fresh stream's hello is tracked (it carries the starting cursor): [id, message, symbol].
-    const [, message] = hello.value as unknown as [string, { connectionId: string }];
-    return message.connectionId;
-  }
+  const openStream = async () => (await app.openStreamAs('bob@acme.test', controller.signal)).id;
 
   it('pauses and resumes the caller own stream', async () => {
     const id = await openStream();

@@ -65,19 +65,7 @@ describe('live.watch through the app router', () => {
     await app.close();
   });
 
-  /** Opens bob's stream through the procedure; returns its connection id and the message iterator. */
-  async function openStream() {
-    const bob = await app.callerAs('bob@acme.test', { signal: controller.signal });
-    const iterator = (await bob.live.stream())[Symbol.asyncIterator]();
-    const hello = await iterator.next();
-    const [, message] = hello.value as unknown as [string, { connectionId: string }];
-    /** The next message (tracked frames come as `[id, message, symbol]`). */
-    const next = async (): Promise<LiveMessage> => {
-      const { value } = await iterator.next();
-      return (Array.isArray(value) ? value[1] : value) as LiveMessage;
-    };
-    return { id: message.connectionId, next };
-  }
+  const openStream = () => app.openStreamAs('bob@acme.test', controller.signal);
 
   it('refuses a staff user another tenant\'s order and an unknown path, and accepts their own order', async () => {
     const { id } = await openStream();
