@@ -226,8 +226,8 @@ export interface Live<TCtx, TRegistry extends ResourceRegistry = ResourceRegistr
   watch(ctx: TCtx, request: WatchRequest): Promise<WatchResponse>;
   /**
    * Counters of pushed results since the binding's first watch call on its
-   * current hub: computations, `result` frames and `refetch` frames by
-   * reason (written per recipient). A snapshot; for dashboards and benchmarks.
+   * current hub: computations, `result` and `delta` frames, and `refetch`
+   * frames by reason (counted per recipient). A snapshot; for dashboards and benchmarks.
    */
   pushStats(): PushStats;
 }
