@@ -134,15 +134,21 @@ function setup(options: { visible?: boolean; watch?: boolean } = {}) {
   };
 }
 
+/** `setup()` with `orders.byId(ord_1)` mounted, fetched once, and its watch confirmed on connection c1: most tests start here. */
+async function watchingOrder(): Promise<ReturnType<typeof setup>> {
+  const t = setup();
+  t.mount('orders.byId', ORD_1);
+  await t.settle();
+  await t.connect();
+  return t;
+}
+
 describe('pushed results', () => {
   let t: ReturnType<typeof setup>;
   afterEach(() => t.close());
 
   it('applies a pushed result over older data without a fetch', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     const row = t.change('orders.byId', ORD_1);
     t.invalidator.receive(result(W_ORD_1, 6, row));
     expect(t.data('orders.byId', ORD_1)).toEqual({ name: row.name, v: 1 });
@@ -152,10 +158,7 @@ describe('pushed results', () => {
   });
 
   it('ignores a pushed result older than the data the query holds', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     const older = t.change('orders.byId', ORD_1);
     const newer = t.change('orders.byId', ORD_1);
     t.invalidator.receive(result(W_ORD_1, 7, newer));
@@ -180,10 +183,7 @@ describe('pushed results', () => {
   });
 
   it('cancels a fetch in flight that started before the change, so it cannot overwrite the pushed result', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     t.gateFetches();
     // A fetch that read the row before the change (v0) and is still in flight.
     void t.queryClient.refetchQueries({ queryKey: key('orders.byId', ORD_1), exact: true });
@@ -218,10 +218,7 @@ describe('pushed results', () => {
   });
 
   it('refetches a held query once when the server sends refetch for the change', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     t.change('orders.byId', ORD_1);
     t.invalidator.receive(invalidate('ord_1', 6));
     await sleep(10);
@@ -235,10 +232,7 @@ describe('pushed results', () => {
   });
 
   it('keeps holding for a newer change when a late refetch order names an older one the data reflects', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     t.invalidator.receive(result(W_ORD_1, 7, t.change('orders.byId', ORD_1)));
     t.change('orders.byId', ORD_1);
     t.invalidator.receive(invalidate('ord_1', 8));
@@ -252,10 +246,7 @@ describe('pushed results', () => {
   });
 
   it('refetches a held query once when neither its result nor a refetch arrives in time', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     t.change('orders.byId', ORD_1);
     t.invalidator.receive(invalidate('ord_1', 6));
     await sleep(20);
@@ -269,10 +260,7 @@ describe('pushed results', () => {
   });
 
   it('sends no request for a mutation of its own when the fence is followed by the stream copy and the result', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     const row = t.change('orders.byId', ORD_1);
     t.invalidator.receiveFence([{ resource: 'orders', id: 'ord_1', cursor: `${EPOCH}:6` }]);
     // The fence's batch is applied (held) before the stream delivers its copy and the result.
@@ -288,10 +276,7 @@ describe('pushed results', () => {
   });
 
   it('sends no request when the result arrives before the fence of the same change', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     const row = t.change('orders.byId', ORD_1);
     t.invalidator.receive(result(W_ORD_1, 6, row));
     t.invalidator.receiveFence([{ resource: 'orders', id: 'ord_1', cursor: `${EPOCH}:6` }]);
@@ -346,19 +331,13 @@ describe('pushed results', () => {
   });
 
   it('ignores a result of another epoch than its stream', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     t.invalidator.receive({ kind: 'result', watch: W_ORD_1, epoch: 'ep0', seq: 99, data: { name: 'stray', v: -1 } });
     expect(t.data('orders.byId', ORD_1)?.v).toBe(0);
   });
 
   it('refetches at once a change older than the watch confirmation', async () => {
-    t = setup();
-    t.mount('orders.byId', ORD_1);
-    await t.settle();
-    await t.connect();
+    t = await watchingOrder();
     t.invalidator.receive(invalidate('ord_1', 5));
     await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the plain refetch');
     expect(t.invalidator.pushedStats.held).toBe(0);
