@@ -1,7 +1,8 @@
 /**
  * `orders.list`'s customer search reads the trigram index `order_search`
- * (migration 6) once the newest slice of orders has not filled the page. The
- * index is kept by triggers; the oracle here is plain JavaScript over every
+ * (migration 6), or for 1-2 characters the tenant's customers
+ * (`order_customers`, migration 7), once the newest slice of orders has not
+ * filled the page. Both are kept by triggers; the oracle here is plain JavaScript over every
  * order of the tenant (SQLite's LIKE: a substring, case folded for ASCII
  * letters only), newest first. After any sequence of creates, imports of old
  * orders, renames, status changes and deletes, and after an older database
@@ -112,10 +113,11 @@ function searchesOf(db: Db, ops: readonly Op[], picks: readonly number[], random
   const pieces = picks.map((n, i) => {
     const customer = customers[n % customers.length] ?? 'x';
     const start = n % customer.length;
-    const piece = customer.slice(start, start + 3 + (n % 6));
+    // 1-8 characters: shorter than a trigram goes through the tenant's customers (migration 7), longer through the index.
+    const piece = customer.slice(start, start + 1 + (n % 8));
     return i % 2 ? piece.toUpperCase() : piece;
   });
-  return [...new Set([...written, ...pieces, ...random, 'Lovelace 12', 'Knuth 99', 'nobody at all'])].filter((s) => s.length > 0);
+  return [...new Set([...written, ...pieces, ...random, 'Lovelace 12', 'Knuth 99', 'nobody at all', 'zq', 'e'])].filter((s) => s.length > 0);
 }
 
 async function expectAgreement(db: Db, searches: readonly string[]): Promise<void> {
@@ -159,6 +161,25 @@ describe('order customer search', () => {
     );
   });
 
+  it('answers a 1-2 character search that matches few orders from the customers, without scanning every order in slices', async () => {
+    // The oracle is the slices' own count: a search that reads on past the newest slice pauses before each next slice.
+    const pauses = { count: 0 };
+    const pause = () => {
+      pauses.count++;
+      return undefined;
+    };
+    db.prepare("UPDATE orders SET customer = 'Qx Old' WHERE tenant_id = 'acme' AND number = 3").run();
+    expect(await listOrders(db, 'acme', { search: 'zq' }, pause)).toEqual([]);
+    expect((await listOrders(db, 'acme', { search: 'qx' }, pause)).map((o) => o.customer)).toEqual(['Qx Old']);
+    expect(pauses.count).toBe(0);
+    // A term on more orders than SHORT_SEARCH_ORDERS still scans newest first in slices (and pauses between them).
+    // ('a' is in every bulk customer: more orders than a slice.)
+    const all = expected(ordersOf(db, 'acme'), 'a', undefined, BULK * 2);
+    expect(all.length).toBeGreaterThan(SEARCH_SLICE);
+    expect((await listOrders(db, 'acme', { search: 'a', limit: BULK * 2 }, pause)).map((o) => o.id)).toEqual(all);
+    expect(pauses.count).toBeGreaterThan(0);
+  });
+
   it('indexes the orders of an older database when it migrates', async () => {
     // A database at migration 5 (before the search index) with orders in it.
     const old = new Database(':memory:');
@@ -170,12 +191,12 @@ describe('order customer search', () => {
       insertManyOrders(old, 'acme', BULK);
       old.prepare("UPDATE orders SET customer = 'Ünïque \"Old\" 100%' WHERE number = 7 AND tenant_id = 'acme'").run();
       migrate(old);
-      const searches = ['Ünïque "Old" 100%', 'que "o', 'Knuth 99', 'Lovelace 12', 'nobody at all'];
+      const searches = ['Ünïque "Old" 100%', 'que "o', 'Knuth 99', 'Lovelace 12', 'nobody at all', 'Ün', '%', 'zq', 'Q'];
       await expectAgreement(old, searches);
       expect(await listOrders(old, 'acme', { search: 'que "o' })).toHaveLength(1);
       // And the triggers keep it right from there.
       apply(old, { kind: 'import', tenant: 0, customers: ['Late Üser'], ageDays: 300 }, Date.now());
-      await expectAgreement(old, ['Late Ü', 'ate üs']);
+      await expectAgreement(old, ['Late Ü', 'ate üs', 'Lü', 'üs', 'L']);
       expect(await listOrders(old, 'acme', { search: 'Late Ü' })).toHaveLength(1);
     } finally {
       old.close();

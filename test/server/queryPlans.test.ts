@@ -5,7 +5,7 @@
  * the values it ran with) reads the big tables through an index, never a scan
  * of them; and a customer search that matches nothing runs a fixed number of
  * statements, whatever the number of orders (it used to read them all, a
- * slice at a time).
+ * slice at a time; a 1-2 character one still did until migration 7).
  */
 import type { Statement } from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,11 @@ import type { Db } from '../../src/server/db/database';
 import { setupApp, type Caller, type TestApp } from '../helpers/app';
 import { insertManyOrders } from '../helpers/manyOrders';
 
-/** Tables that grow with the orders; a plan may only SEARCH them (aliases as the data layer writes them). */
+/**
+ * Tables that grow with the orders; a plan may only SEARCH them (aliases as the data layer writes them).
+ * Not here: `order_customers`, which a 1-2 character search reads whole for its tenant: it grows with the
+ * customers, not the orders (`src/server/db/customersMigration.ts`).
+ */
 const BIG_TABLES = new Set(['orders', 'o', 'order_items', 'i', 'notifications', 'imports']);
 
 interface Executed {
@@ -65,7 +69,8 @@ function unbounded(sql: string, plan: readonly string[]): string[] {
   return plan.filter((line) => {
     const read = /^(SCAN|SEARCH) (\w+)/.exec(line);
     if (!read) return false;
-    if (line.includes('VIRTUAL TABLE')) return !/INDEX \d+:M/.test(line);
+    // json_each reads a bound value (the customers a short search matched), not stored rows.
+    if (line.includes('VIRTUAL TABLE')) return read[2] !== 'json_each' && !/INDEX \d+:M/.test(line);
     if (!BIG_TABLES.has(read[2]!)) return false;
     return read[1] === 'SCAN' || !(limited || ONE_KEY.test(line));
   });
@@ -126,6 +131,7 @@ describe('query plans of the live queries', () => {
       log.length = 0;
       expect(await listOrders(app.db, 'acme', { search: 'nobody at all' })).toEqual([]);
       expect(await listOrders(app.db, 'acme', { status: 'paid', search: 'zzz' })).toEqual([]);
+      expect(await listOrders(app.db, 'acme', { search: 'zq' })).toEqual([]);
       return log.length;
     };
     const before = await statementsFor();

@@ -1,4 +1,5 @@
 import { dashboardAggregatesMigration } from './aggregatesMigration';
+import { orderCustomersMigration } from './customersMigration';
 import { orderSearchMigration } from './searchMigration';
 
 /**
@@ -114,4 +115,6 @@ export const migrations: readonly string[] = [
   `,
   // 6: a trigram index of order customers for orders.list's search, kept by triggers (and backfilled).
   orderSearchMigration,
+  // 7: each tenant's distinct order customers (kept by triggers, and backfilled) for searches of 1-2 characters.
+  orderCustomersMigration,
 ];
