@@ -46,6 +46,7 @@ const scenarios: Record<string, Entry> = {
   cursorless: { number: '4b', load: () => import('./scenarios/cursorless') as Promise<ScenarioModule>, deadlineMin: 5 },
   isolation: { number: '5', load: () => import('./scenarios/isolation') as Promise<ScenarioModule>, deadlineMin: 10 },
   'hostile-input': { number: '6', load: () => import('./scenarios/hostileInput') as Promise<ScenarioModule>, deadlineMin: 10 },
+  capacity: { number: '7', load: () => import('./scenarios/capacity') as Promise<ScenarioModule>, deadlineMin: 15 },
 };
 
 type Stored = ScenarioResult & { generatedAt: string; short: boolean; machine: ReturnType<typeof machineFacts>; commit: string; error?: string };

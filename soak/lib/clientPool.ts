@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Histogram } from './histogram';
-import { emptyVerify, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type Position, type PublishedEntry, type ReconnectPolicy, type StreamSpec, type VerifyResult } from './protocol';
+import { emptyVerify, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type Position, type PublishedEntry, type ReconnectPolicy, type RoundReport, type StreamSpec, type VerifyResult } from './protocol';
 
 const here = import.meta.dirname;
 
@@ -123,6 +123,8 @@ export async function createClientPool(options: ClientPoolOptions) {
 
   return {
     processes: count,
+    /** The client processes' ids (to read their CPU time). */
+    pids: processes.map((p) => p.child.pid),
     /** Opens streams (at most `concurrency` connecting at once per process); resolves when each has its hello or failed. */
     async open(specs: readonly StreamSpec[], concurrency = 200, timeoutMs = 30_000) {
       const results = await Promise.all(
@@ -230,6 +232,27 @@ export async function createClientPool(options: ClientPoolOptions) {
     async waitConnected(timeoutMs = 30_000) {
       const parts = await all<{ connected: number; of: number }>({ type: 'waitConnected', timeoutMs }, timeoutMs + 30_000);
       return { connected: parts.reduce((n, p) => n + p.connected, 0), of: parts.reduce((n, p) => n + p.of, 0) };
+    },
+    /**
+     * Arms a fan-out round in every process: each open stream of the
+     * population (`plain`: the streams opened on a {@link StreamSpec.server},
+     * else the app's) counts the first message containing `marker`. Resolves
+     * with the round's size once every process is armed.
+     */
+    async arm(marker: string, plain: boolean): Promise<number> {
+      const parts = await all<{ of: number }>({ type: 'arm', marker, plain });
+      return parts.reduce((n, p) => n + p.of, 0);
+    },
+    /** Waits for the armed round in every process (at most `timeoutMs`): streams that got it, of how many, first and last arrival. */
+    async roundWait(timeoutMs: number): Promise<RoundReport> {
+      const parts = await all<RoundReport>({ type: 'roundWait', timeoutMs }, timeoutMs + 30_000);
+      const arrived = parts.filter((p) => p.done > 0);
+      return {
+        done: parts.reduce((n, p) => n + p.done, 0),
+        of: parts.reduce((n, p) => n + p.of, 0),
+        firstAt: arrived.length ? Math.min(...arrived.map((p) => p.firstAt)) : 0,
+        lastAt: arrived.length ? Math.max(...arrived.map((p) => p.lastAt)) : 0,
+      };
     },
     /** A stream's timeline (only with SOAK_TRACE set in the environment). */
     trace: (key: number) => owner(key).send<string[] | null>({ type: 'trace', key }),

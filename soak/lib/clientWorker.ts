@@ -28,7 +28,7 @@ import {
 } from './clientTotals';
 import { EventSourceStream } from './eventSourceStream';
 import { compareWithRecord, inScope, ReceivedLog, type Position, type PublishedEntry } from './oracle';
-import { emptyVerify, LIVE_STREAM_PATH as PATH, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type ReconnectPolicy, type StreamSpec, type VerifyResult } from './protocol';
+import { emptyVerify, LIVE_STREAM_PATH as PATH, type RoundReport, type ChaosOptions, type ClientCommand, type ClientStats, type ClientTransport, type ReconnectPolicy, type StreamSpec, type VerifyResult } from './protocol';
 import { SseParser, type SseEvent } from './sse';
 import { mulberry32 } from './random';
 
@@ -71,6 +71,8 @@ class Stream {
   ended = false;
   /** Closed for good by the runner (`close`): no longer expected to be connected. */
   retired = false;
+  /** Number of the last fan-out round this stream counted in. */
+  roundSeen = 0;
 
   /** Timeline of this stream (connects, hellos, frames, chaos), kept when SOAK_TRACE is set; for diagnosing a gap. */
   readonly trace: string[] | null = process.env.SOAK_TRACE ? [] : null;
@@ -106,11 +108,13 @@ class Stream {
     this.note(`connect #${attempt} lastEventId=${this.lastEventId}`);
     const query = Object.keys(input).length ? `?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : '';
     const parser = new SseParser((event) => this.onEvent(event, attempt), this.lastEventId);
+    const plain = this.spec.server;
+    const target = plain ? new URL(plain.url) : baseUrl;
     const req = request({
-      host: baseUrl.hostname,
-      port: baseUrl.port,
-      path: PATH + query,
-      headers: { cookie: this.spec.cookie, accept: 'text/event-stream' },
+      host: target.hostname,
+      port: target.port,
+      path: plain ? plain.path : PATH + query,
+      headers: plain ? { accept: 'text/event-stream' } : { cookie: this.spec.cookie, accept: 'text/event-stream' },
       agent: false,
     });
     this.req = req;
@@ -155,6 +159,17 @@ class Stream {
 
   private onEvent(event: SseEvent, attempt: number): void {
     if (attempt !== this.attempt) return;
+    if (round !== null && this.roundSeen !== round.no && event.type === 'message' && this.inRound(round.plain) && event.data.includes(round.marker)) {
+      this.roundSeen = round.no;
+      roundHit(round);
+    }
+    if (this.spec.server && event.type === this.spec.server.readyEvent && !this.connected) {
+      // A plain server's readiness stands for the app's hello (no epoch, no cursor).
+      this.hellos++;
+      this.connected = true;
+      this.settleOpen(true);
+      return;
+    }
     switch (event.type) {
       case 'message':
         return this.onMessage(event.data, event.lastEventId);
@@ -230,6 +245,11 @@ class Stream {
     }
   }
 
+  /** Whether this stream belongs to a round's population: open, and of the server kind (`plain` or the app) the round is for. */
+  inRound(plain: boolean): boolean {
+    return this.connected && !this.retired && (this.spec.server !== undefined) === plain;
+  }
+
   private resumed(at: number, by: 'reset' | 'data'): void {
     if (!this.awaitingFirst || this.goneAt === null) return;
     resumeFirst.add(at - this.goneAt);
@@ -292,6 +312,52 @@ class Stream {
     if (on) this.res?.pause();
     else this.res?.resume();
   }
+}
+
+// ---- fan-out rounds (capacity: time until the last stream has one event) ------
+
+interface Round {
+  readonly no: number;
+  readonly marker: string;
+  readonly plain: boolean;
+  readonly of: number;
+  done: number;
+  firstAt: number;
+  lastAt: number;
+  finished: (() => void) | null;
+}
+
+let round: Round | null = null;
+let roundNo = 0;
+
+function roundHit(r: Round): void {
+  const at = now();
+  if (r.done === 0) r.firstAt = at;
+  r.lastAt = at;
+  if (++r.done === r.of) r.finished?.();
+}
+
+function arm(marker: string, plain: boolean): { of: number } {
+  let of = 0;
+  for (const s of streams.values()) if (s instanceof Stream && s.inRound(plain)) of++;
+  round = { no: ++roundNo, marker, plain, of, done: 0, firstAt: 0, lastAt: 0, finished: null };
+  return { of };
+}
+
+async function roundWait(timeoutMs: number): Promise<RoundReport> {
+  const r = round;
+  if (!r) throw new Error('no round armed');
+  if (r.done < r.of) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      r.finished = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+  round = null;
+  return { done: r.done, of: r.of, firstAt: r.firstAt, lastAt: r.lastAt };
 }
 
 /** A stream of either client implementation: what open, stats, verify and close need. */
@@ -587,6 +653,10 @@ async function handle(command: ClientCommand): Promise<unknown> {
     case 'reconnect':
       for (const stream of selectRaw(command.keys)) stream.reconnect();
       return {};
+    case 'arm':
+      return arm(command.marker, command.plain);
+    case 'roundWait':
+      return roundWait(command.timeoutMs);
     case 'trace': {
       const stream = streams.get(command.key);
       return stream instanceof Stream ? stream.trace : null;

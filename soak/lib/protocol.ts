@@ -19,6 +19,35 @@ export interface StreamSpec {
   readonly checkView?: StreamView;
   /** Count this stream's latency-flow signals in the latency histogram. @default true */
   readonly recordLatency?: boolean;
+  /**
+   * A plain SSE server instead of the app (the transport bench's bare
+   * servers, for a side-by-side baseline): the stream opens `url` + `path`
+   * without a cookie or input and counts as open on `readyEvent`, not on a
+   * hello. Its frames go through the same parser and round counting as the
+   * app's. @default the app (`init`'s url, the live stream's path, ready on hello)
+   */
+  readonly server?: PlainSseServer;
+}
+
+/** A plain SSE endpoint a stream can open instead of the app's live stream ({@link StreamSpec.server}). */
+export interface PlainSseServer {
+  /** Base URL, e.g. `http://127.0.0.1:4000`. */
+  readonly url: string;
+  /** Request path, e.g. `/sse`. */
+  readonly path: string;
+  /** SSE event type the server sends once the stream is registered, e.g. `ready`. */
+  readonly readyEvent: string;
+}
+
+/** What a client process reports for one fan-out round ({@link ClientCommand} `arm` / `roundWait`). */
+export interface RoundReport {
+  /** Streams of the round's population that got a message containing the marker. */
+  readonly done: number;
+  /** Streams of that population open when the round was armed. */
+  readonly of: number;
+  /** Wall-clock ms (performance.timeOrigin based) of the first and the last stream's arrival; 0 when none. */
+  readonly firstAt: number;
+  readonly lastAt: number;
 }
 
 /** What a client process does when a stream ends without being asked to. */
@@ -152,6 +181,14 @@ export type ClientCommand =
   | { readonly type: 'trace'; readonly key: number }
   /** Reset a stream's socket (TCP RST) as the network would, keeping its cursor for {@link reconnect}. */
   | { readonly type: 'cut'; readonly keys: readonly number[] }
-  | { readonly type: 'reconnect'; readonly keys: readonly number[] };
+  | { readonly type: 'reconnect'; readonly keys: readonly number[] }
+  /**
+   * Starts a fan-out round: every open stream of the population (`plain`:
+   * those with a {@link StreamSpec.server}, else the app's) counts the first
+   * message whose data contains `marker`, at the moment its parser dispatches it.
+   */
+  | { readonly type: 'arm'; readonly marker: string; readonly plain: boolean }
+  /** Resolves with the armed round's {@link RoundReport} once every stream of it counted, or after `timeoutMs`; ends the round. */
+  | { readonly type: 'roundWait'; readonly timeoutMs: number };
 
 export type { Loss, Position, PublishedEntry, StreamView };

@@ -99,6 +99,8 @@ export interface SoakServer {
   cpuMs(): Promise<number>;
   connections(filter?: { scope?: string; groups?: Record<string, string> }): Promise<ConnectionInfo[]>;
   publish(items: readonly PublishItem[]): Promise<number[]>;
+  /** {@link publish}, also returning the wall-clock ms (performance.timeOrigin based) taken in the server just before the first publish. */
+  publishTimed(items: readonly PublishItem[]): Promise<{ seqs: number[]; t0: number }>;
   flowStart(flow: FlowSpec): Promise<void>;
   flowStop(name: string): Promise<{ published: number; lastSeq: number; errors: number }>;
   /**
@@ -230,6 +232,7 @@ export async function startSoakServer(
     },
     connections: (filter) => call<ConnectionInfo[]>('connections', { filter }),
     publish: async (items) => (await call<{ seqs: number[] }>('publish', { items })).seqs,
+    publishTimed: (items) => call<{ seqs: number[]; t0: number }>('publish', { items }),
     flowStart: async (flow) => void (await call('flowStart', { flow })),
     flowStop: (name) => call('flowStop', { name }),
     async published() {

@@ -177,6 +177,8 @@ async function stopFlow(name) {
 
 async function publish(items) {
   const seqs = [];
+  // Taken just before the first publish: a fan-out round's start (capacity), as the transport bench's servers take it.
+  const t0 = now();
   for (const item of items) {
     const signal = item.stamp && item.signal.hint ? { ...item.signal, hint: { ...item.signal.hint, t: now() } } : item.signal;
     try {
@@ -187,7 +189,7 @@ async function publish(items) {
       if (item.mustSucceed) throw error;
     }
   }
-  return { seqs };
+  return { seqs, t0 };
 }
 
 function resetSockets(filter) {
