@@ -17,12 +17,30 @@ const QUERY_KEY = [['orders', 'byId'], { input: ORDER, type: 'query' }];
 const WATCH = watchKey('orders.byId', ORDER);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What the server answered every tab's watch calls with (one server: one list). */
+/** Every watch call the browser made (one server: one list). */
 const requests: WatchRequest[] = [];
+/**
+ * The server's watch sets as the server keeps them (connection -> key ->
+ * holders): a watch stays while any holder holds it. Written from the watch
+ * protocol (shared/watches.ts), not from the client code under test.
+ */
+const server = new Map<string, Map<string, Set<string>>>();
 const watch = async (request: WatchRequest): Promise<WatchResponse> => {
-  requests.push(request);
-  return { cursor: `${EPOCH}:5`, accepted: (request.add ?? []).map((spec) => watchKey(spec.path, spec.input)), refused: [] };
+  requests.push(structuredClone(request));
+  const holder = request.holder ?? 'default';
+  const set = server.get(request.connectionId) ?? new Map<string, Set<string>>();
+  server.set(request.connectionId, set);
+  for (const key of request.remove ?? []) {
+    set.get(key)?.delete(holder);
+    if (!set.get(key)?.size) set.delete(key);
+  }
+  const accepted = (request.add ?? []).map((spec) => watchKey(spec.path, spec.input));
+  for (const key of accepted) set.set(key, (set.get(key) ?? new Set()).add(holder));
+  return { cursor: `${EPOCH}:5`, accepted, refused: [] };
 };
+/** The keys the server watches on `connectionId`. */
+const watchedOn = (connectionId: string) => new Set(server.get(connectionId)?.keys());
+const orderKey = (id: string) => watchKey('orders.byId', { id });
 
 interface Tab {
   invalidator: LiveInvalidator;
@@ -31,20 +49,26 @@ interface Tab {
   queryClient: QueryClient;
   fetches: number;
   data(): unknown;
+  /** Mounts `orders.byId({ id })` (a component observing it); returns the unmount. */
+  mount(id: string): () => void;
 }
 
 const tabs: Tab[] = [];
 let channelName = 0;
 
+interface TabOptions {
+  visibility?: 'visible' | 'hidden';
+  win?: ReturnType<typeof createPage> | null;
+  /** The tab's watch batch window (`watchBatchMs`). @default 0 */
+  batchMs?: number;
+  /** Mount `orders.byId(ord_1)` at once. @default true */
+  mountFirst?: boolean;
+}
+
 /** A tab of one browser: its own QueryClient with `orders.byId(ord_1)` mounted, its invalidator following its page. */
-function openTab(
-  locks: ReturnType<typeof createLocks>,
-  name: string,
-  visibility: 'visible' | 'hidden' = 'visible',
-  win: ReturnType<typeof createPage> | null = null,
-): Tab {
+function openTab(locks: ReturnType<typeof createLocks>, name: string, options: TabOptions = {}): Tab {
   const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, retry: false } } });
-  const page = createPage(visibility);
+  const page = createPage(options.visibility ?? 'visible');
   const listeners = new Set<(visible: boolean) => void>();
   const pageVisibility: LiveVisibility = {
     isVisible: () => page.visibilityState === 'visible',
@@ -53,22 +77,24 @@ function openTab(
   page.addEventListener('visibilitychange', () => {
     for (const listener of listeners) listener(page.visibilityState === 'visible');
   });
-  const invalidator = createLiveInvalidator({ queryClient, registry, visibility: pageVisibility, watch, watchBatchMs: 0, holdMs: 200 });
+  const invalidator = createLiveInvalidator({ queryClient, registry, visibility: pageVisibility, watch, watchBatchMs: options.batchMs ?? 0, holdMs: 200 });
   const tab = { invalidator, page, queryClient, fetches: 0 } as Tab;
   tab.data = () => queryClient.getQueryData(QUERY_KEY);
-  new QueryObserver(queryClient, {
-    queryKey: QUERY_KEY,
-    queryFn: async () => {
-      tab.fetches++;
-      return { v: 0 };
-    },
-  }).subscribe(() => undefined);
+  tab.mount = (id) =>
+    new QueryObserver(queryClient, {
+      queryKey: [['orders', 'byId'], { input: { id }, type: 'query' }],
+      queryFn: async () => {
+        tab.fetches++;
+        return { v: 0 };
+      },
+    }).subscribe(() => undefined);
+  if (options.mountFirst !== false) tab.mount(ORDER.id);
   tab.stream = createSharedLiveStream({
     name,
     invalidator,
     locks,
     document: page,
-    window: win,
+    window: options.win ?? null,
     open: () => ({ unsubscribe: () => undefined }),
   });
   tabs.push(tab);
@@ -81,13 +107,27 @@ afterEach(() => {
     tab.invalidator.dispose();
   }
   requests.length = 0;
+  server.clear();
 });
 
-const holdersOf = (connectionId: string) =>
-  new Set(requests.filter((r) => r.connectionId === connectionId && r.add?.some((spec) => watchKey(spec.path, spec.input) === WATCH)).map((r) => r.holder));
+/** Every tab holds a confirmation of `key` (through the leader, for the followers). */
+const confirmed = (key: string, ...of: Tab[]) => of.every((tab) => tab.invalidator.watchSync!.confirmedAt(key) !== null);
+const requestsOn = (connectionId: string) => requests.filter((r) => r.connectionId === connectionId);
+
+/** Opens A (the leader), then the others as followers, and says hello on A's stream. */
+async function browserOf(count: number, options: TabOptions = {}): Promise<Tab[]> {
+  const locks = createLocks();
+  const name = `push${channelName++}`;
+  const a = openTab(locks, name, options);
+  await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+  const others = Array.from({ length: count - 1 }, () => openTab(locks, name, options));
+  await waitFor(() => others.every((tab) => tab.stream.status().role === 'follower'), 'the others to follow');
+  a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
+  return [a, ...others];
+}
 
 describe('pushed results across the tabs of one browser', () => {
-  it("sends each tab's watches on the shared connection with its own holder, a tab that joined after the hello included", async () => {
+  it("sends every tab's watches through the leader under one holder on the shared connection, a tab that joined after the hello included", async () => {
     const locks = createLocks();
     const name = `push${channelName++}`;
     const a = openTab(locks, name);
@@ -95,12 +135,48 @@ describe('pushed results across the tabs of one browser', () => {
     const b = openTab(locks, name);
     await waitFor(() => b.stream.status().role === 'follower', 'B to follow');
     a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
-    await waitFor(() => holdersOf('conn-a').size === 2, 'A and B to watch');
-    // C never saw the hello: it learns the connection from the leader's status.
+    await waitFor(() => confirmed(WATCH, a, b), 'A and B to hold a confirmed watch');
+    // C never saw the hello: it learns the connection from the leader's status, and its confirmation from the leader.
     const c = openTab(locks, name);
-    await waitFor(() => holdersOf('conn-a').size === 3, 'C to watch on the same connection');
+    await waitFor(() => confirmed(WATCH, c), 'C to hold a confirmed watch');
     expect(c.invalidator.connectionId).toBe('conn-a');
     expect(requests.every((request) => request.connectionId === 'conn-a')).toBe(true);
+    expect(new Set(requests.map((request) => request.holder))).toEqual(new Set([a.invalidator.watchSync!.holder]));
+    expect(watchedOn('conn-a')).toEqual(new Set([WATCH]));
+  });
+
+  it('sends one watch request for three tabs that send their watches in the same moment, each query once', async () => {
+    const [a, b, c] = await browserOf(3, { batchMs: 40 });
+    await waitFor(() => confirmed(WATCH, a!, b!, c!), 'every tab to hold a confirmed watch');
+    await sleep(100);
+    // After the hello, every tab sends its whole set: one request carries them all.
+    expect(requests).toHaveLength(1);
+    a!.mount('ord_2');
+    b!.mount('ord_2');
+    c!.mount('ord_3');
+    await waitFor(() => confirmed(orderKey('ord_2'), a!, b!) && confirmed(orderKey('ord_3'), c!), 'the new watches to be confirmed');
+    await sleep(100);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.add!.map((spec) => watchKey(spec.path, spec.input)).sort()).toEqual([orderKey('ord_2'), orderKey('ord_3')]);
+    expect(watchedOn('conn-a')).toEqual(new Set([WATCH, orderKey('ord_2'), orderKey('ord_3')]));
+  });
+
+  it('removes a watch from the server only when the last tab holding it drops it', async () => {
+    const [a, b] = await browserOf(2);
+    const unmountA = a!.mount('ord_2');
+    const unmountB = b!.mount('ord_2');
+    await waitFor(() => confirmed(WATCH, a!, b!) && confirmed(orderKey('ord_2'), a!, b!), 'A and B to watch both orders');
+    await sleep(30);
+    const before = requests.length;
+    unmountB();
+    await sleep(60);
+    expect(requests).toHaveLength(before);
+    expect(watchedOn('conn-a')).toEqual(new Set([WATCH, orderKey('ord_2')]));
+    unmountA();
+    await waitFor(() => !watchedOn('conn-a').has(orderKey('ord_2')), 'the server to drop ord_2');
+    expect(requests).toHaveLength(before + 1);
+    expect(requests.at(-1)).toEqual({ connectionId: 'conn-a', holder: a!.invalidator.watchSync!.holder, add: [], remove: [orderKey('ord_2')], deltas: true });
+    expect(watchedOn('conn-a')).toEqual(new Set([WATCH]));
   });
 
   it('relays a pushed result to every tab, which applies it to its own query without a fetch, a hidden one included', async () => {
@@ -109,10 +185,10 @@ describe('pushed results across the tabs of one browser', () => {
     const a = openTab(locks, name);
     await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
     const b = openTab(locks, name);
-    const c = openTab(locks, name, 'hidden');
+    const c = openTab(locks, name, { visibility: 'hidden' });
     await waitFor(() => b.stream.status().role === 'follower' && c.stream.status().role === 'follower', 'B and C to follow');
     a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
-    await waitFor(() => holdersOf('conn-a').size === 3, 'every tab to watch');
+    await waitFor(() => confirmed(WATCH, a, b, c), 'every tab to hold a confirmed watch');
     await sleep(10);
     for (const tab of [a, b, c]) expect(tab.fetches).toBe(1);
 
@@ -131,18 +207,19 @@ describe('pushed results across the tabs of one browser', () => {
     const name = `push${channelName++}`;
     const a = openTab(locks, name);
     await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
-    const b = openTab(locks, name, 'hidden');
+    const b = openTab(locks, name, { visibility: 'hidden' });
     await waitFor(() => b.stream.status().role === 'follower', 'B to follow');
     a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
-    await waitFor(() => holdersOf('conn-a').size === 2, 'A and B to watch');
+    await waitFor(() => confirmed(WATCH, a, b), 'A and B to watch');
     const before = { v: 1, at: new Date(Date.UTC(2026, 0, 1)), lines: [{ id: 1, n: 1 }] };
     const after = { v: 2, at: new Date(Date.UTC(2026, 0, 2)), lines: [{ id: 2, n: 5 }, { id: 1, n: 1 }] };
     a.invalidator.receive({ kind: 'result', watch: WATCH, epoch: EPOCH, seq: 6, data: before });
     await waitFor(() => [a, b].every((tab) => (tab.data() as { v: number }).v === 1), 'A and B to hold the result');
     const c = openTab(locks, name);
-    await waitFor(() => holdersOf('conn-a').size === 3, 'C to watch');
+    await waitFor(() => confirmed(WATCH, c), 'C to watch');
     await sleep(10);
-    const cRequests = requests.filter((r) => r.holder === requests.at(-1)!.holder).length;
+    const adds = () => requests.filter((r) => r.add?.some((spec) => watchKey(spec.path, spec.input) === WATCH)).length;
+    const addsBefore = adds();
 
     a.invalidator.receive({ kind: 'invalidate', resource: 'orders', id: 'ord_1', action: 'updated', seq: 7 }, `${EPOCH}:7`);
     a.invalidator.receive({ kind: 'delta', watch: WATCH, epoch: EPOCH, seq: 7, base: 6, ops: diffValues(before, after) });
@@ -155,46 +232,46 @@ describe('pushed results across the tabs of one browser', () => {
     await sleep(50);
     expect([a, b].map((tab) => tab.fetches)).toEqual([1, 1]);
     expect([a, b, c].map((tab) => tab.invalidator.pushedStats.deltaMisses)).toEqual([0, 0, 1]);
-    // C added its watch again: the server's next result of it is whole.
-    expect(requests.filter((r) => r.holder === requests.at(-1)!.holder).length).toBe(cRequests + 1);
+    // C added its watch again (through the leader): the server's next result of it is whole.
+    expect(adds()).toBe(addsBefore + 1);
   });
 
-  it("sends every tab's watches again for the new leader's connection after a takeover", async () => {
-    const locks = createLocks();
-    const name = `push${channelName++}`;
-    const a = openTab(locks, name);
-    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
-    const b = openTab(locks, name);
-    const c = openTab(locks, name);
-    await waitFor(() => b.stream.status().role === 'follower' && c.stream.status().role === 'follower', 'B and C to follow');
-    a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
-    await waitFor(() => holdersOf('conn-a').size === 3, 'every tab to watch');
-    a.stream.close();
-    await waitFor(() => b.stream.status().role === 'leader' || c.stream.status().role === 'leader', 'a takeover');
-    const leader = b.stream.status().role === 'leader' ? b : c;
+  it("sends the union of every remaining tab's watches for the new leader's connection after a takeover", async () => {
+    const [a, b, c] = await browserOf(3, { batchMs: 40 });
+    a!.mount('ord_9');
+    b!.mount('ord_2');
+    c!.mount('ord_3');
+    await waitFor(() => watchedOn('conn-a').size === 4, 'the server to watch every tab\'s orders');
+    a!.stream.close();
+    await waitFor(() => b!.stream.status().role === 'leader' || c!.stream.status().role === 'leader', 'a takeover');
+    const leader = b!.stream.status().role === 'leader' ? b! : c!;
     leader.invalidator.receive({ kind: 'hello', connectionId: 'conn-2', epoch: EPOCH });
-    await waitFor(() => holdersOf('conn-2').size === 2, 'B and C to watch on the new connection');
+    await waitFor(() => confirmed(orderKey('ord_2'), b!) && confirmed(orderKey('ord_3'), c!) && confirmed(WATCH, b!, c!), 'B and C to watch on the new connection');
+    await sleep(100);
+    // A's own order went with A; the remaining tabs' union, in one request under the new leader's holder.
+    expect(watchedOn('conn-2')).toEqual(new Set([WATCH, orderKey('ord_2'), orderKey('ord_3')]));
+    expect(requestsOn('conn-2')).toHaveLength(1);
+    expect(requestsOn('conn-2')[0]!.holder).toBe(leader.invalidator.watchSync!.holder);
   });
 
-  it("removes a tab's watches through the leader when the tab leaves, and the tab sends them again when its page comes back", async () => {
+  it("removes the watches only a leaving tab held through the leader, and the tab sends them again when its page comes back", async () => {
     const locks = createLocks();
     const name = `push${channelName++}`;
     const a = openTab(locks, name);
     await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
     const win = createPage();
-    const b = openTab(locks, name, 'visible', win);
+    const b = openTab(locks, name, { win });
+    b.mount('ord_4');
     await waitFor(() => b.stream.status().role === 'follower', 'B to follow');
     a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
-    await waitFor(() => holdersOf('conn-a').size === 2, 'A and B to watch');
-    const holderB = b.invalidator.watchSync!.holder;
-    const removedForB = () => requests.filter((r) => r.holder === holderB && r.remove?.includes(WATCH)).length;
+    await waitFor(() => confirmed(WATCH, a, b) && confirmed(orderKey('ord_4'), b), 'A and B to watch');
     await sleep(10);
     // Into the back/forward cache: B says bye and cannot be trusted to reach the server.
     win.fire('pagehide');
-    await waitFor(() => removedForB() === 1, "the leader to remove B's watch");
-    expect(requests.at(-1)).toEqual({ connectionId: 'conn-a', holder: holderB, add: [], remove: [WATCH] });
-    const addsForB = () => requests.filter((r) => r.holder === holderB && r.add?.length).length;
+    await waitFor(() => !watchedOn('conn-a').has(orderKey('ord_4')), "the leader to remove B's own watch");
+    expect(requests.at(-1)).toEqual({ connectionId: 'conn-a', holder: a.invalidator.watchSync!.holder, add: [], remove: [orderKey('ord_4')], deltas: true });
+    expect(watchedOn('conn-a')).toEqual(new Set([WATCH]));
     win.fire('pageshow');
-    await waitFor(() => addsForB() === 2, 'B to watch again');
+    await waitFor(() => watchedOn('conn-a').has(orderKey('ord_4')), 'B to watch again');
   });
 });

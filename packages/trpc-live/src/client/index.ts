@@ -13,4 +13,6 @@ export { liveQueryDefaults } from './queryDefaults.ts';
 export { DEFAULT_HOLD_MS } from './pushedResults.ts';
 export type { PushedResultsStats } from './pushedResults.ts';
 export { DEFAULT_WATCH_BATCH_MS } from './watchSync.ts';
-export type { LiveWatchCall, LiveWatchRequest } from './watchSync.ts';
+export type { LiveWatchCall, LiveWatchRequest, WatchRoute } from './watchSync.ts';
+export { WatchUnion } from './watchUnion.ts';
+export type { WatchUnionOptions } from './watchUnion.ts';

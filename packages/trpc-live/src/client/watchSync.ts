@@ -23,6 +23,12 @@ export interface LiveWatchRequest extends WatchRequest {
  */
 export type LiveWatchCall = (request: LiveWatchRequest) => Promise<WatchResponse> | PromiseLike<WatchResponse>;
 
+/**
+ * Where a tab's watch requests go instead of the server (see
+ * {@link WatchSync.route}); `call` is the tab's own watch call.
+ */
+export type WatchRoute = (request: LiveWatchRequest, call: LiveWatchCall) => Promise<WatchResponse> | PromiseLike<WatchResponse>;
+
 /** Default of {@link WatchSyncOptions.batchMs}. */
 export const DEFAULT_WATCH_BATCH_MS = 20;
 
@@ -91,7 +97,7 @@ export class WatchSync {
   /** The held set changed since the last request was sent. */
   private dirty = false;
   private readonly stopCache: () => void;
-  private readonly toldListeners = new Set<(keys: readonly string[]) => void>();
+  private via: WatchRoute | null = null;
   /** Requests sent and failed so far (tests, inspectors). */
   readonly stats = { requests: 0, failures: 0 };
 
@@ -153,30 +159,24 @@ export class WatchSync {
   }
 
   /**
-   * Calls `listener` with the keys the server may hold for this tab each
-   * time that changes after a request (the tab holding the shared stream
-   * removes them when this tab leaves without saying so to the server).
-   * Returns an unsubscribe function.
+   * Routes this tab's requests through `via` instead of sending them to the
+   * server itself (null: straight to the server): the tabs sharing one
+   * stream hand their requests to the tab holding it, which sends one
+   * request for them all (WatchUnion). Requests still go only while a watch
+   * call is set (the app watches at all); `via` gets it.
    */
-  onTold(listener: (keys: readonly string[]) => void): () => void {
-    this.toldListeners.add(listener);
-    return () => this.toldListeners.delete(listener);
+  route(via: WatchRoute | null): void {
+    this.via = via;
   }
 
-  /**
-   * Removes another tab's watches from the server (that tab left the
-   * browser's shared stream: closed, or into the back/forward cache).
-   * Best effort; nothing when this tab has no watch call or connection.
-   */
-  dropHolder(holder: string, keys: readonly string[]): void {
-    const { call, connectionId } = this;
-    if (!call || !connectionId || !keys.length) return;
-    this.stats.requests++;
-    void Promise.resolve()
-      .then(() => call({ connectionId, holder, add: [], remove: [...keys] }))
-      .catch(() => {
-        this.stats.failures++;
-      });
+  /** The watch call set with {@link setCall} (null: none). */
+  get watchCall(): LiveWatchCall | null {
+    return this.call;
+  }
+
+  /** How long changes gather before a request (`batchMs`). */
+  get batchWindowMs(): number {
+    return this.batchMs;
   }
 
   /**
@@ -289,7 +289,7 @@ export class WatchSync {
     const current = () => this.connectionId === request.connectionId;
     const addedKeys = request.add.map((spec) => watchKey(spec.path, spec.input));
     void Promise.resolve()
-      .then(() => call(request))
+      .then(() => this.dispatch(call, request))
       .then(
         (response) => {
           if (current()) this.confirm(addedKeys, response);
@@ -299,9 +299,6 @@ export class WatchSync {
           if (current()) this.failed(addedKeys, request.remove);
         },
       )
-      .then(() => {
-        if (current()) this.tellTold();
-      })
       .finally(() => {
         if (!current()) return;
         this.inFlight = false;
@@ -310,10 +307,8 @@ export class WatchSync {
       });
   }
 
-  private tellTold(): void {
-    if (!this.toldListeners.size) return;
-    const keys = [...this.told].filter(([, told]) => told.state !== 'refused').map(([key]) => key);
-    for (const listener of this.toldListeners) listener(keys);
+  private dispatch(call: LiveWatchCall, request: LiveWatchRequest): Promise<WatchResponse> | PromiseLike<WatchResponse> {
+    return this.via ? this.via(request, call) : call(request);
   }
 
   private confirm(addedKeys: readonly string[], response: WatchResponse): void {
@@ -344,7 +339,7 @@ export class WatchSync {
     if (!call || !connectionId || !remove.length) return;
     this.stats.requests++;
     void Promise.resolve()
-      .then(() => call({ connectionId, holder: this.holder, add: [], remove }))
+      .then(() => this.dispatch(call, { connectionId, holder: this.holder, add: [], remove }))
       .catch(() => {
         this.stats.failures++;
       });

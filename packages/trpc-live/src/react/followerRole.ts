@@ -1,3 +1,5 @@
+import type { LiveWatchRequest } from '../client/index.ts';
+import type { WatchResponse } from '../shared/watches.ts';
 import type { Envelope, TabChannel } from './tabChannel.ts';
 import type { TabContext, TabRole } from './tabRole.ts';
 
@@ -5,13 +7,16 @@ import type { TabContext, TabRole } from './tabRole.ts';
  * A tab waiting in the election: `connecting` until it hears of a leader,
  * then `follower`. It applies the leader's relay to its own invalidator,
  * shows the leader's status, tells the leader when it is shown or hidden,
- * and asks the leader (each new one) for what changed since its server
- * render's cursor.
+ * asks the leader (each new one) for what changed since its server
+ * render's cursor, and hands its watch requests to the leader, which sends
+ * one request for every tab (WatchUnion).
  */
 export class FollowerRole implements TabRole {
   /** The tab last heard from as leader; null while connecting. */
   private leaderId: string | null = null;
-  private stopTold: (() => void) | null = null;
+  /** Watch requests handed to the leader, by id, until it answers. */
+  private readonly asked = new Map<number, { resolve(response: WatchResponse): void; reject(error: Error): void }>();
+  private nextAsk = 0;
 
   constructor(
     private readonly tab: TabContext,
@@ -30,9 +35,8 @@ export class FollowerRole implements TabRole {
 
   start(): void {
     this.announce();
-    // The leader removes this tab's watches from the server when this tab leaves.
-    const watches = this.tab.invalidator.watchSync;
-    this.stopTold = watches?.onTold((keys) => this.channel.send({ type: 'watching', holder: watches.holder, keys })) ?? null;
+    // The leader holds the connection: it sends this tab's watches with every other tab's, and drops them when this tab leaves.
+    this.tab.invalidator.watchSync?.route((request) => this.handToLeader(request));
   }
 
   received(): void {
@@ -64,9 +68,20 @@ export class FollowerRole implements TabRole {
           this.tab.invalidator.catchUp(envelope.changes);
         }
         return;
+      case 'watched': {
+        const asked = envelope.to === this.channel.tabId ? this.asked.get(envelope.id) : undefined;
+        if (!asked) return;
+        this.asked.delete(envelope.id);
+        if (envelope.response) asked.resolve(envelope.response);
+        else asked.reject(new Error('The leader tab could not send the watch request'));
+        return;
+      }
       case 'bye':
         // The leader left: not connected until the next leader's stream says hello.
-        if (envelope.from === this.leaderId) this.tab.status.set({ connected: false });
+        if (envelope.from === this.leaderId) {
+          this.tab.status.set({ connected: false });
+          this.dropAsked();
+        }
         return;
       default:
       // hello, visibility, since: the leader's business.
@@ -85,8 +100,8 @@ export class FollowerRole implements TabRole {
 
   stop(): void {
     // The relay stops with the channel.
-    this.stopTold?.();
-    this.stopTold = null;
+    this.tab.invalidator.watchSync?.route(null);
+    this.dropAsked();
   }
 
   /** Asks the leader to count this tab (the leader answers `leader`, so a connecting tab learns who leads). */
@@ -103,10 +118,27 @@ export class FollowerRole implements TabRole {
     this.channel.send({ type: 'since', cursor });
   }
 
+  /** Hands a watch request to the leader; settles with its answer (`watched`). */
+  private handToLeader(request: LiveWatchRequest): Promise<WatchResponse> {
+    const id = this.nextAsk++;
+    return new Promise<WatchResponse>((resolve, reject) => {
+      this.asked.set(id, { resolve, reject });
+      this.channel.send({ type: 'watch', id, request });
+    });
+  }
+
+  /** The leader went: what it was asked is never answered (this tab sends its whole set for the next one's connection). */
+  private dropAsked(): void {
+    const asked = [...this.asked.values()];
+    this.asked.clear();
+    for (const { reject } of asked) reject(new Error('The leader tab left'));
+  }
+
   private follow(from: string): void {
     const newLeader = this.leaderId !== from;
     const wasConnecting = this.leaderId === null;
     this.leaderId = from;
+    if (newLeader && !wasConnecting) this.dropAsked();
     if (wasConnecting) this.tab.status.set({ role: 'follower' });
     // Asked again of a new leader: the previous one may have left before answering.
     const seed = this.tab.invalidator.pendingSeed;

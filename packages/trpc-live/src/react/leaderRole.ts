@@ -1,3 +1,4 @@
+import { WatchUnion } from '../client/index.ts';
 import type { LiveMessage } from '../shared/messages.ts';
 import { StreamHolder, type Audience } from './streamHolder.ts';
 import type { Envelope, TabChannel } from './tabChannel.ts';
@@ -7,17 +8,20 @@ import type { SharedLiveStreamStatus } from './tabStatus.ts';
 /**
  * The elected tab: it holds the stream (StreamHolder) and relays every
  * message with its cursor to the other tabs, counts them and their
- * visibility (for the pause), and answers a follower's `since` from what
- * its own stream delivered.
+ * visibility (for the pause), answers a follower's `since` from what
+ * its own stream delivered, and sends every tab's watches in one request
+ * per window (WatchUnion), dropping a tab's when it leaves.
  */
 export class LeaderRole implements TabRole, Audience {
   /** The role's name in the tab's status. */
   readonly name = 'leader';
   /** The other tabs and whether each is visible. */
   private readonly peers = new Map<string, boolean>();
-  /** What each other tab says the server holds for it on this connection. */
-  private readonly peerWatches = new Map<string, { holder: string; keys: readonly string[] }>();
   private readonly holder: StreamHolder;
+  /** Every tab's watches on this tab's connection (null: the registry pushes nothing). */
+  private readonly watches: WatchUnion | null = null;
+  /** The connection this tab's own stream said hello on (null before it: the invalidator may still name the previous leader's). */
+  private connectionId: string | null = null;
 
   /** `takeover`: another tab led before (this one followed it), so a stream without a cursor cannot resume. */
   constructor(
@@ -26,6 +30,16 @@ export class LeaderRole implements TabRole, Audience {
     takeover: boolean,
   ) {
     this.holder = new StreamHolder(tab, this, takeover && !tab.invalidator.lastCursor);
+    const sync = tab.invalidator.watchSync;
+    if (sync) {
+      this.watches = new WatchUnion({
+        call: () => sync.watchCall,
+        // One holder for the browser: the union counts the tabs itself, and a connection has one leader for its life.
+        holder: sync.holder,
+        connectionId: () => this.connectionId,
+        batchMs: sync.batchWindowMs,
+      });
+    }
   }
 
   /** Tabs sharing the stream, this one included. */
@@ -38,11 +52,14 @@ export class LeaderRole implements TabRole, Audience {
     this.channel.send({ type: 'leader' });
     // A new leader knows no other tab yet: each answers with its visibility, and so is counted.
     this.channel.send({ type: 'census' });
+    const { watches } = this;
+    if (watches) this.tab.invalidator.watchSync?.route((request) => watches.submit(this.channel.tabId, request));
     this.holder.reconcile();
     this.holder.open();
   }
 
   received(message: LiveMessage): void {
+    if (message.kind === 'hello') this.connectionId = message.connectionId;
     this.holder.received(message);
   }
 
@@ -66,18 +83,24 @@ export class LeaderRole implements TabRole, Audience {
         this.peers.set(envelope.from, envelope.visible);
         this.holder.reconcile();
         return;
-      case 'watching':
-        this.peerWatches.set(envelope.from, { holder: envelope.holder, keys: envelope.keys });
+      case 'watch': {
+        const { from, id } = envelope;
+        if (!this.watches) {
+          this.channel.send({ type: 'watched', to: from, id, response: null });
+          return;
+        }
+        this.watches.submit(from, envelope.request).then(
+          (response) => this.channel.send({ type: 'watched', to: from, id, response }),
+          () => this.channel.send({ type: 'watched', to: from, id, response: null }),
+        );
         return;
-      case 'bye': {
+      }
+      case 'bye':
         this.peers.delete(envelope.from);
         this.holder.reconcile();
         // A closed tab cannot tell the server; left alone its watches would be computed until this stream ends.
-        const watched = this.peerWatches.get(envelope.from);
-        this.peerWatches.delete(envelope.from);
-        if (watched) this.tab.invalidator.watchSync?.dropHolder(watched.holder, watched.keys);
+        this.watches?.dropTab(envelope.from);
         return;
-      }
       default:
       // A late relay of the previous leader (this stream replays it), or a follower's business.
     }
@@ -93,6 +116,8 @@ export class LeaderRole implements TabRole, Audience {
 
   stop(): void {
     this.holder.stop();
+    this.tab.invalidator.watchSync?.route(null);
+    this.watches?.dispose();
   }
 
   othersVisible(): boolean {

@@ -1,4 +1,5 @@
 import type { LiveInvalidator } from '../client/index.ts';
+import type { WatchResponse } from '../shared/watches.ts';
 import { FollowerRole } from './followerRole.ts';
 import { LeaderRole } from './leaderRole.ts';
 import { StandaloneRole } from './standaloneRole.ts';
@@ -66,6 +67,9 @@ export interface SharedLiveStream {
 
 /** Default of {@link SharedLiveStreamOptions.pauseAfterMs}. */
 export const DEFAULT_PAUSE_AFTER_MS = 3_000;
+
+/** The answer a closed shared tab gives its own watch requests (see close). */
+const NOTHING_WATCHED: WatchResponse = { cursor: '', accepted: [], refused: [] };
 
 /** The role of a closed tab: hears nothing, runs nothing. */
 const CLOSED: TabRole = {
@@ -151,6 +155,8 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
     close() {
       if (role === CLOSED) return;
       become(CLOSED);
+      // The connection goes with the leader, and the leader drops a follower's watches on its bye: nothing to tell the server.
+      if (channel) invalidator.watchSync?.route(() => Promise.resolve(NOTHING_WATCHED));
       stopMessages();
       stopSeeds();
       election?.leave();

@@ -27,6 +27,8 @@ export class StandaloneRole implements TabRole {
 
   start(): void {
     this.tab.status.set({ role: 'standalone', tabs: 1 });
+    // No other tab: this one's watch requests go straight to the server.
+    this.tab.invalidator.watchSync?.route(null);
     this.holder.open();
   }
 

@@ -1,4 +1,5 @@
-import type { AppliedChange } from '../client/index.ts';
+import type { AppliedChange, LiveWatchRequest } from '../client/index.ts';
+import type { WatchResponse } from '../shared/watches.ts';
 import type { LiveMessage } from '../shared/messages.ts';
 import type { ChannelLike } from './tabEnvironment.ts';
 
@@ -22,10 +23,13 @@ export type Envelope =
   /** A message the leader's stream delivered, with the invalidator's cursor after it. */
   | { type: 'signal'; from: string; message: LiveMessage; cursor: string | null }
   /**
-   * The watches the server may hold for the sender's `holder` on the shared
-   * connection: the leader removes them when the sender leaves (`bye`).
+   * A follower's watch request (its WatchSync's adds and removes) for the
+   * shared connection: the leader folds it into the browser's one request
+   * (WatchUnion) and answers with `watched`.
    */
-  | { type: 'watching'; from: string; holder: string; keys: readonly string[] }
+  | { type: 'watch'; from: string; id: number; request: LiveWatchRequest }
+  /** The leader's answer to watch request `id` of tab `to` (`null`: it failed; the follower sends it again later). */
+  | { type: 'watched'; from: string; to: string; id: number; response: WatchResponse | null }
   /** A follower's server render read the hub at `cursor`: what changed since? */
   | { type: 'since'; from: string; cursor: string }
   /** The leader's answer to `since` for tab `to` (`null`: it cannot tell). */
