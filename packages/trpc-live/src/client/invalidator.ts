@@ -80,7 +80,10 @@ export interface LiveInvalidatorOptions {
    * @default 1000 (DEFAULT_HOLD_MS)
    */
   holdMs?: number;
-  /** This tab's id as a holder of watches on the shared connection. @default a random id */
+  /**
+   * This tab's id as a holder of watches on its connection (a tab holding a
+   * shared stream sends every tab's watches under its own). @default a random id
+   */
   watchHolder?: string;
 }
 

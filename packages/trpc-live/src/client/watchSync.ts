@@ -40,7 +40,10 @@ export interface WatchSyncOptions {
   pushed: ReadonlyMap<string, PushMode>;
   /** The tRPC `keyPrefix` of this client's queries. @default none */
   keyPrefix?: string | undefined;
-  /** Who holds these watches on the server (this tab). @default a random id per instance */
+  /**
+   * Who holds these watches on the server: this tab (a tab holding a shared
+   * stream sends every tab's under it). @default a random id per instance
+   */
   holder?: string;
   /**
    * How long changes to the watch set gather before one request goes out:

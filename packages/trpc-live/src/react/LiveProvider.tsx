@@ -49,8 +49,9 @@ export interface LiveProviderProps {
   /**
    * The app's watch call, `(request) => trpcClient.live.watch.mutate(request)`:
    * the pushable queries (registry bindings with `push`) this tab's
-   * components use are watched on the stream's connection (each tab with
-   * its own holder id, on the one shared connection), and their results
+   * components use are watched on the stream's connection (with
+   * `shareAcrossTabs`, the tab holding the stream sends every tab's in one
+   * request per window), and their results
    * arrive pushed instead of refetched. A watch lasts while a component
    * observes its query; an invalidation of a watched query is held until
    * its result or the server's refetch arrives (at most the invalidator's
