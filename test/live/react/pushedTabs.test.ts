@@ -254,6 +254,19 @@ describe('pushed results across the tabs of one browser', () => {
     expect(requestsOn('conn-2')[0]!.holder).toBe(leader.invalidator.watchSync!.holder);
   });
 
+  it("sends the union again, in one request, when the leader's stream reconnects on a new connection", async () => {
+    const [a, b, c] = await browserOf(3, { batchMs: 40 });
+    b!.mount('ord_2');
+    c!.mount('ord_3');
+    await waitFor(() => watchedOn('conn-a').size === 3, "the server to watch every tab's orders");
+    await sleep(100);
+    a!.invalidator.receive({ kind: 'hello', connectionId: 'conn-b', epoch: EPOCH });
+    await waitFor(() => confirmed(orderKey('ord_2'), b!) && confirmed(orderKey('ord_3'), c!) && confirmed(WATCH, a!, b!, c!), 'every tab to watch on conn-b');
+    await sleep(100);
+    expect(watchedOn('conn-b')).toEqual(new Set([WATCH, orderKey('ord_2'), orderKey('ord_3')]));
+    expect(requestsOn('conn-b')).toHaveLength(1);
+  });
+
   it("removes the watches only a leaving tab held through the leader, and the tab sends them again when its page comes back", async () => {
     const locks = createLocks();
     const name = `push${channelName++}`;
