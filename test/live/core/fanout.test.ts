@@ -32,6 +32,28 @@ const frames = { data: (entry: PublishedEntry) => ({ seq: entry.seq }) as Frame 
 const entry = (seq: number, topic: string): PublishedEntry =>
   ({ scope: 'acme', topic, lane: 'instant', key: `k${seq}`, seq, epoch: 'e', signal: { kind: 'event', topic } }) as PublishedEntry;
 
+describe('fan-out stamps (core/fanout.ts)', () => {
+  it('stamps each routed frame with the newest earlier routed seq of its key, in a new stint per epoch, and skips one out of order', () => {
+    const { timers } = turns();
+    const index = new TopicIndex<LiveConnection>();
+    const got: Frame[] = [];
+    const connection = { patterns: ['>'], groups: {}, enqueue: (frame: Frame) => void got.push(frame), flush: () => 0 } as unknown as LiveConnection;
+    const built = { data: (e: PublishedEntry) => ({ seq: e.seq, key: e.key, epoch: e.epoch }) as Frame } as unknown as FrameFactory;
+    const fanout = new Fanout(timers, built, new Map([['acme', index]]), 512);
+    fanout.track(connection);
+    index.add('>', connection);
+    const keyed = (seq: number, key: string, epoch = 'e') => ({ ...entry(seq, 'orders.1'), key, epoch });
+    for (const e of [keyed(1, 'a'), keyed(2, 'b'), keyed(4, 'a'), keyed(3, 'a'), keyed(1, 'a', 'f')]) fanout.deliver(e);
+    expect(got.map((f) => [f.seq, f.sameKeyBefore, f.routeStint])).toEqual([
+      [1, 0, 1],
+      [2, 0, 1],
+      [4, 1, 1],
+      [3, undefined, undefined],
+      [1, 0, 2],
+    ]);
+  });
+});
+
 describe('fan-out scheduling (core/fanout.ts)', () => {
   it('hands an entry once to a connection whose several patterns match it', () => {
     const { timers } = turns();

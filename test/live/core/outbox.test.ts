@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultOutboxLimits, type Frame, type Lane } from 'trpc-live/core';
 import { Outbox } from '../../../packages/trpc-live/src/core/outbox';
 
@@ -64,5 +64,52 @@ describe('Outbox.has', () => {
     expect([outbox.has('push w'), outbox.has('b'), outbox.has('d'), outbox.has('x')]).toEqual([true, true, true, false]);
     outbox.take({ batched: true, coalesced: true });
     expect([outbox.has('push w'), outbox.has('b')]).toEqual([false, false]);
+  });
+});
+
+describe('Outbox: a routed burst is a run, appended without key lookups', () => {
+  /** A frame as the fan-out stamps it: `before` is the newest earlier seq of its key it routed in `stint`. */
+  const routed = (seq: number, key: string, before: number, stint = 1): Frame => ({ ...frame(seq, key), sameKeyBefore: before, routeStint: stint }) as Frame;
+  afterEach(() => vi.restoreAllMocks());
+
+  it('appends routed frames of distinct keys to the run with no map write, and takes them in seq order', () => {
+    const outbox = new Outbox(defaultOutboxLimits, {});
+    const sets = vi.spyOn(Map.prototype, 'set');
+    for (let seq = 1; seq <= 200; seq++) outbox.push(routed(seq, `k${seq}`, 0));
+    expect(sets).not.toHaveBeenCalled();
+    expect([outbox.frames, outbox.bytes, outbox.laneSize('instant'), outbox.oldestPendingSeq('e')]).toEqual([200, 2000, 200, 1]);
+    expect(outbox.has('k150')).toBe(true);
+    const out = outbox.take({ batched: false, coalesced: false });
+    expect(out.map((f) => f.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(outbox.empty).toBe(true);
+  });
+
+  it('keeps one frame per key when a routed frame says its key may be in the run', () => {
+    const outbox = new Outbox(defaultOutboxLimits, {});
+    outbox.push(routed(1, 'a', 0));
+    outbox.push(routed(2, 'b', 0));
+    outbox.push(routed(3, 'a', 1));
+    expect(outbox.frames).toBe(2);
+    expect(outbox.take({ batched: false, coalesced: false }).map((f) => f.seq)).toEqual([2, 3]);
+  });
+
+  it('looks the key up for a frame stamped in another stint, or after a run an unstamped frame started', () => {
+    const stints = new Outbox(defaultOutboxLimits, {});
+    stints.push(routed(5, 'a', 0, 1));
+    stints.push(routed(6, 'a', 0, 2));
+    expect(stints.take({ batched: false, coalesced: false }).map((f) => f.seq)).toEqual([6]);
+    const unstamped = new Outbox(defaultOutboxLimits, {});
+    unstamped.push(frame(5, 'a'));
+    unstamped.push(routed(6, 'a', 0));
+    expect(unstamped.take({ batched: false, coalesced: false }).map((f) => f.seq)).toEqual([6]);
+  });
+
+  it('moves the run into the lanes before a frame of another lane joins, keeping seq order', () => {
+    const outbox = new Outbox(defaultOutboxLimits, {});
+    outbox.push(routed(1, 'a', 0));
+    outbox.push(routed(2, 'b', 0));
+    outbox.push(frame(3, 'a', 'batched'));
+    expect([outbox.laneSize('instant'), outbox.laneSize('batched'), outbox.frames]).toEqual([2, 0, 2]);
+    expect(outbox.take({ batched: true, coalesced: false }).map((f) => f.seq)).toEqual([2, 3]);
   });
 });

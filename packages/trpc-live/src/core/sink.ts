@@ -35,8 +35,18 @@ export interface Frame {
   readonly origin?: string;
   /** See `origin`. @default absent */
   readonly serial?: number;
-  /** Cache slot for a transport's encoding of this frame (e.g. SSE text). */
-  wire?: string;
+  /** Cache slot for a transport's encoding of this frame (e.g. SSE text or bytes). */
+  wire?: string | Uint8Array;
+  /**
+   * Set by the fan-out when it routes the frame (absent for frames it did not
+   * route): at least the seq of every earlier frame of the same key it routed
+   * in `epoch` during `routeStint`. An outbox appends a routed frame to its
+   * pending run without a key lookup when this is below the run's first seq
+   * (see `Outbox.push`).
+   */
+  sameKeyBefore?: number;
+  /** The fan-out's routing stint `sameKeyBefore` is valid in (a new one at each epoch change). */
+  routeStint?: number;
 }
 
 /** Why the hub closed a connection. */

@@ -89,15 +89,24 @@ export class Watermark {
   }
 
   /**
-   * The common case of a fan-out, kept to a few compares (it runs once per
-   * recipient): `frame` alone is written with nothing older pending or
-   * listed, so its shared id is exact and the watermark moves to it, as the
-   * general rule of {@link label} would. Returns false (and changes nothing) otherwise.
+   * The common case of a fan-out, kept to a few compares per frame (it runs
+   * once per recipient): `frames` (one, or a burst's) are cursored frames of
+   * this epoch in ascending seq order, none a reset, all above what the
+   * client holds, with nothing older pending or listed. Then every shared
+   * id is exact and the watermark moves to the last frame, as the general
+   * rule of {@link label} would (a 200-event burst to 1,000 streams spent
+   * ~8% of the hub's CPU in that rule's per-frame work, profile 2026-12-07).
+   * Returns false (and changes nothing) otherwise.
    */
-  private inOrder(frame: Frame, pendingAfter: (epoch: string) => number): boolean {
-    if (frame.seq <= this.plainAbove || frame.epoch !== this.epoch || frame.id === null || frame.message.kind === 'reset') return false;
-    if (pendingAfter(frame.epoch) !== Infinity) return false;
-    this.seq = this.written = this.plainAbove = frame.seq;
+  private inOrder(frames: readonly Frame[], pendingAfter: (epoch: string) => number): boolean {
+    let above = this.plainAbove;
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      if (frame.seq <= above || frame.epoch !== this.epoch || frame.id === null || frame.message.kind === 'reset') return false;
+      above = frame.seq;
+    }
+    if (pendingAfter(this.epoch!) !== Infinity) return false;
+    this.seq = this.written = this.plainAbove = above;
     return true;
   }
 
@@ -110,7 +119,7 @@ export class Watermark {
    * reset in this write stands for (it is placed there, in seq order).
    */
   label(frames: Frame[], pendingAfter: (epoch: string) => number, resetFloor = Infinity): Frame[] {
-    if (frames.length === 1 && this.inOrder(frames[0]!, pendingAfter)) return frames;
+    if (frames.length !== 0 && this.inOrder(frames, pendingAfter)) return frames;
     let pending = Infinity;
     let pendingEpoch: string | null = null;
     let resetInWrite = false;
