@@ -75,6 +75,8 @@ describeWithService('chromium', chromiumPath, 'pushed results in a real browser 
     // Every tab's watches went out (the leader sends them all, batched, on the one shared connection) and were answered.
     await watched;
     expect(leader.net.liveStreams().length + dashboard.net.liveStreams().length + hidden.net.liveStreams().length).toBe(1);
+    const watchCalls = calls.filter((c) => c.procedures.includes('live.watch')).length;
+    console.log(`[browser] three tabs opened one after the other (/orders, /dashboard, /orders): ${watchCalls} live.watch calls`);
 
     await setVisibility(hidden.page, 'hidden');
     const since = Date.now();
