@@ -49,7 +49,17 @@ const scenarios: Record<string, Entry> = {
   capacity: { number: '7', load: () => import('./scenarios/capacity') as Promise<ScenarioModule>, deadlineMin: 15 },
 };
 
-type Stored = ScenarioResult & { generatedAt: string; short: boolean; machine: ReturnType<typeof machineFacts>; commit: string; error?: string };
+type Stored = ScenarioResult & {
+  generatedAt: string;
+  short: boolean;
+  machine: ReturnType<typeof machineFacts>;
+  commit: string;
+  /** The command as run (absent in results stored before it was recorded). */
+  command?: string;
+  /** The other scenarios of the same run: none when it ran alone; absent in results stored before it was recorded. */
+  ranWith?: string[];
+  error?: string;
+};
 
 function commit(): string {
   try {
@@ -75,7 +85,10 @@ async function main() {
   }
   mkdirSync(resultsDir, { recursive: true });
   let failed = 0;
-  for (const name of names.length ? names : Object.keys(scenarios)) {
+  const selected = names.length ? names : Object.keys(scenarios);
+  const command = `npm run soak${args.length ? ` -- ${args.join(' ')}` : ''}`;
+  for (const name of selected) {
+    const ran = { command, ranWith: selected.filter((n) => n !== name) };
     const entry = scenarios[name]!;
     console.log(`\n=== soak: ${name}${short ? ' (short)' : ''} ===`);
     const mod = await entry.load();
@@ -90,7 +103,7 @@ async function main() {
           deadline = setTimeout(() => reject(new Error(`did not finish within ${entry.deadlineMin} min`)), entry.deadlineMin * 60_000);
         }),
       ]);
-      stored = { ...result, generatedAt: new Date().toISOString(), short, machine: machineFacts(), commit: commit() };
+      stored = { ...result, generatedAt: new Date().toISOString(), short, machine: machineFacts(), commit: commit(), ...ran };
     } catch (error) {
       console.error(`[soak] ${name} failed:`, error);
       stored = {
@@ -106,6 +119,7 @@ async function main() {
         short,
         machine: machineFacts(),
         commit: commit(),
+        ...ran,
         error: String((error as Error)?.stack ?? error),
       };
     } finally {
@@ -133,6 +147,13 @@ const mark = (checks: readonly Check[]) => {
   if (!strict.length) return `⚠️ ${checks.filter((c) => !c.pass).map((c) => c.name).join('; ')} missed`;
   return `❌ ${strict.map((c) => c.name).join('; ')}`;
 };
+
+/** How a stored result was produced: the command and whether other scenarios ran in the same command (before or after it). */
+function provenance(s: Stored): string {
+  if (s.command === undefined || s.ranWith === undefined) return '';
+  const company = s.ranWith.length ? `inside a run of ${s.ranWith.length + 1} scenarios` : 'alone';
+  return `, by \`${s.command}\` (${company})`;
+}
 
 function writeReport() {
   const stored = existsSync(resultsDir)
@@ -221,7 +242,7 @@ function writeReport() {
       '',
       ...s.method.map((line) => `${line}\n`),
       `Parameters: \`${JSON.stringify(s.params)}\`. Took ${s.seconds.toFixed(0)} s; ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC at ${s.commit}` +
-        `${s.short ? ' (short run: `npm run soak -- --ci`)' : ''}.`,
+        `${s.short ? ' (short run: `npm run soak -- --ci`)' : ''}${provenance(s)}.`,
       '',
     );
   }
