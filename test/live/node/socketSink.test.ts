@@ -62,23 +62,51 @@ describe('SocketSink over a real socket', () => {
     });
   }
 
-  it('writes what a flush hands it in one socket write, and encodes a shared frame once for every recipient', async () => {
+  it('writes what a flush hands it as one chunk in one socket write, and encodes a shared frame once for every recipient', async () => {
     const a = await open();
     const b = await open();
-    const writesA = vi.spyOn(a.res, 'write');
-    const writesB = vi.spyOn(b.res, 'write');
+    const writesA = vi.spyOn(a.res.socket!, 'write');
+    const writesB = vi.spyOn(b.res.socket!, 'write');
     const shared = [data(1), data(2), data(3)];
 
     a.sink.write(shared);
     expect(writesA).toHaveBeenCalledTimes(1);
-    expect(shared[0]!.wire).toBe(sseTracked(shared[0]!.payload, 'E:1'));
+    const text = shared.map((f) => sseTracked(f.payload, f.id!)).join('');
+    // One HTTP chunk: the size of the whole write, its text, CRLF.
+    expect(Buffer.from(writesA.mock.calls[0]![0] as Uint8Array).toString()).toBe(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
+    expect(Buffer.from(shared[0]!.wire as Uint8Array).toString()).toContain(sseTracked(shared[0]!.payload, 'E:1'));
 
     // The second recipient reuses the cached encoding instead of encoding again.
-    (shared[1] as { wire?: string }).wire = 'data: "cached"\nid: E:2\n\n\n';
+    const cached = 'data: "cached"\nid: E:2\n\n\n';
+    shared[1]!.wire = Buffer.from(`${cached.length.toString(16)}\r\n${cached}\r\n`);
     b.sink.write(shared);
     expect(writesB).toHaveBeenCalledTimes(1);
-    expect(String(writesB.mock.calls[0]![0])).toContain('data: "cached"\nid: E:2');
-    expect(String(writesA.mock.calls[0]![0])).not.toContain('cached');
+    expect(Buffer.from(writesB.mock.calls[0]![0] as Uint8Array).toString()).toContain(cached);
+    expect(Buffer.from(writesA.mock.calls[0]![0] as Uint8Array).toString()).not.toContain('cached');
+    a.destroy();
+    b.destroy();
+  });
+
+  it('hands every recipient of a lone shared frame the same pre-framed bytes, straight to its socket', async () => {
+    const a = await open();
+    const b = await open();
+    const writesA = vi.spyOn(a.res.socket!, 'write');
+    const writesB = vi.spyOn(b.res.socket!, 'write');
+    const viaResponse = vi.spyOn(a.res, 'write');
+    const shared = data(7);
+    a.sink.write([shared]);
+    b.sink.write([shared]);
+    expect(writesA).toHaveBeenCalledTimes(1);
+    expect(writesB).toHaveBeenCalledTimes(1);
+    // Not a copy per recipient: the frame's one chunk.
+    expect(writesA.mock.calls[0]![0]).toBe(shared.wire);
+    expect(writesB.mock.calls[0]![0]).toBe(shared.wire);
+    expect(viaResponse).not.toHaveBeenCalled();
+    const expected = sseTracked(shared.payload, 'E:7');
+    await new Promise<void>((resolve) => {
+      const check = () => (a.text().endsWith(expected) && b.text().endsWith(expected) ? resolve() : setTimeout(check, 5));
+      check();
+    });
     a.destroy();
     b.destroy();
   });
@@ -163,11 +191,12 @@ describe('SocketSink over a real socket', () => {
 
   it('pings only after a whole tick without writes', async () => {
     const pair = await open();
-    const writes = vi.spyOn(pair.res, 'write');
+    const writes = vi.spyOn(pair.res.socket!, 'write');
     pair.sink.beat(1); // attach wrote the preamble during this tick
     expect(writes).not.toHaveBeenCalled();
     pair.sink.beat(2);
-    expect(writes).toHaveBeenCalledWith(SSE_PING);
+    expect(writes).toHaveBeenCalledTimes(1);
+    expect(Buffer.from(writes.mock.calls[0]![0] as Uint8Array).toString()).toBe(`${SSE_PING.length.toString(16)}\r\n${SSE_PING}\r\n`);
     pair.sink.write([data(1)]);
     pair.sink.beat(3);
     expect(writes).toHaveBeenCalledTimes(2); // the data, no ping

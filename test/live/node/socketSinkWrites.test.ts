@@ -1,4 +1,5 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Frame } from 'trpc-live/core';
 import { Heartbeat, SocketSink, sseTracked } from 'trpc-live/node';
@@ -49,14 +50,19 @@ describe('SocketSink: a write leaves in the slice that pays for it', () => {
     const pair = await open();
     const socket = pair.res.socket!;
     let syscalls = 0;
-    const original = socket._writev!.bind(socket);
+    const writev = socket._writev!.bind(socket);
+    const write = socket._write.bind(socket);
     socket._writev = (chunks, callback) => {
       syscalls++;
-      original(chunks, callback);
+      writev(chunks, callback);
+    };
+    socket._write = (chunk, encoding, callback) => {
+      syscalls++;
+      write(chunk, encoding, callback);
     };
     pair.sink.write([frame(1), frame(2)]);
     // Node's response corks the socket per write and uncorks on the next tick; the sink's
-    // chunk (size line, text, CRLF) has already gone out, as one writev.
+    // chunk (size line, text, CRLF) has already gone out, as one write.
     expect(syscalls).toBe(1);
     expect(socket.writableLength).toBe(0);
     expect(pair.sink.pendingBytes()).toBe(0);
@@ -66,6 +72,32 @@ describe('SocketSink: a write leaves in the slice that pays for it', () => {
       check();
     });
     pair.client.destroy();
+  });
+
+  it('writes plain bytes through the response to an HTTP/1.0 client, which gets no chunked framing', async () => {
+    const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
+      http.pending.push((res) => {
+        const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
+        sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
+        sink.attach({ dispose: () => undefined });
+        resolve({ sink, res });
+      }),
+    );
+    const { port } = new URL(http.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let raw = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (raw += chunk));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write('GET / HTTP/1.0\r\n\r\n');
+    const { sink, res } = await serverSide;
+    expect(res.chunkedEncoding).toBe(false);
+    sink.write([frame(1), frame(2)]);
+    sink.write([frame(3)]);
+    sink.close('closed');
+    await closed;
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    expect(body).toBe(': hi\n\n' + [1, 2, 3].map((seq) => sseTracked(frame(seq).payload, `E:${seq}`)).join('') + 'event: return\ndata: \n\n\n');
   });
 
   it('keeps the response framing intact when writes and the end follow each other in one tick', async () => {

@@ -1,11 +1,15 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TRPCError } from '@trpc/server';
 import type { CloseReason, Frame, LiveSink } from '../core/index.ts';
 import { streamEnd } from '../trpc/closePolicy.ts';
 import type { Heartbeat, HeartbeatMember } from './heartbeat.ts';
+import { chunkBody, httpChunk, joinChunks } from './httpChunk.ts';
 import { SSE_PING, SSE_RETURN, sseRetry, sseTracked, sseUntracked } from './sseFormat.ts';
 
 const EMPTY = Buffer.alloc(0);
+/** The ping as one HTTP chunk, built once for every stream and tick. */
+const PING_CHUNK = httpChunk(SSE_PING);
 
 /** What a {@link SocketSink} needs from its transport. */
 export interface SocketSinkHost {
@@ -26,10 +30,14 @@ interface Disposable {
  * A hub sink over a raw `ServerResponse`, speaking tRPC's SSE protocol.
  *
  * Every write is synchronous: the frames a connection has pending are
- * encoded (a published frame once, cached in `frame.wire` for every
- * recipient) and handed to the socket as one `res.write`. Backpressure is the
- * socket's own buffer (`writableLength`, `'drain'`). No streams, generators
- * or promises per event.
+ * encoded (a published frame once, as one HTTP chunk cached in `frame.wire`
+ * for every recipient) and handed to the socket as one chunk in one
+ * `socket.write`: a lone frame's cached bytes as they are, several frames'
+ * bytes joined under one size line (`httpChunk.ts`). Straight to the socket
+ * once the response head is out, since `res.write` would measure the text's
+ * UTF-8 length and write a size line, the text and a CRLF as three pieces on
+ * every call. Backpressure is the socket's own buffer (`writableLength`,
+ * `'drain'`). No streams, generators or promises per event.
  *
  * Security/zombie duty: when the socket closes or errors, the hub connection
  * is disposed and the request's abort signal fires, in the same tick.
@@ -48,6 +56,8 @@ export class SocketSink implements LiveSink, HeartbeatMember {
   private openedAt = 0;
   /** {@link onDrain} callbacks waiting for the socket to empty (one probe write in flight for all). */
   private drainWaiters: Array<() => void> | null = null;
+  /** The socket chunks go straight to, `null` when they go through the response, `undefined` until the head is out. */
+  private direct: Socket | null | undefined = undefined;
   private readonly abortController = new AbortController();
 
   constructor(
@@ -101,19 +111,75 @@ export class SocketSink implements LiveSink, HeartbeatMember {
 
   write(frames: readonly Frame[]): void {
     if (this.ended) return;
-    let text = '';
-    for (const frame of frames) {
-      if (frame.id !== null) {
-        // Same bytes, cursor included, for every recipient: encode once.
-        text += frame.wire ??= sseTracked(frame.payload, frame.id);
-        this.lastEventId = frame.id;
-      } else {
-        text += sseUntracked(frame.payload, this.lastEventId);
-        if (frame.message.kind === 'reconnect') this.retryMs = frame.message.afterMs;
-      }
+    if (this.held !== null) {
+      for (const frame of frames) this.held += this.textOf(frame);
+      return;
     }
-    if (this.held !== null) this.held += text;
-    else this.writeRaw(text);
+    if (frames.length === 1) {
+      this.send(this.chunkOf(frames[0]!));
+      return;
+    }
+    const chunks: Uint8Array[] = [];
+    for (const frame of frames) chunks.push(this.chunkOf(frame));
+    this.send(joinChunks(chunks));
+  }
+
+  /** A frame's SSE text (held before attach), noting the stream's last id and retry delay. */
+  private textOf(frame: Frame): string {
+    if (frame.id !== null) {
+      this.lastEventId = frame.id;
+      return typeof frame.wire === 'string' ? frame.wire : sseTracked(frame.payload, frame.id);
+    }
+    if (frame.message.kind === 'reconnect') this.retryMs = frame.message.afterMs;
+    return sseUntracked(frame.payload, this.lastEventId);
+  }
+
+  /** A frame as one HTTP chunk, noting the stream's last id and retry delay. */
+  private chunkOf(frame: Frame): Uint8Array {
+    if (frame.id !== null) {
+      this.lastEventId = frame.id;
+      const wire = frame.wire;
+      if (wire instanceof Uint8Array) return wire;
+      // Same bytes, cursor included, for every recipient: encoded and framed once.
+      const chunk = httpChunk(wire ?? sseTracked(frame.payload, frame.id));
+      frame.wire = chunk;
+      return chunk;
+    }
+    if (frame.message.kind === 'reconnect') this.retryMs = frame.message.afterMs;
+    return httpChunk(sseUntracked(frame.payload, this.lastEventId));
+  }
+
+  /** Writes one HTTP chunk: straight to the socket where the response would frame it the same way, else its bytes through the response. */
+  private send(chunk: Uint8Array): void {
+    this.active = true;
+    if (this.direct === undefined && this.res.headersSent) this.direct = this.directSocket();
+    const socket = this.direct;
+    if (socket === undefined || socket === null) {
+      this.writeRaw(chunkBody(chunk));
+      return;
+    }
+    // A destroyed socket drops writes without calling back; its 'close' disposes the connection.
+    if (socket.destroyed) return;
+    try {
+      socket.write(chunk);
+    } catch {
+      // Destroyed under us: 'close' cleans up.
+    }
+  }
+
+  /**
+   * The response's socket when the response would send a write's bytes
+   * straight to it as one chunk: chunked framing, head already written,
+   * nothing of its own queued, and the socket serving this response (not an
+   * earlier pipelined one). `outputSize` and `_httpMessage` are node:http's
+   * own fields (Node 20-24), read once per stream; any doubt keeps the
+   * response's path.
+   */
+  private directSocket(): Socket | null {
+    const res = this.res as ServerResponse & { outputSize?: number };
+    const socket = res.socket as (Socket & { _httpMessage?: unknown }) | null;
+    if (socket === null || !res.chunkedEncoding || res.outputSize !== 0 || socket._httpMessage !== res) return null;
+    return socket;
   }
 
   pendingBytes(): number {
@@ -179,10 +245,10 @@ export class SocketSink implements LiveSink, HeartbeatMember {
       this.active = false;
       return;
     }
-    this.writeRaw(SSE_PING);
+    this.send(PING_CHUNK);
   }
 
-  private writeRaw(text: string): void {
+  private writeRaw(text: string | Uint8Array): void {
     this.active = true;
     // A destroyed socket drops writes without calling back; its 'close' disposes the connection.
     if (this.res.destroyed) return;
