@@ -80,6 +80,26 @@ describe('WatchUnion (the watches of every tab, sent by the tab holding the stre
     expect(requests.at(-1)).toMatchObject({ connectionId: 'conn-2', add: [B], remove: [] });
   });
 
+  it('answers an add of a watch another tab holds without a request until a result of it was delivered, and again after a refetch order', async () => {
+    const { union, requests, ask } = unionWith();
+    await ask('t1', [A]);
+    await expect(ask('t2', [A])).resolves.toEqual({ cursor: 'e1:5', accepted: [KEY_A], refused: [] });
+    expect(requests).toHaveLength(1);
+    union.observe({ kind: 'result', watch: KEY_A, epoch: 'e1', seq: 6, data: 1 });
+    await ask('t3', [A]);
+    expect(requests).toHaveLength(2);
+    await ask('t4', [A]);
+    expect(requests).toHaveLength(2);
+    union.observe({ kind: 'delta', watch: KEY_A, epoch: 'e1', seq: 7, base: 6, ops: null });
+    await ask('t4', [A]);
+    expect(requests).toHaveLength(3);
+    union.observe({ kind: 'refetch', watch: KEY_A, epoch: 'e1', seq: 8, reason: 'paused' });
+    await ask('t5', [A]);
+    expect(requests).toHaveLength(3);
+    expect(union.stats.sharedAdds).toBe(3);
+    expect(union.held()).toEqual(new Map([[KEY_A, 5]]));
+  });
+
   it('sends one request for the tabs that submit in one window, each watch once', async () => {
     const { union, requests, ask } = unionWith();
     const answers = await Promise.all([ask('t1', [A]), ask('t2', [A, B]), ask('t3', [B])]);

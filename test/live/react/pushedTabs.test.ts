@@ -51,6 +51,8 @@ interface Tab {
   data(): unknown;
   /** Mounts `orders.byId({ id })` (a component observing it); returns the unmount. */
   mount(id: string): () => void;
+  /** Opens another tab of the same browser. */
+  sibling(options?: TabOptions): Tab;
 }
 
 const tabs: Tab[] = [];
@@ -61,8 +63,6 @@ interface TabOptions {
   win?: ReturnType<typeof createPage> | null;
   /** The tab's watch batch window (`watchBatchMs`). @default 0 */
   batchMs?: number;
-  /** Mount `orders.byId(ord_1)` at once. @default true */
-  mountFirst?: boolean;
 }
 
 /** A tab of one browser: its own QueryClient with `orders.byId(ord_1)` mounted, its invalidator following its page. */
@@ -88,7 +88,8 @@ function openTab(locks: ReturnType<typeof createLocks>, name: string, options: T
         return { v: 0 };
       },
     }).subscribe(() => undefined);
-  if (options.mountFirst !== false) tab.mount(ORDER.id);
+  tab.sibling = (siblingOptions) => openTab(locks, name, siblingOptions);
+  tab.mount(ORDER.id);
   tab.stream = createSharedLiveStream({
     name,
     invalidator,
@@ -159,6 +160,26 @@ describe('pushed results across the tabs of one browser', () => {
     expect(requests).toHaveLength(2);
     expect(requests[1]!.add!.map((spec) => watchKey(spec.path, spec.input)).sort()).toEqual([orderKey('ord_2'), orderKey('ord_3')]);
     expect(watchedOn('conn-a')).toEqual(new Set([WATCH, orderKey('ord_2'), orderKey('ord_3')]));
+  });
+
+  it('confirms a tab opening a watch the others hold without a request while no result of it was pushed, and sends the add once one was', async () => {
+    const [a, b] = await browserOf(2);
+    await waitFor(() => confirmed(WATCH, a!, b!), 'A and B to watch');
+    await sleep(30);
+    const before = requests.length;
+    const c = a!.sibling();
+    await waitFor(() => confirmed(WATCH, c), 'C to hold a confirmed watch');
+    await sleep(30);
+    expect(requests).toHaveLength(before);
+
+    // A result reaches every tab that has the query now; a tab opened later would lack it as a delta's base.
+    a!.invalidator.receive({ kind: 'invalidate', resource: 'orders', id: 'ord_1', action: 'updated', seq: 6 }, `${EPOCH}:6`);
+    a!.invalidator.receive({ kind: 'result', watch: WATCH, epoch: EPOCH, seq: 6, data: { v: 1 } });
+    await waitFor(() => (c.data() as { v: number }).v === 1, 'C to apply the result');
+    const d = a!.sibling();
+    await waitFor(() => confirmed(WATCH, d), 'D to hold a confirmed watch');
+    expect(requests).toHaveLength(before + 1);
+    expect(requests.at(-1)!.add!.map((spec) => watchKey(spec.path, spec.input))).toEqual([WATCH]);
   });
 
   it('removes a watch from the server only when the last tab holding it drops it', async () => {

@@ -1,3 +1,4 @@
+import type { LiveMessage } from '../shared/messages.ts';
 import type { WatchResponse, WatchSpec } from '../shared/watches.ts';
 import { watchKey } from '../shared/watches.ts';
 import type { LiveWatchCall, LiveWatchRequest } from './watchSync.ts';
@@ -33,10 +34,13 @@ interface Waiter {
  * (the leader): each tab submits its own changes (its WatchSync's requests),
  * the union keeps which tabs hold each watch, and one request per window
  * goes to the server for them all, under one holder. A watch is removed
- * from the server only when the last tab holding it drops it (or leaves);
- * an add is always sent, even for a watch another tab holds, because the
- * server then sends its next result whole (the adding tab lacks the result
- * a delta would build on). Every submitter gets the answer of the request
+ * from the server only when the last tab holding it drops it (or leaves).
+ * A tab adding a watch the server already holds for another tab is
+ * answered at once, without a request, while no result of it was pushed
+ * since it was added: the server's next result of it is then whole anyway,
+ * and reaches the new tab too (every frame is relayed to every tab). Once a
+ * result was pushed, the add is sent, so that the next one is whole again
+ * (a delta would build on a result the new tab never saw). Every submitter gets the answer of the request
  * that carried its changes. One request at a time, so an add and a later
  * remove cannot overtake each other. A new connection holds nothing: the
  * union starts empty for it, and every tab sends its whole set again.
@@ -53,14 +57,30 @@ export class WatchUnion {
   private inFlight = false;
   /** Changed since the last request went out (a failed request alone waits for the next change). */
   private dirty = false;
-  /** Requests sent and failed so far (tests, inspectors). */
-  readonly stats = { requests: 0, failures: 0 };
+  /** Watches the server accepted on this connection. */
+  private readonly accepted = new Set<string>();
+  /** Watches whose result (or delta) the stream delivered since their add was last sent: the server's next may be a delta. */
+  private readonly pushed = new Set<string>();
+  /** The cursor of the server's latest answer on this connection: it confirms the accepted watches a tab adds later. */
+  private lastCursor: string | null = null;
+  /** Requests sent and failed so far, and adds answered without one (tests, inspectors). */
+  readonly stats = { requests: 0, failures: 0, sharedAdds: 0 };
 
   constructor(private readonly options: WatchUnionOptions) {}
 
   /** Watches held by at least one tab, with how many tabs hold each (tests, inspectors). */
   held(): Map<string, number> {
     return new Map([...this.refs].map(([key, tabs]) => [key, tabs.size]));
+  }
+
+  /**
+   * A message the holding tab's stream delivered (call before relaying it):
+   * a result or delta makes the server's next result of that watch possibly
+   * a delta; a refetch order makes it whole.
+   */
+  observe(message: LiveMessage): void {
+    if (message.kind === 'result' || message.kind === 'delta') this.pushed.add(message.watch);
+    else if (message.kind === 'refetch') this.pushed.delete(message.watch);
   }
 
   /**
@@ -78,9 +98,16 @@ export class WatchUnion {
     }
     let changed = false;
     for (const key of request.remove) changed = this.release(key, tab) || changed;
+    /** Adds answered here: the server holds them, and its next result of each is whole. */
+    const shared: string[] = [];
     for (const spec of request.add) {
       const key = watchKey(spec.path, spec.input);
       const tabs = this.refs.get(key) ?? new Set<string>();
+      if (tabs.size && this.accepted.has(key) && !this.pushed.has(key) && !this.add.has(key)) {
+        tabs.add(tab);
+        shared.push(key);
+        continue;
+      }
       tabs.add(tab);
       this.refs.set(key, tabs);
       this.remove.delete(key);
@@ -89,10 +116,14 @@ export class WatchUnion {
       this.add.set(key, pending);
       changed = true;
     }
-    if (!changed) return Promise.resolve(NOTHING_SENT);
+    this.stats.sharedAdds += shared.length;
+    // A later cursor than the one the server accepted them at: a confirmation can only be later than the truth, never earlier.
+    const withShared = (response: WatchResponse): WatchResponse =>
+      shared.length ? { ...response, cursor: response.cursor || this.lastCursor!, accepted: [...response.accepted, ...shared] } : response;
+    if (!changed) return Promise.resolve(withShared(NOTHING_SENT));
     this.dirty = true;
     return new Promise<WatchResponse>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      this.waiters.push({ resolve: (response) => resolve(withShared(response)), reject });
       this.flushSoon();
     });
   }
@@ -121,6 +152,8 @@ export class WatchUnion {
     if (tabs.size) return false;
     this.refs.delete(key);
     this.add.delete(key);
+    this.accepted.delete(key);
+    this.pushed.delete(key);
     this.remove.add(key);
     return true;
   }
@@ -129,6 +162,9 @@ export class WatchUnion {
   private restart(connectionId: string | null): void {
     this.connectionId = connectionId;
     this.refs.clear();
+    this.accepted.clear();
+    this.pushed.clear();
+    this.lastCursor = null;
     this.add = new Map();
     this.remove = new Set();
     const waiters = this.waiters;
@@ -181,11 +217,15 @@ export class WatchUnion {
       remove,
       deltas: true,
     };
+    // Results delivered from here on may be the base of the server's next delta (this add makes the next one whole).
+    for (const key of add.keys()) this.pushed.delete(key);
     void Promise.resolve()
       .then(() => call(request))
       .then(
         (response) => {
           if (!current()) return;
+          this.lastCursor = response.cursor;
+          for (const key of response.accepted) if (this.refs.has(key)) this.accepted.add(key);
           // The server never held a refused watch: its tabs do not send a remove for it.
           for (const refusal of response.refused) this.forget(refusal.watch, add.get(refusal.watch)?.tabs);
           for (const waiter of waiters) waiter.resolve(response);
@@ -194,7 +234,11 @@ export class WatchUnion {
           this.stats.failures++;
           if (!current()) return;
           // Unknown on the server: the tabs send these adds again; the removes go with the next request.
-          for (const [key, pending] of add) this.forget(key, pending.tabs);
+          for (const [key, pending] of add) {
+            this.forget(key, pending.tabs);
+            // Its next result may not be whole (the add may not have reached the server): the next tab sends its add.
+            this.pushed.add(key);
+          }
           for (const key of remove) if (!this.refs.has(key)) this.remove.add(key);
           for (const waiter of waiters) waiter.reject(error);
         },

@@ -60,6 +60,7 @@ export class LeaderRole implements TabRole, Audience {
 
   received(message: LiveMessage): void {
     if (message.kind === 'hello') this.connectionId = message.connectionId;
+    this.watches?.observe(message);
     this.holder.received(message);
   }
 
