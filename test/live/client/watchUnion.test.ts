@@ -18,7 +18,7 @@ function unionWith(answer?: (request: LiveWatchRequest) => WatchResponse | Promi
     },
     holder: 'browser',
     connectionId: () => connectionId,
-    batchMs: 0,
+    batchMs: () => 0,
   });
   const ask = (tab: string, add: LiveWatchRequest['add'], remove: string[] = [], connection = 'conn-1') =>
     union.submit(tab, { connectionId: connection, holder: tab, add, remove });

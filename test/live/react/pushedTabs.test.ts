@@ -182,6 +182,15 @@ describe('pushed results across the tabs of one browser', () => {
     expect(requests.at(-1)!.add!.map((spec) => watchKey(spec.path, spec.input))).toEqual([WATCH]);
   });
 
+  it('sends the watches of a leader without other tabs after its own window only', async () => {
+    const [a] = await browserOf(1, { batchMs: 300 });
+    const helloAt = Date.now();
+    await waitFor(() => requests.length === 1, 'the watch request');
+    // One window (300 ms), not two (600 ms): no other tab to gather.
+    expect(Date.now() - helloAt).toBeLessThan(500);
+    expect(confirmed(WATCH, a!)).toBe(true);
+  });
+
   it('removes a watch from the server only when the last tab holding it drops it', async () => {
     const [a, b] = await browserOf(2);
     const unmountA = a!.mount('ord_2');

@@ -15,10 +15,10 @@ export interface WatchUnionOptions {
    * How long submissions gather before one request goes out: each tab's
    * WatchSync already gathered its own page's changes; this gathers the
    * tabs whose windows closed near each other (several tabs opened at once,
-   * every tab sending its whole set again after a new hello).
-   * @default 20 (DEFAULT_WATCH_BATCH_MS)
+   * every tab sending its whole set again after a new hello). Asked at each
+   * window's start: a tab alone (no other tab to gather) passes 0.
    */
-  batchMs: number;
+  batchMs: () => number;
 }
 
 /** The answer to a submission that changed nothing on the server (its keys are held by another tab too). */
@@ -181,7 +181,7 @@ export class WatchUnion {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush();
-    }, this.options.batchMs);
+    }, this.options.batchMs());
   }
 
   private flush(): void {

@@ -37,7 +37,8 @@ export class LeaderRole implements TabRole, Audience {
         // One holder for the browser: the union counts the tabs itself, and a connection has one leader for its life.
         holder: sync.holder,
         connectionId: () => this.connectionId,
-        batchMs: sync.batchWindowMs,
+        // Alone, this tab's own WatchSync already gathered its changes: no second window.
+        batchMs: () => (this.peers.size ? sync.batchWindowMs : 0),
       });
     }
   }
