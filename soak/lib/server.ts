@@ -120,6 +120,12 @@ export interface SoakServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** `SOAK_CPU_PROF=<dir>`: every soak server writes a CPU profile there when it exits (where a scenario's server time goes). */
+function cpuProfileArgs(): string[] {
+  const dir = process.env.SOAK_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /**
  * Starts the production build (`node scripts/ensure-build.mjs` first) inside
  * the soak server host (`soak/lib/serverHost.mjs`, `--expose-gc`) on a free
@@ -136,7 +142,7 @@ export async function startSoakServer(
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'trpc-live-soak-'));
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--enable-source-maps', ...(options.nodeArgs ?? []), path.join(root, 'soak/lib/serverHost.mjs')],
+    ['--expose-gc', '--enable-source-maps', ...cpuProfileArgs(), ...(options.nodeArgs ?? []), path.join(root, 'soak/lib/serverHost.mjs')],
     {
       cwd: root,
       env: {

@@ -22,6 +22,7 @@
 //   hub's own account cannot reveal the hub's losses);
 // - `resetSockets`: a connection reset from the server side (every live socket
 //   destroyed at once), the start of a reconnect storm.
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as tick } from 'node:timers/promises';
 import path from 'node:path';
@@ -275,5 +276,19 @@ process.on('message', async (message) => {
 });
 // The IPC channel must not keep the process alive after the server closes (SIGTERM).
 process.channel?.unref();
+
+// Diagnostic, off by default: SOAK_LISTEN_BACKLOG=<n> makes the app's `listen(port, host, cb)` ask for an accept
+// queue of n (Node's default is 511; the kernel caps it at net.core.somaxconn), to measure how much of a reconnect
+// storm's tail is connects dropped by a full accept queue and retried after the client's SYN backoff (1, 2, 4 ... s).
+if (process.env.SOAK_LISTEN_BACKLOG) {
+  const backlog = Number(process.env.SOAK_LISTEN_BACKLOG);
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function listenWithBacklog(...args) {
+    if (typeof args[0] === 'number' && typeof args[1] === 'string' && typeof args[2] === 'function') {
+      return listen.call(this, { port: args[0], host: args[1], backlog }, args[2]);
+    }
+    return listen.apply(this, args);
+  };
+}
 
 await import(pathToFileURL(path.resolve(process.cwd(), 'dist/main.js')).href);

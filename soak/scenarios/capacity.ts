@@ -269,6 +269,7 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
     const before = await clients.stats();
     const cpuBefore = await server.cpuMs();
     const overflowsBefore = listenOverflows();
+    const clientCpuBefore = clientCpu();
     const reset = await server.resetSockets();
     log(`capacity: storm: reset ${int(reset)} sockets`);
     let allResumedMs = NaN;
@@ -284,6 +285,7 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
     }
     const stormCpuMs = (await server.cpuMs()) - cpuBefore;
     const stormListenOverflows = listenOverflows() - overflowsBefore;
+    const stormClientCpuMs = clientCpu() - clientCpuBefore;
     await sleep(params.afterMs);
     const flow = await server.flowStop('cap');
     let record = await server.published();
@@ -308,6 +310,7 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
     const resumeTail = tail(stats.resumeFirst);
     log(
       `capacity: storm: ${int(resumed)}/${int(params.streams)} resumed, ${resumeTail.label} ${ms(resumeTail.ms)}, server CPU ${ms(stormCpuMs)}, ` +
+        `client CPU ${ms(stormClientCpuMs)}, ` +
         `${int(stormListenOverflows)} accept-queue overflows; ` +
         `${verify.lost} lost of ${int(verify.expected)} (stream, publish) pairs`,
     );
@@ -407,6 +410,10 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
           allResumedMs,
           stormCpuMs,
           listenOverflows: stormListenOverflows,
+          clientCpuMs: stormClientCpuMs,
+          listenBacklog: process.env.SOAK_LISTEN_BACKLOG ?? 'default (511)',
+          // Where the resumes fall: clusters near 1, 3, 7, 15, 31 s are connects retried after the SYN backoff.
+          resumeQuantiles: Object.fromEntries([0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99].map((q) => [q, stats.resumeFirst.quantile(q)])),
           serverCpuPerReconnectMs: stormCpuMs / Math.max(1, reset),
           published: flow.published,
           convergeMs,
