@@ -229,6 +229,13 @@ function writeReport() {
     '  reconnect joined a read already sent, whose snapshot could predate the moment it started holding live entries, so',
     '  an entry delivered in between reached it neither way (2 of 850,000 (client, key) pairs). A read is now shared only',
     '  by the requests made before it is sent, in one event-loop turn (`test/live/redis/multiInstance.test.ts`).',
+    '- **A reconnect storm of 10,000 outruns one instance** (row 7; not fixed): every client back at once overflows the',
+    '  accept queue (Node listens with a backlog of 511), and a dropped connect comes back only after the client\'s SYN',
+    '  backoff (1, 3, 7, 15, 31 s): in runs beside other work on the machine (0eac071) the kernel counted ~85,000 overflows,',
+    '  the server\'s profile was idle 40 % of the storm, and p99 was 32 s. An accept queue of 4,096 (`SOAK_LISTEN_BACKLOG`,',
+    '  a diagnostic) brought p99 to 18 s; what remains is the server\'s CPU per reconnect (0.9-1.3 ms: the stream\'s setup,',
+    '  hello and replay write, closing the reset stream), 9-13 s of one core for 10,000. Fixes: a larger listen backlog,',
+    '  clients that spread their reconnects, a cheaper reconnect.',
     '',
   );
   for (const s of stored) {

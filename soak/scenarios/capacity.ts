@@ -436,11 +436,14 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
           `The verdict compares the p99 (nearest rank: of ${params.rounds} rounds, the slowest) of the two; each round's CPU time of the ` +
           'server and of all client processes (from /proc) is in the raw result, to tell which side was the limit.',
         `Storm: the bare streams are closed, ${params.flowRate} invalidations/s flow to the tenant (each reaches every stream), the server ` +
-          'host resets every live socket at once (`resetAndDestroy()`: a TCP RST) and every client reconnects at once with ' +
+          'host resets every live socket at once (`resetAndDestroy()`: a TCP RST) and every client reconnects at once (no delay, no ' +
+          'jitter: the hardest case for the server, as in row 3) with ' +
           '`input.lastEventId` = its last cursor, as `httpSubscriptionLink` does. Time to resumed delivery: from the client seeing its ' +
           'socket end to the first data frame or reset after its new hello. The record oracle (RELIABILITY.md, above) checks every ' +
           'stream against every publish the server host recorded at the hub\'s API (rounds and flow), nothing lost or twice; a phantom ' +
-          'publish added to the record must show as lost on every stream.',
+          'publish added to the record must show as lost on every stream. The kernel\'s count of connects dropped by a full accept ' +
+          'queue during the storm (`TcpExt ListenOverflows`, machine-wide) and the resume quantiles are in the raw result: a ' +
+          'dropped connect comes back after the client\'s SYN backoff (1, 3, 7, 15, 31 s).',
       ],
       seconds: (Date.now() - started) / 1000,
     };
