@@ -249,7 +249,7 @@ function writeReport() {
       '',
       ...s.method.map((line) => `${line}\n`),
       `Parameters: \`${JSON.stringify(s.params)}\`. Took ${s.seconds.toFixed(0)} s; ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC at ${s.commit}` +
-        `${s.short ? ' (short run: `npm run soak -- --ci`)' : ''}${provenance(s)}.`,
+        `${s.short && !s.command ? ' (short run: `npm run soak -- --ci`)' : ''}${provenance(s)}.`,
       '',
     );
   }

@@ -346,7 +346,8 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
         pass: ratio <= params.maxRoundRatio,
         value:
           `p99 app ${ms(appP99)} / bare ${ms(bareP99)} = ${ratio.toFixed(2)}x over ${appRounds.length} + ${bareRounds.length} rounds ` +
-          `(medians ${ms(median(appRounds.map((r) => r.lastMs)))} / ${ms(median(bareRounds.map((r) => r.lastMs)))})`,
+          `(medians ${ms(median(appRounds.map((r) => r.lastMs)))} / ${ms(median(bareRounds.map((r) => r.lastMs)))}); CPU per round: server ` +
+          `${ms(cpu.app.server)} / ${ms(cpu.bare.server)}, all client processes ${ms(cpu.app.clients)} / ${ms(cpu.bare.clients)}`,
         target: `≤ ${params.maxRoundRatio}x`,
         strict: false,
       },
@@ -379,13 +380,14 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
     ];
     return {
       name: 'capacity',
-      title: 'Capacity: 10,000 idle streams on one instance',
+      title: `Capacity: ${int(params.streams)} idle streams on one instance`,
       params: { ...params },
       summary:
         `${int(params.streams)} idle streams of one tenant on one instance (${params.processes} client processes): heap +${bytes(growth)} ` +
         `(${(growth / params.streams / 1024).toFixed(2)} KiB per stream); /api/health ${healthTail.label} ${ms(healthTail.ms)} (n=${int(healthTail.n)}); ` +
         `one invalidation to all: last stream p99 ${ms(appP99)} vs ${ms(bareP99)} for the batched bare \`node:http\` server with as many streams ` +
-        `(${ratio.toFixed(2)}x, ${params.rounds} interleaved rounds each); reconnect storm of all ${int(params.streams)} at once under ` +
+        `(${ratio.toFixed(2)}x, ${params.rounds} interleaved rounds each; server CPU per fan-out ${ms(cpu.app.server)} vs ${ms(cpu.bare.server)}, ` +
+        `client processes ${ms(cpu.app.clients)} vs ${ms(cpu.bare.clients)} on the same 2 cores); reconnect storm of all ${int(params.streams)} at once under ` +
         `${params.flowRate} signals/s: ${int(resumed)} resumed, p50 ${ms(stats.resumeFirst.quantile(0.5))}, ${resumeTail.label} ${ms(resumeTail.ms)} ` +
         `(n=${int(resumeTail.n)}, server CPU ${(stormCpuMs / Math.max(1, reset)).toFixed(2)} ms per reconnect, ` +
         `${Number.isNaN(stormListenOverflows) ? 'accept-queue overflows unknown' : `${int(stormListenOverflows)} connects dropped by a full accept queue`}); against the harness's record: ` +
