@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultOutboxLimits, type Frame, type Lane } from 'trpc-live/core';
 import { Outbox } from '../../../packages/trpc-live/src/core/outbox';
@@ -111,5 +113,37 @@ describe('Outbox: a routed burst is a run, appended without key lookups', () => 
     outbox.push(frame(3, 'a', 'batched'));
     expect([outbox.laneSize('instant'), outbox.laneSize('batched'), outbox.frames]).toEqual([2, 0, 2]);
     expect(outbox.take({ batched: true, coalesced: false }).map((f) => f.seq)).toEqual([2, 3]);
+  });
+});
+
+describe('Outbox memory', () => {
+  /** A full GC, from a test (vitest runs without --expose-gc). */
+  function collect(): void {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  }
+
+  it('keeps an idle outbox small: no map is allocated until a frame goes past the run', () => {
+    const COUNT = 20_000;
+    collect();
+    const before = process.memoryUsage().heapUsed;
+    const kept: Outbox[] = [];
+    for (let i = 0; i < COUNT; i++) kept.push(new Outbox(defaultOutboxLimits, {}));
+    collect();
+    const perOutbox = (process.memoryUsage().heapUsed - before) / COUNT;
+    // Four empty maps alone were ~0.8 KB; the object and its empty run are ~150 bytes.
+    expect(perOutbox).toBeLessThan(400);
+    expect(kept).toHaveLength(COUNT);
+  });
+
+  it('writes nothing into the empty maps idle outboxes share', () => {
+    const busy = new Outbox(defaultOutboxLimits, {});
+    busy.push(frame(1, 'a', 'batched'));
+    busy.pushDirty(frame(2, 'b'));
+    const idle = new Outbox(defaultOutboxLimits, {});
+    expect([idle.laneSize('batched'), idle.dirtyKeys, idle.has('a'), idle.has('b'), idle.empty]).toEqual([0, 0, false, false, true]);
+    expect(busy.take({ batched: true, coalesced: true }).map((f) => f.seq)).toEqual([1, 2]);
+    busy.push(frame(3, 'c', 'coalesced'));
+    expect([idle.laneSize('coalesced'), busy.laneSize('coalesced')]).toEqual([0, 1]);
   });
 });

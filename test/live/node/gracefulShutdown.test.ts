@@ -1,4 +1,4 @@
-import { createServer, request, type RequestListener } from 'node:http';
+import { createServer, request, type RequestListener, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +42,35 @@ describe('createGracefulShutdown', () => {
     // Progress goes to the logger's info level, the cut to the same: nothing at warn or error.
     expect(lines.some((l) => l.includes('cutting 1 request'))).toBe(true);
     expect(lines.filter((l) => /^(warn|error) /.test(l))).toEqual([]);
+  });
+
+  it('tracks every request and connection with the same listener functions, no closure or once-wrapper each', async () => {
+    const held: ServerResponse[] = [];
+    const { server, url } = await listen((_req, res) => void held.push(res));
+    const before = { finish: [] as unknown[], close: [] as unknown[] };
+    const shutdown = createGracefulShutdown({ server, hub: createHub(), graceMs: 0, timeoutMs: 100, log: () => undefined });
+    // Runs before the shutdown's own request listener (prepended later): what the response had before it.
+    server.prependListener('request', (_req, res: ServerResponse) => {
+      before.finish.push(new Set(res.rawListeners('finish')));
+      before.close.push(new Set(res.rawListeners('close')));
+    });
+    const clients = [1, 2].map(() => {
+      const req = request(url, { agent: false }, () => undefined);
+      req.on('error', () => undefined);
+      req.end();
+      return req;
+    });
+    while (held.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const added = (res: ServerResponse, event: 'finish' | 'close', i: number) =>
+      res.rawListeners(event).filter((fn) => !(before[event][i] as Set<unknown>).has(fn));
+    for (const event of ['finish', 'close'] as const) {
+      expect(added(held[0]!, event, 0)).toHaveLength(1);
+      expect(added(held[0]!, event, 0)).toEqual(added(held[1]!, event, 1));
+      expect(added(held[0]!, event, 0)[0]).toBe(added(held[1]!, event, 1)[0]);
+    }
+    for (const res of held) expect(res.socket!.rawListeners('close').map((fn) => fn.name)).not.toContain('bound onceWrapper');
+    for (const req of clients) req.destroy();
+    await shutdown.shutdown();
   });
 
   it('finishes at once after the grace when nothing is in flight, and closes the listener', async () => {

@@ -104,8 +104,6 @@ export class LiveConnection {
    * the stream; its ids do not carry it.
    */
   private held: { readonly origin: string; readonly upTo: number; readonly beyond: readonly number[] } | null = null;
-  /** Oldest seq of `epoch` the client still lacks once a write is out: pending, or stood for by a pending reset. */
-  private readonly pendingAfter = (epoch: string) => Math.min(this.outbox.oldestPendingSeq(epoch), this.outbox.resetFloor);
 
   constructor(
     /** The hub-assigned id (also sent in the stream's `hello`). */
@@ -274,7 +272,7 @@ export class LiveConnection {
     this.holding = false;
     const frame = this.host.resetFrame(reason);
     this.coveredThrough(frame.epoch, frame.seq);
-    this.write(this.watermark.label([frame], this.pendingAfter));
+    this.write(this.watermark.label([frame], this.outbox));
     this.host.metrics.resetSent?.(reason);
     if (!this.outbox.empty) this.flush('all');
   }
@@ -301,7 +299,7 @@ export class LiveConnection {
       this.outbox.requestReset('overflow', resetFloor);
     }
     if (direct) {
-      this.sink.write(this.watermark.label(frames.slice(0, direct), this.pendingAfter));
+      this.sink.write(this.watermark.label(frames.slice(0, direct), this.outbox));
       this.host.metrics.delivered?.('replay', direct);
     }
     if (!this.outbox.empty) this.flush('all');
@@ -388,7 +386,7 @@ export class LiveConnection {
     let coalesced = mode === 'all' || reset !== null || this.windowClosed('coalesced');
     const out = outbox.take({ batched, coalesced });
     // With nothing left pending (a fan-out's usual case) no id lists seqs beyond the watermark.
-    if (!reset && out.length && !outbox.empty && this.watermark.beyondAfter(out, this.pendingAfter) > MAX_CURSOR_BEYOND) {
+    if (!reset && out.length && !outbox.empty && this.watermark.beyondAfter(out, this.outbox) > MAX_CURSOR_BEYOND) {
       // The id would list too many seqs written past an older pending frame (a long import's
       // progress overtaken by many instant frames): write the older lanes now, early, so the
       // watermark moves past them and the id is short again.
@@ -411,7 +409,7 @@ export class LiveConnection {
       out.splice(at, 0, frame);
       this.host.metrics.resetSent?.(reset);
     }
-    if (out.length) this.write(this.watermark.label(out, this.pendingAfter, resetFloor));
+    if (out.length) this.write(this.watermark.label(out, this.outbox, resetFloor));
     this.reschedule();
     return out.length;
   }

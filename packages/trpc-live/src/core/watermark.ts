@@ -1,6 +1,12 @@
 import { formatCursor, MAX_CURSOR_BEYOND, type Cursor } from '../shared/cursor.ts';
 import type { Frame } from './sink.ts';
 
+/** What is still pending on the stream (the connection's outbox). */
+export interface PendingSource {
+  /** Oldest seq of `epoch` the client still lacks once a write is out (`Infinity` when none). */
+  pendingAfter(epoch: string): number;
+}
+
 /**
  * What one stream's client holds, as the cursor of the last frame it read:
  * the contiguous watermark (every frame of the epoch up to it that the
@@ -70,14 +76,14 @@ export class Watermark {
 
   /**
    * How many seqs the id would list after writing `frames` (seq order);
-   * `pendingAfter` as in {@link label}. The caller keeps this within
+   * `source` as in {@link label}. The caller keeps this within
    * {@link MAX_CURSOR_BEYOND} by writing the older lanes too. No frame of the
    * write gets a longer id than the last one: a frame's id lists only seqs
    * above the next frame still missing.
    */
-  beyondAfter(frames: readonly Frame[], pendingAfter: (epoch: string) => number): number {
+  beyondAfter(frames: readonly Frame[], source: PendingSource): number {
     if (this.epoch === null) return 0;
-    const pending = pendingAfter(this.epoch);
+    const pending = source.pendingAfter(this.epoch);
     if (pending === Infinity) return 0;
     let written = this.written;
     for (const frame of frames) if (frame.epoch === this.epoch && frame.seq > written) written = frame.seq;
@@ -98,14 +104,14 @@ export class Watermark {
    * ~8% of the hub's CPU in that rule's per-frame work, profile 2026-12-07).
    * Returns false (and changes nothing) otherwise.
    */
-  private inOrder(frames: readonly Frame[], pendingAfter: (epoch: string) => number): boolean {
+  private inOrder(frames: readonly Frame[], source: PendingSource): boolean {
     let above = this.plainAbove;
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
       if (frame.seq <= above || frame.epoch !== this.epoch || frame.id === null || frame.message.kind === 'reset') return false;
       above = frame.seq;
     }
-    if (pendingAfter(this.epoch!) !== Infinity) return false;
+    if (source.pendingAfter(this.epoch!) !== Infinity) return false;
     this.seq = this.written = this.plainAbove = above;
     return true;
   }
@@ -114,12 +120,12 @@ export class Watermark {
    * Gives each frame of one write (seq order, a reset last) the id that says
    * what the client holds once it has read that frame; returns `frames`
    * with re-labelled copies where the shared id would say something else.
-   * `pendingAfter(epoch)` is the oldest seq of `epoch` still pending once
+   * `source.pendingAfter(epoch)` is the oldest seq of `epoch` still pending once
    * this write is out (`Infinity` when none); `resetFloor` the oldest seq a
    * reset in this write stands for (it is placed there, in seq order).
    */
-  label(frames: Frame[], pendingAfter: (epoch: string) => number, resetFloor = Infinity): Frame[] {
-    if (frames.length !== 0 && this.inOrder(frames, pendingAfter)) return frames;
+  label(frames: Frame[], source: PendingSource, resetFloor = Infinity): Frame[] {
+    if (frames.length !== 0 && this.inOrder(frames, source)) return frames;
     let pending = Infinity;
     let pendingEpoch: string | null = null;
     let resetInWrite = false;
@@ -142,7 +148,7 @@ export class Watermark {
       const epoch = frame.epoch;
       if (pendingEpoch !== epoch) {
         pendingEpoch = epoch;
-        pending = pendingAfter(epoch);
+        pending = source.pendingAfter(epoch);
       }
       if (frame.seq > this.written) this.written = frame.seq;
       const next = this.nextMissing(frames, i, pending, resetFloor);

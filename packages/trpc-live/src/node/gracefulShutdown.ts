@@ -104,33 +104,41 @@ export function createGracefulShutdown(options: GracefulShutdownOptions) {
   let draining = false;
   let running: Promise<ShutdownReport> | null = null;
 
+  // Listeners shared by every socket and response (`this` is the emitter), not a closure and
+  // once-wrappers per request: those were ~0.5 KB of what an idle live stream held (heap
+  // snapshot of 1,000 fast-transport streams, 2026-12-07).
+  function untrack(this: Socket): void {
+    connections.delete(this);
+  }
   const track = (socket: Socket): ConnectionState => {
     let state = connections.get(socket);
     if (!state) {
       state = { active: 0, bytesRead: socket.bytesRead, quietSince: Date.now() };
       connections.set(socket, state);
-      socket.once('close', () => connections.delete(socket));
+      socket.on('close', untrack);
     }
     return state;
   };
   server.prependListener('connection', track);
+
+  /** A response finished or its connection closed (both may come; the first counts). */
+  function finish(this: ServerResponse): void {
+    if (!responses.delete(this)) return;
+    const socket = this.req.socket;
+    const state = connections.get(socket);
+    if (!state) return;
+    state.active--;
+    state.quietSince = Date.now();
+    state.bytesRead = socket.bytesRead;
+  }
 
   // Counts requests in flight per connection; once draining, every response asks the client to close the connection.
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const state = track(req.socket);
     state.active++;
     responses.add(res);
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      state.active--;
-      state.quietSince = Date.now();
-      state.bytesRead = req.socket.bytesRead;
-      responses.delete(res);
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
+    res.on('finish', finish);
+    res.on('close', finish);
     if (draining) res.setHeader('connection', 'close');
   };
   server.prependListener('request', onRequest);
