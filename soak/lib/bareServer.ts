@@ -28,7 +28,8 @@ export async function startBareBatched(): Promise<BareServer> {
   const child = new Child(
     fork(path.join(root, 'bench/transport/servers/bareBatched.mjs'), [], {
       cwd: root,
-      execArgv: ['--expose-gc'],
+      // SOAK_CPU_PROF=<dir>: a CPU profile of this server too, to compare its fan-out with the app's.
+      execArgv: ['--expose-gc', ...(process.env.SOAK_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SOAK_CPU_PROF}`] : [])],
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     }),
