@@ -51,6 +51,26 @@ describe('hub: stream lifetime (credential expiry and rotation)', () => {
     expect(vi.getTimerCount()).toBe(before);
   });
 
+  it('keeps one timer for many streams with distinct expiries, and closes each at its own time', () => {
+    const hub = createHub({ maxDurationMs: 1_000_000 });
+    const before = vi.getTimerCount();
+    const sinks = Array.from({ length: 100 }, () => new RecordingSink());
+    // Connected in an order unrelated to their expiries.
+    const start = Date.now();
+    const expiry = (i: number) => start + 10_000 + ((i * 37) % 100) * 100;
+    const connections = sinks.map((sink, i) => hub.connect({ scope: 'acme', sink, expiresAt: expiry(i) }));
+    expect(vi.getTimerCount()).toBe(before + 1);
+    connections[5]!.dispose();
+    for (let step = 0; step < 100; step++) {
+      vi.advanceTimersByTime(step === 0 ? 10_000 : 100);
+      const due = sinks.map((_, i) => i).filter((i) => i !== 5 && expiry(i) <= Date.now());
+      expect(sinks.map((sink, i) => (sink.closed === 'unauthorized' ? i : -1)).filter((i) => i >= 0)).toEqual(due);
+    }
+    expect(sinks[5]!.closed).toBeNull();
+    expect(hub.connectionCount).toBe(0);
+    expect(vi.getTimerCount()).toBe(before);
+  });
+
   it('refuses a non-positive maxDurationMs', () => {
     expect(() => createHub({ maxDurationMs: 0 })).toThrow(/maxDurationMs/);
   });

@@ -87,6 +87,21 @@ describe('SocketSink over a real socket', () => {
     b.destroy();
   });
 
+  it('listens for its peer leaving with one function every sink shares, and still frees the connection', async () => {
+    const disposed = { dispose: vi.fn() };
+    const a = await open(disposed);
+    const b = await open();
+    const shared = (event: 'close' | 'error') => a.res.rawListeners(event).filter((fn) => b.res.rawListeners(event).includes(fn));
+    expect(shared('close')).toHaveLength(1);
+    expect(shared('error')).toHaveLength(1);
+    const aborted = new Promise<void>((resolve) => a.sink.signal.addEventListener('abort', () => resolve()));
+    a.destroy();
+    await aborted;
+    expect(disposed.dispose).toHaveBeenCalledTimes(1);
+    expect(a.sink.done).toBe(true);
+    b.destroy();
+  });
+
   it('hands every recipient of a lone shared frame the same pre-framed bytes, straight to its socket', async () => {
     const a = await open();
     const b = await open();

@@ -1,8 +1,9 @@
 import type { LiveBackend, PublishedEntry } from './backend.ts';
-import type { LiveTimers, TimerHandle } from './clock.ts';
+import type { LiveTimers } from './clock.ts';
 import { LiveConnection, type ConnectionHost } from './connection.ts';
 import { formatCursor } from '../shared/cursor.ts';
 import { LiveError } from '../shared/errors.ts';
+import { Deadlines } from './deadlines.ts';
 import { Fanout } from './fanout.ts';
 import { createFrameFactory, type FrameFactory } from './frames.ts';
 import { assertGroupFilter, assertGroups, type ConnectionGroups, type GroupFilter } from './groups.ts';
@@ -158,8 +159,8 @@ export class Hub {
   private readonly taps = new Set<(entry: PublishedEntry) => void>();
   private readonly closeListeners = new Set<(connection: LiveConnection) => void>();
   private readonly maxDurationMs: number | undefined;
-  /** Expiry/rotation timer per connection that has one. */
-  private readonly lifetimes = new Map<LiveConnection, TimerHandle>();
+  /** Credential expiry or rotation of each connection that has one, on one timer for all. */
+  private readonly lifetimes: Deadlines<LiveConnection, 'expire' | 'rotate'>;
 
   constructor(options: HubOptions = {}) {
     const settings = resolveHubOptions(options);
@@ -170,6 +171,14 @@ export class Hub {
     this.maxDurationMs = settings.maxDurationMs;
     this.frames = createFrameFactory(settings.serialize, () => this.timers.now());
     this.fanout = new Fanout(this.timers, this.frames, this.scopes, settings.flushSliceSize);
+    this.lifetimes = new Deadlines(this.timers, (connection, why) => {
+      if (why === 'expire') {
+        connection.close('unauthorized');
+      } else {
+        connection.sendControl({ kind: 'reconnect', afterMs: Math.floor(Math.random() * 1000), reason: 'rotate' });
+        connection.close('rotate');
+      }
+    });
     this.host = {
       timers: this.timers,
       metrics: this.metrics,
@@ -308,19 +317,7 @@ export class Hub {
     const expireAt = expiresAt ?? Infinity;
     const at = Math.min(rotateAt, expireAt);
     if (at === Infinity || connection.closed) return;
-    const handle = this.timers.setTimeout(
-      () => {
-        this.lifetimes.delete(connection);
-        if (expireAt <= rotateAt) {
-          connection.close('unauthorized');
-        } else {
-          connection.sendControl({ kind: 'reconnect', afterMs: Math.floor(Math.random() * 1000), reason: 'rotate' });
-          connection.close('rotate');
-        }
-      },
-      Math.max(0, at - now),
-    );
-    this.lifetimes.set(connection, handle);
+    this.lifetimes.set(connection, at, expireAt <= rotateAt ? 'expire' : 'rotate');
   }
 
   /**
@@ -534,11 +531,7 @@ export class Hub {
   private unregister(connection: LiveConnection): void {
     if (!this.byId.delete(connection.id)) return;
     // Left in the fan-out's flush queue if queued: its flush finds it closed and writes nothing.
-    const lifetime = this.lifetimes.get(connection);
-    if (lifetime !== undefined) {
-      this.timers.clearTimeout(lifetime);
-      this.lifetimes.delete(connection);
-    }
+    this.lifetimes.delete(connection);
     const index = this.scopes.get(connection.scope);
     if (index) {
       for (const pattern of connection.patterns) index.remove(pattern, connection);

