@@ -15,6 +15,18 @@ type SinkResponse = ServerResponse & { [SINK]?: SocketSink };
 /** The ping as one HTTP chunk, built once for every stream and tick. */
 const PING_CHUNK = httpChunk(SSE_PING);
 
+/**
+ * node:http builds a response's head by appending each header line to a
+ * string it keeps (`_header`) for the response's life: a rope of ~28
+ * pieces, ~0.9 KB of each idle stream's heap (snapshot of 1,000 streams).
+ * Reading a character makes V8 flatten it in place (~0.2 KB). Only a read;
+ * where the field is absent or not a string, nothing happens.
+ */
+function flattenHead(res: ServerResponse): void {
+  const head = (res as { _header?: unknown })._header;
+  if (typeof head === 'string') head.charCodeAt(0);
+}
+
 /** What a {@link SocketSink} needs from its transport. */
 export interface SocketSinkHost {
   /** The set of open streams; visits them to send pings. */
@@ -99,6 +111,7 @@ export class SocketSink implements LiveSink, HeartbeatMember {
    */
   begin(headers: OutgoingHttpHeaders, preamble: string, lastEventId: string | null): void {
     this.res.writeHead(200, headers);
+    flattenHead(this.res);
     this.held = preamble;
     this.lastEventId = lastEventId;
   }
