@@ -104,6 +104,45 @@ describe('hub: a fan-out is written in slices bounded by time as well as by coun
     expect(sinks[0]!.data.map((m) => (m.kind === 'invalidate' ? m.id : m.kind))).toEqual(['0', '1', '2', '3', '4', '5']);
   });
 
+  it('holds instant flushes while a burst is still being routed, so each connection gets the burst in one write', () => {
+    const { timers, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const sinks = Array.from({ length: 100 }, () => new RecordingSink());
+    for (const sink of sinks) hub.connect({ scope: 'acme', sink });
+    // 200 entries x 101 visits: the routing of this burst takes several turns.
+    for (let i = 0; i < 200; i++) void hub.invalidate('acme', { resource: 'orders', id: String(i) });
+    drain();
+    for (const sink of sinks) {
+      expect(dataWrites(sink)).toHaveLength(1);
+      expect(dataWrites(sink)[0]).toHaveLength(200);
+    }
+  });
+
+  it('stops holding flushes 50 ms into a burst that is still being routed', () => {
+    const { clock, timers, turn } = steppedClock();
+    // Encoding an entry costs 5 ms here: one entry per routing slice, so routing 40 entries takes 200 ms.
+    const serialize = (message: unknown) => {
+      clock.t += 5;
+      return JSON.stringify(message);
+    };
+    const hub = createHub({ timers, serialize });
+    const sinks = Array.from({ length: 3_000 }, () => new RecordingSink());
+    for (const sink of sinks) hub.connect({ scope: 'acme', sink });
+    const start = clock.t;
+    for (let i = 0; i < 40; i++) void hub.invalidate('acme', { resource: 'orders', id: String(i) });
+    let turns = 0;
+    while (dataWrites(sinks[0]!).length === 0 && turns < 100) {
+      turn();
+      turns++;
+    }
+    const written = dataWrites(sinks[0]!).flat().length;
+    // Written before the routing finished, once the hold ran out (about ten 5 ms slices in).
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(40);
+    expect(clock.t - start).toBeGreaterThanOrEqual(50);
+    expect(clock.t - start).toBeLessThan(100);
+  });
+
   it('skips a connection that closed while it waited for its flush', async () => {
     const { timers, drain } = steppedClock();
     const hub = createHub({ timers });

@@ -76,12 +76,17 @@ describe('SocketSink over a real socket', () => {
     expect(Buffer.from(writesA.mock.calls[0]![0] as Uint8Array).toString()).toBe(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
     expect(Buffer.from(shared[0]!.wire as Uint8Array).toString()).toContain(sseTracked(shared[0]!.payload, 'E:1'));
 
-    // The second recipient reuses the cached encoding instead of encoding again.
-    const cached = 'data: "cached"\nid: E:2\n\n\n';
-    shared[1]!.wire = Buffer.from(`${cached.length.toString(16)}\r\n${cached}\r\n`);
+    // The next recipient of the very same frames gets the very same bytes: not joined again.
     b.sink.write(shared);
     expect(writesB).toHaveBeenCalledTimes(1);
-    expect(Buffer.from(writesB.mock.calls[0]![0] as Uint8Array).toString()).toContain(cached);
+    expect(writesB.mock.calls[0]![0]).toBe(writesA.mock.calls[0]![0]);
+
+    // Other frames are joined from each frame's cached encoding instead of encoding again.
+    const cached = 'data: "cached"\nid: E:2\n\n\n';
+    shared[1]!.wire = Buffer.from(`${cached.length.toString(16)}\r\n${cached}\r\n`);
+    b.sink.write([shared[1]!, shared[2]!]);
+    expect(writesB).toHaveBeenCalledTimes(2);
+    expect(Buffer.from(writesB.mock.calls[1]![0] as Uint8Array).toString()).toContain(cached);
     expect(Buffer.from(writesA.mock.calls[0]![0] as Uint8Array).toString()).not.toContain('cached');
     a.destroy();
     b.destroy();
