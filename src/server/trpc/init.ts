@@ -6,7 +6,7 @@ import { sessionStreams } from '../auth/sessionStreams';
 import type { Context } from '../context';
 import { appEnv } from '../env';
 import { getHub } from '../appHub';
-import { takeTurn } from '../requestLimits';
+import { takeTurn, withoutTurns } from '../requestLimits';
 import { resources, topics, type Resources, type Topics } from '../../trpc/resources';
 
 /**
@@ -58,6 +58,8 @@ export const live: Live<Context, Resources, Topics> = createLive<Context, Resour
   resources,
   // Declared event topics and jobs: what `live.publisher` publishers outside procedures may publish.
   topics,
+  // Pushed results are the server's own work after a change, not the watch call's request: no fair turns.
+  pushContext: withoutTurns,
   // `invalidates` functions see the parsed input: the router is bound where it is built
   // (routers/_app.ts, `live.bindRouter`); a mutation run before that reports a problem.
   invalidatesInput: 'parsed',

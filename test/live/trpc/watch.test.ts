@@ -173,6 +173,23 @@ describe('pushed results after a change', () => {
     expect((b.pushed()[0]!.message as LiveResultMessage).data).toEqual({ user: 'sue' });
   });
 
+  it('computes pushed results with the context pushContext makes from the watcher\'s, once per watch call', async () => {
+    const given: unknown[] = [];
+    const app = createWatchApp({
+      pushContext: (ctx) => {
+        given.push(ctx);
+        return { ...ctx, user: `${ctx.user} (pushed)` };
+      },
+    });
+    const a = app.connect(staff);
+    const response = await app.live.watch(staff, { connectionId: a.connection.id, add: [{ path: 'orders.mine' }] });
+    expect(response.accepted).toEqual(['orders.mine']);
+    expect(given).toEqual([staff]);
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => a.pushed().length === 1, 'the result');
+    expect((a.pushed()[0]!.message as LiveResultMessage).data).toEqual({ user: 'sam (pushed)' });
+  });
+
   it('pushes for a change another instance published (delivered by the backend, not published here)', async () => {
     const app = createWatchApp();
     const s = app.connect(staff);

@@ -136,6 +136,19 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * @default DEFAULT_DELTA_BASE_BYTES (8 MiB)
    */
   deltaBaseBytes?: number;
+  /**
+   * The context a watched query's pushed results are computed with, made
+   * from the watcher's own context when the watch call adds or holds a
+   * watch (the call's authorization of the watch uses the watcher's
+   * context as is). For what belongs to the watch call's HTTP request
+   * rather than to its user: the demo drops its per-request fair-turn key
+   * (src/server/requestLimits.ts), since a computation the server runs
+   * after a change is no user's request, and through the turns each
+   * computation of a change waited its own event-loop turn (paced when the
+   * user had just had one) and went out in its own socket write.
+   * @default the watcher's context as is
+   */
+  pushContext?: (ctx: TCtx) => TCtx;
 }
 
 /** What the middleware receives from tRPC (the subset it reads). */
@@ -273,6 +286,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     maxResultBytes: positiveOption('maxResultBytes', options.maxResultBytes, DEFAULT_MAX_RESULT_BYTES),
     deltaBaseBytes: options.deltaBaseBytes === 0 ? 0 : positiveOption('deltaBaseBytes', options.deltaBaseBytes, DEFAULT_DELTA_BASE_BYTES),
     onError: (error, path) => logger.error(`[trpc-live] computing the pushed result of ${path} failed:`, error),
+    ...(options.pushContext ? { pushContext: options.pushContext } : {}),
   });
 
   const live: Live<TCtx, TRegistry, TTopics> = {

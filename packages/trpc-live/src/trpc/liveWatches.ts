@@ -31,6 +31,8 @@ export interface LiveWatchesOptions<TCtx> {
   readonly deltaBaseBytes: number;
   /** A computation failed with a server error. */
   readonly onError: (error: unknown, path: string) => void;
+  /** See `CreateLiveOptions.pushContext`. @default the watcher's context as is */
+  readonly pushContext?: (ctx: TCtx) => TCtx;
 }
 
 /** The binding's watch call (`Live.watch`) and the pusher behind it. */
@@ -118,6 +120,8 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       const set = attach(hub).watches.setOf(connection);
       const holder = parsed.data.holder ?? DEFAULT_HOLDER;
       const deltas = parsed.data.deltas === true;
+      // What later computations run with; this call's own authorization below uses `ctx` as is.
+      const pushCtx = options.pushContext ? options.pushContext(ctx) : ctx;
       for (const key of parsed.data.remove ?? []) set.release(key, holder);
 
       // Request order, each key once: `null` accepted (or pending authorization), else refused.
@@ -127,7 +131,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       for (const spec of parsed.data.add ?? []) {
         const key = watchKey(spec.path, spec.input);
         if (outcomes.has(key)) continue;
-        if (set.hold(key, holder, ctx, deltas)) {
+        if (set.hold(key, holder, pushCtx, deltas)) {
           outcomes.set(key, null);
           continue;
         }
@@ -150,7 +154,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
         set.unreserve(w.key);
         if (errors[i] !== null) refuse(w.key, 'refused', safeMessage(errors[i]));
         else if (!connection.closed) {
-          set.add({ key: w.key, path: w.path, input: w.input, queryKey: queryKeyOf(w.path, w.input), mode: w.mode, ctx, since }, holder, deltas);
+          set.add({ key: w.key, path: w.path, input: w.input, queryKey: queryKeyOf(w.path, w.input), mode: w.mode, ctx: pushCtx, since }, holder, deltas);
         }
       });
       // The stream closed meanwhile: its watches are gone, the same answer as a closed stream.
