@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LANES, type Hub, type LiveMetrics, type ResetReason } from 'trpc-live/core';
+import type { PushStats } from 'trpc-live/trpc';
 import { envValue } from './env';
 import { getLiveStats } from './liveStats';
 
@@ -25,7 +26,38 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 
 const RESET_REASONS: readonly ResetReason[] = ['unknown-cursor', 'evicted', 'epoch', 'overflow', 'gap'];
 
-/** A counter whose value is read at scrape time (the hot path only bumps plain numbers). */
+const PUSH_REFETCH_REASONS = ['error', 'too-large', 'paused', 'slow'] as const satisfies ReadonlyArray<keyof PushStats['refetches']>;
+
+/** Where the live bindings' push counters are read from (see {@link providePushStats}; one set for every bundle). */
+const PUSH_STATS_KEY = Symbol.for('trpc-live.app.pushStats');
+type PushStatsGlobal = { [PUSH_STATS_KEY]?: Set<() => PushStats> };
+
+/**
+ * Adds `read` (an app binding's `live.pushStats`) to the sources of the
+ * pushed-results series: computations after changes, result and delta
+ * frames, refetch orders by reason. Called where the binding is created
+ * (trpc/init.ts). Summed over every binding of the process (on
+ * `globalThis`): the Node entry and Next's route bundle each create one,
+ * and either may serve the watch calls (`TRPC_HTTP`). None: the series read 0.
+ */
+export function providePushStats(read: () => PushStats): void {
+  const g = globalThis as PushStatsGlobal;
+  (g[PUSH_STATS_KEY] ??= new Set()).add(read);
+}
+
+/** The push counters of every binding of the process, summed. */
+function pushStats(): PushStats {
+  const total: PushStats = { computations: 0, results: 0, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } };
+  for (const read of (globalThis as PushStatsGlobal)[PUSH_STATS_KEY] ?? []) {
+    const stats = read();
+    total.computations += stats.computations;
+    total.results += stats.results;
+    total.deltas += stats.deltas;
+    for (const reason of PUSH_REFETCH_REASONS) total.refetches[reason] += stats.refetches[reason];
+  }
+  return total;
+}
+
 function readCounter(registry: Registry, name: string, help: string, read: () => number): void {
   new Counter({
     name,
@@ -112,6 +144,35 @@ function build(): Exporter {
       this.inc({ result: 'miss' }, totals.replayMisses);
     },
   });
+  readCounter(
+    registry,
+    'trpc_live_push_computations_total',
+    'Watched queries computed after a change to push their results (each distinct query once per tenant, or once per connection).',
+    () => pushStats().computations,
+  );
+  new Counter({
+    name: 'trpc_live_push_frames_total',
+    help: 'Pushed results handed to connections: whole (result) or as a delta over the previous one.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const totals = pushStats();
+      this.inc({ kind: 'result' }, totals.results);
+      this.inc({ kind: 'delta' }, totals.deltas);
+    },
+  });
+  new Counter({
+    name: 'trpc_live_push_refetches_total',
+    help: 'Refetch orders sent instead of a pushed result, by reason (error, too-large, paused, slow).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const refetches = pushStats().refetches;
+      for (const reason of PUSH_REFETCH_REASONS) this.inc({ reason }, refetches[reason]);
+    },
+  });
   const latency = new Histogram({
     name: 'trpc_live_publish_to_write_seconds',
     help: 'Time from publish to the write of the oldest frame of a batch to a connection.',
@@ -157,7 +218,8 @@ function build(): Exporter {
  * The Prometheus registry behind `GET /api/metrics`: live connections,
  * signals published and frames delivered by lane, coalesced, collapsed and
  * dropped frames, resets by reason, replay hits and misses, publish-to-write
- * latency and flush batch sizes, draining and backend state, plus Node's
+ * latency and flush batch sizes, draining and backend state, pushed
+ * results (computations, result and delta frames, refetch orders), plus Node's
  * default process metrics. Label values are bounded (lanes, reasons, backend
  * name). Counters are read from the hub and the stats collector at scrape
  * time; only the two histograms observe on the hot path. One per process

@@ -6,6 +6,7 @@ import { sessionStreams } from '../auth/sessionStreams';
 import type { Context } from '../context';
 import { appEnv } from '../env';
 import { getHub } from '../appHub';
+import { providePushStats } from '../prometheus';
 import { takeTurn, withoutTurns } from '../requestLimits';
 import { resources, topics, type Resources, type Topics } from '../../trpc/resources';
 
@@ -64,6 +65,8 @@ export const live: Live<Context, Resources, Topics> = createLive<Context, Resour
   // (routers/_app.ts, `live.bindRouter`); a mutation run before that reports a problem.
   invalidatesInput: 'parsed',
 });
+// GET /api/metrics reads its pushed-results counters (trpc_live_push_*).
+providePushStats(() => live.pushStats());
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
