@@ -1,5 +1,5 @@
 import superjson from 'superjson';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Frame, LiveDeltaMessage, LiveResultMessage } from 'trpc-live/core';
 import { applyDelta } from 'trpc-live/shared';
 import { PushBases } from '../../../packages/trpc-live/src/trpc/pushBases.ts';
@@ -61,6 +61,51 @@ describe('pushed deltas', () => {
     expect(rebuilt).toEqual(expected());
     expect(rebuilt[0]!.updatedAt).toBeInstanceOf(Date);
     expect(rebuilt[1]).toBe((first.data as unknown[])[0]); // the unchanged rows are the base's own objects
+  });
+
+  it('serializes the whole result only when some recipient needs it (every stream holding the base takes the delta)', async () => {
+    const { app, addOnTop, expected } = appWithOrders(50);
+    const streams = await watchAll(app, [admin, staff]);
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => streams.every((s) => s.pushed().length === 1), 'the first (whole) result');
+    const built = vi.spyOn(app.hub, 'pushFrame');
+    const kinds = () => built.mock.calls.map(([message]) => message.kind);
+
+    addOnTop('new');
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => streams.every((s) => s.pushed().length === 2), 'the delta');
+    expect(streams.map((s) => s.pushed()[1]!.message.kind)).toEqual(['delta', 'delta']);
+    expect(kinds()).toEqual(['delta']);
+
+    // A stream that joins needs the whole result: built once for it, the others still get the delta.
+    const [late] = await watchAll(app, [staff2]);
+    built.mockClear();
+    addOnTop('newer');
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => [...streams, late!].every((s) => s.pushed().length === (s === late ? 1 : 3)), 'the third change');
+    expect(kinds().sort()).toEqual(['delta', 'result']);
+    expect(late!.pushed()[0]!.message.kind).toBe('result');
+    expect((decode(late!.pushed()[0]!) as LiveResultMessage).data).toEqual(expected());
+    expect(streams.map((s) => s.pushed()[2]!.message.kind)).toEqual(['delta', 'delta']);
+  });
+
+  it('still orders a refetch (too-large) from streams that hold the base when the new whole result passes maxResultBytes', async () => {
+    // The size of the first whole result, from a twin app.
+    const twin = appWithOrders(50);
+    const [probe] = await watchAll(twin.app, [admin]);
+    await twin.app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => probe!.pushed().length === 1, 'the twin result');
+    const first = probe!.pushed()[0]!.bytes;
+
+    const { app, addOnTop } = appWithOrders(50, { maxResultBytes: first + 20 });
+    const streams = await watchAll(app, [admin, staff]);
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => streams.every((s) => s.pushed().length === 1), 'the first (whole) result');
+    expect(streams[0]!.pushed()[0]!.message.kind).toBe('result');
+    addOnTop('new'); // one more row: well over 20 characters more
+    await app.hub.invalidate('acme', { resource: 'orders' });
+    await waitFor(() => streams.every((s) => s.pushed().length === 2), 'the second frame');
+    expect(streams.map((s) => s.pushed()[1]!.message)).toEqual(streams.map(() => expect.objectContaining({ kind: 'refetch', reason: 'too-large' })));
   });
 
   it('sends the whole result to a stream that was paused for the previous one, a newly watching one and one a holder added again', async () => {

@@ -20,12 +20,34 @@ import { WatchSet, type WatchStart } from './watchSet.ts';
  */
 export const DELTA_MAX_SHARE = 0.5;
 
-/** A computed result: its whole frame, and its delta frame when one is worth sending. */
+/**
+ * Share of `maxResultBytes` above which a result that would go as a delta
+ * to every recipient is serialized whole anyway, to check the bound: its
+ * size is only estimated (the previous whole frame plus the delta frame),
+ * and superjson's meta can grow a little more than the delta says.
+ */
+export const WHOLE_CHECK_SHARE = 0.9;
+
+/**
+ * A computed result: its delta frame when one is worth sending, and its
+ * whole frame, serialized on first use only. With deltas the whole result
+ * is often sent to nobody (every recipient holds the base), and serializing
+ * it was the largest cost of a pushed change in a profile of the production
+ * server (orders.list of 50 rows with Dates through superjson).
+ */
 interface Computed {
-  readonly whole: Frame;
+  readonly kind: 'result';
+  /** The whole result's frame (built once, on the first call). */
+  whole(): Frame;
   readonly delta: Frame | null;
   /** The seq the delta applies to. */
   readonly base: number;
+}
+
+/** Every recipient gets this refetch order. */
+interface Failed {
+  readonly kind: 'refetch';
+  readonly frame: Frame;
 }
 
 /** One computation to run: the newest change it reflects and the streams that get its result. */
@@ -194,7 +216,7 @@ export class ResultPusher<TCtx> {
   }
 
   /** The job's frames: its result (and delta), or a refetch order; `null` when no recipient still watches. */
-  private async compute(slotKey: string, slot: Slot<TCtx>, job: Job<TCtx>): Promise<Computed | null> {
+  private async compute(slotKey: string, slot: Slot<TCtx>, job: Job<TCtx>): Promise<Computed | Failed | null> {
     let ctx: TCtx | undefined;
     let found = false;
     for (const set of job.recipients) {
@@ -213,31 +235,47 @@ export class ResultPusher<TCtx> {
       if (!isClientError(error)) this.options.onError(error, slot.path);
       return this.failed(slotKey, slot, job, 'error');
     }
-    let whole: Frame;
-    try {
-      whole = this.options.hub.pushFrame({ kind: 'result', watch: slot.watch, epoch: job.epoch, seq: job.seq, data });
-    } catch (error) {
-      // The hub's serializer refused the result (e.g. a BigInt without superjson).
-      this.options.onError(error, slot.path);
-      return this.failed(slotKey, slot, job, 'error');
-    }
-    if (whole.bytes > this.options.maxResultBytes) return this.failed(slotKey, slot, job, 'too-large');
+    const hub = this.options.hub;
+    const max = this.options.maxResultBytes;
     const previous = this.bases?.get(slotKey);
     let delta: Frame | null = null;
+    let estimate = Infinity;
     if (previous && previous.epoch === job.epoch && previous.seq < job.seq) {
       // Diffed once and encoded once for every recipient that holds the previous result.
-      const ops = diffValues(previous.data, data);
-      const frame = this.options.hub.pushFrame({ kind: 'delta', watch: slot.watch, epoch: job.epoch, seq: job.seq, base: previous.seq, ops });
-      if (frame.bytes < whole.bytes * DELTA_MAX_SHARE) delta = frame;
+      let frame: Frame;
+      try {
+        frame = hub.pushFrame({ kind: 'delta', watch: slot.watch, epoch: job.epoch, seq: job.seq, base: previous.seq, ops: diffValues(previous.data, data) });
+      } catch (error) {
+        // The hub's serializer refused a value of the result (e.g. a BigInt without superjson).
+        this.options.onError(error, slot.path);
+        return this.failed(slotKey, slot, job, 'error');
+      }
+      // Against the previous whole frame: the new one is not serialized unless someone needs it.
+      if (frame.bytes < previous.bytes * DELTA_MAX_SHARE) {
+        delta = frame;
+        estimate = previous.bytes + frame.bytes;
+      }
     }
-    this.bases?.set(slotKey, { epoch: job.epoch, seq: job.seq, data, bytes: whole.bytes });
-    return { whole, delta, base: previous?.seq ?? 0 };
+    let whole: Frame | null = null;
+    const build = (): Frame => (whole ??= hub.pushFrame({ kind: 'result', watch: slot.watch, epoch: job.epoch, seq: job.seq, data }));
+    // Without a delta, or near the bound, the whole frame decides (its size); else it waits for a recipient that needs it.
+    if (estimate > max * WHOLE_CHECK_SHARE) {
+      try {
+        build();
+      } catch (error) {
+        this.options.onError(error, slot.path);
+        return this.failed(slotKey, slot, job, 'error');
+      }
+      if (whole!.bytes > max) return this.failed(slotKey, slot, job, 'too-large');
+    }
+    this.bases?.set(slotKey, { epoch: job.epoch, seq: job.seq, data, bytes: whole ? (whole as Frame).bytes : estimate });
+    return { kind: 'result', whole: build, delta, base: previous?.seq ?? 0 };
   }
 
   /** A refetch order for every recipient; the slot's previous result is forgotten (nobody gets this one). */
-  private failed(slotKey: string, slot: Slot<TCtx>, job: Job<TCtx>, reason: RefetchReason): Computed {
+  private failed(slotKey: string, slot: Slot<TCtx>, job: Job<TCtx>, reason: RefetchReason): Failed {
     this.bases?.delete(slotKey);
-    return { whole: this.refetch(slot, job, reason), delta: null, base: 0 };
+    return { kind: 'refetch', frame: this.refetch(slot, job, reason) };
   }
 
   private refetch(slot: Slot<TCtx>, job: Job<TCtx>, reason: RefetchReason): Frame {
@@ -249,23 +287,42 @@ export class ResultPusher<TCtx> {
    * the previous result was queued to last (and that apply deltas), else
    * the whole result; a paused or congested one gets a refetch order instead.
    */
-  private write(slot: Slot<TCtx>, job: Job<TCtx>, computed: Computed): void {
-    const { whole, delta, base } = computed;
-    const isResult = whole.message.kind === 'result';
+  private write(slot: Slot<TCtx>, job: Job<TCtx>, computed: Computed | Failed): void {
     let paused: Frame | undefined;
     let slow: Frame | undefined;
+    let tooLarge: Frame | undefined;
+    let failedWhole: Frame | undefined;
     for (const set of job.recipients) {
       const connection = set.connection;
       const watch = set.watches.get(slot.watch);
       if (connection.closed || !watch) continue;
-      let out = whole;
+      let out: Frame;
+      if (computed.kind === 'refetch') out = computed.frame;
       // Over exactly the base it names, and not replacing a pending frame (the stream would never see that base).
-      if (delta && watch.sent?.epoch === job.epoch && watch.sent.seq === base && WatchSet.takesDeltas(watch) && !connection.pushPending(slot.watch)) {
-        out = delta;
+      else if (
+        computed.delta &&
+        watch.sent?.epoch === job.epoch &&
+        watch.sent.seq === computed.base &&
+        WatchSet.takesDeltas(watch) &&
+        !connection.pushPending(slot.watch)
+      ) {
+        out = computed.delta;
+      } else {
+        try {
+          out = computed.whole();
+          // Built only now (its size was estimated under the bound): a rare overshoot still never goes out.
+          if (out.bytes > this.options.maxResultBytes) out = tooLarge ??= this.refetch(slot, job, 'too-large');
+        } catch (error) {
+          // Not expected (its delta serialized): the serializer refused the result.
+          if (!failedWhole) this.options.onError(error, slot.path);
+          out = failedWhole ??= this.refetch(slot, job, 'error');
+        }
       }
       // A paused stream holds no data; a congested one would collapse (and drop it) soon.
-      if (isResult && connection.paused) out = paused ??= this.refetch(slot, job, 'paused');
-      else if (isResult && connection.congested(out.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
+      if (out.message.kind !== 'refetch') {
+        if (connection.paused) out = paused ??= this.refetch(slot, job, 'paused');
+        else if (connection.congested(out.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
+      }
       connection.push(out);
       const kind = out.message.kind;
       if (kind === 'refetch') {
