@@ -27,8 +27,9 @@ describe('SocketSink: a write leaves in the slice that pays for it', () => {
   const http = useResponseServer();
   const heartbeat = new Heartbeat<SocketSink>(null);
 
-  async function open(): Promise<{ sink: SocketSink; res: ServerResponse; client: IncomingMessage; text: () => string }> {
-    const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
+  /** The sink the test server makes of its next request's response, begun and attached. */
+  const nextSink = () =>
+    new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
       http.pending.push((res) => {
         const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
         sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
@@ -36,6 +37,9 @@ describe('SocketSink: a write leaves in the slice that pays for it', () => {
         resolve({ sink, res });
       }),
     );
+
+  async function open(): Promise<{ sink: SocketSink; res: ServerResponse; client: IncomingMessage; text: () => string }> {
+    const serverSide = nextSink();
     const client = await new Promise<IncomingMessage>((resolve) => request(http.url, resolve).on('error', () => undefined).end());
     let body = '';
     client.setEncoding('utf8');
@@ -75,14 +79,7 @@ describe('SocketSink: a write leaves in the slice that pays for it', () => {
   });
 
   it('writes plain bytes through the response to an HTTP/1.0 client, which gets no chunked framing', async () => {
-    const serverSide = new Promise<{ sink: SocketSink; res: ServerResponse }>((resolve) =>
-      http.pending.push((res) => {
-        const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
-        sink.begin({ 'content-type': 'text/event-stream' }, ': hi\n\n', null);
-        sink.attach({ dispose: () => undefined });
-        resolve({ sink, res });
-      }),
-    );
+    const serverSide = nextSink();
     const { port } = new URL(http.url);
     const socket = connect(Number(port), '127.0.0.1');
     let raw = '';
