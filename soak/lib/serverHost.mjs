@@ -277,15 +277,16 @@ process.on('message', async (message) => {
 // The IPC channel must not keep the process alive after the server closes (SIGTERM).
 process.channel?.unref();
 
-// Diagnostic, off by default: SOAK_LISTEN_BACKLOG=<n> makes the app's `listen(port, host, cb)` ask for an accept
-// queue of n (Node's default is 511; the kernel caps it at net.core.somaxconn), to measure how much of a reconnect
-// storm's tail is connects dropped by a full accept queue and retried after the client's SYN backoff (1, 2, 4 ... s).
+// Diagnostic, off by default: SOAK_LISTEN_BACKLOG=<n> makes the app's `listen(port, host, backlog, cb)` ask for an
+// accept queue of n instead (the app asks for 4,096, src/main.ts; Node's default is 511; the kernel caps it at
+// net.core.somaxconn), to measure how much of a reconnect storm's tail is connects dropped by a full accept queue
+// and retried after the client's SYN backoff (1, 2, 4 ... s).
 if (process.env.SOAK_LISTEN_BACKLOG) {
   const backlog = Number(process.env.SOAK_LISTEN_BACKLOG);
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function listenWithBacklog(...args) {
-    if (typeof args[0] === 'number' && typeof args[1] === 'string' && typeof args[2] === 'function') {
-      return listen.call(this, { port: args[0], host: args[1], backlog }, args[2]);
+    if (typeof args[0] === 'number' && typeof args[1] === 'string' && typeof args.at(-1) === 'function') {
+      return listen.call(this, { port: args[0], host: args[1], backlog }, args.at(-1));
     }
     return listen.apply(this, args);
   };

@@ -438,7 +438,7 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
           stormCpuMs,
           listenOverflows: stormListenOverflows,
           clientCpuMs: stormClientCpuMs,
-          listenBacklog: process.env.SOAK_LISTEN_BACKLOG ?? 'default (511)',
+          listenBacklog: process.env.SOAK_LISTEN_BACKLOG ?? 'app default (4096)',
           // Where the resumes fall: clusters near 1, 3, 7, 15, 31 s are connects retried after the SYN backoff.
           resumeQuantiles: Object.fromEntries([0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99].map((q) => [q, stats.resumeFirst.quantile(q)])),
           serverCpuPerReconnectMs: stormCpuMs / Math.max(1, reset),

@@ -4,6 +4,8 @@
  * runtime: a load balancer's probe must not wait out several event-loop
  * turns of a large fan-out.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProductionServer, type ProductionServer } from '../helpers/prodServer';
 
@@ -43,4 +45,19 @@ describe('production server: health checks', () => {
     expect(res.status).toBe(404);
   });
   // 503 while draining: drain.production.test.ts (its health check goes through this path too).
+
+  it('listens with an accept queue of 4,096 connects, or the kernel cap when that is lower', () => {
+    // A reconnect storm of thousands of streams overflowed Node's default queue of 511 (src/main.ts). For a
+    // listening socket, `ss` shows the queue's size as Send-Q.
+    const ss = spawnSync('ss', ['-Hltn', `sport = :${new URL(server.url).port}`], { encoding: 'utf8' });
+    if (ss.error) {
+      if (process.env.CI === 'true') throw ss.error;
+      console.warn('SKIPPED: `ss` (iproute2) is not installed');
+      return;
+    }
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    const queues = ss.stdout.trim().split('\n').map((line) => Number(line.trim().split(/\s+/)[2]));
+    expect(queues.length).toBeGreaterThan(0);
+    for (const queue of queues) expect(queue).toBe(Math.min(4_096, somaxconn));
+  });
 });
