@@ -33,6 +33,9 @@ interface Pair {
   destroy(): void;
 }
 
+const waitForAbort = (signal: AbortSignal) =>
+  signal.aborted ? Promise.resolve() : new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+
 describe('SocketSink over a real socket', () => {
   const http = useResponseServer();
   const heartbeat = new Heartbeat<SocketSink>(null);
@@ -207,6 +210,17 @@ describe('SocketSink over a real socket', () => {
     expect(dispose).toHaveBeenCalledTimes(1);
     expect(pair.sink.signal.aborted).toBe(true);
     expect(pair.sink.done).toBe(true);
+  });
+
+  it('aborts every stream\'s signal with one ready-made AbortError when its peer leaves', async () => {
+    // A fresh DOMException per stream (abort() without a reason) cost each reconnect of a storm its stack.
+    const pairs = [await open(), await open()];
+    for (const pair of pairs) pair.destroy();
+    await Promise.all(pairs.map((pair) => waitForAbort(pair.sink.signal)));
+    const [first, second] = pairs.map((pair) => pair.sink.signal.reason as DOMException);
+    expect(first).toBeInstanceOf(DOMException);
+    expect(first!.name).toBe('AbortError');
+    expect(second).toBe(first);
   });
 
   it('pings only after a whole tick without writes', async () => {
