@@ -7,7 +7,10 @@ import { notify } from '../notify';
 import { takeTurn } from '../requestLimits';
 import { domain } from '../trpc/domainErrors';
 
-const money = (cents: number) => `$${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+// One formatter for the process: toLocaleString with options builds an Intl.NumberFormat per call
+// (~20 us warm, 0.06 ms per order mutation in a production CPU profile); format() on a kept one ~0.5 us.
+const dollars = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = (cents: number) => `$${dollars.format(cents / 100)}`;
 
 const orderId = z.string().min(1).max(64);
 
