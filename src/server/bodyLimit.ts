@@ -35,8 +35,9 @@ function tooLarge(limit: number, pathname: string, endpoint: string): TRPCError 
 
 /**
  * Bounds the body of a tRPC request by its procedure's limit: a declared
- * `Content-Length` above it is answered at once, without reading; otherwise
- * the body is counted as it is read and fails past the limit, which tRPC
+ * `Content-Length` above it is answered at once, without reading, one within
+ * it is trusted (the HTTP parser delivers no more); a body without one is
+ * counted as it is read and fails past the limit, which tRPC
  * answers with that error. Either way the client gets 413
  * (`PAYLOAD_TOO_LARGE`) with a message naming the limit. Serves the Next
  * route (which sets no limit of its own on route handlers) and the Node
@@ -52,6 +53,11 @@ export function limitRequestBody(req: Request, router: AnyTRPCRouter, endpoint: 
   const limit = maxBodyBytesFor(pathname, endpoint);
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (declared > limit) return trpcErrorResponse(router, tooLarge(limit, pathname, endpoint));
+  // A declared length within the limit bounds the body already: Node's HTTP parser (behind the Node entry and
+  // the Next route alike) delivers exactly Content-Length bytes and refuses a request that also sends
+  // Transfer-Encoding. Only a body without one is counted: the counting TransformStream and the second Request
+  // were ~0.2 ms of server CPU per tRPC POST (production CPU profile of 200 order mutations).
+  if (declared >= 0) return req;
   let size = 0;
   const counted = req.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
