@@ -37,6 +37,11 @@ export class SessionRevocations {
 
   constructor(private readonly db: Db) {}
 
+  /** False once its database is closed (a test's app torn down, a process shutting down): nothing more to read. */
+  get open(): boolean {
+    return this.db.open;
+  }
+
   /** Records a new session (sign-in) and returns its id, 128 random bits. */
   begin(session: { userId: string; tenantId: string }, expiresAt: number, now = Date.now()): string {
     const id = randomBytes(16).toString('base64url');

@@ -46,7 +46,8 @@ export class SessionStreamSweep {
   }
 
   private tick(): void {
-    if (this.hub().connectionCount === 0) {
+    // Stops with the last stream, or with its database (a timer may outlive both in a test's or a shutdown's teardown).
+    if (this.hub().connectionCount === 0 || !this.revocations.open) {
       clearInterval(this.timer!);
       this.timer = null;
       return;
