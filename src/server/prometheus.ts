@@ -70,6 +70,20 @@ function readCounter(registry: Registry, name: string, help: string, read: () =>
   });
 }
 
+/** A counter with one label whose values are read at each scrape: `read()` maps each label value to its total. */
+function readLabelledCounter(registry: Registry, name: string, help: string, label: string, read: () => Record<string, number>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [value, total] of Object.entries(read())) this.inc({ [label]: value }, total);
+    },
+  });
+}
+
 function build(): Exporter {
   const registry = new Registry();
   // The hub of the scrape in progress: collect() below runs inside `registry.metrics()`.
@@ -93,56 +107,26 @@ function build(): Exporter {
       this.set(getHub().connectionCount);
     },
   });
-  new Counter({
-    name: 'trpc_live_signals_published_total',
-    help: 'Signals published into the hub (once per publish, whatever the fan-out), by lane.',
-    labelNames: ['lane'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const published = getHub().stats().published;
-      for (const lane of LANES) this.inc({ lane }, published[lane] ?? 0);
-    },
+  readLabelledCounter(registry, 'trpc_live_signals_published_total', 'Signals published into the hub (once per publish, whatever the fan-out), by lane.', 'lane', () => {
+    const published = getHub().stats().published;
+    return Object.fromEntries(LANES.map((lane) => [lane, published[lane] ?? 0]));
   });
-  new Counter({
-    name: 'trpc_live_frames_delivered_total',
-    help: 'Frames written to live connections, by lane ("replay": frames sent to resuming clients).',
-    labelNames: ['lane'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const totals = stats();
-      for (const lane of LANES) this.inc({ lane }, totals.deliveredByLane[lane]);
-      this.inc({ lane: 'replay' }, totals.replayedFrames);
-    },
+  readLabelledCounter(registry, 'trpc_live_frames_delivered_total', 'Frames written to live connections, by lane ("replay": frames sent to resuming clients).', 'lane', () => {
+    const totals = stats();
+    return { ...Object.fromEntries(LANES.map((lane) => [lane, totals.deliveredByLane[lane]])), replay: totals.replayedFrames };
   });
   readCounter(registry, 'trpc_live_frames_coalesced_total', 'Pending frames replaced by a newer one for the same key.', () => stats().coalesced);
   readCounter(registry, 'trpc_live_frames_collapsed_total', 'Pending frames collapsed into dirty keys under backpressure or pause.', () => stats().collapsed);
   readCounter(registry, 'trpc_live_frames_dropped_total', 'Frames dropped under backpressure (each followed by a reset).', () => stats().dropped);
   readCounter(registry, 'trpc_live_connections_opened_total', 'Live connections opened.', () => stats().opened);
   readCounter(registry, 'trpc_live_connections_closed_total', 'Live connections closed.', () => stats().closed);
-  new Counter({
-    name: 'trpc_live_resets_total',
-    help: 'Reset signals sent (the client refetches every active query), by reason.',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const resets = stats().resets;
-      for (const reason of RESET_REASONS) this.inc({ reason }, resets[reason] ?? 0);
-    },
+  readLabelledCounter(registry, 'trpc_live_resets_total', 'Reset signals sent (the client refetches every active query), by reason.', 'reason', () => {
+    const resets = stats().resets;
+    return Object.fromEntries(RESET_REASONS.map((reason) => [reason, resets[reason] ?? 0]));
   });
-  new Counter({
-    name: 'trpc_live_replay_requests_total',
-    help: 'Reconnects with a cursor: served from history (hit) or answered with a reset (miss).',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const totals = stats();
-      this.inc({ result: 'hit' }, totals.replayHits);
-      this.inc({ result: 'miss' }, totals.replayMisses);
-    },
+  readLabelledCounter(registry, 'trpc_live_replay_requests_total', 'Reconnects with a cursor: served from history (hit) or answered with a reset (miss).', 'result', () => {
+    const totals = stats();
+    return { hit: totals.replayHits, miss: totals.replayMisses };
   });
   readCounter(
     registry,
@@ -150,28 +134,13 @@ function build(): Exporter {
     'Watched queries computed after a change to push their results (each distinct query once per tenant, or once per connection).',
     () => pushStats().computations,
   );
-  new Counter({
-    name: 'trpc_live_push_frames_total',
-    help: 'Pushed results handed to connections: whole (result) or as a delta over the previous one.',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const totals = pushStats();
-      this.inc({ kind: 'result' }, totals.results);
-      this.inc({ kind: 'delta' }, totals.deltas);
-    },
+  readLabelledCounter(registry, 'trpc_live_push_frames_total', 'Pushed results handed to connections: whole (result) or as a delta over the previous one.', 'kind', () => {
+    const totals = pushStats();
+    return { result: totals.results, delta: totals.deltas };
   });
-  new Counter({
-    name: 'trpc_live_push_refetches_total',
-    help: 'Refetch orders sent instead of a pushed result, by reason (error, too-large, paused, slow).',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const refetches = pushStats().refetches;
-      for (const reason of PUSH_REFETCH_REASONS) this.inc({ reason }, refetches[reason]);
-    },
+  readLabelledCounter(registry, 'trpc_live_push_refetches_total', 'Refetch orders sent instead of a pushed result, by reason (error, too-large, paused, slow).', 'reason', () => {
+    const refetches = pushStats().refetches;
+    return Object.fromEntries(PUSH_REFETCH_REASONS.map((reason) => [reason, refetches[reason]]));
   });
   const latency = new Histogram({
     name: 'trpc_live_publish_to_write_seconds',
