@@ -47,12 +47,13 @@ export function providePushStats(read: () => PushStats): void {
 
 /** The push counters of every binding of the process, summed. */
 function pushStats(): PushStats {
-  const total: PushStats = { computations: 0, results: 0, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } };
+  const total: PushStats = { computations: 0, results: 0, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 }, owed: 0 };
   for (const read of (globalThis as PushStatsGlobal)[PUSH_STATS_KEY] ?? []) {
     const stats = read();
     total.computations += stats.computations;
     total.results += stats.results;
     total.deltas += stats.deltas;
+    total.owed += stats.owed;
     for (const reason of PUSH_REFETCH_REASONS) total.refetches[reason] += stats.refetches[reason];
   }
   return total;
@@ -133,6 +134,12 @@ function build(): Exporter {
     'trpc_live_push_computations_total',
     'Watched queries computed after a change to push their results (each distinct query once per tenant, or once per connection).',
     () => pushStats().computations,
+  );
+  readCounter(
+    registry,
+    'trpc_live_push_owed_total',
+    'Watched queries a change found on a paused stream: computed once when the stream resumes, not at each change.',
+    () => pushStats().owed,
   );
   readLabelledCounter(registry, 'trpc_live_push_frames_total', 'Pushed results handed to connections: whole (result) or as a delta over the previous one.', 'kind', () => {
     const totals = pushStats();

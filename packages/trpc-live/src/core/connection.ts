@@ -26,6 +26,8 @@ export interface ConnectionHost {
   pushFrame(message: LivePushMessage): Frame;
   /** Removes the connection from every index. */
   unregister(connection: LiveConnection): void;
+  /** The connection resumed, after writing what was pending (the hub's `onResume` listeners). @default none */
+  resumed?(connection: LiveConnection): void;
 }
 
 /** A replay read for one connection (see {@link LiveConnection.sendReplay}). */
@@ -359,11 +361,16 @@ export class LiveConnection {
     this.outbox.replaceUncursored((frame) => this.withoutData(frame));
   }
 
-  /** Resumes delivery and writes everything pending. */
+  /**
+   * Resumes delivery and writes everything pending, then tells the hub's
+   * `onResume` listeners (the result pusher computes what the stream was
+   * owed while paused).
+   */
   resume(): void {
     if (this.closedState || !this.pausedState) return;
     this.pausedState = false;
     this.flush('all');
+    this.host.resumed?.(this);
   }
 
   /**

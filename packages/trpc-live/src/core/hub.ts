@@ -158,6 +158,7 @@ export class Hub {
   private readonly publishedCounts: Record<Lane, number> = { instant: 0, batched: 0, coalesced: 0 };
   private readonly taps = new Set<(entry: PublishedEntry) => void>();
   private readonly closeListeners = new Set<(connection: LiveConnection) => void>();
+  private readonly resumeListeners = new Set<(connection: LiveConnection) => void>();
   private readonly maxDurationMs: number | undefined;
   /** Credential expiry or rotation of each connection that has one, on one timer for all. */
   private readonly lifetimes: Deadlines<LiveConnection, 'expire' | 'rotate'>;
@@ -189,6 +190,9 @@ export class Hub {
       controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
       pushFrame: (message) => this.frames.push(message),
       unregister: (connection) => this.unregister(connection),
+      resumed: (connection) => {
+        for (const listener of this.resumeListeners) listener(connection);
+      },
     };
     this.replaySource = {
       backend: this.backend,
@@ -369,6 +373,16 @@ export class Hub {
   onClose(listener: (connection: LiveConnection) => void): () => void {
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` when a paused connection resumes (`setPaused(…, false)`
+   * or `LiveConnection.resume`), after what was pending is written. Returns
+   * the unsubscribe.
+   */
+  onResume(listener: (connection: LiveConnection) => void): () => void {
+    this.resumeListeners.add(listener);
+    return () => this.resumeListeners.delete(listener);
   }
 
   /**

@@ -71,12 +71,17 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       registry: watches,
       matcher,
       router: () => resolveRouter(options.router()!),
+      position: () => parseCursor(hub.cursor())!,
       maxResultBytes: options.maxResultBytes,
       deltaBaseBytes: options.deltaBaseBytes,
       onError: options.onError,
     });
     const offTap = hub.tap((entry) => pusher.observe(entry));
     const offClose = hub.onClose((connection) => watches.forget(connection));
+    const offResume = hub.onResume((connection) => {
+      const set = watches.find(connection);
+      if (set) pusher.resumed(set);
+    });
     attached = {
       hub,
       watches,
@@ -84,6 +89,7 @@ export function createLiveWatches<TCtx>(options: LiveWatchesOptions<TCtx>): Live
       detach: () => {
         offTap();
         offClose();
+        offResume();
         watches.clear();
       },
     };

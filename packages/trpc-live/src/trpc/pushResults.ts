@@ -7,7 +7,7 @@ import { callQuery, isClientError } from './callQuery.ts';
 import { changedKeys } from './changedKeys.ts';
 import { PushBases } from './pushBases.ts';
 import type { WatchRegistry } from './watchRegistry.ts';
-import { WatchSet, type WatchStart } from './watchSet.ts';
+import { WatchSet, type Watch, type WatchStart } from './watchSet.ts';
 
 /**
  * A delta is sent instead of the whole result only when its frame is under
@@ -64,6 +64,8 @@ interface Job<TCtx> {
  * runs is computed after it (`next`).
  */
 interface Slot<TCtx> {
+  /** Its key in the pusher's slots (and in the delta bases). */
+  readonly key: string;
   readonly watch: string;
   readonly path: string;
   readonly input: unknown;
@@ -80,6 +82,12 @@ export interface PushStats {
   deltas: number;
   /** `refetch` frames handed to connections, by reason. */
   refetches: Record<RefetchReason, number>;
+  /**
+   * Watches a change found on a paused stream: nothing is computed or sent
+   * for them until it resumes, then each is computed once (the stream's
+   * changes collapse into one result per watch).
+   */
+  owed: number;
 }
 
 /** Fresh {@link PushStats}. */
@@ -100,7 +108,7 @@ export const COMPUTE_SLICE_MS = 4;
  */
 export const COMPUTE_CONCURRENCY = 4;
 
-export const emptyPushStats = (): PushStats => ({ computations: 0, results: 0, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 } });
+export const emptyPushStats = (): PushStats => ({ computations: 0, results: 0, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 }, owed: 0 });
 
 /** What {@link ResultPusher} needs from the binding. */
 export interface ResultPusherOptions<TCtx> {
@@ -110,6 +118,8 @@ export interface ResultPusherOptions<TCtx> {
   readonly matcher: QueryMatcher;
   /** The app router (the watch call made sure one is bound). */
   readonly router: () => Promise<AnyTRPCRouter>;
+  /** The hub's position now (`hub.cursor()`, parsed): what a computation starting now reflects. */
+  readonly position: () => WatchStart;
   /** Largest serialized result pushed; a larger one is a refetch (`too-large`). */
   readonly maxResultBytes: number;
   /** A computation failed with a server error (a client error, e.g. NOT_FOUND after a delete, is not reported). */
@@ -143,7 +153,15 @@ const after = (entry: PublishedEntry, since: WatchStart): boolean => entry.epoch
  * (connection, watch) once (`'connection'`), and writes one frame, encoded
  * once, to every recipient. What cannot be pushed becomes a refetch order:
  * the computation threw (`error`), the result is over `maxResultBytes`
- * (`too-large`), the stream is paused (`paused`) or congested (`slow`).
+ * (`too-large`) or the stream is congested (`slow`).
+ *
+ * A paused stream (every tab of the browser hidden) receives nothing and
+ * costs no computation: a change only marks its matching watches owed
+ * (`Watch.owed`), and when it resumes ({@link resumed}) each owed watch is
+ * computed once, at the hub's position then, and pushed like any result
+ * (per scope: together with other recipients waiting for the same query).
+ * So the tab shown again gets data without a request of its own, and the
+ * changes of a long pause cost one computation per watch, not one each.
  */
 export class ResultPusher<TCtx> {
   private entries: PublishedEntry[] = [];
@@ -192,7 +210,7 @@ export class ResultPusher<TCtx> {
     const entries = this.entries;
     this.entries = [];
     // Started once every entry of the batch has added its recipients: one computation serves them all.
-    const idle: Array<[string, Slot<TCtx>]> = [];
+    const idle: Slot<TCtx>[] = [];
     // In delivery order: a job ends up with the newest change that matched it.
     for (const entry of entries) {
       const watched = this.options.registry.scope(entry.scope);
@@ -208,29 +226,70 @@ export class ResultPusher<TCtx> {
           checked ??= matches(watch.queryKey);
           if (!checked) break;
           if (!after(entry, watch.since) || !receives(set.connection, entry)) continue;
-          const slotKey = watch.mode === 'scope' ? `s\u0000${entry.scope}\u0000${key}` : `c\u0000${set.connection.id}\u0000${key}`;
-          const slot = this.schedule(slotKey, watch.path, watch.input, key, set, entry);
-          if (slot) idle.push([slotKey, slot]);
+          if (set.connection.paused) {
+            this.owe(watch);
+            continue;
+          }
+          const slot = this.schedule(this.slotKey(watch, set, entry.scope), watch, set, entry);
+          if (slot) idle.push(slot);
         }
       }
     }
-    for (const [slotKey, slot] of idle) void this.drive(slotKey, slot);
+    for (const slot of idle) void this.drive(slot);
   }
 
-  /** Adds a recipient to the slot's next job; returns the slot when it is new (the caller starts it). */
-  private schedule(slotKey: string, path: string, input: unknown, watch: string, set: WatchSet<TCtx>, entry: PublishedEntry): Slot<TCtx> | null {
-    let slot = this.slots.get(slotKey);
+  /**
+   * A paused stream resumed (the hub's `onResume`): computes each watch it
+   * was owed once, labelled with the hub's position now (the computation
+   * starts after it, so its result reflects every change up to there), and
+   * pushes the results like any others.
+   */
+  resumed(set: WatchSet<TCtx>): void {
+    let at: WatchStart | null = null;
+    const idle: Slot<TCtx>[] = [];
+    for (const watch of set.watches.values()) {
+      if (!watch.owed) continue;
+      watch.owed = false;
+      at ??= this.options.position();
+      const slot = this.schedule(this.slotKey(watch, set, set.connection.scope), watch, set, at);
+      if (slot) idle.push(slot);
+    }
+    for (const slot of idle) void this.drive(slot);
+  }
+
+  /** Marks a paused stream's watch owed a result (see {@link resumed}). */
+  private owe(watch: Watch<TCtx>): void {
+    if (watch.owed) return;
+    watch.owed = true;
+    this.stats.owed++;
+  }
+
+  /** What is computed together: the scope's query (`push: 'scope'`) or the connection's. */
+  private slotKey(watch: Watch<TCtx>, set: WatchSet<TCtx>, scope: string): string {
+    return watch.mode === 'scope' ? `s\u0000${scope}\u0000${watch.key}` : `c\u0000${set.connection.id}\u0000${watch.key}`;
+  }
+
+  /**
+   * Adds a recipient to the slot's next job (not started yet: it reflects
+   * whatever is committed when it starts), which then names the newest
+   * position given; returns the slot when it is new (the caller starts it).
+   */
+  private schedule(key: string, watch: Watch<TCtx>, set: WatchSet<TCtx>, at: WatchStart): Slot<TCtx> | null {
+    let slot = this.slots.get(key);
     const created = slot === undefined;
-    if (!slot) this.slots.set(slotKey, (slot = { watch, path, input, next: null }));
-    const job = (slot.next ??= { recipients: new Set(), epoch: entry.epoch, seq: entry.seq });
+    if (!slot) this.slots.set(key, (slot = { key, watch: watch.key, path: watch.path, input: watch.input, next: null }));
+    const job = (slot.next ??= { recipients: new Set(), epoch: at.epoch, seq: at.seq });
     job.recipients.add(set);
-    job.epoch = entry.epoch;
-    job.seq = entry.seq;
+    if (at.epoch !== job.epoch || at.seq > job.seq) {
+      job.epoch = at.epoch;
+      job.seq = at.seq;
+    }
     return created ? slot : null;
   }
 
   /** Runs a slot's jobs one after the other until none is left, then forgets the slot. */
-  private async drive(slotKey: string, slot: Slot<TCtx>): Promise<void> {
+  private async drive(slot: Slot<TCtx>): Promise<void> {
+    const slotKey = slot.key;
     try {
       while (slot.next) {
         await this.turn();
@@ -370,10 +429,10 @@ export class ResultPusher<TCtx> {
   /**
    * One frame to every recipient that still watches: the delta to those
    * the previous result was queued to last (and that apply deltas), else
-   * the whole result; a paused or congested one gets a refetch order instead.
+   * the whole result; a congested one gets a refetch order instead. One
+   * paused since the job was scheduled is owed it (see {@link resumed}).
    */
   private write(slot: Slot<TCtx>, job: Job<TCtx>, computed: Computed | Failed): void {
-    let paused: Frame | undefined;
     let slow: Frame | undefined;
     let tooLarge: Frame | undefined;
     let failedWhole: Frame | undefined;
@@ -381,6 +440,10 @@ export class ResultPusher<TCtx> {
       const connection = set.connection;
       const watch = set.watches.get(slot.watch);
       if (connection.closed || !watch) continue;
+      if (connection.paused) {
+        this.owe(watch);
+        continue;
+      }
       let out: Frame;
       if (computed.kind === 'refetch') out = computed.frame;
       // Over exactly the base it names, and not replacing a pending frame (the stream would never see that base).
@@ -403,11 +466,8 @@ export class ResultPusher<TCtx> {
           out = failedWhole ??= this.refetch(slot, job, 'error');
         }
       }
-      // A paused stream holds no data; a congested one would collapse (and drop it) soon.
-      if (out.message.kind !== 'refetch') {
-        if (connection.paused) out = paused ??= this.refetch(slot, job, 'paused');
-        else if (connection.congested(out.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
-      }
+      // A congested stream would collapse (and drop it) soon.
+      if (out.message.kind !== 'refetch' && connection.congested(out.bytes)) out = slow ??= this.refetch(slot, job, 'slow');
       connection.push(out);
       const kind = out.message.kind;
       if (kind === 'refetch') {

@@ -23,6 +23,11 @@ export class WatchRegistry<TCtx> {
     return set;
   }
 
+  /** The watch set of `connection`, if it has one. */
+  find(connection: LiveConnection): WatchSet<TCtx> | undefined {
+    return this.sets.get(connection);
+  }
+
   /** Watched keys of `scope` and the sets that watch each; `undefined` when nobody in it watches anything. */
   scope(scope: string): ReadonlyMap<string, ReadonlySet<WatchSet<TCtx>>> | undefined {
     return this.scopes.get(scope);

@@ -33,6 +33,8 @@ export interface Watch<TCtx> {
   ctx: TCtx;
   /** Changes up to this position are not pushed. */
   readonly since: WatchStart;
+  /** A change matched it while its stream was paused: computed when the stream resumes (`ResultPusher.resumed`). */
+  owed: boolean;
 }
 
 /** Bounds of one connection's watch set (see `CreateLiveOptions`). */
@@ -109,9 +111,9 @@ export class WatchSet<TCtx> {
   }
 
   /** Adds a reserved watch (after {@link unreserve}); joins an existing one (a concurrent call) instead. */
-  add(watch: Omit<Watch<TCtx>, 'holders' | 'plain' | 'sent'>, holder: string, deltas = false): void {
+  add(watch: Omit<Watch<TCtx>, 'holders' | 'plain' | 'sent' | 'owed'>, holder: string, deltas = false): void {
     if (this.hold(watch.key, holder, watch.ctx, deltas)) return;
-    this.watches.set(watch.key, { ...watch, holders: new Set([holder]), plain: new Set(deltas ? [] : [holder]), sent: null });
+    this.watches.set(watch.key, { ...watch, holders: new Set([holder]), plain: new Set(deltas ? [] : [holder]), sent: null, owed: false });
     this.bytes += watch.key.length;
     this.onChange(this, watch.key, true);
   }
