@@ -14,11 +14,12 @@ export function createAppLiveTransport(): LiveTransport {
     router: appRouter,
     endpoint: TRPC_ENDPOINT,
     path: 'live.stream',
-    // As trpcHandler.ts builds it: headers, response headers and tRPC connection params.
-    createContext: ({ req, headers, resHeaders, info }) => {
-      const input = { headers, resHeaders, connectionParams: info.connectionParams, remoteAddress: req.socket.remoteAddress };
-      return createContext(input);
-    },
+    // As trpcHandler.ts builds it (headers, response headers, tRPC connection params), but without the socket's
+    // peer address: only sign-in's per-address limit reads `ctx.clientAddress`, never the live procedure, and
+    // `req.socket.remoteAddress` is a getpeername() system call per stream open: ~18 µs, 3-4% of a reconnect's
+    // server CPU in a 10,000-stream reconnect storm (CPU profile, 2026-12-07). The stream's `clientAddress` is
+    // then what the stock route (Next, no socket) gives it: from X-Forwarded-For behind TRUST_PROXY, else null.
+    createContext: ({ headers, resHeaders, info }) => createContext({ headers, resHeaders, connectionParams: info.connectionParams }),
     onError({ error, path }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[trpc] ${path}:`, error);
     },

@@ -189,6 +189,23 @@ describe('createLiveTransport', () => {
     stream.close();
   });
 
+  it('sends a header createContext appended alone, and none it set and then deleted', async () => {
+    const app = await serve(SSE, {
+      createContext: ({ headers, resHeaders }) => {
+        resHeaders.append('x-only-appended', 'yes');
+        resHeaders.set('x-set-then-deleted', 'gone');
+        resHeaders.delete('x-set-then-deleted');
+        return { user: headers.get('x-user') };
+      },
+    });
+    const stream = await open(`${app.url}/api/trpc/live.stream`);
+    await stream.until('"hello"');
+    expect(stream.res.headers['x-only-appended']).toBe('yes');
+    expect(stream.res.headers).not.toHaveProperty('x-set-then-deleted');
+    expect(stream.res.headers['content-type']).toBe('text/event-stream');
+    stream.close();
+  });
+
   it('never attaches a stream whose client left while it was being authenticated', async () => {
     let entered!: () => void;
     const inContext = new Promise<void>((resolve) => (entered = resolve));
