@@ -103,6 +103,8 @@ export interface SoakServer {
   publishTimed(items: readonly PublishItem[]): Promise<{ seqs: number[]; t0: number }>;
   flowStart(flow: FlowSpec): Promise<void>;
   flowStop(name: string): Promise<{ published: number; lastSeq: number; errors: number }>;
+  /** Signals the running flow `name` published so far (0 when there is none). */
+  flowPublished(name: string): Promise<number>;
   /**
    * Every publish made through the hub's API since the server became healthy
    * (the harness's and the app's), with the receipt each got back, in publish
@@ -241,6 +243,7 @@ export async function startSoakServer(
     publishTimed: (items) => call<{ seqs: number[]; t0: number }>('publish', { items }),
     flowStart: async (flow) => void (await call('flowStart', { flow })),
     flowStop: (name) => call('flowStop', { name }),
+    flowPublished: async (name) => (await call<{ published: number }>('flowCount', { name })).published,
     async published() {
       const taken = await call<{ entries: RawPublish[]; failures: number }>('recordTake', { since: record.length });
       if (taken.entries.length || ordered.length !== record.length) {

@@ -227,6 +227,8 @@ const commands = {
     return { started: flow.name };
   },
   flowStop: ({ name }) => stopFlow(name),
+  // Signals a running flow published so far (capacity: how many fan-outs fell inside the storm's CPU window).
+  flowCount: ({ name }) => ({ published: flows.get(name)?.n ?? 0 }),
   recordStart: () => {
     startRecording();
     return { recording: true };

@@ -13,7 +13,16 @@ describe('capacity: idle streams on one instance, fan-out against the batched ba
     gauge: number;
     health: { n: number; failures: number };
     rounds: Array<{ server: 'bare' | 'app'; lastMs: number; firstMs: number; done: number; of: number }>;
-    storm: { reset: number; resumed: number; openErrors: number };
+    storm: {
+      reset: number;
+      resumed: number;
+      openErrors: number;
+      allResumedMs: number;
+      stormCpuMs: number;
+      flowFanouts: number;
+      serverCpuPerReconnectMs: number;
+      serverCpuPerReconnectWithoutFlowMs: number;
+    };
     verify: VerifyResult;
     canaryLost: number;
   };
@@ -47,6 +56,14 @@ describe('capacity: idle streams on one instance, fan-out against the batched ba
   it('resumes every stream after the storm and lets none miss a round or a signal published around it', () => {
     expect(figures.storm).toMatchObject({ reset: ci.streams, resumed: ci.streams, openErrors: 0 });
     expectEveryPublishReceived(figures.verify, ci.streams);
+  });
+
+  it('counts the flow fan-outs inside the storm CPU window and takes them out of the per-reconnect figure', () => {
+    const storm = figures.storm;
+    // The flow runs at ci.flowRate per second through the whole window (from the reset until every stream resumed).
+    expect(storm.flowFanouts).toBeGreaterThanOrEqual(Math.floor((storm.allResumedMs / 1000) * ci.flowRate) - 1);
+    expect(storm.serverCpuPerReconnectMs).toBeCloseTo(storm.stormCpuMs / storm.reset, 6);
+    expect(storm.serverCpuPerReconnectWithoutFlowMs).toBeLessThanOrEqual(storm.serverCpuPerReconnectMs);
   });
 
   it('reports a loss on every stream when the record holds a publish none of them got', () => {
