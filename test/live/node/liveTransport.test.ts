@@ -1,5 +1,5 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -204,6 +204,50 @@ describe('createLiveTransport', () => {
     expect(stream.res.headers).not.toHaveProperty('x-set-then-deleted');
     expect(stream.res.headers['content-type']).toBe('text/event-stream');
     stream.close();
+  });
+
+  it('reads a live stream request to its end, so a reset socket does not abort it with an error', async () => {
+    const requests: IncomingMessage[] = [];
+    const aborted: string[] = [];
+    const app = await serve(SSE, {
+      createContext: ({ req, headers }) => {
+        requests.push(req);
+        req.on('aborted', () => aborted.push(req.url!));
+        return { user: headers.get('x-user') };
+      },
+    });
+    const stream = await open(`${app.url}/api/trpc/live.stream`);
+    await stream.until('"hello"');
+    await waitFor(() => requests[0]!.readableEnded, 'the request to be read to its end');
+    expect(app.hub.connectionCount).toBe(1);
+    // The client resets its socket: node:http finds the request already read (no ECONNRESET abort of it),
+    // and the stream still ends through the response.
+    stream.res.socket.resetAndDestroy();
+    await waitFor(() => app.hub.connectionCount === 0 && app.transport.streams === 0, 'the stream to leave');
+    expect(aborted).toEqual([]);
+  });
+
+  it('leaves a request body that is still arriving unread', async () => {
+    const requests: IncomingMessage[] = [];
+    const app = await serve(SSE, {
+      createContext: ({ req, headers }) => {
+        requests.push(req);
+        return { user: headers.get('x-user') };
+      },
+    });
+    const { port } = new URL(app.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', () => undefined);
+    // A GET whose chunked body never ends: the stream opens, the body is not read on its behalf.
+    socket.write('GET /api/trpc/live.stream HTTP/1.1\r\nHost: x\r\nx-user: u1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    await waitFor(() => text.includes('"hello"'), 'the hello');
+    expect(requests[0]!.complete).toBe(false);
+    expect(requests[0]!.readableFlowing).not.toBe(true);
+    socket.destroy();
+    await waitFor(() => app.hub.connectionCount === 0, 'the stream to leave');
   });
 
   it('never attaches a stream whose client left while it was being authenticated', async () => {
