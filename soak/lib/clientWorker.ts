@@ -32,6 +32,12 @@ import { emptyVerify, LIVE_STREAM_PATH as PATH, type RoundReport, type ChaosOpti
 import { SseParser, type SseEvent } from './sse';
 import { mulberry32 } from './random';
 
+// A reset socket makes node:http's client build an ECONNRESET error whose stack stream destroy() formats; under
+// tsx that goes through source maps (findSourceMap, pathToFileURL per frame): ~50 µs per stream of a client
+// process's CPU in a 4,000-stream reset storm (client CPU profile, 2026-12-07), on the cores the server under test
+// needs. The harness's own errors then name the transpiled positions, which tsx keeps close to the source.
+process.setSourceMapsEnabled(false);
+
 let baseUrl = new URL('http://127.0.0.1:3000');
 let latencyFlow: string | null = null;
 let checkIsolation = false;
@@ -631,6 +637,8 @@ async function handle(command: ClientCommand): Promise<unknown> {
       return {};
     case 'stats':
       return stats();
+    case 'resumed':
+      return resumeFirst.n;
     case 'resetLatency':
       latency.reset();
       return {};

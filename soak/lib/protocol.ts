@@ -170,6 +170,8 @@ export type ClientCommand =
   | { readonly type: 'policy'; readonly policy: ReconnectPolicy | null }
   | { readonly type: 'stall'; readonly keys: readonly number[]; readonly on: boolean }
   | { readonly type: 'stats' }
+  /** Resumes counted so far (`resumeFirst.n`): what a storm's wait polls, without shipping three histograms. */
+  | { readonly type: 'resumed' }
   | { readonly type: 'resetLatency' }
   | { readonly type: 'counts' }
   /** The harness's record of publishes (in publish order) that `verify` judges against; replaces the previous one. */

@@ -291,7 +291,7 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
     let allResumedMs = NaN;
     try {
       allResumedMs = await until(
-        async () => (await clients.stats()).resumeFirst.n - before.resumeFirst.n >= params.streams,
+        async () => (await clients.resumed()) - before.resumeFirst.n >= params.streams,
         'every stream to resume',
         params.resumeTimeoutMs,
         100,
