@@ -2,6 +2,7 @@
 // then runs the production server. One command on a fresh clone.
 import { spawn } from 'node:child_process';
 import { ensureBuild } from './ensure-build.mjs';
+import { SERVER_NODE_FLAGS } from './serverFlags.mjs';
 
 try {
   ensureBuild();
@@ -9,7 +10,7 @@ try {
   console.error(String(error instanceof Error ? error.message : error));
   process.exit(1);
 }
-const server = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js', ...process.argv.slice(2)], {
+const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, 'dist/main.js', ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: { NODE_ENV: 'production', ...process.env },
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
+import { SERVER_V8_FLAGS } from '../../scripts/serverFlags.mjs';
 import { freePort } from '../../test/helpers/prodServer';
 import { pinnedCommand } from './cpuPinning';
 
@@ -49,7 +50,7 @@ export async function startAppServer(options: {
   ensureBuild();
   const port = await freePort();
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const [command, args] = pinnedCommand(options.cpus, process.execPath, [...profile, ...(options.nodeArgs ?? []), 'dist/main.js']);
+  const [command, args] = pinnedCommand(options.cpus, process.execPath, [...profile, ...SERVER_V8_FLAGS, ...(options.nodeArgs ?? []), 'dist/main.js']);
   const child = spawn(command, args, {
     cwd: root,
     env: {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
+import { SERVER_NODE_FLAGS } from '../../scripts/serverFlags.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -40,7 +41,7 @@ export async function startProductionServer(env: Record<string, string> = {}): P
   ensureBuild({ quiet: true });
   const port = await freePort();
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'trpc-live-prod-'));
-  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, 'dist/main.js'], {
     cwd: root,
     env: {
       ...process.env,
