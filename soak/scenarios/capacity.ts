@@ -482,7 +482,10 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
           'stream against every publish the server host recorded at the hub\'s API (rounds and flow), nothing lost or twice; a phantom ' +
           'publish added to the record must show as lost on every stream. The kernel\'s count of connects dropped by a full accept ' +
           'queue during the storm (`TcpExt ListenOverflows`, machine-wide) and the resume quantiles are in the raw result: a ' +
-          'dropped connect comes back after the client\'s SYN backoff (1, 3, 7, 15, 31 s).',
+          'dropped connect comes back after the client\'s SYN backoff (1, 3, 7, 15, 31 s). The server\'s CPU per reconnect is ' +
+          'its CPU from the reset until every stream resumed over the resets; it is also given without the flow\'s fan-outs ' +
+          'inside that window, each at the rounds\' mean server CPU per fan-out (an upper bound: a storm\'s fan-out reaches only ' +
+          'the streams connected by then).',
       ],
       seconds: (Date.now() - started) / 1000,
     };
