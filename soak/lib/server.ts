@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
+import { SERVER_NODE_FLAGS } from '../../scripts/serverFlags.mjs';
 import { inPublishOrder, toPublished, type PublishedEntry, type RawPublish } from './oracle';
 import { freePort } from '../../test/helpers/prodServer';
 
@@ -129,6 +130,14 @@ function cpuProfileArgs(): string[] {
 }
 
 /**
+ * Node's arguments for the soak server host: the production server's own flags (scripts/serverFlags.mjs, as
+ * `npm start` passes them), `--expose-gc` for the heap figures, a CPU profile when `SOAK_CPU_PROF` is set, then `extra`.
+ */
+export function soakServerNodeArgs(extra: readonly string[] = []): string[] {
+  return ['--expose-gc', ...SERVER_NODE_FLAGS, ...cpuProfileArgs(), ...extra, path.join(root, 'soak/lib/serverHost.mjs')];
+}
+
+/**
  * Starts the production build (`node scripts/ensure-build.mjs` first) inside
  * the soak server host (`soak/lib/serverHost.mjs`, `--expose-gc`) on a free
  * loopback port with its own data folder, and resolves once /api/health
@@ -144,7 +153,7 @@ export async function startSoakServer(
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'trpc-live-soak-'));
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--enable-source-maps', ...cpuProfileArgs(), ...(options.nodeArgs ?? []), path.join(root, 'soak/lib/serverHost.mjs')],
+    soakServerNodeArgs(options.nodeArgs),
     {
       cwd: root,
       env: {
