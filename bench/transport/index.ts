@@ -30,6 +30,7 @@ import { fmt, formatTail, median, tail, type BenchOptions, type BenchResult } fr
 import { BARE, BATCHED, FAST, report, type BurstFigures, type Plan, type RunFigures, type SizeFigures, type VariantName } from './report';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
+import { SERVER_V8_FLAGS } from '../../scripts/serverFlags.mjs';
 import { freePort } from '../../test/helpers/prodServer';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -136,8 +137,9 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
     fork(path.join(here, variant.script), [], {
       cwd: root,
       // BENCH_CPU_PROF=<dir> writes a CPU profile of each server (where the time goes);
-      // BENCH_CPU_PROF_INTERVAL=<µs> samples more often than the default 1000 µs.
-      execArgv: ['--expose-gc', ...cpuProfileArgs()],
+      // BENCH_CPU_PROF_INTERVAL=<µs> samples more often than the default 1000 µs. Every server runs with the
+      // production server's V8 flags (scripts/serverFlags.mjs), so the comparison is between transports alone.
+      execArgv: ['--expose-gc', ...SERVER_V8_FLAGS, ...cpuProfileArgs()],
       env: {
         ...process.env,
         NODE_ENV: 'production',

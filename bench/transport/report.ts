@@ -5,6 +5,7 @@
  * runs per variant involved. Pure: the orchestration is in index.ts.
  */
 import { fmt, formatTail, median, table, tailOfRuns, tailWithin, type RunsTail } from '../lib/report';
+import { SERVER_V8_FLAGS } from '../../scripts/serverFlags.mjs';
 
 /** Variants, in report order. */
 export type VariantName = 'bare' | 'bare, batched per tick' | 'better-sse' | 'stock tRPC (Next route)' | 'fast transport';
@@ -275,7 +276,7 @@ export function report(runs: readonly RunFigures[], plan: Plan, variants: readon
       `Health: requests sent one at a time (${healthGapMs} ms apart) on a keep-alive socket while a burst is being delivered (until delivered or ${plan.burstTimeoutMs / 1000} s); one still unanswered ${healthGraceMs / 1000} s after that counts with the time it waited (≥). ` +
       `A tail is a p99 only from ≥ 300 samples in every run, else the maximum (labelled max); n is each run's sample count. ` +
       '`bare` writes each event to every response as it is published; `bare, batched per tick` queues each connection’s frames and writes them once per connection on the next setImmediate (corked), as our transport hands a connection’s pending frames to the socket in one write. ' +
-      'Each server runs alone in its own process with --expose-gc; the clients run in another process. Loopback, on a shared machine.',
+      `Each server runs alone in its own process with --expose-gc and the production server's V8 flags (${SERVER_V8_FLAGS.join(' ')}, scripts/serverFlags.mjs), every variant alike; the clients run in another process. Loopback, on a shared machine.`,
   );
   return { markdown: parts.join('\n'), summary: summary.join(', ') };
 }
