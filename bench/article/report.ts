@@ -63,7 +63,7 @@ export function articleReport(plan: ArticlePlan, runs: readonly VariantRun[]): {
       `**Time compressed ×${F} for every variant**: polls every ${pollS / F} s instead of ${pollS} s, mutation rates and tab switches ×${F}, SSE ping every ${15 / F} s instead of 15 s, idle keep-alive connections closed after ${(DEFAULT_KEEP_ALIVE_TIMEOUT_MS / 1000 / F).toFixed(1)} s instead of ${DEFAULT_KEEP_ALIVE_TIMEOUT_MS / 1000} s; every "per minute" below is per simulated minute (${60 / F} s of real time). ` +
       `${plan.runs} run(s) per variant, the variants' order rotated each run; figures are the median (min–max) of the runs. Phases back to back in each run: ` +
       plan.phases.map((p) => `${p.name} (${p.perTenantPerMinute} mutations per tenant per minute, ${p.minutes} min)`).join(', ') +
-      '. Before the phases, not measured, in every variant: one simulated minute of changes at the busy rate (so the change path runs warm, compiled code, as the polling path does after its first polls), each user shows each of its tabs once (no tab starts stale), then one poll interval. ' +
+      '. Before the phases, not measured, in every variant: one simulated minute of changes at the heavy rate (300 changes, so the change path runs warm, compiled code, as a server that has run for a while does and as the polling path does after its first polls; until 2026-12-07 it was the busy rate, 20 changes, which left the change path in baseline code: runVariant.ts), each user shows each of its tabs once (no tab starts stale), then one poll interval. ' +
       `CPUs: ${pinning}.`,
     '',
   );

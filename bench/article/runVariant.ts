@@ -23,8 +23,16 @@ import { DEFAULT_PAUSE_AFTER_MS } from 'trpc-live/react';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/httpTimeouts';
 
 const here = import.meta.dirname;
-/** Mutations per tenant per simulated minute during the unmeasured warm-up (the busy phase's rate). */
-const WARMUP_PER_TENANT_PER_MINUTE = 2;
+/**
+ * Mutations per tenant per simulated minute during the unmeasured warm-up (the heavy phase's rate: 300 changes
+ * over the 10 tenants). A server that has run for a while has compiled its change path; 20 changes (the busy
+ * rate, used until 2026-12-07) left it in baseline code: a CPU profile of (d)'s busy phase after them showed 172
+ * TurboFan compilations and 33 deopts in 40 s, TurboFan at 17% of the server's CPU, and the CPU per change
+ * falling from ~11 ms to 6-7 ms over two minutes; after a warm-up at this rate busy cost 7.5 and 9.1 ms per
+ * change against 9.2-11.2 ms (PUSHCPU runs, beside other work). The polling path warms itself: it serves
+ * 1,200 polls per simulated minute.
+ */
+const WARMUP_PER_TENANT_PER_MINUTE = 30;
 
 /** One phase of a run: a mutation rate held for a while. Rates and durations are in simulated (uncompressed) time. */
 export interface PhaseSpec {
@@ -282,7 +290,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       if (Date.now() > deadline) throw new Error(`users not ready within 60 s: ${JSON.stringify(states)}`);
       await sleep(200);
     }
-    // Warm-up, not measured, the same in both variants: changes at the busy rate for one simulated minute, so the
+    // Warm-up, not measured, the same in every variant: changes at the heavy rate for one simulated minute, so the
     // change path (mutation, signal, invalidation, refetch) runs compiled code by the first phase as the polling path
     // does, then every user shows each of its tabs once (no tab starts stale), then one poll interval, so every tab
     // has settled into its rhythm.
