@@ -131,6 +131,12 @@ export interface PhaseFigures {
    */
   readonly usersLoopDelayP99Ms: number;
   readonly usersLoopDelayMaxMs: number;
+  /**
+   * The observers' data writes of the phase whose JSON and digest (the freshness oracle's) the users'
+   * processes computed off the timing path (idle slices, or at the phase's end) and on it (the queue was
+   * full: one at each new write, as every write was before 2026-12-07); tabQueries.ts.
+   */
+  readonly usersDigests: { readonly deferred: number; readonly onPath: number };
 }
 
 /** What the browsers' invalidators did with pushed results (trpc-live/client's pushedStats), plus their watch calls. */
@@ -170,6 +176,8 @@ interface UsersSnapshot {
   pushed: PushCounters;
   /** Event-loop delay of the process since the phase began: p99 and max (ms). */
   loop: { p99Ms: number | null; maxMs: number | null };
+  /** The process's DigestQueue counters so far (tabQueries.ts). */
+  digests: { idle: number; forced: number; drained: number };
   cpuSeconds: number;
 }
 
@@ -323,6 +331,8 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         cpu: sum(snaps.map((s) => s.cpuSeconds)),
         loopP99: Math.max(...snaps.map((s) => s.loop.p99Ms ?? NaN)),
         loopMax: Math.max(...snaps.map((s) => s.loop.maxMs ?? NaN)),
+        digestsDeferred: sum(snaps.map((s) => s.digests.idle + s.digests.drained)),
+        digestsOnPath: sum(snaps.map((s) => s.digests.forced)),
         push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, sum(snaps.map((s) => s.pushed[key]))])) as unknown as PushCounters,
       };
     };
@@ -390,13 +400,15 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         pushPath: { toFrame: [], toHeld: [], unmatched: 0 },
         usersLoopDelayP99Ms: after.loopP99,
         usersLoopDelayMaxMs: after.loopMax,
+        usersDigests: { deferred: after.digestsDeferred - before.digestsDeferred, onPath: after.digestsOnPath - before.digestsOnPath },
         push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, after.push[key] - before.push[key]])) as unknown as PushCounters,
       });
       const last = phases.at(-1)!;
       log(
         `  ${variant} run ${run} ${phase.name}: ${last.mutations} mutations${last.failedMutations ? ` (${last.failedMutations} failed: ${last.mutationErrors.join('; ')})` : ''}, ` +
           `${fmt1(last.requestsPerUserMinute)} req/user/min (server counted ${fmt1(last.serverRequestsPerUserMinute)}; pause/resume ${fmt1(last.browserMutationsPerUserMinute)}), server CPU ${fmt1(last.serverCpuPerMinute)} s/min, users CPU ${fmt1(last.usersCpuPerMinute)} s/min, ` +
-          `streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}, resent ${last.resent}` +
+          `streams/user ${fmt1(last.streamsPerUser)}, tcp/user ${fmt1(last.tcpPerUser)}, resent ${last.resent}, ` +
+          `users' loop delay p99 ${fmt1(last.usersLoopDelayP99Ms)} ms, data writes digested off / on the timing path ${last.usersDigests.deferred} / ${last.usersDigests.onPath}` +
           (variant === 'pushed'
             ? `, pushed results ${last.push.results} (stale ${last.push.staleResults}), held ${last.push.held} → result ${last.push.releasedByResult} / refetch ${last.push.releasedByRefetch} / timeout ${last.push.timeouts}, watch calls ${last.push.watchRequests}`
             : ''),

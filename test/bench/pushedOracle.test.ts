@@ -7,7 +7,7 @@ import { measureFreshness } from '../../bench/article/freshness';
 import { measurePushPath, watchKeyOf, type FrameRecord } from '../../bench/article/pushPath';
 import { createReflectOracle, pushedMatches, PUSHED, type ObserverUpdate } from '../../bench/article/reflects';
 import { createVisibilityTimeline, measureSwitches, type SwitchRecord } from '../../bench/article/switches';
-import { observeTabQueries } from '../../bench/article/tabQueries';
+import { DigestQueue, observeTabQueries } from '../../bench/article/tabQueries';
 import type { ObserverLog } from '../../bench/article/users';
 
 const listKey = [['orders', 'list'], { input: { limit: 50 }, type: 'query' }];
@@ -92,6 +92,54 @@ describe('article benchmark: a tab logs where its data came from', () => {
     queryClient.setQueryData(listKey, pushed);
     expect(updates[1]).toEqual([PUSHED, expect.any(Number), 1, dataDigest(JSON.stringify(pushed))]);
     expect(loaded).toBe(1);
+    stop();
+    queryClient.clear();
+  });
+});
+
+describe('article benchmark: the digests of data writes are computed off the timing path, and are the same', () => {
+  it('logs the time at the write and settles changed flags and digests later, in order, from the data written', async () => {
+    const queryClient = new QueryClient();
+    const updates: ObserverUpdate[] = [];
+    const queue = new DigestQueue({ timer: false });
+    const options = { queryKey: listKey, queryFn: async () => [{ id: 'ord_1', status: 'pending', at: new Date(0) }] };
+    const stop = observeTabQueries(queryClient, [{ options, updates }], () => undefined, queue);
+    await waitUntil(() => updates.length === 1);
+    const writes = [
+      [{ id: 'ord_1', status: 'paid', at: new Date(1) }],
+      [{ id: 'ord_1', status: 'paid', at: new Date(1) }], // the same contents again: unchanged
+      [{ id: 'ord_1', status: 'shipped', at: new Date(2) }],
+    ];
+    const before = Date.now();
+    for (const data of writes) queryClient.setQueryData(listKey, data);
+    // Logged at once with the time it was held; nothing computed yet (no JSON, no digest inside TanStack's dispatch).
+    expect(updates).toHaveLength(4);
+    expect(updates.slice(1).map((u) => [u[0], u[1] >= before, u[3]])).toEqual(writes.map(() => [PUSHED, true, undefined]));
+    expect(queue.size).toBe(4);
+    queue.drain();
+    // What the synchronous logging computed: JSON.stringify of each write and its digest, changed against the previous write.
+    expect(updates.map((u) => u[2])).toEqual([1, 1, 0, 1]);
+    expect(updates.slice(1).map((u) => u[3])).toEqual(writes.map((data) => dataDigest(JSON.stringify(data))));
+    expect(queue.stats).toMatchObject({ drained: 4, forced: 0, idle: 0, peak: 4 });
+    stop();
+    queryClient.clear();
+  });
+
+  it('settles the oldest write at each new one once the bound is reached, and idle slices settle the rest', async () => {
+    const queryClient = new QueryClient();
+    const updates: ObserverUpdate[] = [];
+    const queue = new DigestQueue({ timer: false, maxPending: 2 });
+    const stop = observeTabQueries(queryClient, [{ options: { queryKey: listKey, queryFn: async () => [] }, updates }], () => undefined, queue);
+    await waitUntil(() => updates.length === 1);
+    for (let n = 1; n <= 4; n++) queryClient.setQueryData(listKey, [{ id: 'ord_1', status: `s${n}` }]);
+    // 5 writes, at most 2 waiting: the 3 oldest were settled when the 3rd, 4th and 5th came.
+    expect(queue.stats.forced).toBe(3);
+    expect(queue.size).toBe(2);
+    expect(updates.slice(0, 3).map((u) => u[3] !== undefined || u[0] !== PUSHED)).toEqual([true, true, true]);
+    queue.idleSlice();
+    expect(queue.size).toBe(0);
+    expect(queue.stats.idle).toBe(2);
+    expect(updates.at(-1)![3]).toBe(dataDigest(JSON.stringify([{ id: 'ord_1', status: 's4' }])));
     stop();
     queryClient.clear();
   });
