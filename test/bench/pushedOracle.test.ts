@@ -129,7 +129,8 @@ describe('article benchmark: the digests of data writes are computed off the tim
     const queryClient = new QueryClient();
     const updates: ObserverUpdate[] = [];
     const queue = new DigestQueue({ timer: false, maxPending: 2 });
-    const stop = observeTabQueries(queryClient, [{ options: { queryKey: listKey, queryFn: async () => [] }, updates }], () => undefined, queue);
+    const options = { queryKey: listKey, queryFn: async () => [] };
+    const stop = observeTabQueries(queryClient, [{ options, updates }], () => undefined, queue);
     await waitUntil(() => updates.length === 1);
     for (let n = 1; n <= 4; n++) queryClient.setQueryData(listKey, [{ id: 'ord_1', status: `s${n}` }]);
     // 5 writes, at most 2 waiting: the 3 oldest were settled when the 3rd, 4th and 5th came.

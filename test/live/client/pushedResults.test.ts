@@ -1,5 +1,5 @@
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLiveInvalidator, type LiveVisibility } from 'trpc-live/client';
 import { diffValues } from '../../../packages/trpc-live/src/shared/delta';
 import type { LiveMessage } from '../../../packages/trpc-live/src/shared/messages';
@@ -149,9 +149,12 @@ describe('pushed results', () => {
 
   it('applies a pushed result over older data without a fetch', async () => {
     t = await watchingOrder();
+    const cancels = vi.spyOn(t.queryClient, 'cancelQueries');
     const row = t.change('orders.byId', ORD_1);
     t.invalidator.receive(result(W_ORD_1, 6, row));
     expect(t.data('orders.byId', ORD_1)).toEqual({ name: row.name, v: 1 });
+    // No fetch was in flight: nothing to cancel, and no walk of the cache to find it (each result paid one before).
+    expect(cancels).not.toHaveBeenCalled();
     await t.settle();
     expect(t.fetchesOf('orders.byId', ORD_1)).toBe(1);
     expect(t.invalidator.pushedStats.results).toBe(1);
@@ -189,7 +192,9 @@ describe('pushed results', () => {
     void t.queryClient.refetchQueries({ queryKey: key('orders.byId', ORD_1), exact: true });
     await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the fetch to start');
     const row = t.change('orders.byId', ORD_1);
+    const cancels = vi.spyOn(t.queryClient, 'cancelQueries');
     t.invalidator.receive(result(W_ORD_1, 6, row));
+    expect(cancels).toHaveBeenCalledTimes(1);
     t.openGate();
     await t.settle();
     await sleep(10);
@@ -215,6 +220,23 @@ describe('pushed results', () => {
     expect([t.fetchesOf('orders.byId', ORD_1), t.fetchesOf('orders.list')]).toEqual([1, 1]);
     expect(t.data('orders.byId', ORD_1)?.v).toBe(1);
     expect(t.invalidator.pushedStats).toMatchObject({ held: 2, releasedByResult: 2, timeouts: 0 });
+  });
+
+  it('runs no invalidation pass for a batch whose every matching query is held for its result', async () => {
+    t = await watchingOrder();
+    t.mount('products.list');
+    await t.settle();
+    const passes = vi.spyOn(t.queryClient, 'invalidateQueries');
+    t.invalidator.receive(invalidate('ord_1', 6));
+    await sleep(5);
+    // Held: no TanStack pass over the cache (each held change paid one, a no-op, before).
+    expect(passes).not.toHaveBeenCalled();
+    expect(t.invalidator.pushedStats.held).toBe(1);
+    // A change it does not hold still invalidates, in one pass, only what it matches.
+    t.invalidator.receive({ kind: 'invalidate', resource: 'products', action: 'updated', seq: 7 });
+    await waitFor(() => t.fetchesOf('products.list') === 2, 'the refetch of products.list');
+    expect(passes).toHaveBeenCalledTimes(1);
+    expect(t.fetchesOf('orders.byId', ORD_1)).toBe(1);
   });
 
   it('refetches a held query once when the server sends refetch for the change', async () => {
@@ -383,6 +405,37 @@ describe('pushed deltas', () => {
     await t.settle();
     expect(t.fetchesOf('orders.list')).toBe(1);
     expect(t.invalidator.pushedStats).toMatchObject({ results: 2, deltas: 1, deltaMisses: 0, timeouts: 0 });
+  });
+
+  it('rebuilds the next delta over the data the cache holds, so TanStack\'s structural sharing skips the rows it leaves alone, and holds the server\'s value', async () => {
+    t = setup();
+    t.mount('orders.list');
+    await t.settle();
+    await t.connect();
+    // The first whole result's rows count how often anyone lists their keys (what TanStack's replaceEqualDeep does to compare two distinct objects).
+    let keyReads = 0;
+    const counted = <T extends object>(row: T): T =>
+      new Proxy(row, {
+        ownKeys(target) {
+          keyReads++;
+          return Reflect.ownKeys(target);
+        },
+      });
+    t.invalidator.receive(result(W_LIST, 6, { ...list(1, 2), items: list(1, 2).items.map(counted) }));
+    t.invalidator.receive(delta(7, 6, list(1, 2), list(3, 1, 2)));
+    keyReads = 0;
+    const after = list(3, 1, 2);
+    after.items[0] = { id: 3, at: at(9) };
+    t.invalidator.receive(delta(8, 7, list(3, 1, 2), after));
+    const reads = keyReads; // read before the assertions below, which list keys themselves
+    expect(t.queryClient.getQueryData(key('orders.list'))).toEqual(after);
+    // Rows 1 and 2 are untouched by the delta and are the cache's own objects: compared by identity, their keys never
+    // listed. Before, the base was the pushed result rather than what the cache held, and each such row was walked.
+    expect(reads).toBe(0);
+    const third = { ...after, items: [{ id: 4, at: at(4) }, ...after.items] };
+    t.invalidator.receive(delta(9, 8, after, third));
+    expect(t.queryClient.getQueryData(key('orders.list'))).toEqual(third);
+    expect(t.invalidator.pushedStats).toMatchObject({ deltas: 3, deltaMisses: 0 });
   });
 
   it('refetches a delta over another base than the one it holds, and adds the watch again so the next result is whole', async () => {

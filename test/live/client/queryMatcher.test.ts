@@ -127,3 +127,26 @@ describe('createQueryMatcher', () => {
     );
   });
 });
+
+describe('query matcher: one parse per key object', () => {
+  it('parses a key once however many batches it is matched against, with the same answers', () => {
+    const matcher = createQueryMatcher(registry);
+    let reads = 0;
+    // A cached query's key is one array for the query's life; count how often the matcher looks inside it.
+    const key = new Proxy(tanstackKey(['orders', 'byId'], { id: 'ord_1' }, 'query'), {
+      get(target, property, receiver) {
+        if (property === '0' || property === '1') reads++;
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    expect(matcher.matches(key, [{ resource: 'orders', id: 'ord_1' }])).toBe(true);
+    const once = reads;
+    expect(once).toBeGreaterThan(0);
+    expect(matcher.matches(key, [{ resource: 'orders', id: 'ord_2' }])).toBe(false);
+    expect(matcher.predicate([{ resource: 'products' }])(key)).toBe(false);
+    expect(matcher.predicate([{ resource: 'orders' }])(key)).toBe(true);
+    expect(reads).toBe(once);
+    // The same key content in another array is matched alike.
+    expect(matcher.matches(tanstackKey(['orders', 'byId'], { id: 'ord_1' }, 'query'), [{ resource: 'orders', id: 'ord_1' }])).toBe(true);
+  });
+});

@@ -41,6 +41,9 @@ function openTab(
   win: PageLike | null = null,
 ): Tab {
   const queryClient = new QueryClient();
+  // A query the tests' orders changes reach: each applied change is one invalidation pass over it (the app's registry
+  // pushes orders.list, but this tab watches nothing, so a change invalidates it at once). An empty cache gets no pass.
+  queryClient.setQueryData([['orders', 'list'], { type: 'query' }], []);
   const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn(), visibility: null });
   if (seed) invalidator.seedCursor(seed);
   const page = createPage(visibility);

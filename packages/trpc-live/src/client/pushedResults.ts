@@ -150,9 +150,19 @@ export class PushedResults {
       return;
     }
     for (const query of fresh) {
-      void queryClient.cancelQueries({ queryKey: query.queryKey, exact: true });
+      // Only a fetch in flight can land over the result (an idle query has none: no cache walk for nothing).
+      if (query.state.fetchStatus !== 'idle') void queryClient.cancelQueries({ queryKey: query.queryKey, exact: true });
       queryClient.setQueryData(query.queryKey, data);
     }
+    // The next delta's base is what the cache now holds (the same value: TanStack's structural sharing only swaps in
+    // equal parts it already held), so the rows it leaves alone keep the cache's own objects, and TanStack's next
+    // comparison returns at each of them at once instead of walking and copying every row (rows with Dates never
+    // compare equal unless they are the same object). Measured: replaceEqualDeep 7% of a simulated browsers'
+    // process's CPU in the article benchmark's (d) heavy phase before.
+    // A custom `structuralSharing` may hold anything: the server's own result stays the base then.
+    const first = fresh[0]!;
+    const held = first.state.data;
+    if (held !== undefined && typeof first.options.structuralSharing !== 'function' && this.bases.get(watch)?.seq === seq) this.bases.set(watch, { seq, data: held });
     this.stats.results++;
     this.cover(watch, seq);
     const hold = this.holds.get(watch);
