@@ -1,4 +1,5 @@
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import type { Frame, LiveMessage } from 'trpc-live/core';
 import { Heartbeat, SocketSink, SSE_PING, SSE_RETURN, sseTracked } from 'trpc-live/node';
@@ -140,15 +141,19 @@ describe('SocketSink over a real socket', () => {
       request(http.url, () => undefined).on('error', () => undefined).end();
     });
     const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
-    const writes = vi.spyOn(res, 'write');
+    const writes = vi.spyOn(res.socket!, 'write');
     sink.begin({}, 'event: connected\ndata: {}\n\n\n', null);
     sink.write([frame({ kind: 'hello', connectionId: 'c', epoch: 'E' }, null)]);
     sink.write([data(1)]);
     expect(writes).not.toHaveBeenCalled();
     expect(sink.pendingBytes()).toBeGreaterThan(0);
     sink.attach({ dispose: () => undefined });
+    // One socket write: the response head, then the held text as one chunk.
     expect(writes).toHaveBeenCalledTimes(1);
-    expect(String(writes.mock.calls[0]![0])).toMatch(/^event: connected\n.*"hello".*\ndata: .*\nid: E:1\n\n\n$/s);
+    const [head, body] = String(writes.mock.calls[0]![0]).split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head).toMatch(/\r\ntransfer-encoding: chunked$/i);
+    expect(body).toMatch(/^[0-9a-f]+\r\nevent: connected\n.*"hello".*\ndata: .*\nid: E:1\n\n\n\r\n$/s);
     res.destroy();
   });
 
@@ -259,6 +264,44 @@ describe('SocketSink over a real socket', () => {
     expect(b.text().endsWith(SSE_RETURN)).toBe(true);
   });
 
+  it('sends the head and the first chunk together in bytes any HTTP/1.1 client reads, then frames later writes and the end alike', async () => {
+    // Oracle: the raw bytes on a plain TCP socket, decoded here by hand (status line, headers, chunked body per
+    // RFC 9112 §7.1), not by node:http.
+    const raw = await rawExchange((res) => {
+      const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
+      sink.begin({ 'content-type': 'text/event-stream', 'x-note': 'plain' }, ': hi\n\n', null);
+      sink.write([frame({ kind: 'hello', connectionId: 'c', epoch: 'E' }, null), data(1, '"é1"')]);
+      sink.attach({ dispose: () => undefined });
+      sink.write([data(2, '"two"')]);
+      sink.close('closed');
+    });
+    const { status, headers, body, complete } = decodeChunked(raw);
+    expect(status).toBe('HTTP/1.1 200 OK');
+    expect(headers.get('x-note')).toBe('plain');
+    expect(headers.get('transfer-encoding')).toBe('chunked');
+    expect(complete).toBe(true);
+    expect(body.startsWith(': hi\n\n')).toBe(true);
+    expect(body).toContain('"hello"');
+    expect(body).toContain(`${sseTracked('"é1"', 'E:1')}${sseTracked('"two"', 'E:2')}`);
+    expect(body.endsWith(SSE_RETURN)).toBe(true);
+  });
+
+  it('keeps node:http sending the head when it is not ASCII (latin1 bytes), with the body still UTF-8', async () => {
+    const raw = await rawExchange((res) => {
+      const sink = new SocketSink(res, { heartbeat, errorEvent: () => '' });
+      sink.begin({ 'content-type': 'text/event-stream', 'x-note': 'caf\u00e9' }, ': hi\n\n', null);
+      sink.write([data(1, '"é1"')]);
+      sink.attach({ dispose: () => undefined });
+      sink.close('closed');
+    });
+    // The header value's é is one latin1 byte (0xe9), as node:http sends it; the body's é is UTF-8 (0xc3 0xa9).
+    const headEnd = raw.indexOf('\r\n\r\n');
+    expect(raw.subarray(0, headEnd).includes(Buffer.from('x-note: caf\xe9', 'latin1'))).toBe(true);
+    const { body, complete } = decodeChunked(raw);
+    expect(complete).toBe(true);
+    expect(body).toContain(sseTracked('"é1"', 'E:1'));
+  });
+
   it('ignores writes and closes after the stream ended, without throwing', async () => {
     const pair = await open();
     pair.sink.close('closed');
@@ -268,3 +311,48 @@ describe('SocketSink over a real socket', () => {
     expect(pair.text()).not.toContain('id: E:9');
   });
 });
+
+/** Sends one GET over a plain TCP socket, lets `serve` answer it, and returns every byte received until the server ends. */
+function rawExchange(serve: (res: ServerResponse) => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((_req, res) => serve(res));
+    server.listen(0, '127.0.0.1', () => {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () =>
+        socket.write('GET /stream HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\r\n'),
+      );
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        // The last chunk of a chunked body: the response is complete.
+        if (Buffer.concat(chunks).includes('\r\n0\r\n\r\n')) socket.end();
+      });
+      socket.on('error', reject);
+      socket.on('close', () => {
+        server.close();
+        resolve(Buffer.concat(chunks));
+      });
+    });
+  });
+}
+
+/** An HTTP/1.1 response's status line, headers and chunked body (UTF-8), decoded by hand. */
+function decodeChunked(raw: Buffer): { status: string; headers: Map<string, string>; body: string; complete: boolean } {
+  const headEnd = raw.indexOf('\r\n\r\n');
+  const [status, ...lines] = raw.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const headers = new Map(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  const parts: Buffer[] = [];
+  let at = headEnd + 4;
+  let complete = false;
+  while (at < raw.length) {
+    const lineEnd = raw.indexOf('\r\n', at);
+    const size = parseInt(raw.subarray(at, lineEnd).toString('latin1'), 16);
+    if (size === 0) {
+      complete = true;
+      break;
+    }
+    parts.push(raw.subarray(lineEnd + 2, lineEnd + 2 + size));
+    expect(raw.subarray(lineEnd + 2 + size, lineEnd + 4 + size).toString('latin1')).toBe('\r\n');
+    at = lineEnd + 4 + size;
+  }
+  return { status: status!, headers, body: Buffer.concat(parts).toString('utf8'), complete };
+}
