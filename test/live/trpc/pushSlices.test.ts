@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMPUTE_CONCURRENCY, COMPUTE_SLICE_MS } from '../../../packages/trpc-live/src/trpc/pushResults.ts';
+import { COMPUTE_CONCURRENCY, COMPUTE_SLICE_MS } from '../../../packages/trpc-live/src/trpc/computeSlices.ts';
 import { waitFor } from '../../helpers/wait';
 import { admin, createWatchApp } from './fixtures/watchApp';
 

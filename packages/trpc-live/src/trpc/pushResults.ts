@@ -5,6 +5,7 @@ import type { RefetchReason } from '../shared/messages.ts';
 import type { QueryMatcher } from '../shared/queryMatcher.ts';
 import { callQuery, isClientError } from './callQuery.ts';
 import { changedKeys } from './changedKeys.ts';
+import { ComputeSlices } from './computeSlices.ts';
 import { PushBases } from './pushBases.ts';
 import type { WatchRegistry } from './watchRegistry.ts';
 import { WatchSet, type Watch, type WatchStart } from './watchSet.ts';
@@ -91,23 +92,6 @@ export interface PushStats {
 }
 
 /** Fresh {@link PushStats}. */
-/**
- * Time after which no further computation starts in the same macrotask, ms:
- * a change that matches many distinct watched queries (say 40 users each on
- * another order) would otherwise compute them all in one turn (SQLite is
- * synchronous), and no request could be answered meanwhile. The next ones
- * start in a later macrotask, as the hub's fan-out slices its routing
- * (core/fanout.ts, also 4 ms).
- */
-export const COMPUTE_SLICE_MS = 4;
-
-/**
- * Computations in flight at once. Above 1 so that queries that wait on I/O
- * (a network database) overlap; bounded, because every one started in a
- * slice may run past its end when the query is synchronous.
- */
-export const COMPUTE_CONCURRENCY = 4;
-
 export const emptyPushStats = (): PushStats => ({ computations: 0, results: 0, deltas: 0, refetches: { error: 0, 'too-large': 0, paused: 0, slow: 0 }, owed: 0 });
 
 /** What {@link ResultPusher} needs from the binding. */
@@ -169,25 +153,15 @@ export class ResultPusher<TCtx> {
   private readonly slots = new Map<string, Slot<TCtx>>();
   private readonly defer: (fn: () => void) => void;
   private readonly bases: PushBases | null;
-  private readonly sliceMs: number;
-  private readonly concurrency: number;
-  private readonly now: () => number;
-  /** When the current slice of computations ends (clock ms); 0: none open. */
-  private sliceEnd = 0;
-  /** Computations started and not settled. */
-  private computing = 0;
-  /** Computations waiting for their start, in order. */
-  private readonly waiting: Array<() => void> = [];
-  private startScheduled = false;
+  /** When each computation may start (bounded, in slices). */
+  private readonly slices: ComputeSlices;
   /** Counters since this pusher started. */
   readonly stats: PushStats = emptyPushStats();
 
   constructor(private readonly options: ResultPusherOptions<TCtx>) {
     this.defer = options.defer ?? defaultDefer;
     this.bases = options.deltaBaseBytes === 0 ? null : new PushBases(options.deltaBaseBytes);
-    this.sliceMs = options.sliceMs ?? COMPUTE_SLICE_MS;
-    this.concurrency = COMPUTE_CONCURRENCY;
-    this.now = options.now ?? (() => performance.now());
+    this.slices = new ComputeSlices(this.defer, options.sliceMs, options.now);
   }
 
   /** The hub's tap: costs a map lookup for a scope where nobody watches anything. */
@@ -292,15 +266,14 @@ export class ResultPusher<TCtx> {
     const slotKey = slot.key;
     try {
       while (slot.next) {
-        await this.turn();
+        await this.slices.turn();
         const job = slot.next;
         slot.next = null;
         let computed: Computed | Failed | null;
         try {
           computed = await this.compute(slotKey, slot, job);
         } finally {
-          this.computing--;
-          this.startWaiting();
+          this.slices.settled();
         }
         if (!computed) continue;
         // After the change's invalidation has reached every connection (a burst is routed in slices).
@@ -313,50 +286,6 @@ export class ResultPusher<TCtx> {
     } finally {
       this.slots.delete(slotKey);
     }
-  }
-
-  /**
-   * Resolves when this computation may start: fewer than the concurrency
-   * bound are in flight and the current slice has time left (a slice opens
-   * with the first start of a macrotask and ends with it); the caller counts
-   * it in `computing` and calls {@link startWaiting} when it settles.
-   */
-  private turn(): Promise<void> | void {
-    if (!this.waiting.length && this.computing < this.concurrency && this.sliceHasTime()) {
-      this.computing++;
-      return;
-    }
-    return new Promise<void>((resolve) => {
-      this.waiting.push(resolve);
-      this.startWaiting();
-    });
-  }
-
-  /** Starts waiting computations while the bound and the slice allow; else once a later macrotask opens a slice. */
-  private startWaiting(): void {
-    while (this.waiting.length && this.computing < this.concurrency) {
-      if (!this.sliceHasTime()) {
-        if (this.startScheduled) return;
-        this.startScheduled = true;
-        this.defer(() => {
-          this.startScheduled = false;
-          this.sliceEnd = 0;
-          this.startWaiting();
-        });
-        return;
-      }
-      this.computing++;
-      this.waiting.shift()!();
-    }
-  }
-
-  private sliceHasTime(): boolean {
-    const now = this.now();
-    if (this.sliceEnd === 0) {
-      this.sliceEnd = now + this.sliceMs;
-      this.defer(() => (this.sliceEnd = 0));
-    }
-    return now < this.sliceEnd;
   }
 
   /** The job's frames: its result (and delta), or a refetch order; `null` when no recipient still watches. */
