@@ -102,8 +102,15 @@ interface Browser {
   visible: number;
 }
 
-/** Pushed variant: when each result/delta/refetch frame first reached each browser (its stream's tab), deduplicated by `kind|watch|seq|browser`. */
-const frameSeen = new Set<string>();
+/**
+ * Pushed variant: when each result/delta/refetch frame first reached each browser (its stream's tab). Per browser,
+ * the highest seq recorded for each `kind|watch`: a later copy of a frame (another tab's relay) or a frame with a
+ * lower seq arriving after one with a higher seq is not recorded; pushPath.ts matches a change with the first frame
+ * in arrival order with a seq at or past it, which is then always the earlier one (seqs only grow within the server's
+ * epoch, and a run's server keeps one). (Was a Set of every
+ * `kind|watch|seq|browser` string, built in every tab for every message: 2% of a users' process's CPU at heavy.)
+ */
+const frameSeen = new WeakMap<Browser, Map<string, number>>();
 const frames: FrameRecord[] = [];
 
 const browsers: Browser[] = [];
@@ -182,9 +189,11 @@ function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: n
     tab.unsubscribes.push(
       invalidator.subscribe((message) => {
         if (message.kind !== 'result' && message.kind !== 'delta' && message.kind !== 'refetch') return;
-        const id = `${message.kind}|${message.watch}|${message.seq}|${browser.index}`;
-        if (frameSeen.has(id)) return;
-        frameSeen.add(id);
+        let seen = frameSeen.get(browser);
+        if (!seen) frameSeen.set(browser, (seen = new Map()));
+        const id = `${message.kind}|${message.watch}`;
+        if ((seen.get(id) ?? -1) >= message.seq) return;
+        seen.set(id, message.seq);
         frames.push({ user: browser.index, kind: message.kind, watch: message.watch, seq: message.seq, at: Date.now() });
       }),
     );
