@@ -89,7 +89,8 @@ interface Disposable {
  * bytes joined under one size line (`httpChunk.ts`). Straight to the socket
  * once the response head is out, since `res.write` would measure the text's
  * UTF-8 length and write a size line, the text and a CRLF as three pieces on
- * every call. Backpressure is the socket's own buffer (`writableLength`,
+ * every call; the first write carries the head node:http built, in the same
+ * string (`writeFirst`). Backpressure is the socket's own buffer (`writableLength`,
  * `'drain'`). No streams, generators or promises per event.
  *
  * Security/zombie duty: when the socket closes or errors, the hub connection
