@@ -349,18 +349,18 @@ export class SocketSink implements LiveSink, HeartbeatMember {
   }
 
   /**
-   * The socket the head can go to together with the first chunk, or `null`: node:http has built the head
-   * (`_header`) but not sent it (`_headerSent`), frames the body in chunks, has nothing of its own queued
-   * (`outputSize`), and the socket serves this response. The head must be ASCII: node:http sends it as latin1,
-   * the combined string goes as UTF-8, which is the same bytes only for ASCII (a header value may hold latin1
-   * characters). `_header`, `_headerSent`, `outputSize` and `_httpMessage` are node:http's own fields (Node
-   * 20-24); any doubt keeps the response's path.
+   * The socket the head can go to together with the first chunk, or `null`: what {@link directSocket} asks
+   * (chunked framing, nothing of node:http's own queued, the socket serving this response), on a socket that is
+   * neither destroyed nor corked, and node:http has built the head (`_header`) but not sent it (`_headerSent`).
+   * The head must be ASCII: node:http sends it as latin1, the combined string goes as UTF-8, which is the same
+   * bytes only for ASCII (a header value may hold latin1 characters). `_header` and `_headerSent` are node:http's
+   * own fields (Node 20-24); any doubt keeps the response's path.
    */
   private headSocket(): Socket | null {
-    const res = this.res as ServerResponse & { _header?: unknown; _headerSent?: unknown; outputSize?: number };
-    const socket = res.socket as (Socket & { _httpMessage?: unknown }) | null;
-    if (socket === null || socket.destroyed || socket.writableCorked || socket._httpMessage !== res) return null;
-    if (typeof res._header !== 'string' || res._headerSent !== false || !res.chunkedEncoding || res.outputSize !== 0) return null;
+    const socket = this.directSocket();
+    if (socket === null || socket.destroyed || socket.writableCorked) return null;
+    const res = this.res as ServerResponse & { _header?: unknown; _headerSent?: unknown };
+    if (typeof res._header !== 'string' || res._headerSent !== false) return null;
     return NON_ASCII.test(res._header) ? null : socket;
   }
 
