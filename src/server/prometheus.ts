@@ -155,6 +155,12 @@ function build(): Exporter {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const pushLatency = new Histogram({
+    name: 'trpc_live_push_to_write_seconds',
+    help: 'Time from the publish of the oldest change a pushed result reflects to its write to a connection (its computation included).',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
   const batch = new Histogram({
     name: 'trpc_live_flush_batch_frames',
     help: 'Frames in one write to one connection.',
@@ -181,6 +187,7 @@ function build(): Exporter {
   });
   const live: LiveMetrics = {
     publishToWrite: (ms) => latency.observe(ms / 1000),
+    pushToWrite: (ms) => pushLatency.observe(ms / 1000),
     flushBatch: (frames) => batch.observe(frames),
   };
   const scrape = (hub: Hub): Promise<string> => {
@@ -194,11 +201,11 @@ function build(): Exporter {
  * The Prometheus registry behind `GET /api/metrics`: live connections,
  * signals published and frames delivered by lane, coalesced, collapsed and
  * dropped frames, resets by reason, replay hits and misses, publish-to-write
- * latency and flush batch sizes, draining and backend state, pushed
+ * latency (of every frame, and of pushed results), flush batch sizes, draining and backend state, pushed
  * results (computations, result and delta frames, refetch orders), plus Node's
  * default process metrics. Label values are bounded (lanes, reasons, backend
  * name). Counters are read from the hub and the stats collector at scrape
- * time; only the two histograms observe on the hot path. One per process
+ * time; only the three histograms observe on the hot path. One per process
  * (on `globalThis`).
  */
 function metrics(): Exporter {

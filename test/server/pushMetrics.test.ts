@@ -54,5 +54,7 @@ describe('GET /api/metrics: pushed results', () => {
     expect(delta('trpc_live_push_frames_total{kind="delta"}')).toBe(0);
     expect(after.has('trpc_live_push_refetches_total{reason="too-large"}')).toBe(true);
     expect(delta('trpc_live_push_refetches_total{reason="error"}')).toBe(0);
+    // Both writes observed in the push latency histogram (each one batch with one pushed frame).
+    expect(delta('trpc_live_push_to_write_seconds_count')).toBe(2);
   });
 });

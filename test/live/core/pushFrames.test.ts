@@ -155,6 +155,46 @@ describe('push frames', () => {
     }
   });
 
+  it('reports push-to-write latency from the change a result reflects, and from the older change when it replaces a pending result', async () => {
+    const latencies = { publish: [] as number[], push: [] as number[] };
+    ({ hub } = fakeHub({ metrics: { publishToWrite: (ms) => latencies.publish.push(ms), pushToWrite: (ms) => latencies.push.push(ms) } }));
+    const { sink, connection } = connectSink(hub);
+    const first = await hub.invalidate('acme', { resource: 'orders', id: 'o1' });
+    const firstAt = Date.now(); // fake clock: the delivery's time
+    endOfTick();
+    expect(latencies.publish).toEqual([0]);
+    expect(latencies.push).toEqual([]);
+    // Its result is computed 40 ms later (fake clock) and stamped with the change's time, not the build's.
+    vi.advanceTimersByTime(40);
+    const stamped = hub.pushFrame(result('w', first.seq, 'one', first.epoch), firstAt);
+    expect(stamped.publishedAt).toBe(firstAt);
+    expect(hub.pushFrame(result('w', first.seq, 'one', first.epoch)).publishedAt).toBe(firstAt + 40);
+    connection.push(stamped);
+    // A second change's result replaces it in the outbox before the write: the write carries both changes.
+    vi.setSystemTime(firstAt + 50);
+    connection.push(hub.pushFrame(result('w', first.seq + 1, 'two', first.epoch), firstAt + 50));
+    endOfTick();
+    expect(pushed(sink.frames).map((f) => (f.message as { data: unknown }).data)).toEqual(['two']);
+    expect(latencies.push).toEqual([50]);
+    // The shared frame was not changed for other recipients: the connection wrote its own copy.
+    const other = connectSink(hub);
+    const shared = hub.pushFrame(result('w', first.seq + 1, 'two', first.epoch), firstAt + 50);
+    other.connection.push(shared);
+    endOfTick();
+    expect(shared.publishedAt).toBe(firstAt + 50);
+    expect(latencies.push.at(-1)).toBe(0);
+  });
+
+  it('keeps the change time on a result turned into a refetch order by a pause', () => {
+    const { sink, connection } = connectSink(hub);
+    const epoch = hub.stats().epoch;
+    connection.pause();
+    connection.push(hub.pushFrame(result('w', 1, 'x', epoch), 1234));
+    vi.advanceTimersByTime(10);
+    connection.resume();
+    expect(pushed(sink.frames).map((f) => [f.message.kind, f.publishedAt])).toEqual([['refetch', 1234]]);
+  });
+
   it('calls onClose listeners with the connection that closed', () => {
     const closed: string[] = [];
     const off = hub.onClose((connection) => closed.push(connection.id));

@@ -47,6 +47,12 @@ export interface PublishedEntry extends Omit<PublishRequest, 'key'> {
   readonly serial?: number;
   /** Cache slot the hub fills with the entry's encoded frame. */
   frame?: Frame;
+  /**
+   * Slot the hub fills when it delivers the entry (its clock, ms), before
+   * any tap sees it: where publish-to-write latencies of what the entry
+   * causes start (its frame, and the results pushed after it).
+   */
+  deliveredAt?: number;
 }
 
 /** Health a backend reports (`/api/health` detail, metrics). */

@@ -22,8 +22,8 @@ export interface ConnectionHost {
   resetFrame(reason: ResetReason): Frame;
   /** Builds a control frame (no cursor). */
   controlFrame(message: LiveControlMessage): Frame;
-  /** Builds a pushed result or refetch frame (no cursor). */
-  pushFrame(message: LivePushMessage): Frame;
+  /** Builds a pushed result or refetch frame (no cursor); `publishedAt` as `Hub.pushFrame`'s. */
+  pushFrame(message: LivePushMessage, publishedAt?: number): Frame;
   /** Removes the connection from every index. */
   unregister(connection: LiveConnection): void;
   /** The connection resumed, after writing what was pending (the hub's `onResume` listeners). @default none */
@@ -196,7 +196,10 @@ export class LiveConnection {
   push(frame: Frame): void {
     if (frame.id !== null || !isPushFrame(frame)) throw new LiveError('BAD_SIGNAL', 'push takes pushed result and refetch frames only');
     if (this.closedState) return;
-    this.queue(this.pausedState ? this.withoutData(frame) : frame);
+    const out = this.pausedState ? this.withoutData(frame) : frame;
+    // It replaces a pending frame of its watch, whose change it reflects too: its latency counts from the older one.
+    const pending = this.outbox.pending(out.key);
+    this.queue(pending && pending.publishedAt < out.publishedAt ? { ...out, publishedAt: pending.publishedAt } : out);
   }
 
   /**
@@ -222,7 +225,7 @@ export class LiveConnection {
   private withoutData(frame: Frame): Frame {
     const message = frame.message;
     if (message.kind !== 'result' && message.kind !== 'delta') return frame;
-    return this.host.pushFrame({ kind: 'refetch', watch: message.watch, epoch: message.epoch, seq: message.seq, reason: 'paused' });
+    return this.host.pushFrame({ kind: 'refetch', watch: message.watch, epoch: message.epoch, seq: message.seq, reason: 'paused' }, frame.publishedAt);
   }
 
   private queue(frame: Frame): void {
@@ -468,10 +471,16 @@ export class LiveConnection {
         for (const [other, n] of Object.entries(counts)) metrics.delivered(other as Lane, n!);
       }
     }
-    if (metrics.publishToWrite) {
+    if (metrics.publishToWrite || metrics.pushToWrite) {
       let oldest = Infinity;
-      for (const frame of frames) if (frame.publishedAt < oldest) oldest = frame.publishedAt;
-      metrics.publishToWrite(this.host.timers.now() - oldest);
+      let oldestPush = Infinity;
+      for (const frame of frames) {
+        if (frame.publishedAt < oldest) oldest = frame.publishedAt;
+        if (frame.publishedAt < oldestPush && isPushFrame(frame)) oldestPush = frame.publishedAt;
+      }
+      const now = this.host.timers.now();
+      metrics.publishToWrite?.(now - oldest);
+      if (oldestPush !== Infinity) metrics.pushToWrite?.(now - oldestPush);
     }
   }
 

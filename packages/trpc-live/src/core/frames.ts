@@ -24,8 +24,10 @@ export interface FrameFactory {
    * shared by every recipient, never replayable (no cursor), on the instant
    * lane. Its `seq` is the change it reflects, so within a write it follows
    * that change's invalidation; it never moves a stream's watermark.
+   * `publishedAt`: when the oldest change it reflects was delivered
+   * (@default now, the frame's build).
    */
-  push(message: LivePushMessage): Frame;
+  push(message: LivePushMessage, publishedAt?: number): Frame;
 }
 
 /**
@@ -71,15 +73,15 @@ function helloPayloads(serialize: (message: LiveMessage) => string): (message: L
 
 /** Creates a {@link FrameFactory} over a serializer and a clock. */
 export function createFrameFactory(serialize: (message: LiveMessage) => string, now: () => number): FrameFactory {
-  const build = (fields: Omit<Frame, 'payload' | 'bytes' | 'publishedAt'>, encode = serialize): Frame => {
+  const build = (fields: Omit<Frame, 'payload' | 'bytes' | 'publishedAt'>, encode = serialize, publishedAt?: number): Frame => {
     const payload = encode(fields.message);
-    return { ...fields, payload, bytes: payload.length, publishedAt: now() };
+    return { ...fields, payload, bytes: payload.length, publishedAt: publishedAt ?? now() };
   };
   const hello = helloPayloads(serialize);
   return {
     data(entry) {
       if (entry.frame) return entry.frame;
-      const frame = build({
+      const fields = {
         seq: entry.seq,
         epoch: entry.epoch,
         id: formatCursor(entry.epoch, entry.seq),
@@ -89,7 +91,8 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
         message: { ...entry.signal, seq: entry.seq } as LiveDataMessage,
         idempotent: isIdempotent(entry.signal),
         ...(entry.origin !== undefined && entry.serial !== undefined ? { origin: entry.origin, serial: entry.serial } : {}),
-      });
+      };
+      const frame = build(fields, serialize, entry.deliveredAt);
       entry.frame = frame;
       return frame;
     },
@@ -108,17 +111,12 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
     start(message, epoch, seq) {
       return build({ seq, epoch, id: formatCursor(epoch, seq), key: 'control', topic: 'control', lane: 'instant', message, idempotent: false }, hello);
     },
-    push(message) {
-      return build({
-        seq: message.seq,
-        epoch: message.epoch,
-        id: null,
-        key: pushKey(message.watch),
-        topic: 'push',
-        lane: 'instant',
-        message,
-        idempotent: false,
-      });
+    push(message, publishedAt) {
+      return build(
+        { seq: message.seq, epoch: message.epoch, id: null, key: pushKey(message.watch), topic: 'push', lane: 'instant', message, idempotent: false },
+        serialize,
+        publishedAt,
+      );
     },
     control(message, epoch) {
       return build({ seq: 0, epoch, id: null, key: 'control', topic: 'control', lane: 'instant', message, idempotent: false }, hello);

@@ -188,7 +188,7 @@ export class Hub {
       requestInstantFlush: (connection) => this.fanout.requestInstantFlush(connection),
       resetFrame: (reason) => this.frames.reset(reason, this.backend.epoch(), this.headSeq()),
       controlFrame: (message) => this.frames.control(message, this.backend.epoch()),
-      pushFrame: (message) => this.frames.push(message),
+      pushFrame: (message, publishedAt) => this.frames.push(message, publishedAt),
       unregister: (connection) => this.unregister(connection),
       resumed: (connection) => {
         for (const listener of this.resumeListeners) listener(connection);
@@ -354,10 +354,13 @@ export class Hub {
    * serialized once with the hub's `serialize` (superjson in the demo, so
    * Dates survive); hand the same frame to every recipient with
    * `LiveConnection.push`. Never replayable: no SSE id, and a resumed
-   * stream gets invalidations instead.
+   * stream gets invalidations instead. `publishedAt`: when the oldest
+   * change the message reflects was delivered (`PublishedEntry.deliveredAt`),
+   * where its publish-to-write latency starts (`LiveMetrics.pushToWrite`).
+   * @default now
    */
-  pushFrame(message: LivePushMessage): Frame {
-    return this.frames.push(message);
+  pushFrame(message: LivePushMessage, publishedAt?: number): Frame {
+    return this.frames.push(message, publishedAt);
   }
 
   /**
@@ -538,6 +541,7 @@ export class Hub {
     }
     this.publishedCounts[entry.lane]++;
     this.metrics.published?.(entry.lane);
+    entry.deliveredAt = this.timers.now();
     for (const tap of this.taps) tap(entry);
     this.fanout.deliver(entry);
   }

@@ -27,6 +27,13 @@ export interface LiveMetrics {
   flushBatch?(frames: number): void;
   /** Milliseconds from publish to the write of the oldest frame in a batch. */
   publishToWrite?(ms: number): void;
+  /**
+   * Milliseconds from the publish of the oldest change a batch's pushed
+   * frames reflect (results, deltas, refetch orders) to their write: the
+   * server's part of a pushed result's freshness, its computation included.
+   * Once per batch that holds one.
+   */
+  pushToWrite?(ms: number): void;
 }
 
 /** The default: reports nothing. Frozen: core keeps no mutable module state. */
@@ -44,6 +51,7 @@ const METRIC_METHODS = [
   'replay',
   'flushBatch',
   'publishToWrite',
+  'pushToWrite',
 ] as const satisfies ReadonlyArray<keyof LiveMetrics>;
 
 /**

@@ -445,9 +445,14 @@ export class Outbox {
 
   /** True when a frame of `key` is pending (in any lane or dirty). */
   has(key: string): boolean {
-    for (const frame of this.run) if (frame.key === key) return true;
-    if (this.run.length !== 0) return false;
-    return this.lanes.instant.has(key) || this.lanes.batched.has(key) || this.lanes.coalesced.has(key) || this.dirty.has(key);
+    return this.pending(key) !== undefined;
+  }
+
+  /** The frame of `key` that is pending (in any lane or dirty), if any. */
+  pending(key: string): Frame | undefined {
+    for (const frame of this.run) if (frame.key === key) return frame;
+    if (this.run.length !== 0) return undefined;
+    return this.lanes.instant.get(key) ?? this.lanes.batched.get(key) ?? this.lanes.coalesced.get(key) ?? this.dirty.get(key);
   }
 
   /** Removes `key` wherever it is pending; returns where it was. */

@@ -29,7 +29,11 @@ export interface Frame {
   readonly bytes: number;
   /** Only the latest frame per key matters (may be collapsed). */
   readonly idempotent: boolean;
-  /** Hub clock time when the frame was published (for latency metrics). */
+  /**
+   * Hub clock time the frame's latency metrics start from: its entry's
+   * delivery by the hub (`PublishedEntry.deliveredAt`), for a pushed result
+   * the delivery of the oldest change it reflects, else its build.
+   */
   readonly publishedAt: number;
   /** Identity of the published signal, when its backend gives one (see `PublishedEntry.origin`). @default absent */
   readonly origin?: string;

@@ -56,6 +56,13 @@ interface Job<TCtx> {
   readonly recipients: Set<WatchSet<TCtx>>;
   epoch: string;
   seq: number;
+  /**
+   * When the hub delivered the oldest change the job waits for
+   * (`PublishedEntry.deliveredAt`): its frames' publish-to-write latency
+   * starts there. Undefined for a resumed stream's owed watches (from the
+   * frame's build).
+   */
+  publishedAt: number | undefined;
 }
 
 /**
@@ -204,7 +211,7 @@ export class ResultPusher<TCtx> {
             this.owe(watch);
             continue;
           }
-          const slot = this.schedule(this.slotKey(watch, set, entry.scope), watch, set, entry);
+          const slot = this.schedule(this.slotKey(watch, set, entry.scope), watch, set, entry, entry.deliveredAt);
           if (slot) idle.push(slot);
         }
       }
@@ -248,12 +255,13 @@ export class ResultPusher<TCtx> {
    * whatever is committed when it starts), which then names the newest
    * position given; returns the slot when it is new (the caller starts it).
    */
-  private schedule(key: string, watch: Watch<TCtx>, set: WatchSet<TCtx>, at: WatchStart): Slot<TCtx> | null {
+  private schedule(key: string, watch: Watch<TCtx>, set: WatchSet<TCtx>, at: WatchStart, publishedAt?: number): Slot<TCtx> | null {
     let slot = this.slots.get(key);
     const created = slot === undefined;
     if (!slot) this.slots.set(key, (slot = { key, watch: watch.key, path: watch.path, input: watch.input, next: null }));
-    const job = (slot.next ??= { recipients: new Set(), epoch: at.epoch, seq: at.seq });
+    const job = (slot.next ??= { recipients: new Set(), epoch: at.epoch, seq: at.seq, publishedAt });
     job.recipients.add(set);
+    if (publishedAt !== undefined && (job.publishedAt === undefined || publishedAt < job.publishedAt)) job.publishedAt = publishedAt;
     if (at.epoch !== job.epoch || at.seq > job.seq) {
       job.epoch = at.epoch;
       job.seq = at.seq;
@@ -317,7 +325,10 @@ export class ResultPusher<TCtx> {
       // Diffed once and encoded once for every recipient that holds the previous result.
       let frame: Frame;
       try {
-        frame = hub.pushFrame({ kind: 'delta', watch: slot.watch, epoch: job.epoch, seq: job.seq, base: previous.seq, ops: diffValues(previous.data, data) });
+        frame = hub.pushFrame(
+          { kind: 'delta', watch: slot.watch, epoch: job.epoch, seq: job.seq, base: previous.seq, ops: diffValues(previous.data, data) },
+          job.publishedAt,
+        );
       } catch (error) {
         // The hub's serializer refused a value of the result (e.g. a BigInt without superjson).
         this.options.onError(error, slot.path);
@@ -330,7 +341,7 @@ export class ResultPusher<TCtx> {
       }
     }
     let whole: Frame | null = null;
-    const build = (): Frame => (whole ??= hub.pushFrame({ kind: 'result', watch: slot.watch, epoch: job.epoch, seq: job.seq, data }));
+    const build = (): Frame => (whole ??= hub.pushFrame({ kind: 'result', watch: slot.watch, epoch: job.epoch, seq: job.seq, data }, job.publishedAt));
     // Without a delta, or near the bound, the whole frame decides (its size); else it waits for a recipient that needs it.
     if (estimate > max * WHOLE_CHECK_SHARE) {
       try {
@@ -352,7 +363,7 @@ export class ResultPusher<TCtx> {
   }
 
   private refetch(slot: Slot<TCtx>, job: Job<TCtx>, reason: RefetchReason): Frame {
-    return this.options.hub.pushFrame({ kind: 'refetch', watch: slot.watch, epoch: job.epoch, seq: job.seq, reason });
+    return this.options.hub.pushFrame({ kind: 'refetch', watch: slot.watch, epoch: job.epoch, seq: job.seq, reason }, job.publishedAt);
   }
 
   /**
