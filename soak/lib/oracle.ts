@@ -103,6 +103,16 @@ export interface PublishedEntry {
   readonly key: string;
   readonly kind: string;
   readonly groups?: GroupFilter;
+  /**
+   * Other positions the same publish (one identity) may arrive at. With a
+   * shared Redis, a publish Redis answers after the 80 ms publish wait
+   * resolves with the position of its local copy (ARCHITECTURE.md, Redis
+   * faults) while clients get its copy in the shared history: the harness
+   * places such a receipt at the shared copy it finds in Redis itself
+   * (soak/lib/sharedHistory.ts) and keeps the local position here. A client
+   * must get the publish at one of its positions; at two, it got it twice.
+   */
+  readonly copies?: readonly Position[];
 }
 
 /**
@@ -267,7 +277,7 @@ export interface RecordVerdict {
   readonly replaced: number;
   /** ... of which neither: losses. */
   readonly lost: Loss[];
-  /** Data frames that arrived twice or more. */
+  /** Data frames that arrived twice or more, and publishes that arrived at two of their positions ({@link PublishedEntry.copies}). */
   readonly duplicates: number;
   /** Data frames up to the window's end that the record does not hold for this client (a leak, a frame older than its window, or a publish nobody recorded). */
   readonly unexpected: number;
@@ -279,7 +289,9 @@ export interface RecordVerdict {
  * tenant, groups and topics select, after its window opened (`received.start`)
  * and, when given, up to `until`. Each must have arrived, or be covered by a
  * reset the client received, or be replaced by a later publish of its key that
- * arrived or was covered; anything else is lost. Duplicates and frames the
+ * arrived or was covered; anything else is lost. A publish with
+ * {@link PublishedEntry.copies} counts as arrived at any one of its
+ * positions, and twice when it arrived at two. Duplicates and frames the
  * record does not account for are counted too.
  */
 export function compareWithRecord(
@@ -299,21 +311,27 @@ export function compareWithRecord(
   const expected = record.filter((entry) => inWindow(entry.epoch, entry.seq) && inScope(view, entry));
   const wanted = new Map<string, Set<number>>();
   for (const entry of expected) {
-    let seqs = wanted.get(entry.epoch);
-    if (!seqs) wanted.set(entry.epoch, (seqs = new Set()));
-    seqs.add(entry.seq);
+    for (const at of positionsOf(entry)) {
+      let seqs = wanted.get(at.epoch);
+      if (!seqs) wanted.set(at.epoch, (seqs = new Set()));
+      seqs.add(at.seq);
+    }
   }
   let got = 0;
   let byReset = 0;
   let replaced = 0;
+  // A publish that arrived at two of its positions (its local copy and its shared copy) arrived twice.
+  let twice = 0;
   const lost: Loss[] = [];
   const coveredKeys = new Set<string>();
   for (let i = expected.length - 1; i >= 0; i--) {
     const entry = expected[i]!;
-    if (received.has(entry.epoch, entry.seq)) {
+    const arrivals = entry.copies ? positionsOf(entry).filter((at) => received.has(at.epoch, at.seq)).length : +received.has(entry.epoch, entry.seq);
+    if (arrivals) {
       got++;
+      twice += arrivals - 1;
       coveredKeys.add(entry.key);
-    } else if (received.resetCovers(entry.epoch, entry.seq)) {
+    } else if (positionsOf(entry).some((at) => received.resetCovers(at.epoch, at.seq))) {
       byReset++;
       coveredKeys.add(entry.key);
     } else if (coveredKeys.has(entry.key)) replaced++;
@@ -324,7 +342,12 @@ export function compareWithRecord(
   for (const [epoch, seqs] of received.dataSeqs()) {
     for (const seq of seqs) if (beforeEnd(epoch, seq) && !wanted.get(epoch)?.has(seq)) unexpected++;
   }
-  return { expected: expected.length, received: got, byReset, replaced, lost: lost.reverse(), duplicates: received.duplicates, unexpected };
+  return { expected: expected.length, received: got, byReset, replaced, lost: lost.reverse(), duplicates: received.duplicates + twice, unexpected };
+}
+
+/** Every position a recorded publish may arrive at: its receipt's (or, placed, its shared copy's) and its other copies'. */
+function positionsOf(entry: PublishedEntry): readonly Position[] {
+  return entry.copies ? [entry, ...entry.copies] : [entry];
 }
 
 /** What one stream received, by epoch: the {@link ReceivedView} of the client processes. */

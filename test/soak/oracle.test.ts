@@ -140,6 +140,73 @@ describe('soak oracles', () => {
     expect(compareWithRecord(entries, scope, reverse).lost.map((l) => l.epoch)).toEqual(['new']);
   });
 
+  // With a shared Redis, a receipt may name the publish's local copy (`o1-3`, seq = its serial 7) while the clients get
+  // its shared copy (S:2). Placed by identity (soak/lib/sharedHistory.ts), the publish sits at S:2 with the local
+  // position as another copy. Every verdict below is counted by hand.
+  describe('a publish with a local copy and a shared copy', () => {
+    const placed: PublishedEntry[] = [
+      { seq: 1, epoch: 'S', scope: 't', topic: 'soak', key: 'a', kind: 'invalidate' },
+      { seq: 2, epoch: 'S', scope: 't', topic: 'soak', key: 'b', kind: 'invalidate', copies: [{ epoch: 'o1-3', seq: 7 }] },
+      { seq: 3, epoch: 'S', scope: 't', topic: 'soak', key: 'c', kind: 'invalidate' },
+    ];
+    const client = { scope: 't', groups: {} };
+    const frames = (...positions: Array<[string, number]>) => {
+      const log = new ReceivedLog();
+      log.meet('S');
+      for (const [epoch, seq] of positions) log.addData(epoch, seq);
+      return log;
+    };
+
+    it('judges it received when its shared copy arrived: not lost, not outside the record', () => {
+      expect(compareWithRecord(placed, client, frames(['S', 1], ['S', 2], ['S', 3]))).toEqual({
+        expected: 3,
+        received: 3,
+        byReset: 0,
+        replaced: 0,
+        lost: [],
+        duplicates: 0,
+        unexpected: 0,
+      });
+      // Its local copy (an instance that fell back delivers that one) counts the same.
+      expect(compareWithRecord(placed, client, frames(['S', 1], ['o1-3', 7], ['S', 3]))).toMatchObject({ received: 3, lost: [], duplicates: 0, unexpected: 0 });
+    });
+
+    it('judges it lost when neither copy arrived', () => {
+      expect(compareWithRecord(placed, client, frames(['S', 1], ['S', 3]))).toMatchObject({
+        expected: 3,
+        received: 2,
+        lost: [{ key: 'b', epoch: 'S', seq: 2 }],
+        duplicates: 0,
+        unexpected: 0,
+      });
+    });
+
+    it('counts it twice when both copies arrived, and a copy that arrived twice as a duplicate', () => {
+      expect(compareWithRecord(placed, client, frames(['S', 1], ['S', 2], ['o1-3', 7], ['S', 3]))).toMatchObject({
+        received: 3,
+        lost: [],
+        duplicates: 1,
+        unexpected: 0,
+      });
+      expect(compareWithRecord(placed, client, frames(['S', 1], ['S', 2], ['S', 2], ['S', 3]))).toMatchObject({ received: 3, lost: [], duplicates: 1 });
+    });
+
+    it('counts it lost and its shared copy outside the record when the receipt is left at its local position (the row before placement)', () => {
+      const unplaced: PublishedEntry[] = [placed[0]!, { seq: 7, epoch: 'o1-3', scope: 't', topic: 'soak', key: 'b', kind: 'invalidate' }, placed[2]!];
+      expect(compareWithRecord(unplaced, client, frames(['S', 1], ['S', 2], ['S', 3]))).toMatchObject({
+        received: 2,
+        lost: [{ key: 'b', epoch: 'o1-3', seq: 7 }],
+        unexpected: 1,
+      });
+    });
+
+    it('lets a reset the client received at or after its shared copy cover it', () => {
+      const reset = frames(['S', 1], ['S', 3]);
+      reset.addReset('S', 2);
+      expect(compareWithRecord(placed, client, reset)).toMatchObject({ received: 2, byReset: 1, lost: [] });
+    });
+  });
+
   it('keys a recorded call by topic, audience and thing, whatever the order of its group filter, and never keys events', () => {
     const a = toPublished({ seq: 1, epoch: 'e', scope: 't', groups: { role: 'admin', user: ['u2', 'u1'] }, signal: { kind: 'invalidate', resource: 'orders', id: '7' } });
     const b = toPublished({ seq: 2, epoch: 'e', scope: 't', groups: { user: ['u1', 'u2'], role: 'admin' }, signal: { kind: 'invalidate', resource: 'orders', id: '7' } });
