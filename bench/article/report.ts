@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { fmt, formatTail, median, quantile, tailOfRuns } from '../lib/report';
 import { cdfChart } from '../lib/svgChart';
 import { PIN_ENV } from '../lib/cpuPinning';
+import { histogramQuantile, histogramSum } from '../lib/serverMetrics';
 import { breakEven, describeBreakEven } from './breakEven';
 import { goalLines, pushedGoals } from './goals';
 import { MISS_ENV } from './missedInvalidation';
@@ -337,12 +338,23 @@ function costParagraphs(plan: ArticlePlan, runs: readonly VariantRun[], users: n
         const frame = tailOfRuns(figures.map((f) => f.pushPath.toFrame));
         const held = tailOfRuns(figures.map((f) => f.pushPath.toHeld));
         const unmatched = sumOf(figures.map((f) => f.pushPath.unmatched));
-        return `${phase.name}: ${ms(stat(figures.map((f) => quantile(f.pushPath.toFrame, 0.5))).median)} / ${formatTail(frame, ms)} from the commit to the result (or delta) frame at the browser, then ${ms(stat(figures.map((f) => quantile(f.pushPath.toHeld, 0.5))).median)} / ${formatTail(held, ms)} to the data held on the tab on screen${unmatched ? ` (${unmatched} pair(s) without a frame stamped at or past the change: made fresh by a result stamped with an earlier change that was computed after this commit, or no frame found)` : ''}`;
+        return `${phase.name}: ${ms(stat(figures.map((f) => quantile(f.pushPath.toFrame, 0.5))).median)} / ${formatTail(frame, ms)} from the commit to the result (or delta) frame at the browser (${serverPart(figures)}), then ${ms(stat(figures.map((f) => quantile(f.pushPath.toHeld, 0.5))).median)} / ${formatTail(held, ms)} to the data held on the tab on screen${unmatched ? ` (${unmatched} pair(s) without a frame stamped at or past the change: made fresh by a result stamped with an earlier change that was computed after this commit, or no frame found)` : ''}`;
       })
       .join('; ')}. ` +
-      'The first part is the server (the mutation’s publish, the result’s computation once per tenant, its frame written to every watching connection) and the wire; the second is the browser (the stream tab’s parse, its relay to the other tabs, the write into the cache). The frame is matched by its watch and a seq at or past the first cursor of the mutation response’s fence (a diagnostic; the freshness oracle itself reads only contents).',
+      'The first part is the server (the mutation’s publish, the result’s computation once per tenant, its frame written to every watching connection), the wire, and the wait of the simulated browser’s process to read the frame; the second is the browser (the stream tab’s parse, its relay to the other tabs, the write into the cache). The frame is matched by its watch and a seq at or past the first cursor of the mutation response’s fence (a diagnostic; the freshness oracle itself reads only contents). ' +
+      'The server’s own part is its metric `trpc_live_push_to_write_seconds` (src/server/prometheus.ts), read from `GET /api/metrics` before and after each phase: for every write of a pushed frame to a connection (every tab, on screen or not), from the hub’s delivery of the oldest change the frame reflects (right after the mutation’s commit) to the frame’s write on the socket, the computation included; a histogram, so a quantile is known only as the bound of its bucket (≤), pooled over the runs, with each run’s own p99 bound in brackets.',
     '',
   ];
+}
+
+/** The server's own part of (d)'s time to fresh data in one phase, from its push latency histogram (see the method text). */
+function serverPart(figures: readonly PhaseFigures[]): string {
+  const histograms = figures.flatMap((f) => (f.serverPushToWrite ? [f.serverPushToWrite] : []));
+  const pooled = histogramSum(histograms);
+  if (!pooled.count) return 'the server’s own part: not measured';
+  const bound = (seconds: number) => (seconds === Infinity ? 'over the last bucket' : `≤ ${ms(seconds * 1000)}`);
+  const perRun = histograms.map((h) => bound(histogramQuantile(h, 0.99))).join(', ');
+  return `of which the server, from the publish to its socket write: p50 ${bound(histogramQuantile(pooled, 0.5))}, p99 ${bound(histogramQuantile(pooled, 0.99))} [${perRun}], n=${histograms.map((h) => h.count).join('/')} writes`;
 }
 
 function howMeasured(plan: ArticlePlan, runs: readonly VariantRun[], users: number): string {

@@ -8,6 +8,7 @@ import { startAppServer, tempDataDir } from '../lib/appServer';
 import { pinProcess, type CpuPinning } from '../lib/cpuPinning';
 import { establishedConnections, processCpuSeconds } from '../lib/proc';
 import { COUNTER_PATH } from '../lib/requestCounting.mjs';
+import { histogramDelta, scrapeHistogram, type Histogram } from '../lib/serverMetrics';
 import type { MutationRecord } from './actors';
 import { canonicalKey } from './dataOracle';
 import { measureFreshness, unchangedShare, type Freshness } from './freshness';
@@ -137,6 +138,12 @@ export interface PhaseFigures {
    * full: one at each new write, as every write was before 2026-12-07); tabQueries.ts.
    */
   readonly usersDigests: { readonly deferred: number; readonly onPath: number };
+  /**
+   * The server's own part of a pushed result's freshness over the phase, from its metrics
+   * (`trpc_live_push_to_write_seconds`: the hub's delivery of the oldest change a pushed frame reflects
+   * to the frame's write on the socket, the computation included), read between the phase's snapshots.
+   */
+  readonly serverPushToWrite: Histogram;
 }
 
 /** What the browsers' invalidators did with pushed results (trpc-live/client's pushedStats), plus their watch calls. */
@@ -182,6 +189,9 @@ interface UsersSnapshot {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The server's histogram of a pushed frame's publish-to-write time (src/server/prometheus.ts). */
+const PUSH_TO_WRITE = 'trpc_live_push_to_write_seconds';
 
 /** Preloaded into the server: counts the requests it receives (see the file). */
 const REQUEST_COUNTER = path.resolve(import.meta.dirname, '../lib/serverRequestCounter.mjs');
@@ -236,6 +246,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
   // and how long an idle keep-alive connection stays open (65 s), so a refetch after a quiet spell pays a new
   // connection as often as it would at the real pace.
   const counterToken = randomBytes(16).toString('base64url');
+  const metricsToken = randomBytes(16).toString('base64url');
   const server = await startAppServer({
     dataDir,
     ownDataDir: true,
@@ -243,6 +254,8 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     ...(pinning.server === undefined ? {} : { cpus: pinning.server }),
     env: {
       BENCH_REQUEST_COUNTER_TOKEN: counterToken,
+      // GET /api/metrics between phases (outside their CPU windows): the server's push latency histogram.
+      METRICS_TOKEN: metricsToken,
       LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)),
       LIVE_CLIENT_TIMEOUT_MS: String(Math.round(40_000 / factor)),
       HTTP_KEEP_ALIVE_TIMEOUT_MS: String(Math.round(DEFAULT_KEEP_ALIVE_TIMEOUT_MS / factor)),
@@ -343,6 +356,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       await Promise.all(userChildren.map((child) => child.ask({ type: 'resetPeak' }, 'peakReset', 10_000)));
       const before = await snapshotUsers();
       const serverBefore = await serverRequestCounts(server.url, counterToken);
+      const pushLatencyBefore = await scrapeHistogram(server.url, metricsToken, PUSH_TO_WRITE);
       const cpuBefore = processCpuSeconds(server.pid);
       const durationMs = (phase.minutes * 60_000) / factor;
       const tcp: number[] = [];
@@ -356,6 +370,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       const cpuAfter = processCpuSeconds(server.pid);
       const after = await snapshotUsers();
       const serverAfter = await serverRequestCounts(server.url, counterToken);
+      const pushLatencyAfter = await scrapeHistogram(server.url, metricsToken, PUSH_TO_WRITE);
       const hub = await hubConnections(server.url);
       windows.set(phase.name, [before.at, after.at]);
       mutationsByPhase.set(phase.name, ran.records);
@@ -401,6 +416,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
         usersLoopDelayP99Ms: after.loopP99,
         usersLoopDelayMaxMs: after.loopMax,
         usersDigests: { deferred: after.digestsDeferred - before.digestsDeferred, onPath: after.digestsOnPath - before.digestsOnPath },
+        serverPushToWrite: histogramDelta(pushLatencyBefore, pushLatencyAfter),
         push: Object.fromEntries((Object.keys(NO_PUSH) as Array<keyof PushCounters>).map((key) => [key, after.push[key] - before.push[key]])) as unknown as PushCounters,
       });
       const last = phases.at(-1)!;
