@@ -22,10 +22,10 @@ import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 import { ACTOR_HEADER } from '../lib/requestCounting.mjs';
-import { canonicalKey, changedKeys, readAll } from './dataOracle';
-import { dataDigest } from './digest';
+import { canonicalKey, TenantOracle } from './dataOracle';
 import { PAGES } from './pages';
 import { createRandom, type Random } from './random';
+import { runTenantSchedule } from './schedule';
 
 /** One mutation as the actor saw it. */
 export interface MutationRecord {
@@ -46,7 +46,7 @@ export interface MutationRecord {
    */
   readonly affected?: string[];
   /**
-   * What the database held for each query of `affected` right after this mutation: the digest
+   * What the database held for each query of `affected` after this mutation (read before the tenant's next one): the digest
    * (digest.ts) of its JSON, by canonical key. How the benchmark recognizes pushed data that
    * reflects the commit (reflects.ts). Absent when the mutation failed.
    */
@@ -76,9 +76,8 @@ interface Actor {
   fence: ChangedKey[];
   /** Lowest seq of that fence's cursors (NaN when none). */
   fenceSeq: number;
-  /** Every query an observer of the tenant holds, and what each returned after the last mutation (JSON by canonical key). */
-  readonly queryKeys: ReadonlyArray<readonly unknown[]>;
-  data: Map<string, string>;
+  /** The data oracle over every query an observer of the tenant holds (dataOracle.ts). */
+  readonly oracle: TenantOracle;
   /** Known orders (newest first) and their statuses. */
   orders: string[];
   readonly status: Map<string, string>;
@@ -87,6 +86,10 @@ interface Actor {
 
 const STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
 const actors: Actor[] = [];
+/** Wall time inside the data oracle (withAffected) during the current phase, ms (on a shared core: its CPU and any wait for the core). */
+let oracleMs = 0;
+/** The process's CPU during those spans, µs (every thread; the spans are synchronous SQL and comparisons, plus microtasks between them). */
+let oracleCpuUs = 0;
 /** Read-only handle of the server's database (the data oracle's privileged path). */
 let db: Database.Database | null = null;
 
@@ -151,8 +154,7 @@ async function start(message: { baseUrl: string; password: string; dataDir: stri
       client,
       fence: [],
       fenceSeq: NaN,
-      queryKeys,
-      data: await readAll(db, tenant.id, queryKeys),
+      oracle: await TenantOracle.open(db, tenant.id, queryKeys),
       orders: list.map((o) => o.id),
       status: new Map(list.map((o) => [o.id, o.status])),
       created: 0,
@@ -162,22 +164,25 @@ async function start(message: { baseUrl: string; password: string; dataDir: stri
   }
   // What each observed query held before any mutation: a pushed result may show that state (computed before the
   // first change it follows), which the freshness oracle must be able to place (reflects.ts: pushedMatches).
-  const initial = Object.fromEntries(actors.map((a) => [a.tenant.id, Object.fromEntries([...a.data].map(([key, json]) => [key, dataDigest(json)]))]));
+  const initial = Object.fromEntries(actors.map((a) => [a.tenant.id, a.oracle.initial]));
   return { type: 'started', read: [...new Set(read)], initial };
 }
 
-/** The mutation's record, with the observed queries its change affected (read after the response, so after the commit). */
+/**
+ * The mutation's record, with the observed queries its change affected: read after its response (so after the
+ * commit) and before the tenant's next send (schedule.ts says when).
+ */
 async function withAffected(actor: Actor, record: MutationRecord): Promise<MutationRecord> {
   if (!Number.isFinite(record.commitAt) || !db) return record;
-  const data = await readAll(db, actor.tenant.id, actor.queryKeys);
-  const affected = changedKeys(actor.data, data);
-  actor.data = data;
-  return {
-    ...record,
-    affected,
-    states: Object.fromEntries(affected.map((key) => [key, dataDigest(data.get(key)!)])),
-    ...(Number.isFinite(actor.fenceSeq) ? { seq: actor.fenceSeq } : {}),
-  };
+  const began = performance.now();
+  const cpu = process.cpuUsage();
+  try {
+    return { ...record, ...(await actor.oracle.next()) };
+  } finally {
+    oracleMs += performance.now() - began;
+    const spent = process.cpuUsage(cpu);
+    oracleCpuUs += spent.user + spent.system;
+  }
 }
 
 async function mutate(actor: Actor, phase: string, random: Random): Promise<MutationRecord> {
@@ -225,28 +230,46 @@ async function mutate(actor: Actor, phase: string, random: Random): Promise<Muta
 /**
  * Runs one phase: for each tenant, mutations at exponentially distributed
  * intervals (mean 60 s / rate) for `durationMs`, one at a time per tenant.
- * Resolves when the duration is over and every mutation has its response.
+ * Resolves when the duration is over and every mutation has its response
+ * and its data oracle's read (schedule.ts).
  */
 async function run(message: { phase: string; perMinute: number; durationMs: number; seed: number }) {
   const startedAt = Date.now();
+  const cpuBefore = process.cpuUsage();
+  oracleMs = 0;
+  oracleCpuUs = 0;
   const records: MutationRecord[] = [];
   await Promise.all(
     actors.map(async (actor, i) => {
       const random = createRandom(message.seed * 1000 + i);
       if (message.perMinute <= 0) return;
       const meanGapMs = 60_000 / message.perMinute;
-      let at = random.exponential(meanGapMs);
-      while (at < message.durationMs) {
-        const wait = startedAt + at - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        records.push(await withAffected(actor, await mutate(actor, message.phase, random)));
-        at += random.exponential(meanGapMs);
-      }
+      await runTenantSchedule({
+        startedAt,
+        durationMs: message.durationMs,
+        nextGap: () => random.exponential(meanGapMs),
+        now: Date.now,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        mutate: async () => {
+          const record = await mutate(actor, message.phase, random);
+          // The fence's seq now: the next send resets it.
+          return Number.isFinite(record.commitAt) && Number.isFinite(actor.fenceSeq) ? { ...record, seq: actor.fenceSeq } : record;
+        },
+        settle: (record) => withAffected(actor, record),
+        records,
+      });
     }),
   );
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const oracleSeconds = oracleMs / 1000;
+  const oracleCpuSeconds = oracleCpuUs / 1e6;
+  // The harness's own cost on the users' core (not in the report's tables): the actors' process CPU (every thread) and
+  // the data oracle's CPU and wall time.
+  console.log(`[actors] ${message.phase}: ${records.length} mutations, actors' CPU ${cpuSeconds.toFixed(2)} s, data oracle CPU ${oracleCpuSeconds.toFixed(2)} s (wall time ${oracleSeconds.toFixed(2)} s)`);
   const rest = startedAt + message.durationMs - Date.now();
   if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
-  return { type: 'ran', records };
+  return { type: 'ran', records, cpuSeconds, oracleCpuSeconds, oracleSeconds };
 }
 
 function traffic() {
