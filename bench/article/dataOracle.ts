@@ -1,12 +1,12 @@
 /**
  * Which observers a change affects, decided from the data itself (issue 19
- * item 4), not from the app's registry and matcher: after each mutation, the
- * actor of the tenant re-reads every query an observer of the tenant holds,
- * straight from the server's SQLite file (a read-only handle, through the
- * app's own data functions, the ones its procedures return), and the queries
- * whose result changed are the ones the mutation affected. An invalidation the
- * app forgets to declare then shows up as an observer that never got fresh,
- * instead of as no sample at all.
+ * item 4), not from the app's registry and matcher: after each mutation (and
+ * before the tenant's next one: schedule.ts), the actor of the tenant re-reads
+ * every query an observer of the tenant holds, straight from the server's
+ * SQLite file (a read-only handle, through the app's own data functions, the
+ * ones its procedures return), and the queries whose result changed are the
+ * ones the mutation affected. An invalidation the app forgets to declare then
+ * shows up as an observer that never got fresh, instead of as no sample at all.
  *
  * Each tenant has one actor, whose mutations run one at a time, and nothing
  * else writes a tenant's data during the phases: the change between two
