@@ -508,6 +508,35 @@ describe('watch sync', () => {
     expect(t.server.requests[1]).toMatchObject({ add: [], remove: [W_ORD_1] });
   });
 
+  it('invalidates a held query at once when its watch is removed, not at the hold bound: its result may never reach this tab', async () => {
+    t = setup();
+    const unmount = t.mount('orders.byId', ORD_1);
+    await t.settle();
+    await t.connect();
+    t.invalidator.receive(invalidate('ord_1', 6));
+    await waitFor(() => t.invalidator.pushedStats.held === 1, 'the invalidation to be held');
+    unmount();
+    await waitFor(() => t.server.requests.length === 2, 'the remove');
+    // Well inside HOLD_MS: the query is marked stale now (it has no observer, so nothing is fetched until it is used again).
+    const query = t.queryClient.getQueryCache().find({ queryKey: key('orders.byId', ORD_1), exact: true })!;
+    expect(query.state.isInvalidated).toBe(true);
+    expect(t.fetchesOf('orders.byId', ORD_1)).toBe(1);
+    expect(t.invalidator.pushedStats.timeouts).toBe(0);
+    // Used again: it refetches rather than showing the data from before the change.
+    t.mount('orders.byId', ORD_1);
+    await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the refetch on mount');
+  });
+
+  it('invalidates a held query at once when the tab learns of a new connection other than by a hello (a follower told by the leader)', async () => {
+    t = await watchingOrder();
+    t.invalidator.receive(invalidate('ord_1', 6));
+    await waitFor(() => t.invalidator.pushedStats.held === 1, 'the invalidation to be held');
+    t.invalidator.useConnection('c2', EPOCH);
+    // The old connection's result never comes (results are not replayed): refetched now, not at HOLD_MS.
+    await waitFor(() => t.fetchesOf('orders.byId', ORD_1) === 2, 'the refetch', HOLD_MS / 2);
+    expect(t.invalidator.pushedStats.timeouts).toBe(0);
+  });
+
   it('neither removes nor re-adds a query unmounted and mounted again within the batch', async () => {
     t = setup();
     const first = t.mount('orders.byId', ORD_1);

@@ -100,6 +100,35 @@ describe('WatchUnion (the watches of every tab, sent by the tab holding the stre
     expect(union.held()).toEqual(new Map([[KEY_A, 5]]));
   });
 
+  it('names the tabs holding a watch (whom a pushed result goes to): from the submitted add, until its remove, a refusal or failure, the tab leaving, or a new connection', async () => {
+    let fail = false;
+    const { union, ask, moveTo } = unionWith((request) => {
+      if (fail) throw new Error('network');
+      return { cursor: 'e1:5', accepted: request.add.map((s) => watchKey(s.path, s.input)), refused: [] };
+    });
+    // Counted at once, before the server answers: a result may arrive before the answer does.
+    const pending = ask('t1', [A]);
+    expect([...union.holders(KEY_A)]).toEqual(['t1']);
+    await pending;
+    await ask('t2', [A, B]);
+    expect([...union.holders(KEY_A)].sort()).toEqual(['t1', 't2']);
+    expect([...union.holders(KEY_B)]).toEqual(['t2']);
+    await ask('t1', [], [KEY_A]);
+    expect([...union.holders(KEY_A)]).toEqual(['t2']);
+    union.dropTab('t2');
+    expect(union.holders(KEY_A).size + union.holders(KEY_B).size).toBe(0);
+    fail = true;
+    await expect(ask('t3', [A])).rejects.toThrow('network');
+    expect(union.holders(KEY_A).size).toBe(0);
+    fail = false;
+    await ask('t3', [A]);
+    expect([...union.holders(KEY_A)]).toEqual(['t3']);
+    moveTo('conn-2');
+    await ask('t4', [B], [], 'conn-2');
+    expect(union.holders(KEY_A).size).toBe(0);
+    expect([...union.holders(KEY_B)]).toEqual(['t4']);
+  });
+
   it('sends one request for the tabs that submit in one window, each watch once', async () => {
     const { union, requests, ask } = unionWith();
     const answers = await Promise.all([ask('t1', [A]), ask('t2', [A, B]), ask('t3', [B])]);

@@ -1,8 +1,9 @@
-import { QueryClient, QueryObserver } from '@tanstack/react-query';
+import { QueryClient, QueryObserver, type Query } from '@tanstack/react-query';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveInvalidator, type LiveInvalidator, type LiveVisibility } from 'trpc-live/client';
 import { createSharedLiveStream, type SharedLiveStream } from 'trpc-live/react';
 import { diffValues } from '../../../packages/trpc-live/src/shared/delta';
+import type { LiveMessage } from '../../../packages/trpc-live/src/shared/messages';
 import { defineResources } from '../../../packages/trpc-live/src/shared/registry';
 import { watchKey, type WatchRequest, type WatchResponse } from '../../../packages/trpc-live/src/shared/watches';
 import { waitFor } from '../../helpers/wait';
@@ -53,6 +54,14 @@ interface Tab {
   mount(id: string): () => void;
   /** Opens another tab of the same browser. */
   sibling(options?: TabOptions): Tab;
+  /** Every message this tab's invalidator received (the leader's from its stream, a follower's from the leader). */
+  heard: LiveMessage[];
+  /** The pushed results and deltas this tab received for `key`. */
+  resultsOf(key: string): LiveMessage[];
+  /** Fetches of `orders.byId({ id })` in this tab. */
+  fetchesOf(id: string): number;
+  /** The cached `orders.byId({ id })` query. */
+  query(id: string): Query | undefined;
 }
 
 const tabs: Tab[] = [];
@@ -63,6 +72,8 @@ interface TabOptions {
   win?: ReturnType<typeof createPage> | null;
   /** The tab's watch batch window (`watchBatchMs`). @default 0 */
   batchMs?: number;
+  /** The tab's `holdMs`. @default 200 */
+  holdMs?: number;
 }
 
 /** A tab of one browser: its own QueryClient with `orders.byId(ord_1)` mounted, its invalidator following its page. */
@@ -77,14 +88,27 @@ function openTab(locks: ReturnType<typeof createLocks>, name: string, options: T
   page.addEventListener('visibilitychange', () => {
     for (const listener of listeners) listener(page.visibilityState === 'visible');
   });
-  const invalidator = createLiveInvalidator({ queryClient, registry, visibility: pageVisibility, watch, watchBatchMs: options.batchMs ?? 0, holdMs: 200 });
-  const tab = { invalidator, page, queryClient, fetches: 0 } as Tab;
+  const invalidator = createLiveInvalidator({
+    queryClient,
+    registry,
+    visibility: pageVisibility,
+    watch,
+    watchBatchMs: options.batchMs ?? 0,
+    holdMs: options.holdMs ?? 200,
+  });
+  const tab = { invalidator, page, queryClient, fetches: 0, heard: [] as LiveMessage[] } as Tab;
+  const fetchesById = new Map<string, number>();
+  invalidator.subscribe((message) => tab.heard.push(message));
+  tab.resultsOf = (key) => tab.heard.filter((m) => (m.kind === 'result' || m.kind === 'delta') && m.watch === key);
+  tab.fetchesOf = (id) => fetchesById.get(id) ?? 0;
+  tab.query = (id) => queryClient.getQueryCache().find({ queryKey: [['orders', 'byId'], { input: { id }, type: 'query' }], exact: true });
   tab.data = () => queryClient.getQueryData(QUERY_KEY);
   tab.mount = (id) =>
     new QueryObserver(queryClient, {
       queryKey: [['orders', 'byId'], { input: { id }, type: 'query' }],
       queryFn: async () => {
         tab.fetches++;
+        fetchesById.set(id, (fetchesById.get(id) ?? 0) + 1);
         return { v: 0 };
       },
     }).subscribe(() => undefined);
@@ -209,7 +233,7 @@ describe('pushed results across the tabs of one browser', () => {
     expect(watchedOn('conn-a')).toEqual(new Set([WATCH]));
   });
 
-  it('relays a pushed result to every tab, which applies it to its own query without a fetch, a hidden one included', async () => {
+  it('relays a pushed result to every tab holding its query, which applies it without a fetch, a hidden one included', async () => {
     const locks = createLocks();
     const name = `push${channelName++}`;
     const a = openTab(locks, name);
@@ -232,7 +256,7 @@ describe('pushed results across the tabs of one browser', () => {
     expect([a, b, c].map((tab) => tab.invalidator.pushedStats.timeouts)).toEqual([0, 0, 0]);
   });
 
-  it('relays a delta to every tab, which applies it over the result it holds, and a tab that joined after that result refetches instead', async () => {
+  it('relays a delta to every tab holding its query, which applies it over the result it holds, and a tab that joined after that result refetches instead', async () => {
     const locks = createLocks();
     const name = `push${channelName++}`;
     const a = openTab(locks, name);
@@ -316,5 +340,146 @@ describe('pushed results across the tabs of one browser', () => {
     expect(watchedOn('conn-a')).toEqual(new Set([WATCH]));
     win.fire('pageshow');
     await waitFor(() => watchedOn('conn-a').has(orderKey('ord_4')), 'B to watch again');
+  });
+});
+
+describe('pushed results go only to the tabs holding their watch', () => {
+  const change = (id: string, seq: number) => ({ kind: 'invalidate', resource: 'orders', id, action: 'updated', seq }) as const;
+  const resultOf = (id: string, seq: number, data: unknown) => ({ kind: 'result', watch: orderKey(id), epoch: EPOCH, seq, data }) as const;
+  /** Listens on the channel every tab shares, as one more tab would: what it hears, every tab deserializes. */
+  function spyOnShared(name: string) {
+    const heard: Array<{ type: string; message?: LiveMessage }> = [];
+    const spy = new BroadcastChannel(`trpc-live:${name}`);
+    spy.onmessage = (event: MessageEvent) => heard.push(event.data as { type: string; message?: LiveMessage });
+    spies.push(spy);
+    return heard;
+  }
+  const spies: BroadcastChannel[] = [];
+  afterEach(() => {
+    for (const spy of spies.splice(0)) spy.close();
+  });
+
+  it('sends a result to the follower holding its query, and none to a follower without it (hidden tabs alike), while the invalidation reaches both', async () => {
+    const locks = createLocks();
+    const name = `push${channelName++}`;
+    const shared = spyOnShared(name);
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    const b = openTab(locks, name, { visibility: 'hidden' });
+    const c = openTab(locks, name, { visibility: 'hidden' });
+    await waitFor(() => b.stream.status().role === 'follower' && c.stream.status().role === 'follower', 'B and C to follow');
+    b.mount('ord_2');
+    a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
+    await waitFor(() => confirmed(orderKey('ord_2'), b) && confirmed(WATCH, a, b, c), 'the watches to be confirmed');
+    await sleep(10);
+
+    a.invalidator.receive(change('ord_2', 6), `${EPOCH}:6`);
+    a.invalidator.receive(resultOf('ord_2', 6, { v: 1 }));
+    await waitFor(() => (b.queryClient.getQueryData([['orders', 'byId'], { input: { id: 'ord_2' }, type: 'query' }]) as { v: number } | undefined)?.v === 1, 'B to apply the result');
+    await waitFor(() => c.heard.some((m) => m.kind === 'invalidate' && m.seq === 6), 'C to get the invalidation');
+    await sleep(50);
+    expect(b.resultsOf(orderKey('ord_2'))).toHaveLength(1);
+    expect(c.resultsOf(orderKey('ord_2'))).toEqual([]);
+    // Not on the shared channel either: nothing any other tab would have to deserialize.
+    expect(shared.filter((e) => e.message?.kind === 'result' || e.type === 'pushed')).toEqual([]);
+    expect(b.fetchesOf('ord_2')).toBe(1);
+    expect(b.invalidator.pushedStats.timeouts + c.invalidator.pushedStats.timeouts).toBe(0);
+  });
+
+  it('refetches in a follower that mounted the query just before its watch reached the leader, and sends it no result', async () => {
+    const locks = createLocks();
+    const name = `push${channelName++}`;
+    const a = openTab(locks, name);
+    await waitFor(() => a.stream.status().role === 'leader', 'tab A to lead');
+    // B gathers its watch changes for 300 ms: its add of ord_2 is still on its way when the change comes.
+    const b = openTab(locks, name, { batchMs: 300 });
+    await waitFor(() => b.stream.status().role === 'follower', 'B to follow');
+    a.mount('ord_2');
+    a.invalidator.receive({ kind: 'hello', connectionId: 'conn-a', epoch: EPOCH });
+    await waitFor(() => confirmed(orderKey('ord_2'), a) && confirmed(WATCH, b), 'A to watch ord_2, B ord_1');
+    b.mount('ord_2');
+    await waitFor(() => b.fetchesOf('ord_2') === 1, "B's first fetch");
+    a.invalidator.receive(change('ord_2', 6), `${EPOCH}:6`);
+    a.invalidator.receive(resultOf('ord_2', 6, { v: 1 }));
+    // Never neither: B's watch is not confirmed, so its invalidation refetched at once.
+    await waitFor(() => b.fetchesOf('ord_2') === 2, 'B to refetch ord_2');
+    expect(b.resultsOf(orderKey('ord_2'))).toEqual([]);
+    expect(a.fetchesOf('ord_2')).toBe(1);
+  });
+
+  /** Resolves once the leader has answered one more of its followers' watch requests (it folded it in before answering). */
+  async function nextAnswer(shared: Array<{ type: string }>, act: () => void): Promise<void> {
+    await sleep(30);
+    const answered = shared.filter((e) => e.type === 'watched').length;
+    act();
+    await waitFor(() => shared.filter((e) => e.type === 'watched').length > answered, "the leader's answer");
+  }
+
+  it('invalidates at once the held query of a follower that unmounts it before its result, which it is not sent', async () => {
+    const shared = spyOnShared(`push${channelName}`);
+    const [a, b] = await browserOf(2, { holdMs: 5_000 });
+    a!.mount('ord_2');
+    const unmountB = b!.mount('ord_2');
+    await waitFor(() => confirmed(orderKey('ord_2'), a!, b!), 'A and B to watch ord_2');
+    a!.invalidator.receive(change('ord_2', 6), `${EPOCH}:6`);
+    await waitFor(() => b!.invalidator.pushedStats.held === 1, "B to hold ord_2's invalidation");
+    // The leader folds B's remove in (A still holds ord_2, so the server keeps it; B's tab no longer counts).
+    await nextAnswer(shared, unmountB);
+    a!.invalidator.receive(resultOf('ord_2', 6, { v: 1 }));
+    await sleep(50);
+    expect(b!.resultsOf(orderKey('ord_2'))).toEqual([]);
+    // Never neither: marked stale well before holdMs (5 s), and refetched when used again.
+    expect(b!.query('ord_2')!.state.isInvalidated).toBe(true);
+    b!.mount('ord_2');
+    await waitFor(() => b!.fetchesOf('ord_2') === 2, 'B to refetch ord_2 when mounted again');
+    expect(b!.invalidator.pushedStats.timeouts).toBe(0);
+  });
+
+  it("refetches at once the held query of a follower when the leader leaves before the change's result, then sends the new connection's results only to its holders", async () => {
+    const [a, b, c] = await browserOf(3, { holdMs: 5_000 });
+    c!.mount('ord_2');
+    await waitFor(() => confirmed(WATCH, a!, b!, c!) && confirmed(orderKey('ord_2'), c!), 'every tab to watch');
+    a!.invalidator.receive(change('ord_1', 6), `${EPOCH}:6`);
+    await waitFor(() => b!.invalidator.pushedStats.held === 1 && c!.invalidator.pushedStats.held === 1, 'B and C to hold');
+    a!.stream.close();
+    await waitFor(() => b!.stream.status().role === 'leader' || c!.stream.status().role === 'leader', 'a takeover');
+    const [leader, follower] = b!.stream.status().role === 'leader' ? [b!, c!] : [c!, b!];
+    leader.invalidator.receive({ kind: 'hello', connectionId: 'conn-2', epoch: EPOCH });
+    // The result for seq 6 was owed on A's connection and is never replayed: both refetch now, not after holdMs (5 s).
+    await waitFor(() => leader.fetchesOf('ord_1') === 2 && follower.fetchesOf('ord_1') === 2, 'B and C to refetch ord_1', 2_000);
+    expect([leader, follower].map((tab) => tab.invalidator.pushedStats.timeouts)).toEqual([0, 0]);
+    await waitFor(() => confirmed(WATCH, leader, follower) && confirmed(orderKey('ord_2'), c!), 'the watches on conn-2');
+    leader.invalidator.receive(change('ord_2', 7), `${EPOCH}:7`);
+    leader.invalidator.receive(resultOf('ord_2', 7, { v: 2 }));
+    await waitFor(() => c!.resultsOf(orderKey('ord_2')).length === 1, 'C to get the result of ord_2');
+    await sleep(30);
+    expect(b!.resultsOf(orderKey('ord_2'))).toHaveLength(b === leader ? 1 : 0);
+  });
+
+  it("refetches, never misses, a delta in a follower that dropped the watch and added it again: it was not sent the delta's base", async () => {
+    const shared = spyOnShared(`push${channelName}`);
+    const [a, b] = await browserOf(2);
+    const before = { v: 1, lines: [{ id: 1, n: 1 }] };
+    const middle = { v: 2, lines: [{ id: 1, n: 2 }] };
+    const after = { v: 3, lines: [{ id: 2, n: 1 }, { id: 1, n: 2 }] };
+    a!.mount('ord_2');
+    const unmountB = b!.mount('ord_2');
+    await waitFor(() => confirmed(orderKey('ord_2'), a!, b!), 'A and B to watch ord_2');
+    a!.invalidator.receive(resultOf('ord_2', 6, before));
+    await waitFor(() => b!.resultsOf(orderKey('ord_2')).length === 1, 'B to get the result at 6');
+    await nextAnswer(shared, unmountB);
+    // While B does not hold ord_2, its result at 7 goes to A alone.
+    a!.invalidator.receive(resultOf('ord_2', 7, middle));
+    await sleep(30);
+    expect(b!.resultsOf(orderKey('ord_2'))).toHaveLength(1);
+    b!.mount('ord_2');
+    await waitFor(() => confirmed(orderKey('ord_2'), b!), 'B to watch ord_2 again');
+    a!.invalidator.receive(change('ord_2', 8), `${EPOCH}:8`);
+    a!.invalidator.receive({ kind: 'delta', watch: orderKey('ord_2'), epoch: EPOCH, seq: 8, base: 7, ops: diffValues(middle, after) });
+    // B holds the result at 6, not the delta's base (7): it refetches instead of applying it, or of waiting for nothing.
+    await waitFor(() => b!.fetchesOf('ord_2') === 2, 'B to refetch ord_2');
+    expect(b!.invalidator.pushedStats.deltaMisses).toBe(1);
+    expect(a!.invalidator.pushedStats.deltaMisses).toBe(0);
+    expect(a!.queryClient.getQueryData([['orders', 'byId'], { input: { id: 'ord_2' }, type: 'query' }])).toEqual(after);
   });
 });

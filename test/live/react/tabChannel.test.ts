@@ -41,4 +41,45 @@ describe('TabChannel (one tab\'s end of the BroadcastChannel)', () => {
     expect(fake.closed).toBe(true);
     expect(fake.sent).toEqual([]);
   });
+
+  it("sends an envelope for one tab on that tab's inbox only, which that tab hears like the shared channel's", () => {
+    const shared = [createChannel(), createChannel()];
+    const inboxes = new Map<string, ReturnType<typeof createChannel>>();
+    // Each name opens a new end; what one end posts, the test hands to the other ends of the same name.
+    const ends: Array<{ name: string; end: ReturnType<typeof createChannel> }> = [];
+    const open = (name: string) => {
+      const end = createChannel();
+      ends.push({ name, end });
+      if (!inboxes.has(name)) inboxes.set(name, end);
+      return end;
+    };
+    const heard: Envelope[] = [];
+    const leader = new TabChannel(shared[0]!, () => undefined, (tabId) => open(`inbox:${tabId}`));
+    const follower = new TabChannel(shared[1]!, (envelope) => heard.push(envelope), (tabId) => open(`inbox:${tabId}`));
+    const message = { kind: 'result', watch: 'w', epoch: 'e1', seq: 6, data: { v: 1 } } as const;
+    leader.sendTo(follower.tabId, { type: 'pushed', message });
+    // Nothing on the shared channel; one post on the follower's inbox, from an end the leader opened.
+    expect(shared[0]!.sent).toEqual([]);
+    const posted = ends.filter(({ name, end }) => name === `inbox:${follower.tabId}` && end.sent.length);
+    expect(posted).toHaveLength(1);
+    inboxes.get(`inbox:${follower.tabId}`)!.deliver(posted[0]!.end.sent[0]);
+    expect(heard).toEqual([{ type: 'pushed', message, from: leader.tabId }]);
+    // The follower left: the leader's end of its inbox is closed; closing the follower's channel closes its inbox.
+    leader.forget(follower.tabId);
+    expect(posted[0]!.end.closed).toBe(true);
+    follower.close();
+    expect(inboxes.get(`inbox:${follower.tabId}`)!.closed).toBe(true);
+  });
+
+  it('without inboxes, sends an envelope for one tab on the shared channel with its address, and every other tab drops it', () => {
+    const fake = createChannel();
+    const heard: Envelope[] = [];
+    const channel = new TabChannel(fake, (envelope) => heard.push(envelope));
+    const message = { kind: 'result', watch: 'w', epoch: 'e1', seq: 6, data: { v: 1 } } as const;
+    channel.sendTo('tab-b', { type: 'pushed', message });
+    expect(fake.sent).toEqual([{ type: 'pushed', message, to: 'tab-b', from: channel.tabId }]);
+    fake.deliver({ type: 'pushed', message, to: 'tab-b', from: 'leader' });
+    fake.deliver({ type: 'pushed', message, to: channel.tabId, from: 'leader' });
+    expect(heard).toEqual([{ type: 'pushed', message, to: channel.tabId, from: 'leader' }]);
+  });
 });

@@ -1,4 +1,4 @@
-import { QueryClient } from '@tanstack/react-query';
+import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import { createLiveInvalidator } from 'trpc-live/client';
 import { FollowerRole } from '../../../packages/trpc-live/src/react/followerRole.ts';
@@ -7,7 +7,9 @@ import { StandaloneRole } from '../../../packages/trpc-live/src/react/standalone
 import { TabChannel, type Envelope } from '../../../packages/trpc-live/src/react/tabChannel.ts';
 import type { TabContext, TabRole } from '../../../packages/trpc-live/src/react/tabRole.ts';
 import { TabStatus } from '../../../packages/trpc-live/src/react/tabStatus.ts';
+import { watchKey } from '../../../packages/trpc-live/src/shared/watches.ts';
 import { resources } from '../../../src/trpc/resources';
+import { waitFor } from '../../helpers/wait';
 import { createChannel, createPage } from './fakeBrowser';
 
 /**
@@ -17,7 +19,8 @@ import { createChannel, createPage } from './fakeBrowser';
  * createSharedLiveStream forwards them.
  */
 function harness(make: (tab: TabContext, channel: TabChannel) => TabRole, { seed }: { seed?: string } = {}) {
-  const invalidator = createLiveInvalidator({ queryClient: new QueryClient(), registry: resources, schedule: (fn) => fn(), visibility: null });
+  const queryClient = new QueryClient();
+  const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn(), visibility: null });
   if (seed) invalidator.seedCursor(seed);
   const page = createPage();
   const fake = createChannel();
@@ -41,7 +44,7 @@ function harness(make: (tab: TabContext, channel: TabChannel) => TabRole, { seed
   /** What the role sent since the last call, `from` left out. */
   const sent = () => fake.sent.splice(0).map(({ from: _from, ...rest }) => rest);
   const hear = (envelope: Envelope) => role.heard(envelope);
-  return { role, tab, invalidator, page, paused, opened, sent, hear, tabId: channel.tabId };
+  return { role, tab, invalidator, queryClient, page, paused, opened, sent, hear, tabId: channel.tabId };
 }
 
 const change = (seq: number, id = 'ord_1') => ({ kind: 'invalidate', resource: 'orders', id, action: 'updated', seq }) as const;
@@ -81,6 +84,22 @@ describe('FollowerRole (a tab that shares another tab\'s stream)', () => {
     h.hear({ type: 'catchup', from: 'L2', to: h.tabId, changes: [{ resource: 'orders', id: 'ord_1', seq: 5 }] });
     expect(h.invalidator.pendingSeed).toBeNull();
     expect(h.invalidator.stats.resets).toBe(0);
+  });
+
+  it("confirms a watch no earlier than the newest change it heard before the leader's answer, whose result may have been relayed before the leader counted this tab", async () => {
+    const h = harness((tab, channel) => new FollowerRole(tab, channel));
+    const key = watchKey('orders.byId', { id: 'ord_1' });
+    // The follower hands its requests to the leader (the call itself is never used here).
+    h.invalidator.watchWith(() => Promise.reject(new Error('not called')));
+    h.invalidator.useConnection('conn-1', 'e1');
+    new QueryObserver(h.queryClient, { queryKey: [['orders', 'byId'], { input: { id: 'ord_1' }, type: 'query' }], queryFn: async () => ({}) }).subscribe(() => undefined);
+    const asked: Array<Record<string, unknown>> = [];
+    await waitFor(() => (asked.push(...h.sent()), asked.some((e) => e.type === 'watch')), 'the watch request to the leader');
+    h.hear({ type: 'signal', from: 'L1', message: change(7), cursor: 'e1:7' });
+    // A watch the other tabs held: answered with the cursor of the union's last request, older than the change at 7.
+    h.hear({ type: 'watched', from: 'L1', to: h.tabId, id: 0, response: { cursor: 'e1:5', accepted: [key], refused: [] } });
+    await waitFor(() => h.invalidator.watchSync!.confirmedAt(key) !== null, 'the confirmation');
+    expect(h.invalidator.watchSync!.confirmedAt(key)).toMatchObject({ epoch: 'e1', seq: 7 });
   });
 
   it('tells the leader when its page is shown or hidden', () => {

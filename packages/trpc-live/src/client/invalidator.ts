@@ -190,6 +190,7 @@ export class LiveInvalidator {
         keyPrefix: options.keyPrefix,
         ...(options.watchHolder !== undefined ? { holder: options.watchHolder } : {}),
         ...(options.watchBatchMs !== undefined ? { batchMs: options.watchBatchMs } : {}),
+        onUnconfirmed: (keys) => this.pushed?.unconfirmed(keys),
       });
       this.pushed = new PushedResults({
         queryClient: options.queryClient,
@@ -242,6 +243,14 @@ export class LiveInvalidator {
   /** The connection and epoch of the stream's last hello (this tab's, or the relayed one), or null before it. */
   get connection(): { readonly connectionId: string; readonly epoch: string } | null {
     return this.connectionId !== null && this.epoch !== null ? { connectionId: this.connectionId, epoch: this.epoch } : null;
+  }
+
+  /**
+   * The epoch and the highest seq this invalidator has heard of in it (the
+   * stream or the relay, fences, results), or null before any.
+   */
+  get latestHeard(): { readonly epoch: string; readonly seq: number } | null {
+    return this.epoch !== null && this.highest > 0 ? { epoch: this.epoch, seq: this.highest } : null;
   }
 
   /** This tab's watches of pushable queries (null: the registry pushes nothing); the shared stream's roles use it. */

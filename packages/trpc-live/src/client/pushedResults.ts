@@ -208,6 +208,23 @@ export class PushedResults {
     return skip;
   }
 
+  /**
+   * These watches are no longer confirmed (see `WatchSyncOptions.onUnconfirmed`):
+   * the results their held invalidations wait for may never come to this
+   * tab, so those queries are invalidated now rather than at `holdMs`
+   * (refetched if observed and visible; a query no component observes any
+   * more is only marked stale, which costs nothing).
+   */
+  unconfirmed(keys: readonly string[]): void {
+    const queries: Query[] = [];
+    for (const key of keys) {
+      if (!this.holds.has(key)) continue;
+      this.release(key);
+      queries.push(...this.options.watches.queriesOf(key));
+    }
+    if (queries.length) this.options.invalidate(queries);
+  }
+
   /** Every query is being invalidated (a reset): nothing stays held. */
   reset(): void {
     for (const key of [...this.holds.keys()]) this.release(key);

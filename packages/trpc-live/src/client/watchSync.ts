@@ -53,6 +53,16 @@ export interface WatchSyncOptions {
    * @default 20
    */
   batchMs?: number;
+  /**
+   * Called with the watches whose confirmation this tab just dropped: it
+   * removed them (no query observes them any more), sends its whole set
+   * again (its page came back from the back/forward cache), or moved to a
+   * new connection. The results the server owes them for changes already
+   * heard of may never reach this tab (a shared stream's leader sends a
+   * result only to the tabs holding its watch), so what waits for them
+   * must not wait (PushedResults invalidates it).
+   */
+  onUnconfirmed?: (keys: readonly string[]) => void;
 }
 
 /** What the server was told of one watch on the current connection. */
@@ -155,7 +165,7 @@ export class WatchSync {
   connected(connectionId: string): void {
     if (connectionId === this.connectionId) return;
     this.connectionId = connectionId;
-    this.told.clear();
+    this.forgetTold();
     // A request in flight named the previous connection: its answer is ignored (see send).
     this.inFlight = false;
     this.flushSoon();
@@ -197,7 +207,7 @@ export class WatchSync {
 
   /** Sends the whole set again (this tab's watches were dropped on the server while its page was away). */
   rewatch(): void {
-    this.told.clear();
+    this.forgetTold();
     this.dirty = true;
     this.flushSoon();
   }
@@ -275,12 +285,15 @@ export class WatchSync {
         this.told.set(key, { state: 'sent' });
       }
     }
+    const unconfirmed: string[] = [];
     for (const [key, told] of this.told) {
       if (this.held.has(key)) continue;
       this.told.delete(key);
+      if (told.state === 'confirmed') unconfirmed.push(key);
       // The server never held a refused watch.
       if (told.state !== 'refused') remove.push(key);
     }
+    if (unconfirmed.length) this.options.onUnconfirmed?.(unconfirmed);
     if (!add.length && !remove.length) return;
     // This package's client applies deltas (PushedResults).
     this.send(call, { connectionId, holder: this.holder, add, remove, deltas: true });
@@ -334,11 +347,18 @@ export class WatchSync {
     for (const key of removed) if (!this.held.has(key) && !this.told.has(key)) this.told.set(key, { state: 'sent' });
   }
 
+  /** Forgets what the server was told (nothing is confirmed any more), and says which confirmations went. */
+  private forgetTold(): void {
+    const unconfirmed = [...this.told].filter(([, told]) => told.state === 'confirmed').map(([key]) => key);
+    this.told.clear();
+    if (unconfirmed.length) this.options.onUnconfirmed?.(unconfirmed);
+  }
+
   /** Tells the server this tab holds nothing any more (its page is going away); the answer is not awaited. */
   private removeAll(): void {
     const { call, connectionId } = this;
     const remove = [...this.told].filter(([, told]) => told.state !== 'refused').map(([key]) => key);
-    this.told.clear();
+    this.forgetTold();
     if (!call || !connectionId || !remove.length) return;
     this.stats.requests++;
     void Promise.resolve()

@@ -21,6 +21,8 @@ export interface WatchUnionOptions {
   batchMs: () => number;
 }
 
+const NO_TABS: ReadonlySet<string> = new Set();
+
 /** The answer to a submission that changed nothing on the server (its keys are held by another tab too). */
 const NOTHING_SENT: WatchResponse = { cursor: '', accepted: [], refused: [] };
 
@@ -38,7 +40,8 @@ interface Waiter {
  * A tab adding a watch the server already holds for another tab is
  * answered at once, without a request, while no result of it was pushed
  * since it was added: the server's next result of it is then whole anyway,
- * and reaches the new tab too (every frame is relayed to every tab). Once a
+ * and reaches the new tab too (the leader relays it to every tab holding
+ * the watch, {@link holders}, the new one included). Once a
  * result was pushed, the add is sent, so that the next one is whole again
  * (a delta would build on a result the new tab never saw). Every submitter gets the answer of the request
  * that carried its changes. One request at a time, so an add and a later
@@ -67,6 +70,17 @@ export class WatchUnion {
   readonly stats = { requests: 0, failures: 0, sharedAdds: 0 };
 
   constructor(private readonly options: WatchUnionOptions) {}
+
+  /**
+   * The tabs holding `key` on the current connection: from the submission
+   * that added it (before the server's answer) until the one that removed
+   * it, a refused or failed add, or the tab's leaving. Every tab whose watch
+   * of `key` is confirmed through this union is among them, so a pushed
+   * result needs to reach only these.
+   */
+  holders(key: string): ReadonlySet<string> {
+    return this.refs.get(key) ?? NO_TABS;
+  }
 
   /** Watches held by at least one tab, with how many tabs hold each (tests, inspectors). */
   held(): Map<string, number> {

@@ -179,7 +179,11 @@ export function useLiveInvalidator(): LiveInvalidator {
   return useLiveContext('useLiveInvalidator').invalidator;
 }
 
-/** Calls `listener` for every live message (progress, completion, notifications). Pass a stable function. */
+/**
+ * Calls `listener` for every live message (progress, completion, notifications). Pass a stable function.
+ * In a tab that shares another tab's stream, pushed results (`result`, `delta`) arrive only for the queries this
+ * tab watches; every other message arrives in every tab.
+ */
 export function useLiveMessages(listener: (message: LiveMessage) => void): void {
   const invalidator = useLiveInvalidator();
   useEffect(() => invalidator.subscribe(listener as LiveMessageListener), [invalidator, listener]);

@@ -1,4 +1,5 @@
 import type { LiveWatchRequest } from '../client/index.ts';
+import { formatCursor, parseCursor } from '../shared/cursor.ts';
 import type { WatchResponse } from '../shared/watches.ts';
 import type { Envelope, TabChannel } from './tabChannel.ts';
 import type { TabContext, TabRole } from './tabRole.ts';
@@ -54,6 +55,13 @@ export class FollowerRole implements TabRole {
         this.follow(envelope.from);
         this.tab.invalidator.receive(envelope.message, envelope.cursor);
         return;
+      case 'pushed':
+        // A result for a watch this tab handed to the leader, on its inbox. It may overtake (or trail) the shared
+        // channel's messages: a result is applied only over older data of its epoch, its invalidation finds it
+        // covered, and a delta needs its exact base (the inbox keeps one leader's frames in order). Not a sign of
+        // who leads: a late frame of a leader that left must not make it current again.
+        this.tab.invalidator.receive(envelope.message, null);
+        return;
       case 'leader':
         this.follow(envelope.from);
         return;
@@ -72,7 +80,7 @@ export class FollowerRole implements TabRole {
         const asked = envelope.to === this.channel.tabId ? this.asked.get(envelope.id) : undefined;
         if (!asked) return;
         this.asked.delete(envelope.id);
-        if (envelope.response) asked.resolve(envelope.response);
+        if (envelope.response) asked.resolve(this.confirmedAfterHeard(envelope.response));
         else asked.reject(new Error('The leader tab could not send the watch request'));
         return;
       }
@@ -125,6 +133,24 @@ export class FollowerRole implements TabRole {
       this.asked.set(id, { resolve, reject });
       this.channel.send({ type: 'watch', id, request });
     });
+  }
+
+  /**
+   * The leader sends a pushed result only to the tabs it counts as holding
+   * the watch, and counts this tab from the moment it folds in the request,
+   * before it answers. A change relayed before that answer (this tab heard
+   * it already: the answer travels on the same channel, in order) may have
+   * had its result relayed before this tab was counted, so the confirmation
+   * must not cover it: it is raised to the newest change heard, and such a
+   * change refetches rather than waiting for a result that never comes. (A
+   * watch the others held is answered with the cursor of the union's last
+   * request, which may be older than changes already relayed.)
+   */
+  private confirmedAfterHeard(response: WatchResponse): WatchResponse {
+    const heard = this.tab.invalidator.latestHeard;
+    const cursor = parseCursor(response.cursor);
+    if (!heard || !cursor || cursor.epoch !== heard.epoch || cursor.seq >= heard.seq) return response;
+    return { ...response, cursor: formatCursor(heard.epoch, heard.seq) };
   }
 
   /** The leader went: what it was asked is never answered (this tab sends its whole set for the next one's connection). */

@@ -47,7 +47,12 @@ export interface SharedLiveStreamOptions {
   pauseAfterMs?: number;
   /** Web Locks used to elect the leader tab. @default globalThis.navigator.locks (null: not shared) */
   locks?: LockManagerLike | null;
-  /** Opens the channel the leader relays on. @default (name) => new BroadcastChannel(name) (null: not shared) */
+  /**
+   * Opens a channel by name: the one the tabs share, and each tab's inbox
+   * (the shared name plus `:` and the tab's id), on which the leader sends a
+   * pushed result only to the tabs holding its query.
+   * @default (name) => new BroadcastChannel(name) (null: not shared)
+   */
   channel?: ((name: string) => ChannelLike) | null;
   /** Visibility source. @default globalThis.document */
   document?: PageLike | null;
@@ -86,8 +91,10 @@ const CLOSED: TabRole = {
 /**
  * One live connection per browser: the tabs sharing `name` elect a leader
  * with the Web Locks API; the leader opens the stream and relays every
- * message (with its cursor) over a `BroadcastChannel`; the others apply the
- * relay to their own invalidator. When the leader's tab closes, its lock is
+ * message (with its cursor) over a `BroadcastChannel`, except pushed results
+ * (`result`, `delta`), which go only to the tabs holding their query, each
+ * on its own inbox channel; the others apply the relay to their own
+ * invalidator. When the leader's tab closes, its lock is
  * released, the next tab takes over and resubscribes from the last cursor
  * it saw, so the server replays whatever was published in between: no gap.
  * A takeover before any cursor was seen cannot replay, so it resets (every
@@ -114,7 +121,9 @@ export function createSharedLiveStream(options: SharedLiveStreamOptions): Shared
   };
   const { locks, channel: openChannel } = env;
   const lockName = `trpc-live:${options.name}`;
-  const channel = locks && openChannel ? new TabChannel(openChannel(lockName), (envelope) => heard(envelope)) : null;
+  // Each tab also listens on an inbox of its own (`<channel>:<tab id>`): the leader sends a pushed result only to the tabs holding its query.
+  const channel =
+    locks && openChannel ? new TabChannel(openChannel(lockName), (envelope) => heard(envelope), (tabId) => openChannel(`${lockName}:${tabId}`)) : null;
   let role: TabRole = channel ? new FollowerRole(tab, channel) : new StandaloneRole(tab);
   const become = (next: TabRole) => {
     role.stop();

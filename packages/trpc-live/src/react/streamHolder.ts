@@ -9,7 +9,7 @@ export interface Audience {
   readonly tabs: number;
   /** Whether any of the other tabs is visible. */
   othersVisible(): boolean;
-  /** Passes a message the stream delivered on to the other tabs. */
+  /** Passes a message the stream delivered on to the other tabs (a pushed result: to those holding its watch). */
   relay(message: LiveMessage): void;
   /** Tells the other tabs the stream's status. */
   tell(status: SharedLiveStreamStatus): void;

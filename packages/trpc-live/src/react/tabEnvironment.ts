@@ -31,7 +31,7 @@ export interface PageLike {
 export interface TabEnvironment {
   /** Elects the tab that holds the stream. */
   readonly locks: LockManagerLike | null;
-  /** Opens the channel the holder relays on. */
+  /** Opens a channel by name: the one the holder relays on, and each tab's inbox. */
   readonly channel: ((name: string) => ChannelLike) | null;
   /** Visibility source. */
   readonly document: PageLike | null;
