@@ -92,6 +92,12 @@ export interface Affected {
  * - a result is serialized only when {@link sameJson} cannot prove it equal to
  *   the previous one; then its JSON text decides, and only a changed result
  *   is digested (once).
+ *
+ * Measured (microbenchmark, the benchmark's seed of 10 tenants, a writer
+ * creating or changing something before each snapshot, the two alternating,
+ * process CPU, beside other work): 0.99-1.07 ms per snapshot of a tenant's 16
+ * queries with readAll + changedKeys + a digest each, 0.70-0.78 ms with this.
+ * What remains is the SQL and row objects of the app's data functions.
  */
 export class TenantOracle {
   private constructor(
