@@ -361,12 +361,17 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       const durationMs = (phase.minutes * 60_000) / factor;
       const tcp: number[] = [];
       const sampler = setInterval(() => tcp.push(establishedConnections(server.port)), 1000);
-      const ran = await actors.ask<{ records: MutationRecord[] }>(
-        { type: 'run', phase: phase.name, perMinute: phase.perTenantPerMinute * factor, durationMs, seed: run * 100 + p },
-        'ran',
-        durationMs + 60_000,
-      );
-      clearInterval(sampler);
+      let ran: { records: MutationRecord[] };
+      try {
+        ran = await actors.ask<{ records: MutationRecord[] }>(
+          { type: 'run', phase: phase.name, perMinute: phase.perTenantPerMinute * factor, durationMs, seed: run * 100 + p },
+          'ran',
+          durationMs + 60_000,
+        );
+      } finally {
+        // Also when the phase fails: a live interval would keep the benchmark's process running after its report.
+        clearInterval(sampler);
+      }
       const cpuAfter = processCpuSeconds(server.pid);
       const after = await snapshotUsers();
       const serverAfter = await serverRequestCounts(server.url, counterToken);
