@@ -246,7 +246,6 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
   // and how long an idle keep-alive connection stays open (65 s), so a refetch after a quiet spell pays a new
   // connection as often as it would at the real pace.
   const counterToken = randomBytes(16).toString('base64url');
-  const metricsToken = randomBytes(16).toString('base64url');
   const server = await startAppServer({
     dataDir,
     ownDataDir: true,
@@ -254,8 +253,6 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
     ...(pinning.server === undefined ? {} : { cpus: pinning.server }),
     env: {
       BENCH_REQUEST_COUNTER_TOKEN: counterToken,
-      // GET /api/metrics between phases (outside their CPU windows): the server's push latency histogram.
-      METRICS_TOKEN: metricsToken,
       LIVE_PING_INTERVAL_MS: String(Math.round(15_000 / factor)),
       LIVE_CLIENT_TIMEOUT_MS: String(Math.round(40_000 / factor)),
       HTTP_KEEP_ALIVE_TIMEOUT_MS: String(Math.round(DEFAULT_KEEP_ALIVE_TIMEOUT_MS / factor)),
@@ -356,7 +353,8 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       await Promise.all(userChildren.map((child) => child.ask({ type: 'resetPeak' }, 'peakReset', 10_000)));
       const before = await snapshotUsers();
       const serverBefore = await serverRequestCounts(server.url, counterToken);
-      const pushLatencyBefore = await scrapeHistogram(server.url, metricsToken, PUSH_TO_WRITE);
+      // GET /api/metrics between phases (outside their CPU windows): the server's push latency histogram.
+      const pushLatencyBefore = await scrapeHistogram(server.url, PUSH_TO_WRITE);
       const cpuBefore = processCpuSeconds(server.pid);
       const durationMs = (phase.minutes * 60_000) / factor;
       const tcp: number[] = [];
@@ -375,7 +373,7 @@ export async function runVariant(plan: ArticlePlan, variant: Variant, run: numbe
       const cpuAfter = processCpuSeconds(server.pid);
       const after = await snapshotUsers();
       const serverAfter = await serverRequestCounts(server.url, counterToken);
-      const pushLatencyAfter = await scrapeHistogram(server.url, metricsToken, PUSH_TO_WRITE);
+      const pushLatencyAfter = await scrapeHistogram(server.url, PUSH_TO_WRITE);
       const hub = await hubConnections(server.url);
       windows.set(phase.name, [before.at, after.at]);
       mutationsByPhase.set(phase.name, ran.records);

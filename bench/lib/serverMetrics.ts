@@ -1,6 +1,8 @@
+import { metricsAuthorization } from './appServer';
+
 /**
  * Reads one Prometheus histogram of the server under test (`GET /api/metrics`
- * with its METRICS_TOKEN), so a benchmark can report the server's own part of
+ * with the METRICS_TOKEN bench/lib/appServer.ts gives it), so a benchmark can report the server's own part of
  * a latency from the figure an operator sees. A histogram gives counts per
  * bucket, not samples: a quantile is known only up to the bucket that holds
  * it, so {@link histogramQuantile} answers that bucket's upper bound ("≤").
@@ -27,9 +29,9 @@ export function parseHistogram(text: string, name: string): Histogram {
   return { buckets, count };
 }
 
-/** GETs `/api/metrics` of `url` with `token` and parses histogram `name`. */
-export async function scrapeHistogram(url: string, token: string, name: string): Promise<Histogram> {
-  const res = await fetch(`${url}/api/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+/** GETs `/api/metrics` of an app server started by `startAppServer` (its `metricsAuthorization`) and parses histogram `name`. */
+export async function scrapeHistogram(url: string, name: string): Promise<Histogram> {
+  const res = await fetch(`${url}/api/metrics`, { headers: { authorization: metricsAuthorization }, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`GET /api/metrics: ${res.status}`);
   return parseHistogram(await res.text(), name);
 }

@@ -81,18 +81,21 @@ export function createFrameFactory(serialize: (message: LiveMessage) => string, 
   return {
     data(entry) {
       if (entry.frame) return entry.frame;
-      const fields = {
-        seq: entry.seq,
-        epoch: entry.epoch,
-        id: formatCursor(entry.epoch, entry.seq),
-        key: entry.key,
-        topic: entry.topic,
-        lane: entry.lane,
-        message: { ...entry.signal, seq: entry.seq } as LiveDataMessage,
-        idempotent: isIdempotent(entry.signal),
-        ...(entry.origin !== undefined && entry.serial !== undefined ? { origin: entry.origin, serial: entry.serial } : {}),
-      };
-      const frame = build(fields, serialize, entry.deliveredAt);
+      const frame = build(
+        {
+          seq: entry.seq,
+          epoch: entry.epoch,
+          id: formatCursor(entry.epoch, entry.seq),
+          key: entry.key,
+          topic: entry.topic,
+          lane: entry.lane,
+          message: { ...entry.signal, seq: entry.seq } as LiveDataMessage,
+          idempotent: isIdempotent(entry.signal),
+          ...(entry.origin !== undefined && entry.serial !== undefined ? { origin: entry.origin, serial: entry.serial } : {}),
+        },
+        serialize,
+        entry.deliveredAt,
+      );
       entry.frame = frame;
       return frame;
     },
