@@ -6,6 +6,8 @@
  * - bare `node:http`, one pre-encoded frame written to every response;
  * - bare `node:http` batched per tick: each connection's frames of a turn in
  *   one write on the next setImmediate (the limit our transport is held to);
+ * - the same in tRPC's wire format (an `id:` line per event, as ours must
+ *   send): what the format costs, apart from what our server costs;
  * - better-sse, a channel broadcast;
  * - stock tRPC 11.22 subscription in the production Next route (`LIVE_TRANSPORT=stock`);
  * - our fast transport in the production server (`dist/main.js`).
@@ -27,7 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Child } from '../lib/child';
 import { fmt, formatTail, median, tail, type BenchOptions, type BenchResult } from '../lib/report';
-import { BARE, BATCHED, FAST, report, type BurstFigures, type Plan, type RunFigures, type SizeFigures, type VariantName } from './report';
+import { BARE, BATCHED, BATCHED_WIRE, FAST, report, type BurstFigures, type Plan, type RunFigures, type SizeFigures, type VariantName } from './report';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
 import { SERVER_V8_FLAGS } from '../../scripts/serverFlags.mjs';
@@ -58,6 +60,7 @@ interface Variant {
 const VARIANTS: readonly Variant[] = [
   { name: BARE, script: 'servers/bare.mjs', env: {}, ssePath: '/sse', healthPath: '/health', readyMarker: 'ready', app: false },
   { name: BATCHED, script: 'servers/bareBatched.mjs', env: {}, ssePath: '/sse', healthPath: '/health', readyMarker: 'ready', app: false },
+  { name: BATCHED_WIRE, script: 'servers/bareBatched.mjs', env: { BARE_WIRE: 'trpc' }, ssePath: '/sse', healthPath: '/health', readyMarker: 'ready', app: false },
   { name: 'better-sse', script: 'servers/betterSse.mjs', env: {}, ssePath: '/sse', healthPath: '/health', readyMarker: 'ready', app: false },
   {
     name: 'stock tRPC (Next route)',

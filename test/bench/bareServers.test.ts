@@ -3,6 +3,8 @@ import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/prodServer';
+import { newEpoch } from 'trpc-live/core';
+import { sseTracked } from 'trpc-live/node';
 
 const servers = path.resolve(import.meta.dirname, '../../bench/transport/servers');
 const started: ChildProcess[] = [];
@@ -14,9 +16,9 @@ afterEach(() => {
 });
 
 /** Starts a bench server script on a free loopback port, as the transport benchmark does (IPC channel for publishing). */
-async function startServer(script: string): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(script: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = fork(path.join(servers, script), [], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(path.join(servers, script), [], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   started.push(child);
   for (let deadline = Date.now() + 10_000; ; ) {
     const up = await new Promise<boolean>((resolve) => {
@@ -78,6 +80,24 @@ describe('bare transport servers of the benchmark', () => {
     const after = stream.chunks.slice(before);
     expect(after).toHaveLength(1);
     expect(after[0]!.match(/^data: /gm)).toHaveLength(3);
+  });
+
+  it("batched bare with BARE_WIRE=trpc sends tRPC's SSE events with a cursor per event, as the fast transport must", async () => {
+    const { child, port } = await startServer('bareBatched.mjs', { BARE_WIRE: 'trpc' });
+    const stream = await openStream(port);
+    const before = stream.chunks.length;
+    child.send({ type: 'publish', round: 'r1', count: 2 });
+    await stream.waitFor('"r1-1"');
+    child.send({ type: 'publish', round: 'r2', count: 1 });
+    await stream.waitFor('"r2-0"');
+    const body = stream.chunks.slice(before).join('');
+    const epoch = /^id: ([0-9a-z]+):1$/m.exec(body)?.[1];
+    // As long as the hub's epochs (newEpoch: base-36 time + 6 random digits), so the id line has the hub's length.
+    expect(epoch).toHaveLength(newEpoch(Date.now()).length);
+    // The oracle is the package's encoder of tRPC's format (its golden test compares it with tRPC's own producer).
+    const event = (round: string, i: number, seq: number) =>
+      sseTracked(JSON.stringify({ json: { kind: 'invalidate', resource: 'bench', id: `${round}-${i}`, action: 'changed', seq } }), `${epoch}:${seq}`);
+    expect(body).toBe(event('r1', 0, 1) + event('r1', 1, 2) + event('r2', 0, 3));
   });
 
   it('plain bare writes each event on its own (the baseline the batched one improves on)', async () => {
