@@ -456,28 +456,36 @@ export class LiveConnection {
 
   private write(frames: Frame[]): void {
     this.sink.write(frames);
-    // Once per recipient of a fan-out: no allocation when every frame is of one lane.
     const metrics = this.host.metrics;
     metrics.flushBatch?.(frames.length);
-    if (metrics.delivered) {
-      const lane = frames[0]!.lane;
-      let oneLane = true;
-      for (let i = 1; i < frames.length; i++) if (frames[i]!.lane !== lane) oneLane = false;
+    const delivered = metrics.delivered !== undefined;
+    const latency = metrics.publishToWrite !== undefined || metrics.pushToWrite !== undefined;
+    if (!delivered && !latency) return;
+    // Once per recipient of a fan-out: one pass over the write's frames for every metric (it was
+    // two), and no allocation when they are of one lane. This method's own time, mostly those
+    // passes, was ~5% of the server's CPU while 200-event bursts went to 1,000 streams (profile,
+    // 2026-12-07, beside other work). Only a frame without a cursor can be a pushed one.
+    const lane = frames[0]!.lane;
+    let oneLane = true;
+    let oldest = Infinity;
+    let oldestPush = Infinity;
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      if (frame.lane !== lane) oneLane = false;
+      const at = frame.publishedAt;
+      if (at < oldest) oldest = at;
+      if (at < oldestPush && frame.id === null && isPushFrame(frame)) oldestPush = at;
+    }
+    if (delivered) {
       if (oneLane) {
-        metrics.delivered(lane, frames.length);
+        metrics.delivered!(lane, frames.length);
       } else {
         const counts: Partial<Record<Lane, number>> = {};
         for (const frame of frames) counts[frame.lane] = (counts[frame.lane] ?? 0) + 1;
-        for (const [other, n] of Object.entries(counts)) metrics.delivered(other as Lane, n!);
+        for (const [other, n] of Object.entries(counts)) metrics.delivered!(other as Lane, n!);
       }
     }
-    if (metrics.publishToWrite || metrics.pushToWrite) {
-      let oldest = Infinity;
-      let oldestPush = Infinity;
-      for (const frame of frames) {
-        if (frame.publishedAt < oldest) oldest = frame.publishedAt;
-        if (frame.publishedAt < oldestPush && isPushFrame(frame)) oldestPush = frame.publishedAt;
-      }
+    if (latency) {
       const now = this.host.timers.now();
       metrics.publishToWrite?.(now - oldest);
       if (oldestPush !== Infinity) metrics.pushToWrite?.(now - oldestPush);
