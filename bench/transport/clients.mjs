@@ -10,7 +10,7 @@ const now = () => performance.timeOrigin + performance.now();
 const conns = new Set();
 /** Open order, so `close` drops the newest first. */
 const order = [];
-/** @type {null | { id: string, marker: string, expect: number, done: number, frames: number, firstAt: number, lastAt: number }} */
+/** @type {null | { id: string, marker: string, expect: number, done: number, frames: number, firstFrameAt: number, firstAt: number, lastAt: number }} */
 let round = null;
 
 class Conn {
@@ -59,7 +59,8 @@ class Conn {
       this.ready = true;
       onReady();
     } else if (round && type === 'message' && this.data.includes(round.marker)) {
-      round.frames++;
+      // When the round's first frame reached any client: a burst's bytes start to flow then.
+      if (round.frames++ === 0) round.firstFrameAt = now();
       if (++this.count === round.expect) {
         const at = now();
         if (round.done === 0) round.firstAt = at;
@@ -77,7 +78,7 @@ function finishRound() {
   if (!round) return;
   const r = round;
   round = null;
-  process.send({ type: 'round', id: r.id, done: r.done, of: conns.size, frames: r.frames, firstAt: r.firstAt, lastAt: r.lastAt });
+  process.send({ type: 'round', id: r.id, done: r.done, of: conns.size, frames: r.frames, firstFrameAt: r.firstFrameAt, firstAt: r.firstAt, lastAt: r.lastAt });
 }
 
 function openOne(url, headers, readyMarker) {
@@ -132,7 +133,7 @@ process.on('message', async (message) => {
     process.send({ type: 'opened', ok, failed, open: conns.size });
   } else if (message.type === 'arm') {
     for (const conn of conns) conn.count = 0;
-    round = { id: message.id, marker: message.marker, expect: message.expect, done: 0, frames: 0, firstAt: 0, lastAt: 0 };
+    round = { id: message.id, marker: message.marker, expect: message.expect, done: 0, frames: 0, firstFrameAt: 0, firstAt: 0, lastAt: 0 };
     process.send({ type: 'armed', id: message.id });
   } else if (message.type === 'report') {
     // The orchestrator gave up waiting: report what arrived so far.
@@ -144,6 +145,7 @@ process.on('message', async (message) => {
       done: r?.done ?? 0,
       of: conns.size,
       frames: r?.frames ?? 0,
+      firstFrameAt: r?.firstFrameAt ?? 0,
       firstAt: r?.firstAt ?? 0,
       lastAt: r?.lastAt ?? 0,
       timedOut: true,

@@ -184,7 +184,7 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
       }
       // A server blocked by the burst may not even have answered the publish yet.
       const t0 = await published;
-      return { ...result, t0 } as { done: number; of: number; frames: number; firstAt: number; lastAt: number; timedOut?: boolean; t0: number };
+      return { ...result, t0 } as { done: number; of: number; frames: number; firstFrameAt: number; firstAt: number; lastAt: number; timedOut?: boolean; t0: number };
     };
 
     // Warm-up: lazily created resources (route bundles, caches) go into the baseline, and a
@@ -251,7 +251,7 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
     }
     const h = tail(figures.healthSamples);
     log(
-      `  ${figures.bursts.length} bursts of ${plan.burstEvents} events to ${plan.burstClients}: ${figures.bursts.map((b) => `${b.frames === b.expectedFrames ? '' : `${b.frames}/${b.expectedFrames} frames${b.timedOut ? ' (deadline hit) ' : ' '}`}${fmt(b.seconds, 2)} s`).join(', ')}; health ${formatTail(h)}${figures.healthUnanswered ? ` (${figures.healthUnanswered} unanswered after ${HEALTH_GRACE_MS / 1000} s more)` : ''}`,
+      `  ${figures.bursts.length} bursts of ${plan.burstEvents} events to ${plan.burstClients}: ${figures.bursts.map((b) => `${b.frames === b.expectedFrames ? '' : `${b.frames}/${b.expectedFrames} frames${b.timedOut ? ' (deadline hit) ' : ' '}`}${fmt(b.seconds, 2)} s (first frame ${fmt(b.firstFrameMs ?? NaN)} ms)`).join(', ')}; health ${formatTail(h)}${figures.healthUnanswered ? ` (${figures.healthUnanswered} unanswered after ${HEALTH_GRACE_MS / 1000} s more)` : ''}`,
     );
   } catch (error) {
     figures.error = error instanceof Error ? error.message : String(error);
@@ -264,7 +264,7 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
   return figures;
 }
 
-type Round = (events: number, timeoutMs: number) => Promise<{ done: number; of: number; frames: number; firstAt: number; lastAt: number; timedOut?: boolean; t0: number }>;
+type Round = (events: number, timeoutMs: number) => Promise<{ done: number; of: number; frames: number; firstFrameAt: number; firstAt: number; lastAt: number; timedOut?: boolean; t0: number }>;
 
 /**
  * One burst of `plan.burstEvents` events, with health requests one at a time
@@ -308,6 +308,7 @@ async function measuredBurst(base: string, variant: Variant, plan: Plan, round: 
     frames: burst.frames,
     clientsComplete: burst.done,
     seconds,
+    firstFrameMs: burst.frames > 0 ? burst.firstFrameAt - burst.t0 : NaN,
     framesPerSecond: burst.frames === expectedFrames ? expectedFrames / seconds : NaN,
     timedOut: Boolean(burst.timedOut),
   };

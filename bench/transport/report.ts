@@ -56,6 +56,11 @@ export interface BurstFigures {
   frames: number;
   clientsComplete: number;
   seconds: number;
+  /**
+   * From the publish until the burst's first frame reached any client, ms: how long the server
+   * works before a burst's bytes start to flow (a diagnostic; absent in results before 2026-12-07).
+   */
+  firstFrameMs?: number;
   framesPerSecond: number;
   timedOut: boolean;
 }
@@ -123,6 +128,12 @@ export function variantFigures(runs: readonly RunFigures[], name: VariantName) {
     fps: spread(ok.map(runFramesPerSecond)),
     allDelivered: ok.length > 0 && ok.every((r) => r.bursts.length > 0 && r.bursts.every((b) => b.frames === b.expectedFrames)),
     burstSeconds: spread(ok.map((r) => median(r.bursts.map((b) => b.seconds)))),
+    firstFrameMs: spread(
+      ok.map((r) => {
+        const times = r.bursts.map((b) => b.firstFrameMs ?? NaN).filter(Number.isFinite);
+        return times.length ? median(times) : NaN;
+      }),
+    ),
     health: tailOfRuns(ok.map((r) => r.healthSamples)),
     unanswered: ok.reduce((sum, r) => sum + r.healthUnanswered, 0),
     bursts: ok.map((r) => r.bursts.length),
@@ -175,6 +186,7 @@ export function report(runs: readonly RunFigures[], plan: Plan, variants: readon
     `${showSpread(f.last(small))} / ${showSpread(f.last(large))}`,
     f.ok.length ? (f.allDelivered ? 'all' : '**not all**') : '—',
     showSpread(f.burstSeconds, 2),
+    showSpread(f.firstFrameMs),
     showSpread(f.fps, 0),
     `${formatTail(f.health)}${f.unanswered ? ` (${f.unanswered} unanswered: ≥)` : ''}`,
   ]);
@@ -187,6 +199,7 @@ export function report(runs: readonly RunFigures[], plan: Plan, variants: readon
         `last client has the event, ms (${small} / ${large})`,
         `${plan.burstEvents}-event bursts to ${plan.burstClients}: delivered`,
         'burst time, s',
+        'first frame at a client, ms',
         'frames/s',
         'health during the bursts',
       ],
@@ -286,7 +299,7 @@ export function report(runs: readonly RunFigures[], plan: Plan, variants: readon
       `A verdict needs ≥ ${MIN_RUNS_FOR_VERDICT} runs per variant involved. ` +
       'Heap: `heapUsed` after three forced GCs, minus the same after a warm-up with no streams, divided by the streams open. ' +
       `Time: from just before the server publishes until the last client parsed the event (client and server clocks are the same machine); a run's figure is the median of its ${plan.rounds} one-event rounds per size (every round is in bench/results/transport.json), after a warm-up of ${plan.warmupRounds} rounds to ${plan.warmupStreams} streams and ${plan.warmupRounds} unmeasured rounds at each size. ` +
-      `Bursts: ${plan.burstEvents} distinct events published in one go, ${plan.minBursts}–${plan.maxBursts} per run (more until the run has 300 health samples); a run's frames/s is the median of its bursts. ` +
+      `Bursts: ${plan.burstEvents} distinct events published in one go, ${plan.minBursts}–${plan.maxBursts} per run (more until the run has 300 health samples); a run's frames/s is the median of its bursts; first frame at a client: from just before the publish until the burst's first frame reached any client (the work the server does before a burst's bytes start to flow), the median of the run's bursts. ` +
       `Health: requests sent one at a time (${healthGapMs} ms apart) on a keep-alive socket while a burst is being delivered (until delivered or ${plan.burstTimeoutMs / 1000} s); one still unanswered ${healthGraceMs / 1000} s after that counts with the time it waited (≥). ` +
       `A tail is a p99 only from ≥ 300 samples in every run, else the maximum (labelled max); n is each run's sample count. ` +
       '`bare` writes each event to every response as it is published; `bare, batched per tick` queues each connection’s frames and writes them once per connection on the next setImmediate (corked), as our transport hands a connection’s pending frames to the socket in one write; `bare, batched, tRPC wire format` does the same with each event in tRPC’s SSE format (`data:`, `id: <epoch>:<seq>`, a blank line and a spare newline: ~128 bytes a frame instead of ~103). ' +

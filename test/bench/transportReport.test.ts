@@ -84,6 +84,17 @@ describe('transport report', () => {
     expect(markdown).toContain('the fast transport has 0.88x (runs 0.88x–0.88x) of its frames/s and 1.20x (runs 1.20x–1.20x) / 1.20x (runs 1.20x–1.20x) of its time');
   });
 
+  it('shows when the bursts\' first frames reached a client, the median of each run\'s bursts', () => {
+    const timed = runs([12, 12, 12]).map((r) =>
+      r.name === FAST ? { ...r, bursts: [30, 40, 90].map((ms) => ({ ...r.bursts[0]!, firstFrameMs: ms + r.run })) } : r,
+    );
+    const { markdown } = report(timed, plan, variants, 2000, 1);
+    expect(markdown).toContain('| first frame at a client, ms |');
+    // Per run the median of 31/41/91, 32/42/92, 33/43/93: 41, 42, 43; bare variants have none.
+    expect(markdown).toMatch(/\| fast transport \| 3 of 3 \|[^\n]*\| 42\.0 \(41\.0–43\.0\) \|/);
+    expect(markdown).toMatch(/\| bare \| 3 of 3 \|[^\n]*\| — \|/);
+  });
+
   it('prints the health tail as max with n under 300 samples and as p99 from 300 on', () => {
     const { markdown } = report(runs([12, 12, 12]), plan, variants, 2000, 1);
     expect(markdown).toContain('| bare | 3 of 3 |');
