@@ -160,6 +160,36 @@ describe('pushed results', () => {
     expect(t.invalidator.pushedStats.results).toBe(1);
   });
 
+  it('writes a pushed result into the query its observer holds, also one with its own queryKeyHashFn', async () => {
+    t = setup();
+    // The key hashed another way than the client's default: setQueryData(queryKey) looks a query up by the default hash.
+    let fetches = 0;
+    const observer = new QueryObserver(t.queryClient, {
+      queryKey: key('orders.byId', ORD_1),
+      queryKeyHashFn: (queryKey) => `custom:${JSON.stringify(queryKey)}`,
+      queryFn: async (): Promise<Row> => ({ name: 'orders.byId', v: fetches++ && -1 }),
+    });
+    const unsubscribe = observer.subscribe(() => undefined);
+    try {
+      await t.settle();
+      await t.connect();
+      const row = { name: 'orders.byId', v: 1 };
+      t.invalidator.receive(invalidate('ord_1', 6));
+      t.invalidator.receive(result(W_ORD_1, 6, row));
+      expect(observer.getCurrentResult().data).toEqual(row);
+      // No second cache entry under the default hash, holding the result where nobody looks.
+      expect(t.queryClient.getQueryCache().getAll()).toHaveLength(1);
+      // The change is covered by that result: nothing refetches (a refetch would read v -1), the data stays.
+      await sleep(HOLD_MS * 2);
+      await t.settle();
+      expect(observer.getCurrentResult().data).toEqual(row);
+      expect(fetches).toBe(1);
+      expect(t.invalidator.pushedStats).toMatchObject({ results: 1, timeouts: 0 });
+    } finally {
+      unsubscribe();
+    }
+  });
+
   it('ignores a pushed result older than the data the query holds', async () => {
     t = await watchingOrder();
     const older = t.change('orders.byId', ORD_1);
