@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplayResult } from 'trpc-live/core';
+import { RecentEntries } from '../../../packages/trpc-live/src/redis/recentEntries.ts';
 import { decodeReplay, ReplayReads } from '../../../packages/trpc-live/src/redis/replayReads.ts';
 import type { SinceReply } from '../../../packages/trpc-live/src/redis/redisLink.ts';
 
@@ -104,5 +105,29 @@ describe('decodeReplay', () => {
     const foreign: [string, string[]] = ['8-0', ['k', 'x', 'd', 'not json']];
     const newestFirst = [streamEntry(9, 'a'), foreign, streamEntry(7, 'b'), streamEntry(6, 'a')];
     expect(decodeReplay(newestFirst, 'e1').map((entry) => `${entry.key}@${entry.seq}`)).toEqual(['b@7', 'a@9']);
+  });
+});
+
+describe('decodeReplay with RecentEntries', () => {
+  it('hands over the object it holds at a position only when the identity matches, and remembers what it decodes', () => {
+    const recent = new RecentEntries();
+    const [held] = decodeReplay([streamEntry(5, 'a')], 'e1', recent);
+    expect(recent.size).toBe(1);
+    // Same position and identity: the same object (its frame, once encoded, is shared).
+    expect(decodeReplay([streamEntry(6, 'b'), streamEntry(5, 'a')], 'e1', recent)[0]).toBe(held);
+    // Another epoch, or another publish at that position (serial 7 written by hand): decoded anew.
+    expect(decodeReplay([streamEntry(5, 'a')], 'e2', recent)[0]).not.toBe(held);
+    const other: [string, string[]] = ['5-0', ['k', 'a', 'd', streamEntry(5, 'a')[1][3]!.replace('"n":5', '"n":7'), 'o', 'o1', 'n', '7']];
+    const decoded = decodeReplay([other], 'e1', recent)[0]!;
+    expect(decoded).not.toBe(held);
+    expect(decoded.serial).toBe(7);
+  });
+
+  it('forgets the oldest position past its limit', () => {
+    const recent = new RecentEntries(2);
+    const [first] = decodeReplay([streamEntry(1, 'a')], 'e1', recent);
+    decodeReplay([streamEntry(3, 'c'), streamEntry(2, 'b')], 'e1', recent);
+    expect(recent.size).toBe(2);
+    expect(decodeReplay([streamEntry(1, 'a')], 'e1', recent)[0]).not.toBe(first);
   });
 });

@@ -1,4 +1,5 @@
 import type { BackendListener, PublishedEntry, ResetReason } from '../core/index.ts';
+import type { RecentEntries } from './recentEntries.ts';
 import { SeenSerials } from './seenSerials.ts';
 
 /**
@@ -14,7 +15,11 @@ export class Delivery {
   private gapCount = 0;
   private dropped = 0;
 
-  constructor(seen = new SeenSerials()) {
+  /** `recent`: where every entry handed to the hub is remembered, for replays to hand over the same object. */
+  constructor(
+    seen = new SeenSerials(),
+    private readonly recent: RecentEntries | null = null,
+  ) {
     this.seen = seen;
   }
 
@@ -47,6 +52,7 @@ export class Delivery {
         return;
       }
     }
+    this.recent?.remember(entry);
     this.listener?.deliver(entry);
   }
 

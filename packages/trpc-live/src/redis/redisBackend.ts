@@ -9,6 +9,7 @@ import { resolveOptions, type RedisBackend, type RedisBackendOptions, type Redis
 import { OutageForwarding } from './outageForwarding.ts';
 import { PublishPath } from './publishPath.ts';
 import { RedisLink } from './redisLink.ts';
+import { RecentEntries } from './recentEntries.ts';
 import { ReplayReads } from './replayReads.ts';
 import { TwinMarks } from './twinMarks.ts';
 
@@ -26,7 +27,8 @@ export type { RedisBackend, RedisBackendMode, RedisBackendOptions, RedisBackendS
  * - `PublishPath` (with `PublishDeadlines`): identities, the two deadlines, local copies of waiting publishes.
  * - `LocalFallback`, `TwinMarks`, `OutageForwarding`: the local history, and what an outage leaves to do.
  * - `Joiner`: (re)joining the shared history; `HealthPing`: a silent Redis noticed without publishes.
- * - `ReplayReads`: replay, with one Redis read per identical cursor in a turn.
+ * - `ReplayReads`: replay, with one Redis read per identical cursor in a turn; `RecentEntries`: the entries
+ *   the hub has, so replays hand over those objects (their frames are encoded once).
  *
  * Faults: commands fail fast (no offline queue) and connections retry with
  * backoff. While Redis is unreachable, publishes are delivered to local
@@ -59,7 +61,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
   // The parts, each with one job (see its file); they reach each other only through what is passed here.
   const mode = new ModeMachine({ now, logger, onChange: () => changed() });
-  const delivery = new Delivery();
+  // Entries the hub has, by position: a replay hands over the same objects, whose frames the hub encoded once.
+  const recent = new RecentEntries();
+  const delivery = new Delivery(undefined, recent);
   const feed = new ChannelFeed({ channel: link.channel, delivery, logger, onNewEpoch: () => changed() });
   const local = new LocalFallback({ origin, delivery, replay: settings.localReplay, now });
   const twins = new TwinMarks({ highestLocal: () => local.lastSerial, write: (upTo) => link.markTwins(upTo), onUnreachable: degrade });
@@ -80,7 +84,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const canPing = () => link.commandReady;
   const ping = new HealthPing({ intervalMs, unreachableAfterMs, mode, deadlines, canPing, ping: () => link.ping(), now, onUnreachable: degrade });
   const read = (scope: string, epoch: string, afterSeq: number) => link.since(scope, epoch, afterSeq);
-  const replays = new ReplayReads({ mode, local, read, commandTimeoutMs, onUnreachable: degrade });
+  const replays = new ReplayReads({ mode, local, read, commandTimeoutMs, onUnreachable: degrade, recent });
 
   /** Redis became unreachable (or stopped answering): deliver locally until it is back. */
   function degrade(why: string): void {

@@ -1,6 +1,7 @@
 import type { PublishedEntry, ReplayResult, ResetReason } from '../core/index.ts';
 import { decodePayload, seqOfId } from './entryCodec.ts';
 import { localEpochOrigin, type LocalFallback } from './localFallback.ts';
+import type { RecentEntries } from './recentEntries.ts';
 import type { ModeMachine } from './modeMachine.ts';
 import type { SinceReply } from './redisLink.ts';
 import { isReplyError, messageOf } from './redisErrors.ts';
@@ -15,6 +16,8 @@ export interface ReplayReadsOptions {
   readonly commandTimeoutMs: number;
   /** A read failed for another reason than Redis refusing it: Redis is unreachable. */
   readonly onUnreachable: (why: string) => void;
+  /** Entries the hub has already (see {@link RecentEntries}): a replay hands over those objects. @default none */
+  readonly recent?: RecentEntries;
 }
 
 /**
@@ -66,7 +69,9 @@ export class ReplayReads {
         (reply): ReplayResult => {
           if (reply === 'timeout') return { ok: false, reason: 'gap' };
           const [status, raw] = reply;
-          return status === 'ok' ? { ok: true, entries: decodeReplay(raw ?? [], epoch) } : { ok: false, reason: status as ResetReason };
+          return status === 'ok'
+            ? { ok: true, entries: decodeReplay(raw ?? [], epoch, this.options.recent) }
+            : { ok: false, reason: status as ResetReason };
         },
         (error: unknown): ReplayResult => {
           if (!isReplyError(error)) this.options.onUnreachable(messageOf(error));
@@ -95,16 +100,32 @@ export class ReplayReads {
   }
 }
 
-/** Entries of a SINCE_SCRIPT reply (newest first), oldest first, the latest per key. */
-export function decodeReplay(newestFirst: Array<[string, string[]]>, epoch: string): PublishedEntry[] {
+/**
+ * Entries of a SINCE_SCRIPT reply (newest first), oldest first, the latest per key. An entry `recent`
+ * holds at the same position with the same identity is handed over as that object (not decoded again),
+ * and each decoded one is remembered there.
+ */
+export function decodeReplay(newestFirst: Array<[string, string[]]>, epoch: string, recent?: RecentEntries): PublishedEntry[] {
   // The script compacted already; re-inserting per key keeps that true
   // whatever the stream holds, and yields oldest first.
   const latest = new Map<string, PublishedEntry>();
   for (let i = newestFirst.length - 1; i >= 0; i--) {
     const [id, fields] = newestFirst[i]!;
     let payload: string | undefined;
-    for (let j = 0; j + 1 < fields.length; j += 2) if (fields[j] === 'd') payload = fields[j + 1];
-    const entry = payload === undefined ? null : decodePayload(payload, epoch, seqOfId(id));
+    let origin: string | undefined;
+    let serial: string | undefined;
+    for (let j = 0; j + 1 < fields.length; j += 2) {
+      const field = fields[j];
+      if (field === 'd') payload = fields[j + 1];
+      else if (field === 'o') origin = fields[j + 1];
+      else if (field === 'n') serial = fields[j + 1];
+    }
+    const seq = seqOfId(id);
+    let entry = recent?.get(epoch, seq, origin, serial) ?? null;
+    if (!entry && payload !== undefined) {
+      entry = decodePayload(payload, epoch, seq);
+      if (entry) recent?.remember(entry);
+    }
     if (!entry) continue;
     latest.delete(entry.key);
     latest.set(entry.key, entry);
