@@ -41,14 +41,8 @@ function harness(make: (tab: TabContext, channel: TabChannel) => TabRole, { seed
   const role = make(tab, channel);
   invalidator.subscribe((message) => role.received(message));
   role.start();
-  /** What the role sent since the last call (relays queued for the end of the task included, bundles unpacked), `from` left out. */
-  const sent = () => {
-    channel.flush();
-    return fake.sent
-      .splice(0)
-      .flatMap((posted) => (posted.type === 'bundle' ? (posted.envelopes as Array<Record<string, unknown>>) : [posted]))
-      .map(({ from: _from, ...rest }) => rest);
-  };
+  /** What the role sent since the last call, `from` left out. */
+  const sent = () => fake.sent.splice(0).map(({ from: _from, ...rest }) => rest);
   const hear = (envelope: Envelope) => role.heard(envelope);
   return { role, tab, invalidator, queryClient, page, paused, opened, sent, hear, tabId: channel.tabId };
 }
