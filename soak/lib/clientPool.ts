@@ -77,10 +77,11 @@ export function sumVerify(parts: readonly VerifyResult[]): VerifyResult {
 }
 
 /** Pool totals: the processes' {@link ClientStats} summed, histograms merged. */
-export interface PoolStats extends Omit<ClientStats, 'latency' | 'resumeHello' | 'resumeFirst'> {
+export interface PoolStats extends Omit<ClientStats, 'latency' | 'resumeHello' | 'resumeFirst' | 'resumeConnect'> {
   readonly latency: Histogram;
   readonly resumeHello: Histogram;
   readonly resumeFirst: Histogram;
+  readonly resumeConnect: Histogram;
 }
 
 /**
@@ -211,6 +212,7 @@ export async function createClientPool(options: ClientPoolOptions) {
         latency: hist((s) => s.latency),
         resumeHello: hist((s) => s.resumeHello),
         resumeFirst: hist((s) => s.resumeFirst),
+        resumeConnect: hist((s) => s.resumeConnect),
       };
     },
     /** Per stream: data frames, resets, isolation violations. */

@@ -12,6 +12,12 @@ export const now = () => performance.timeOrigin + performance.now();
 export const latency = new Histogram();
 /** Time from a stream's unexpected end to its next hello. */
 export const resumeHello = new Histogram();
+/**
+ * Time from a stream's unexpected end to the TCP connect (the kernel's handshake, before the server's process
+ * accepts it) of the attempt that got its next hello: with {@link resumeHello}, whether a storm's time went
+ * before the server listened or after it, in its accept queue and its answer (raw streams only).
+ */
+export const resumeConnect = new Histogram();
 /** Time from a stream's unexpected end to the first data frame or reset after its next hello. */
 export const resumeFirst = new Histogram();
 

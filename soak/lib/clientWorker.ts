@@ -18,6 +18,7 @@ import {
   latency,
   now,
   resetReasons,
+  resumeConnect,
   resumeFirst,
   resumeHello,
   sample,
@@ -66,6 +67,8 @@ class Stream {
   private req: ClientRequest | null = null;
   private res: IncomingMessage | null = null;
   private retryMs: number | null = null;
+  /** When the current attempt's TCP connect completed (`null` until it did). */
+  private tcpAt: number | null = null;
   /** When the last unexpected end (or chaos cut) happened; cleared once resumed. */
   private goneAt: number | null = null;
   private awaitingFirst = false;
@@ -124,6 +127,12 @@ class Stream {
       agent: false,
     });
     this.req = req;
+    this.tcpAt = null;
+    req.once('socket', (socket) =>
+      socket.once('connect', () => {
+        if (attempt === this.attempt) this.tcpAt = now();
+      }),
+    );
     req.on('response', (res) => {
       if (attempt !== this.attempt) return void res.destroy();
       this.res = res;
@@ -218,6 +227,7 @@ class Stream {
         }
         if (this.goneAt !== null) {
           resumeHello.add(at - this.goneAt);
+          if (this.tcpAt !== null) resumeConnect.add(this.tcpAt - this.goneAt);
           this.awaitingFirst = true;
         }
         this.settleOpen(true);
@@ -443,6 +453,7 @@ function stats(): ClientStats {
     latency: latency.toJSON(),
     resumeHello: resumeHello.toJSON(),
     resumeFirst: resumeFirst.toJSON(),
+    resumeConnect: resumeConnect.toJSON(),
   };
 }
 

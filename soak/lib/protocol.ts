@@ -106,6 +106,8 @@ export interface ClientStats {
   /** Time from a stream's end to its next hello / first data frame or reset. */
   resumeHello: HistogramData;
   resumeFirst: HistogramData;
+  /** Time from a stream's end to the TCP connect of the attempt that got its next hello (raw streams). */
+  resumeConnect: HistogramData;
 }
 
 /** The record oracle's verdict over the streams of one client process (or of the pool, summed). */
