@@ -2,7 +2,7 @@ import type { LiveTimers, TimerHandle } from './clock.ts';
 import { MAX_CURSOR_BEYOND, type Cursor } from '../shared/cursor.ts';
 import type { ConnectionGroups } from './groups.ts';
 import type { LiveMetrics } from './metrics.ts';
-import { Outbox, type OutboxLimits } from './outbox.ts';
+import { Outbox, type OutboxLimits, type RoutedRun } from './outbox.ts';
 import { LANES, type Lane, type LiveControlMessage, type LivePushMessage, type ResetReason } from '../shared/messages.ts';
 import { LiveError } from '../shared/errors.ts';
 import { isPushFrame, pushKey } from './frames.ts';
@@ -180,6 +180,32 @@ export class LiveConnection {
       return;
     }
     this.queue(frame);
+  }
+
+  /**
+   * Queues the frames of one fan-out run (`Fanout.routeRun`: entries of one
+   * route, in seq order, stamped in one stint) exactly as {@link enqueue}
+   * would one by one. In the usual case (open, not paused, nothing held back
+   * or replayed past them, the outbox holding only its run and room for
+   * them) they join the pending run in one step; any other case takes them
+   * one by one. Frame by frame, queueing was about a third of the hub's CPU
+   * in a 200-event burst to 1,000 streams (in-process profile, 2026-12-07).
+   */
+  enqueueRun(routed: RoutedRun): void {
+    const frames = routed.frames;
+    if (frames.length === 0) return;
+    const first = frames[0]!;
+    if (
+      this.closedState ||
+      this.pausedState ||
+      this.held !== null ||
+      (first.epoch === this.replayedEpoch && first.seq <= this.replayedThrough) ||
+      !this.outbox.appendRun(routed)
+    ) {
+      for (const frame of frames) this.enqueue(frame);
+      return;
+    }
+    this.requestFlush();
   }
 
   /**

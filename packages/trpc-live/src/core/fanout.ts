@@ -3,6 +3,7 @@ import type { LiveTimers } from './clock.ts';
 import type { LiveConnection } from './connection.ts';
 import type { FrameFactory } from './frames.ts';
 import { groupsMatch } from './groups.ts';
+import { routedRun } from './outbox.ts';
 import type { Frame } from './sink.ts';
 import type { TopicIndex } from './topicIndex.ts';
 
@@ -38,6 +39,11 @@ const FLUSH_HOLD_MS = 50;
  */
 const SLICE_MS = 4;
 /**
+ * Most queued entries routed together as one run (see {@link Fanout.routeRun});
+ * the turn's budget usually stops a run first.
+ */
+const MAX_RUN = 1_024;
+/**
  * Most distinct keys whose last routed seq the fan-out remembers (see
  * {@link Fanout.stamp}); past it the memory starts over, and frames of keys
  * it forgot get a conservative stamp. About 100 bytes a key.
@@ -53,6 +59,15 @@ interface FanoutSlot {
   queued: boolean;
 }
 type Tracked = LiveConnection & { [slot]: FanoutSlot };
+
+/**
+ * True when `b` goes to exactly the connections `a` goes to: one scope, one
+ * topic, and the same audience (no group filter on either, or the very same
+ * filter object: a publisher's repeated filter; equal copies route apart).
+ */
+function sameRoute(a: PublishedEntry, b: PublishedEntry): boolean {
+  return a.scope === b.scope && a.topic === b.topic && a.groups === b.groups;
+}
 
 /**
  * Fan-out scheduling: hands delivered entries to matching connections and
@@ -145,10 +160,18 @@ export class Fanout {
     this.routeScheduled = false;
     this.routeBudget = ROUTE_BUDGET;
     const started = this.timers.now();
-    while (this.routeHead < this.routeQueue.length && this.routeBudget > 0) {
-      const entry = this.routeQueue[this.routeHead]!;
-      this.routeQueue[this.routeHead++] = undefined as unknown as PublishedEntry;
-      this.route(entry);
+    const queue = this.routeQueue;
+    while (this.routeHead < queue.length && this.routeBudget > 0) {
+      const entry = queue[this.routeHead]!;
+      // Entries queued behind it on the same route (a burst) go to its recipients together.
+      let end = this.routeHead + 1;
+      while (end < queue.length && end - this.routeHead < MAX_RUN && sameRoute(queue[end]!, entry)) end++;
+      if (end - this.routeHead === 1) {
+        queue[this.routeHead++] = undefined as unknown as PublishedEntry;
+        this.route(entry);
+      } else {
+        this.routeRun(end, started);
+      }
       if (this.timers.now() - started >= SLICE_MS) break;
     }
     if (this.routeHead === this.routeQueue.length) {
@@ -162,6 +185,52 @@ export class Fanout {
     } else {
       this.scheduleRouteSlice();
     }
+  }
+
+  /**
+   * Routes queued entries from `routeHead` (up to `end`, as many as this
+   * turn's budget allows, at least one) that share one route (scope, topic,
+   * groups: the same recipients, found once): each recipient takes their
+   * frames in one call (`LiveConnection.enqueueRun`), in seq order, as if
+   * routed one by one. Frames are built and stamped in order, before any is
+   * queued, only when someone receives them. A 200-event burst to 1,000
+   * streams (in-process, no-op sinks, median of 30 bursts in each of 5
+   * processes per variant, alternated, beside other work): 34.1 ms of CPU
+   * (runs 28.5-46.4) routed entry by entry, 22.1 ms (21.3-27.1) in runs.
+   */
+  private routeRun(end: number, started: number): void {
+    const queue = this.routeQueue;
+    const first = queue[this.routeHead]!;
+    const index = this.scopes.get(first.scope);
+    const recipients: LiveConnection[] = [];
+    let visits = 1;
+    if (index) {
+      const route = ++this.routes;
+      index.match(first.topic, (connection) => {
+        visits++;
+        const bookkeeping = (connection as Tracked)[slot];
+        if (bookkeeping.visitedBy === route) return;
+        bookkeeping.visitedBy = route;
+        if (groupsMatch(first.groups, connection.groups)) recipients.push(connection);
+      });
+    }
+    const most = Math.max(1, Math.min(end - this.routeHead, Math.floor(this.routeBudget / visits)));
+    const frames: Frame[] = [];
+    let count = 0;
+    while (count < most) {
+      const entry = queue[this.routeHead]!;
+      queue[this.routeHead++] = undefined as unknown as PublishedEntry;
+      count++;
+      if (recipients.length === 0) continue;
+      const frame = this.frames.data(entry);
+      this.stamp(frame);
+      frames.push(frame);
+      // Encoding is the run's cost that grows with its entries: the slice's time bound holds here too.
+      if (this.timers.now() - started >= SLICE_MS) break;
+    }
+    const routed = routedRun(frames);
+    for (const connection of recipients) connection.enqueueRun(routed);
+    this.routeBudget -= visits * count;
   }
 
   /** Hands an entry's frame to every connection of its scope whose topics and groups match. */

@@ -194,6 +194,33 @@ export class Outbox {
     return lane;
   }
 
+  /**
+   * Appends a fan-out run to the pending run when {@link push} would append
+   * each of its frames the same way and none would pass the bounds; returns
+   * false and changes nothing otherwise (the caller then queues them one by
+   * one). The run's own checks were made once for every recipient
+   * ({@link routedRun}); here only the outbox's: O(1) before the copy.
+   */
+  appendRun(routed: RoutedRun): boolean {
+    const frames = routed.frames;
+    const run = this.run;
+    if (routed.stint === undefined || frames.length === 0) return false;
+    if (this.frameCount !== run.length || this.dirty.size !== 0 || this.reset !== null) return false;
+    if (this.frameCount + frames.length > this.limits.maxPendingFrames || this.byteCount + routed.bytes > this.limits.maxPendingBytes) return false;
+    if (run.length === 0) {
+      this.run = frames.slice();
+    } else {
+      // What `appendable` asks of each frame, against the run's first frame.
+      const first = run[0]!;
+      if (first.sameKeyBefore === undefined || first.routeStint !== routed.stint) return false;
+      if (routed.newestKeyBefore >= first.seq || frames[0]!.seq <= run[run.length - 1]!.seq) return false;
+      for (let i = 0; i < frames.length; i++) run.push(frames[i]!);
+    }
+    this.frameCount += frames.length;
+    this.byteCount += routed.bytes;
+    return true;
+  }
+
   /** Keeps `frame` as a dirty key (latest per key), within the dirty bounds. */
   pushDirty(frame: Frame): void {
     this.settle();
@@ -491,4 +518,40 @@ export class Outbox {
     }
     if (dropped.length) this.metrics.dropped?.(dropped.length);
   }
+}
+
+/**
+ * A fan-out run (`Fanout.routeRun`): frames of consecutive entries of one
+ * route, with what every recipient's {@link Outbox.appendRun} needs of them,
+ * worked out once.
+ */
+export interface RoutedRun {
+  readonly frames: readonly Frame[];
+  /** Their bytes. */
+  readonly bytes: number;
+  /**
+   * The stint they were stamped in, when `push` would append each to a run
+   * that starts with the first (all instant, stamped in one stint, seqs
+   * ascending, each one's newest same-key seq below the first's seq); else
+   * `undefined` (they go one by one).
+   */
+  readonly stint: number | undefined;
+  /** The highest `sameKeyBefore` of them. */
+  readonly newestKeyBefore: number;
+}
+
+/** Describes `frames` (in routing order) for {@link Outbox.appendRun}. */
+export function routedRun(frames: readonly Frame[]): RoutedRun {
+  let bytes = 0;
+  let newestKeyBefore = -Infinity;
+  let ok = frames.length > 0;
+  const first = frames[0];
+  for (let i = 0; ok && i < frames.length; i++) {
+    const frame = frames[i]!;
+    bytes += frame.bytes;
+    if (frame.lane !== 'instant' || frame.sameKeyBefore === undefined || frame.routeStint !== first!.routeStint) ok = false;
+    else if (i > 0 && (frame.sameKeyBefore >= first!.seq || frame.seq <= frames[i - 1]!.seq)) ok = false;
+    else if (frame.sameKeyBefore > newestKeyBefore) newestKeyBefore = frame.sameKeyBefore;
+  }
+  return { frames, bytes, stint: ok ? first!.routeStint : undefined, newestKeyBefore };
 }
