@@ -213,6 +213,30 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: faults', 
     expect(a.backend.state(), JSON.stringify(a.backend.state())).toMatchObject({ mode: 'shared', outages: 0, localPublishes: 0 });
   }, 60_000);
 
+  it('stays shared while a reconnect storm reads its replays from Redis (reads are not all sent at once)', async () => {
+    const redis = await redisForTest();
+    const a = instance(redis.url);
+    await joined(a);
+    // Distinct keys, so each read carries every entry after its cursor (the script compacts per key).
+    const receipts: Array<{ cursor: string }> = [];
+    for (let i = 0; i < 600; i++) receipts.push(await a.hub.invalidate('acme', { resource: 'orders', id: `k${i}` }));
+    // Storms of streams resuming from distinct cursors (no read shared) until one keeps Redis busy well past the
+    // 400 ms after which a silent Redis counts as unreachable, with a publish made behind the reads each time.
+    // Sent all at once, 200 reads of 100-600 entries kept Redis from answering anything for more than 400 ms (Redis runs the
+    // pipelined commands it has read before it writes their answers): the backend fell back and reset every client.
+    let took = 0;
+    for (let count = 200; took < 700 && count <= 1600; count *= 2) {
+      const started = performance.now();
+      const sinks = Array.from({ length: count }, (_, i) => a.listen({ lastEventId: receipts[i % 500]!.cursor }));
+      await new Promise((resolve) => setImmediate(resolve));
+      await a.hub.invalidate('acme', { resource: 'orders', id: `behind-${count}` });
+      await waitFor(() => sinks.every((sink) => sink.data.length > 0), 'every stream to get its replay', 30_000);
+      took = performance.now() - started;
+    }
+    expect(a.backend.state(), JSON.stringify(a.backend.state())).toMatchObject({ mode: 'shared', outages: 0, localPublishes: 0 });
+    expect(took).toBeGreaterThanOrEqual(700);
+  }, 90_000);
+
   it('closes within 100 ms while Redis is frozen, so a drain does not wait on Redis', async () => {
     const redis = await redisForTest();
     const a = instance(redis.url);

@@ -21,6 +21,18 @@ export interface ReplayReadsOptions {
 }
 
 /**
+ * Most replay reads sent to Redis and not answered yet; the others wait here, unsent. Redis runs the
+ * pipelined commands it has read before it writes their answers, and the publishes and PINGs share the
+ * connection: 200 reads of 100-600 entries, sent at once, kept Redis from answering anything for more than
+ * the 400 ms after which it counts as unreachable, and the backend fell back and reset every client
+ * (faults.test.ts, "reconnect storm reads"). Soak row 3c beside other work, 11 runs with the server's log
+ * kept: the 6 that fell back ("no answer from Redis for 400 ms") reset every client and lost 384-1,222
+ * (client, publish) pairs; the 5 that did not lost none.
+ * With 8, those 200 reads took 2.1 s and the backend stayed shared.
+ */
+const MAX_READS_IN_FLIGHT = 8;
+
+/**
  * Replay for a resuming client: from the local history while not shared,
  * from the tenant's Redis stream while shared, with identical reads made in
  * one event-loop turn sharing one Redis call.
@@ -28,6 +40,10 @@ export interface ReplayReadsOptions {
 export class ReplayReads {
   /** Reads not sent yet, by (scope, epoch, cursor seq): identical requests made before one is sent share it. */
   private readonly queued = new Map<string, Promise<ReplayResult>>();
+  /** Reads sent and not settled (see {@link MAX_READS_IN_FLIGHT}). */
+  private inFlight = 0;
+  /** Reads waiting for one in flight to settle, oldest first. */
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: ReplayReadsOptions) {}
 
@@ -54,14 +70,18 @@ export class ReplayReads {
    * the read is sent may share it: its snapshot must be taken after every sharer registered (and
    * started holding live entries), or an entry delivered between the snapshot and a late
    * sharer's registration reaches that client neither way (a lost signal, found by the soak's
-   * deploy storm). So a read waits for the end of this event-loop turn, gathering the turn's requests.
+   * deploy storm). So a read waits for the end of this event-loop turn, gathering the turn's requests,
+   * and then for a free slot (at most {@link MAX_READS_IN_FLIGHT} in flight): requests made while it waits
+   * share it too, as it is not sent yet.
    */
   private readShared(scope: string, epoch: string, afterSeq: number): Promise<ReplayResult> {
     const flightKey = `${scope}\u0000${epoch}\u0000${afterSeq}`;
     const queued = this.queued.get(flightKey);
     if (queued) return queued;
     const read = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.slot())
       .then(() => {
+        // Sent now, in the same microtask: no request can join it after its snapshot.
         this.queued.delete(flightKey);
         return this.readWithTimeout(scope, epoch, afterSeq);
       })
@@ -82,17 +102,45 @@ export class ReplayReads {
     return read;
   }
 
+  /** Resolves once this read may be sent (and counts it in flight). */
+  private slot(): Promise<void> {
+    if (this.inFlight < MAX_READS_IN_FLIGHT) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) =>
+      this.waiting.push(() => {
+        this.inFlight++;
+        resolve();
+      }),
+    );
+  }
+
+  /** A read sent to Redis settled (answered or failed, not merely timed out): the next waiting one may go. */
+  private release(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
+  }
+
   private readWithTimeout(scope: string, epoch: string, afterSeq: number): Promise<SinceReply | 'timeout'> {
     return new Promise<SinceReply | 'timeout'>((resolve, reject) => {
       // Slow is not down (the silence watch decides that): a late read only resets its clients.
       const timer = setTimeout(() => resolve('timeout'), this.options.commandTimeoutMs);
-      this.options.read(scope, epoch, afterSeq).then(
+      let sent: Promise<SinceReply>;
+      try {
+        sent = this.options.read(scope, epoch, afterSeq);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      sent.then(
         (reply) => {
           clearTimeout(timer);
+          this.release();
           resolve(reply);
         },
         (error: unknown) => {
           clearTimeout(timer);
+          this.release();
           reject(error);
         },
       );
