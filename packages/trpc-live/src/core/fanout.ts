@@ -83,6 +83,8 @@ export class Fanout {
   private routeBudget = ROUTE_BUDGET;
   private routeScheduled = false;
   private routes = 0;
+  /** Visits the last {@link recipientsOf} took (the turn's budget counts them). */
+  private visits = 0;
   /**
    * Connections waiting for an instant flush, in request order, each once;
    * `flushHead` is the next. An array and a flag, not a Set: a Set's adds,
@@ -200,20 +202,8 @@ export class Fanout {
    */
   private routeRun(end: number, started: number): void {
     const queue = this.routeQueue;
-    const first = queue[this.routeHead]!;
-    const index = this.scopes.get(first.scope);
-    const recipients: LiveConnection[] = [];
-    let visits = 1;
-    if (index) {
-      const route = ++this.routes;
-      index.match(first.topic, (connection) => {
-        visits++;
-        const bookkeeping = (connection as Tracked)[slot];
-        if (bookkeeping.visitedBy === route) return;
-        bookkeeping.visitedBy = route;
-        if (groupsMatch(first.groups, connection.groups)) recipients.push(connection);
-      });
-    }
+    const recipients = this.recipientsOf(queue[this.routeHead]!);
+    const visits = this.visits;
     const most = Math.max(1, Math.min(end - this.routeHead, Math.floor(this.routeBudget / visits)));
     const frames: Frame[] = [];
     let count = 0;
@@ -235,24 +225,33 @@ export class Fanout {
 
   /** Hands an entry's frame to every connection of its scope whose topics and groups match. */
   private route(entry: PublishedEntry): void {
+    const recipients = this.recipientsOf(entry);
+    this.routeBudget -= this.visits;
+    if (recipients.length === 0) return;
+    const frame = this.frames.data(entry);
+    this.stamp(frame);
+    for (const connection of recipients) connection.enqueue(frame);
+  }
+
+  /**
+   * The connections of `entry`'s scope whose topics and groups match, each
+   * once (one with several matching patterns is visited once per pattern),
+   * in the topic index's order; {@link visits} says how many visits it took.
+   */
+  private recipientsOf(entry: PublishedEntry): LiveConnection[] {
+    const recipients: LiveConnection[] = [];
+    this.visits = 1;
     const index = this.scopes.get(entry.scope);
-    if (!index) return;
-    let frame: Frame | undefined;
+    if (!index) return recipients;
     const route = ++this.routes;
-    let visits = 1;
     index.match(entry.topic, (connection) => {
-      visits++;
+      this.visits++;
       const bookkeeping = (connection as Tracked)[slot];
       if (bookkeeping.visitedBy === route) return;
       bookkeeping.visitedBy = route;
-      if (!groupsMatch(entry.groups, connection.groups)) return;
-      if (frame === undefined) {
-        frame = this.frames.data(entry);
-        this.stamp(frame);
-      }
-      connection.enqueue(frame);
+      if (groupsMatch(entry.groups, connection.groups)) recipients.push(connection);
     });
-    this.routeBudget -= visits;
+    return recipients;
   }
 
   /**
