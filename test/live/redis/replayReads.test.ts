@@ -10,7 +10,10 @@ function streamEntry(seq: number, key: string): [string, string[]] {
   return [`${seq}-0`, ['k', key, 'd', JSON.stringify(payload), 'o', 'o1', 'n', String(seq)]];
 }
 
-function reads(options: { shared?: boolean; reply?: () => Promise<SinceReply>; commandTimeoutMs?: number } = {}) {
+function reads(
+  options: { shared?: boolean; reply?: () => Promise<SinceReply>; commandTimeoutMs?: number; twins?: { lastSerial: number; confirmed: number } } = {},
+) {
+  const twins = options.twins ?? { lastSerial: 0, confirmed: 0 };
   const calls: string[] = [];
   const unreachable: string[] = [];
   const localReads: string[] = [];
@@ -18,11 +21,15 @@ function reads(options: { shared?: boolean; reply?: () => Promise<SinceReply>; c
     mode: { shared: options.shared ?? true },
     local: {
       epoch: 'o1-3',
+      get lastSerial() {
+        return twins.lastSerial;
+      },
       since: (scope, epoch, afterSeq): ReplayResult => {
         localReads.push(`${scope}@${epoch}:${afterSeq}`);
         return { ok: true, entries: [] };
       },
     },
+    twinsConfirmed: () => twins.confirmed,
     read: (scope, epoch, afterSeq) => {
       calls.push(`${scope}@${epoch}:${afterSeq}`);
       return options.reply ? options.reply() : Promise.resolve(['ok', [streamEntry(5, 'orders:1')]] as SinceReply);
@@ -81,6 +88,25 @@ describe('ReplayReads', () => {
     const b = reads({ reply: () => Promise.reject(new Error('Connection is closed.')) });
     await expect(b.replays.since('acme', 'e1', 4)).resolves.toEqual({ ok: false, reason: 'gap' });
     expect(b.unreachable).toEqual(['Connection is closed.']);
+  });
+
+  it('resets a read that may hold the shared copy of a signal delivered locally and not yet marked as a twin in Redis', async () => {
+    // Redis went silent with a publish and this read in flight: the backend delivered the publish locally (serial 5)
+    // and queued its twin mark behind the read, so the read may serve the same publish from the stream.
+    const twins = { lastSerial: 4, confirmed: 4 };
+    let answer: (reply: SinceReply) => void = () => undefined;
+    const { replays } = reads({ twins, reply: () => new Promise<SinceReply>((resolve) => (answer = resolve)) });
+    const read = replays.since('acme', 'e1', 4);
+    await nextTurn();
+    twins.lastSerial = 5;
+    answer(['ok', [streamEntry(5, 'orders:1')]]);
+    await expect(read).resolves.toEqual({ ok: false, reason: 'gap' });
+    // Once the mark is confirmed, a read sent after it runs after it in Redis (SINCE_SCRIPT checks the mark): served.
+    twins.confirmed = 5;
+    const later = replays.since('acme', 'e1', 4);
+    await nextTurn();
+    answer(['ok', [streamEntry(5, 'orders:1')]]);
+    await expect(later).resolves.toMatchObject({ ok: true });
   });
 
   it('serves the local history while not shared, and resets a cursor it cannot read then', async () => {

@@ -84,7 +84,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const canPing = () => link.commandReady;
   const ping = new HealthPing({ intervalMs, unreachableAfterMs, mode, deadlines, canPing, ping: () => link.ping(), now, onUnreachable: degrade });
   const read = (scope: string, epoch: string, afterSeq: number) => link.since(scope, epoch, afterSeq);
-  const replays = new ReplayReads({ mode, local, read, commandTimeoutMs, onUnreachable: degrade, recent });
+  const twinsConfirmed = () => twins.confirmed;
+  const replays = new ReplayReads({ mode, local, twinsConfirmed, read, commandTimeoutMs, onUnreachable: degrade, recent });
 
   /** Redis became unreachable (or stopped answering): deliver locally until it is back. */
   function degrade(why: string): void {

@@ -24,6 +24,11 @@ export class TwinMarks {
 
   constructor(private readonly options: TwinMarksOptions) {}
 
+  /** Highest serial Redis confirmed as possibly twinned: a command sent after this was read runs after the mark. */
+  get confirmed(): number {
+    return this.marked;
+  }
+
   /** Some local copy is not marked in Redis yet. */
   get pending(): boolean {
     return this.options.highestLocal() > this.marked;
