@@ -72,6 +72,11 @@ export interface BackendListener {
    * backend was unreachable): the hub sends each connection a reset.
    */
   gap?(reason: ResetReason): void;
+  /**
+   * A copy of a signal the hub already got is at `epoch:seq` (the backend dropped it): the hub's head in
+   * `epoch` moves there, so a reset or a fresh stream's start names a position after it.
+   */
+  advance?(epoch: string, seq: number): void;
 }
 
 /**

@@ -109,6 +109,8 @@ export interface HubStats {
 
 const MAX_SCOPE_LENGTH = 128;
 const MAX_PATTERNS = 32;
+/** Epochs whose head the hub keeps (see `Hub.heads`). */
+const MAX_HEADS = 8;
 
 function assertScope(scope: string): void {
   if (typeof scope !== 'string' || scope.length === 0 || scope.length > MAX_SCOPE_LENGTH) {
@@ -151,9 +153,13 @@ export class Hub {
   private readonly scopes = new Map<string, TopicIndex<LiveConnection>>();
   private readonly byId = new Map<string, LiveConnection>();
   /** Highest seq delivered: where a reset points. */
-  private lastSeq = 0;
-  /** Epoch of `lastSeq`: a seq means nothing in another epoch (Redis lost its data, local fallback). */
-  private lastEpoch = '';
+  /**
+   * Highest seq delivered (or passed over as a copy, see `BackendListener.advance`) in each recent epoch: where
+   * a reset points. Per epoch, not only the last one's: with Redis, the last entry before a rejoin is a local
+   * copy, and the shared epoch's head must not read 0 then (a reset at `<shared>:0` would put its clients'
+   * cursors behind what they got; soak row 3c counted such resets' clients as losses).
+   */
+  private readonly heads = new Map<string, number>();
   private drainingState = false;
   private readonly publishedCounts: Record<Lane, number> = { instant: 0, batched: 0, coalesced: 0 };
   private readonly taps = new Set<(entry: PublishedEntry) => void>();
@@ -204,6 +210,7 @@ export class Hub {
     this.backend.attach({
       deliver: (entry) => this.deliver(entry),
       gap: (reason) => this.resetAll(reason),
+      advance: (epoch, seq) => this.advance(epoch, seq),
     });
   }
 
@@ -529,21 +536,26 @@ export class Hub {
    * skip entries.
    */
   private headSeq(): number {
-    return this.lastEpoch === this.backend.epoch() ? this.lastSeq : 0;
+    return this.heads.get(this.backend.epoch()) ?? 0;
   }
 
   private deliver(entry: PublishedEntry): void {
-    if (entry.epoch !== this.lastEpoch) {
-      this.lastEpoch = entry.epoch;
-      this.lastSeq = entry.seq;
-    } else if (entry.seq > this.lastSeq) {
-      this.lastSeq = entry.seq;
-    }
+    this.advance(entry.epoch, entry.seq);
     this.publishedCounts[entry.lane]++;
     this.metrics.published?.(entry.lane);
     entry.deliveredAt = this.timers.now();
     for (const tap of this.taps) tap(entry);
     this.fanout.deliver(entry);
+  }
+
+  /** `epoch:seq` is delivered (or passed over as a copy): the head of `epoch` moves there. */
+  private advance(epoch: string, seq: number): void {
+    const head = this.heads.get(epoch);
+    if (head !== undefined && seq <= head) return;
+    // Most recent last; a few epochs are enough (the shared one and the local fallbacks around it).
+    this.heads.delete(epoch);
+    this.heads.set(epoch, seq);
+    if (this.heads.size > MAX_HEADS) this.heads.delete(this.heads.keys().next().value!);
   }
 
   private unregister(connection: LiveConnection): void {

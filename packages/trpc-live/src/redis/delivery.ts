@@ -47,6 +47,8 @@ export class Delivery {
       const check = this.seen.check(entry.origin, entry.serial);
       if (check !== 'new') {
         this.dropped++;
+        // The hub got this signal at another position: its head still moves past this one.
+        this.listener?.advance?.(entry.epoch, entry.seq);
         // Too old to tell a first copy from a repeat: dropped, and the reset covers it if it was new.
         if (check === 'unknown') this.gap('gap');
         return;
