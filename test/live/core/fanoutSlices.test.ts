@@ -1,32 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createHub, type Frame, type LiveSink, type LiveTimers } from 'trpc-live/core';
+import { createHub, type Frame, type LiveSink } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
-
-/**
- * A clock that only moves when the test (or a sink "paying" for its write)
- * moves it, and a queue of deferred callbacks run one event-loop turn at a time.
- */
-function steppedClock() {
-  const clock = { t: 0 };
-  const deferred: Array<() => void> = [];
-  const timers: LiveTimers = {
-    now: () => clock.t,
-    setTimeout: () => ({}),
-    clearTimeout: () => undefined,
-    defer: (fn) => void deferred.push(fn),
-  };
-  /** Runs the callbacks deferred so far (one turn); returns how many ran. */
-  const turn = (): number => {
-    const batch = deferred.splice(0);
-    for (const fn of batch) fn();
-    return batch.length;
-  };
-  /** Runs turns until nothing is deferred. */
-  const drain = (): void => {
-    while (turn());
-  };
-  return { clock, timers, turn, drain };
-}
+import { steppedClock } from './fixtures';
 
 /** A sink whose every write costs `ms` on the stepped clock. */
 class CostlySink implements LiveSink {

@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import { createHub, type Frame, type HubOptions, type LiveMetrics } from 'trpc-live/core';
+import { createHub, type Frame, type HubOptions, type LiveMetrics, type LiveTimers } from 'trpc-live/core';
 import { RecordingSink, isDataFrame } from '../../helpers/sink';
 
 /** Runs what the hub deferred to the end of the tick (instant flushes), without moving the clock. */
@@ -45,3 +45,29 @@ export const view = (frame: Frame) => {
   const what = m.kind === 'invalidate' ? `${m.resource}${m.id ? `:${m.id}` : ''}` : m.kind === 'progress' ? `${m.key}=${m.current}` : m.kind === 'event' ? String(m.topic) : String(m.kind);
   return `${m.kind}:${what}@${frame.seq}`;
 };
+
+/**
+ * A clock that only moves when the test (or a sink "paying" for its write)
+ * moves it, and a queue of deferred callbacks run one event-loop turn at a time.
+ */
+export function steppedClock() {
+  const clock = { t: 0 };
+  const deferred: Array<() => void> = [];
+  const timers: LiveTimers = {
+    now: () => clock.t,
+    setTimeout: () => ({}),
+    clearTimeout: () => undefined,
+    defer: (fn) => void deferred.push(fn),
+  };
+  /** Runs the callbacks deferred so far (one turn); returns how many ran. */
+  const turn = (): number => {
+    const batch = deferred.splice(0);
+    for (const fn of batch) fn();
+    return batch.length;
+  };
+  /** Runs turns until nothing is deferred. */
+  const drain = (): void => {
+    while (turn());
+  };
+  return { clock, timers, turn, drain };
+}

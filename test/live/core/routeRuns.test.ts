@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createHub, type LiveTimers } from 'trpc-live/core';
+import { createHub } from 'trpc-live/core';
 import { RecordingSink } from '../../helpers/sink';
-
-/** A clock that moves only when the test moves it, and deferred callbacks run one event-loop turn at a time. */
-function steppedClock() {
-  const deferred: Array<() => void> = [];
-  const timers: LiveTimers = {
-    now: () => 0,
-    setTimeout: () => ({}),
-    clearTimeout: () => undefined,
-    defer: (fn) => void deferred.push(fn),
-  };
-  const turn = (): number => {
-    const batch = deferred.splice(0);
-    for (const fn of batch) fn();
-    return batch.length;
-  };
-  return { timers, turn, drain: () => void (() => { while (turn()); })() };
-}
+import { steppedClock } from './fixtures';
 
 interface Publish {
   readonly resource: 'orders' | 'products';

@@ -6,6 +6,7 @@ import {
   type RedisBackendOptions,
   type RedisBackendState,
 } from 'trpc-live/redis';
+import type { Redis } from 'ioredis';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
 
@@ -95,4 +96,10 @@ export async function until(sink: RecordingSink, ids: string[], timeoutMs = 5000
   } catch (error) {
     throw new Error(`${(error as Error).message}; the sink received: ${received(sink).join(', ') || 'nothing'}`);
   }
+}
+
+/** Lua script calls `admin`'s Redis has run so far (each replay read is one), from its own command stats. */
+export async function luaCalls(admin: Pick<Redis, 'info'>): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }

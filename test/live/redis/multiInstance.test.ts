@@ -6,7 +6,7 @@ import { redisServerBinary, startRedis, type TestRedis } from '../../helpers/red
 import { describeWithService } from '../../helpers/services';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
-import { createInstance, received, until, type Instance } from './instances';
+import { createInstance, luaCalls, received, until, type Instance } from './instances';
 
 describeWithService('redis-server', redisServerBinary, 'redis backend: several hubs on one Redis', () => {
   let redis: TestRedis;
@@ -29,10 +29,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
   };
 
   /** Lua script calls Redis has run so far (each replay read is one). */
-  const evalCalls = async () => {
-    const stats = await admin.info('commandstats');
-    return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-  };
+  const evalCalls = () => luaCalls(admin);
 
   beforeAll(async () => {
     redis = await startRedis();

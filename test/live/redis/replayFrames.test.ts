@@ -6,7 +6,7 @@ import { redisServerBinary, startRedis, type TestRedis } from '../../helpers/red
 import { describeWithService } from '../../helpers/services';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
-import { createInstance, until, type Instance } from './instances';
+import { createInstance, luaCalls, until, type Instance } from './instances';
 
 /**
  * A reconnect storm after a deploy (soak row 3c): Node 20 accepts one connection per event-loop turn, so the
@@ -38,10 +38,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: frames of
     return created;
   };
   /** Lua script calls Redis has run so far (each replay read is one). */
-  const evalCalls = async () => {
-    const stats = await admin.info('commandstats');
-    return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-  };
+  const evalCalls = () => luaCalls(admin);
   const keys = (sink: RecordingSink) => sink.data.map((m) => (m.kind === 'invalidate' ? String(m.id) : m.kind)).sort();
   const tenKeys = Array.from({ length: 10 }, (_, i) => `k${i}`).sort();
 
