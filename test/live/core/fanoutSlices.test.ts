@@ -118,6 +118,58 @@ describe('hub: a fan-out is written in slices bounded by time as well as by coun
     expect(clock.t - start).toBeLessThan(100);
   });
 
+  it('routes a 200-event burst to 1,000 streams in a few turns: its first write is not held behind one turn per few entries', () => {
+    const { timers, turn, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const sinks = Array.from({ length: 1_000 }, () => new RecordingSink());
+    for (const sink of sinks) hub.connect({ scope: 'acme', sink });
+    for (let i = 0; i < 200; i++) void hub.invalidate('acme', { resource: 'orders', id: String(i) });
+    let turns = 0;
+    while (dataWrites(sinks[0]!).length === 0 && turns < 100) {
+      turn();
+      turns++;
+    }
+    // Priced per recipient visit and entry (8,192 visits / 1,001), the run took 25 turns before its first write.
+    expect(turns).toBeLessThanOrEqual(4);
+    drain();
+    for (const sink of sinks) {
+      expect(dataWrites(sink)).toHaveLength(1);
+      expect(dataWrites(sink)[0]!.map((f) => (f.message.kind === 'invalidate' ? f.message.id : f.message.kind))).toEqual(
+        Array.from({ length: 200 }, (_, i) => String(i)),
+      );
+    }
+  });
+
+  type Hub = ReturnType<typeof createHub>;
+  it.each([
+    ['paused', (_hub: Hub, connections: ReturnType<Hub['connect']>[]) => connections.forEach((c) => c.pause())],
+    ['holding a batched frame', (hub: Hub) => void hub.invalidate('acme', { resource: 'products', id: 'held' }, { lane: 'batched' })],
+  ])('routes few entries per turn to 3,000 streams that take a run frame by frame (%s)', (_, prepare) => {
+    const { timers, turn, drain } = steppedClock();
+    const hub = createHub({ timers });
+    const sinks = Array.from({ length: 3_000 }, () => new RecordingSink());
+    const connections = sinks.map((sink) => hub.connect({ scope: 'acme', sink }));
+    prepare(hub, connections);
+    turn();
+    const before = connections[0]!.dirtyKeys + connections[0]!.pendingFrames;
+    expect(before).toBe(connections[0]!.paused ? 0 : 1);
+    for (let i = 0; i < 12; i++) void hub.invalidate('acme', { resource: 'orders', id: String(i) });
+    // Each turn's budget is 8,192 visits; an entry queued frame by frame costs a visit per stream.
+    const routed = () => connections[0]!.dirtyKeys + connections[0]!.pendingFrames - before;
+    let last = routed();
+    expect(last).toBeLessThanOrEqual(3);
+    for (let t = 0; t < 5; t++) {
+      turn();
+      expect(routed() - last).toBeGreaterThan(0);
+      expect(routed() - last).toBeLessThanOrEqual(2);
+      last = routed();
+    }
+    for (const connection of connections) if (connection.paused) connection.resume();
+    drain();
+    const ids = sinks[0]!.data.flatMap((m) => (m.kind === 'invalidate' && m.resource === 'orders' ? [m.id] : []));
+    expect(ids).toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
+  });
+
   it('skips a connection that closed while it waited for its flush', async () => {
     const { timers, drain } = steppedClock();
     const hub = createHub({ timers });

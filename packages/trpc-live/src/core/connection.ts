@@ -190,22 +190,34 @@ export class LiveConnection {
    * them) they join the pending run in one step; any other case takes them
    * one by one. Frame by frame, queueing was about a third of the hub's CPU
    * in a 200-event burst to 1,000 streams (in-process profile, 2026-12-07).
+   * Returns false when they went one by one (the fan-out's turn budget
+   * counts each of them then).
    */
-  enqueueRun(routed: RoutedRun): void {
+  enqueueRun(routed: RoutedRun): boolean {
     const frames = routed.frames;
-    if (frames.length === 0) return;
+    if (frames.length === 0) return true;
+    if (this.closedState) return true;
     const first = frames[0]!;
     if (
-      this.closedState ||
       this.pausedState ||
       this.held !== null ||
       (first.epoch === this.replayedEpoch && first.seq <= this.replayedThrough) ||
       !this.outbox.appendRun(routed)
     ) {
       for (const frame of frames) this.enqueue(frame);
-      return;
+      return false;
     }
     this.requestFlush();
+    return true;
+  }
+
+  /**
+   * False when a fan-out run given to it now would go frame by frame
+   * (paused, holding back a takeover's frames, or frames pending besides a
+   * run): the fan-out prices its runs by it.
+   */
+  get takesRuns(): boolean {
+    return !this.pausedState && this.held === null && this.outbox.onlyRun;
   }
 
   /**

@@ -44,6 +44,21 @@ const SLICE_MS = 4;
  */
 const MAX_RUN = 1_024;
 /**
+ * What one entry of a run costs, in recipient visits of {@link ROUTE_BUDGET}:
+ * a run visits its recipients once for all its entries (one
+ * `LiveConnection.enqueueRun` each, counted in the run's visits), then each
+ * entry is encoded once (~13 µs, about 32 visits) and appended to every
+ * recipient's pending run (an array copy: about 64 frames cost a visit), or
+ * queued frame by frame (a visit per frame) by a recipient that cannot take
+ * the run (`LiveConnection.takesRuns`). Charging a run `visits × entries`,
+ * as if routed one by one, split a 200-event burst to 1,000 streams into 22
+ * turns and held its first write until they were done (~50 ms); priced like
+ * this it routes in 2 turns of ~3 ms each (production server, per-slice
+ * trace, 2026-12-07).
+ */
+const RUN_ENCODE_VISITS = 32;
+const RUN_FRAMES_PER_VISIT = 64;
+/**
  * Most distinct keys whose last routed seq the fan-out remembers (see
  * {@link Fanout.stamp}); past it the memory starts over, and frames of keys
  * it forgot get a conservative stamp. About 100 bytes a key.
@@ -85,6 +100,8 @@ export class Fanout {
   private routes = 0;
   /** Visits the last {@link recipientsOf} took (the turn's budget counts them). */
   private visits = 0;
+  /** How many of the last {@link recipientsOf}'s recipients take a run frame by frame (`LiveConnection.takesRuns`). */
+  private slowRecipients = 0;
   /**
    * Connections waiting for an instant flush, in request order, each once;
    * `flushHead` is the next. An array and a flag, not a Set: a Set's adds,
@@ -204,7 +221,9 @@ export class Fanout {
     const queue = this.routeQueue;
     const recipients = this.recipientsOf(queue[this.routeHead]!);
     const visits = this.visits;
-    const most = Math.max(1, Math.min(end - this.routeHead, Math.floor(this.routeBudget / visits)));
+    const slow = this.slowRecipients;
+    const perEntry = RUN_ENCODE_VISITS + Math.ceil((recipients.length - slow) / RUN_FRAMES_PER_VISIT) + slow;
+    const most = Math.max(1, Math.min(end - this.routeHead, Math.floor((this.routeBudget - visits) / perEntry)));
     const frames: Frame[] = [];
     let count = 0;
     while (count < most) {
@@ -219,8 +238,11 @@ export class Fanout {
       if (this.timers.now() - started >= SLICE_MS) break;
     }
     const routed = routedRun(frames);
-    for (const connection of recipients) connection.enqueueRun(routed);
-    this.routeBudget -= visits * count;
+    let oneByOne = 0;
+    for (const connection of recipients) if (!connection.enqueueRun(routed)) oneByOne++;
+    // Recipients that took the frames one by one though they looked able to take the run (an outbox past its
+    // bounds with them, or a replay that covered them) cost a visit per frame: the budget counts them after the fact.
+    this.routeBudget -= visits + perEntry * count + Math.max(0, oneByOne - slow) * count;
   }
 
   /** Hands an entry's frame to every connection of its scope whose topics and groups match. */
@@ -241,6 +263,7 @@ export class Fanout {
   private recipientsOf(entry: PublishedEntry): LiveConnection[] {
     const recipients: LiveConnection[] = [];
     this.visits = 1;
+    this.slowRecipients = 0;
     const index = this.scopes.get(entry.scope);
     if (!index) return recipients;
     const route = ++this.routes;
@@ -249,7 +272,9 @@ export class Fanout {
       const bookkeeping = (connection as Tracked)[slot];
       if (bookkeeping.visitedBy === route) return;
       bookkeeping.visitedBy = route;
-      if (groupsMatch(entry.groups, connection.groups)) recipients.push(connection);
+      if (!groupsMatch(entry.groups, connection.groups)) return;
+      recipients.push(connection);
+      if (!connection.takesRuns) this.slowRecipients++;
     });
     return recipients;
   }

@@ -128,6 +128,10 @@ export class Outbox {
   get resetCeil(): number {
     return this.ceil;
   }
+  /** True when nothing but the run is pending (maybe nothing): {@link appendRun} then takes a run within the bounds. */
+  get onlyRun(): boolean {
+    return this.frameCount === this.run.length && this.dirty.size === 0 && this.reset === null;
+  }
   /** True when nothing at all is waiting. */
   get empty(): boolean {
     return this.frameCount === 0 && this.dirty.size === 0 && this.reset === null;
@@ -205,7 +209,7 @@ export class Outbox {
     const frames = routed.frames;
     const run = this.run;
     if (routed.stint === undefined || frames.length === 0) return false;
-    if (this.frameCount !== run.length || this.dirty.size !== 0 || this.reset !== null) return false;
+    if (!this.onlyRun) return false;
     if (this.frameCount + frames.length > this.limits.maxPendingFrames || this.byteCount + routed.bytes > this.limits.maxPendingBytes) return false;
     if (run.length === 0) {
       this.run = frames.slice();
@@ -214,7 +218,7 @@ export class Outbox {
       const first = run[0]!;
       if (first.sameKeyBefore === undefined || first.routeStint !== routed.stint) return false;
       if (routed.newestKeyBefore >= first.seq || frames[0]!.seq <= run[run.length - 1]!.seq) return false;
-      for (let i = 0; i < frames.length; i++) run.push(frames[i]!);
+      this.run = run.concat(frames);
     }
     this.frameCount += frames.length;
     this.byteCount += routed.bytes;
