@@ -18,7 +18,7 @@ const ROUTE_BUDGET = 8_192;
  * connections): a turn of a burst, where each connection writes many frames,
  * costs about what a turn of a one-event fan-out costs. Writes of the same
  * frames share their bytes (node transport), so a frame costs far less than
- * a write; {@link FLUSH_SLICE_MS} bounds the turn in time.
+ * a write; {@link SLICE_MS} bounds the turn in time.
  */
 const FLUSH_FRAME_BUDGET = 16_384;
 /**
@@ -32,25 +32,12 @@ const FLUSH_FRAME_BUDGET = 16_384;
  */
 const FLUSH_HOLD_MS = 50;
 /**
- * Longest a deferred routing slice runs before it yields, in ms of the hub's
- * clock, whatever the budget above allows (encoding is slower on a loaded
- * machine). Keeps a turn of a large fan-out short enough for other requests
- * to be answered in between.
+ * Longest a deferred slice (routing, flushing) runs before it yields, in ms of
+ * the hub's clock, whatever the counts above allow: a socket write costs tens
+ * of µs (far more than routing), and more on a loaded machine. Keeps a turn of
+ * a large fan-out short enough for other requests to be answered in between.
  */
 const SLICE_MS = 4;
-/**
- * Longest a flush slice runs, in ms of the hub's clock (read every 16
- * writes): shorter than {@link SLICE_MS} because under a steady flow the
- * flushes are most of every turn, and Node 20 (libuv ≥ 1.45) accepts one
- * connection per event-loop turn, so the turn's length sets how fast a
- * reconnect storm is let in. Soak row 3c (2,000 streams resuming after a
- * deploy under 100 signals/s; 2026-12-07, alternated runs on one machine,
- * nothing else running): resume p99 13.7, 14.3, 18.5, 14.5 s at 4 ms;
- * 11.2, 8.6, 10.8 s at 2 ms; 9.1, 7.3, 8.6 s at 1 ms. The transport bench's
- * burst frames/s against batched bare in the same session: 1.01, 1.13 at
- * 4 ms; 0.99, 0.86, 0.99 at 2 ms; 0.82, 0.82, 0.79 at 1 ms.
- */
-const FLUSH_SLICE_MS = 2;
 /**
  * Most queued entries routed together as one run (see {@link Fanout.routeRun});
  * the turn's budget usually stops a run first.
@@ -324,7 +311,7 @@ export class Fanout {
   /**
    * Writes queued instant frames, a slice at a time so the event loop keeps
    * serving: at most `sliceSize` connections, about {@link FLUSH_FRAME_BUDGET}
-   * frames and {@link FLUSH_SLICE_MS} per turn. A connection that closed while
+   * frames and {@link SLICE_MS} per turn. A connection that closed while
    * queued writes nothing.
    */
   private flushInstant(): void {
@@ -349,7 +336,7 @@ export class Fanout {
       frames += connection.flush('instant');
       if (++connections >= this.sliceSize || frames >= FLUSH_FRAME_BUDGET) break;
       // The clock is read every 16 writes: cheap next to the writes themselves.
-      if ((connections & 15) === 0 && this.timers.now() - started >= FLUSH_SLICE_MS) break;
+      if ((connections & 15) === 0 && this.timers.now() - started >= SLICE_MS) break;
     }
     if (this.flushHead === queue.length) {
       queue.length = 0;

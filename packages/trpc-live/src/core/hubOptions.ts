@@ -37,7 +37,7 @@ export interface HubOptions {
   newId?: () => string;
   /**
    * Most connections written per slice of the event loop during a fan-out; a
-   * slice also ends after about 16,384 frames or 2 ms of the hub's clock,
+   * slice also ends after about 16,384 frames or 4 ms of the hub's clock,
    * whichever comes first. @default 512
    */
   flushSliceSize?: number;
