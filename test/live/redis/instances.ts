@@ -6,7 +6,9 @@ import {
   type RedisBackendOptions,
   type RedisBackendState,
 } from 'trpc-live/redis';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startRedis, type TestRedis } from '../../helpers/redis';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
 
@@ -102,4 +104,29 @@ export async function until(sink: RecordingSink, ids: string[], timeoutMs = 5000
 export async function luaCalls(admin: Pick<Redis, 'info'>): Promise<number> {
   const stats = await admin.info('commandstats');
   return [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/**
+ * A redis-server for the tests of one describe block, with an admin client on it (registers the block's hooks):
+ * what a test puts in `open` is closed after it; the client and the server after the last test.
+ */
+export function useRedisServer() {
+  const fixture = {
+    redis: undefined as unknown as TestRedis,
+    admin: undefined as unknown as Redis,
+    open: [] as Array<{ close(): Promise<void> }>,
+  };
+  beforeAll(async () => {
+    fixture.redis = await startRedis();
+    fixture.admin = new Redis(fixture.redis.url, { lazyConnect: true });
+    await fixture.admin.connect();
+  });
+  afterEach(async () => {
+    await Promise.all(fixture.open.splice(0).map((i) => i.close()));
+  });
+  afterAll(async () => {
+    fixture.admin.disconnect();
+    await fixture.redis.stop();
+  });
+  return fixture;
 }

@@ -1,22 +1,19 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createHub } from 'trpc-live/core';
 import { createRedisBackend } from 'trpc-live/redis';
-import { redisServerBinary, startRedis, type TestRedis } from '../../helpers/redis';
+import { redisServerBinary } from '../../helpers/redis';
 import { describeWithService } from '../../helpers/services';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
-import { createInstance, luaCalls, received, until, type Instance } from './instances';
+import { createInstance, luaCalls, received, until, useRedisServer } from './instances';
 
 describeWithService('redis-server', redisServerBinary, 'redis backend: several hubs on one Redis', () => {
-  let redis: TestRedis;
-  let admin: Redis;
+  const server = useRedisServer();
   let prefix: string;
   let n = 0;
-  const open: Instance[] = [];
   const instance = (options?: Parameters<typeof createInstance>[2]) => {
-    const created = createInstance(redis.url, prefix, options);
-    open.push(created);
+    const created = createInstance(server.redis.url, prefix, options);
+    server.open.push(created);
     return created;
   };
   /** Two instances sharing one history, both joined. */
@@ -29,20 +26,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
   };
 
   /** Lua script calls Redis has run so far (each replay read is one). */
-  const evalCalls = () => luaCalls(admin);
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url, { lazyConnect: true });
-    await admin.connect();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((i) => i.close()));
-  });
-  afterAll(async () => {
-    admin.disconnect();
-    await redis.stop();
-  });
+  const evalCalls = () => luaCalls(server.admin);
 
   it('serves a reconnect storm of one tenant (same cursor) with one Redis read, and every client gets the missed keys', async () => {
     const [a, b] = await pair();
@@ -139,7 +123,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     const [a, b] = await pair();
     const onA = a.listen();
     const onB = b.listen();
-    const worker = createHub({ backend: createRedisBackend({ url: redis.url, prefix, subscribe: false, logger: null }) });
+    const worker = createHub({ backend: createRedisBackend({ url: server.redis.url, prefix, subscribe: false, logger: null }) });
     try {
       expect(await (worker.backend as ReturnType<typeof createRedisBackend>).ready()).toBe(true);
       const seen: string[] = [];
@@ -164,7 +148,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     await until(onB, ['one']);
     const gapsBefore = [a.backend.state().gaps, b.backend.state().gaps];
     // A seq taken without a message: as if a signal was lost on the way.
-    await admin.incr(`${prefix}:seq`);
+    await server.admin.incr(`${prefix}:seq`);
     await a.hub.invalidate('acme', { resource: 'orders', id: 'two' });
     // The reset covers 'two' (the client refetches everything); later signals flow as before.
     await until(onA, ['reset:gap']);
@@ -180,7 +164,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
     const onB = b.listen();
     const before = await a.hub.invalidate('acme', { resource: 'orders', id: 'before' });
     await until(onB, ['before']);
-    for (const key of await admin.keys(`${prefix}:*`)) await admin.del(key);
+    for (const key of await server.admin.keys(`${prefix}:*`)) await server.admin.del(key);
     const after = await a.hub.invalidate('acme', { resource: 'orders', id: 'after' });
     expect(after.epoch).not.toBe(before.epoch);
     await until(onB, ['reset:epoch']);
@@ -195,7 +179,7 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: several h
   it('resets every connection when a message on the channel cannot be read', async () => {
     const [a] = await pair();
     const onA = a.listen();
-    await admin.publish(`${prefix}:signals`, 'not-a-signal');
+    await server.admin.publish(`${prefix}:signals`, 'not-a-signal');
     await until(onA, ['reset:gap']);
   });
 });

@@ -1,12 +1,11 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createHub, type Hub, type LiveMessage } from 'trpc-live/core';
 import { createRedisBackend } from 'trpc-live/redis';
-import { redisServerBinary, startRedis, type TestRedis } from '../../helpers/redis';
+import { redisServerBinary } from '../../helpers/redis';
 import { describeWithService } from '../../helpers/services';
 import { RecordingSink } from '../../helpers/sink';
 import { waitFor } from '../../helpers/wait';
-import { createInstance, luaCalls, until, type Instance } from './instances';
+import { createInstance, luaCalls, until, type Instance, useRedisServer } from './instances';
 
 /**
  * A reconnect storm after a deploy (soak row 3c): Node 20 accepts one connection per event-loop turn, so the
@@ -15,10 +14,8 @@ import { createInstance, luaCalls, until, type Instance } from './instances';
  * per entry object: every resuming client paid for serializing the whole missed range again.
  */
 describeWithService('redis-server', redisServerBinary, 'redis backend: frames of a replay storm', () => {
-  let redis: TestRedis;
-  let admin: Redis;
+  const server = useRedisServer();
   let n = 0;
-  const open: Array<{ close(): Promise<void> }> = [];
 
   /** A hub on its own backend whose serializer counts the data messages it encodes (the oracle: not the hub's own count). */
   const countingHub = (prefix: string) => {
@@ -27,33 +24,20 @@ describeWithService('redis-server', redisServerBinary, 'redis backend: frames of
       if (message.kind === 'invalidate') encoded.push(String(message.id));
       return JSON.stringify(message);
     };
-    const backend = createRedisBackend({ url: redis.url, prefix, logger: null, commandTimeoutMs: 5000 });
+    const backend = createRedisBackend({ url: server.redis.url, prefix, logger: null, commandTimeoutMs: 5000 });
     const hub: Hub = createHub({ backend, serialize, flushIntervalMs: 20 });
-    open.push({ close: () => hub.close() });
+    server.open.push({ close: () => hub.close() });
     return { hub, backend, encoded };
   };
   const instance = (prefix: string): Instance => {
-    const created = createInstance(redis.url, prefix);
-    open.push(created);
+    const created = createInstance(server.redis.url, prefix);
+    server.open.push(created);
     return created;
   };
   /** Lua script calls Redis has run so far (each replay read is one). */
-  const evalCalls = () => luaCalls(admin);
+  const evalCalls = () => luaCalls(server.admin);
   const keys = (sink: RecordingSink) => sink.data.map((m) => (m.kind === 'invalidate' ? String(m.id) : m.kind)).sort();
   const tenKeys = Array.from({ length: 10 }, (_, i) => `k${i}`).sort();
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url, { lazyConnect: true });
-    await admin.connect();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((i) => i.close()));
-  });
-  afterAll(async () => {
-    admin.disconnect();
-    await redis.stop();
-  });
 
   /** Connects `count` clients resuming from `cursor`, one at a time: each after the previous one got its replay. */
   async function resumeOneByOne(hub: Hub, cursor: string, count: number): Promise<RecordingSink[]> {
