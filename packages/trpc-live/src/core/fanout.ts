@@ -100,8 +100,6 @@ export class Fanout {
   private routes = 0;
   /** Visits the last {@link recipientsOf} took (the turn's budget counts them). */
   private visits = 0;
-  /** How many of the last {@link recipientsOf}'s recipients take a run frame by frame (`LiveConnection.takesRuns`). */
-  private slowRecipients = 0;
   /**
    * Connections waiting for an instant flush, in request order, each once;
    * `flushHead` is the next. An array and a flag, not a Set: a Set's adds,
@@ -221,7 +219,9 @@ export class Fanout {
     const queue = this.routeQueue;
     const recipients = this.recipientsOf(queue[this.routeHead]!);
     const visits = this.visits;
-    const slow = this.slowRecipients;
+    // Counted here, not in recipientsOf: a single entry's route (the hot path) has no use for it.
+    let slow = 0;
+    for (const connection of recipients) if (!connection.takesRuns) slow++;
     const perEntry = RUN_ENCODE_VISITS + Math.ceil((recipients.length - slow) / RUN_FRAMES_PER_VISIT) + slow;
     const most = Math.max(1, Math.min(end - this.routeHead, Math.floor((this.routeBudget - visits) / perEntry)));
     const frames: Frame[] = [];
@@ -263,7 +263,6 @@ export class Fanout {
   private recipientsOf(entry: PublishedEntry): LiveConnection[] {
     const recipients: LiveConnection[] = [];
     this.visits = 1;
-    this.slowRecipients = 0;
     const index = this.scopes.get(entry.scope);
     if (!index) return recipients;
     const route = ++this.routes;
@@ -272,9 +271,7 @@ export class Fanout {
       const bookkeeping = (connection as Tracked)[slot];
       if (bookkeeping.visitedBy === route) return;
       bookkeeping.visitedBy = route;
-      if (!groupsMatch(entry.groups, connection.groups)) return;
-      recipients.push(connection);
-      if (!connection.takesRuns) this.slowRecipients++;
+      if (groupsMatch(entry.groups, connection.groups)) recipients.push(connection);
     });
     return recipients;
   }
