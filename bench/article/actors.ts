@@ -19,7 +19,7 @@ import { readFence, type ChangedKey } from 'trpc-live/client';
 import { parseCursor } from 'trpc-live/shared';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
-import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
+import { createBrowserFetch, signIn, type BrowserFetch } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 import { ACTOR_HEADER } from '../lib/requestCounting.mjs';
 import { canonicalKey, TenantOracle } from './dataOracle';
@@ -92,18 +92,6 @@ let oracleMs = 0;
 let oracleCpuUs = 0;
 /** Read-only handle of the server's database (the data oracle's privileged path). */
 let db: Database.Database | null = null;
-
-async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ json: { email, password } }),
-  });
-  const cookie = sessionCookieOf(res.headers);
-  const text = await res.text();
-  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status} ${text}`);
-  return cookie;
-}
 
 async function start(message: { baseUrl: string; password: string; dataDir: string; tenants: TenantSpec[] }) {
   db = new Database(path.join(message.dataDir, 'app.db'), { readonly: true, fileMustExist: true });

@@ -36,7 +36,7 @@ import { createSharedLiveStream, type SharedLiveStream } from 'trpc-live/react';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
 import { makeQueryClient } from '../../src/trpc/queryClient';
-import { createBrowserFetch, sessionCookieOf, type BrowserFetch, type BrowserTraffic } from '../lib/browserFetch';
+import { createBrowserFetch, signIn, type BrowserFetch, type BrowserTraffic } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 import { browserRegistry } from './missedInvalidation';
 import { PAGES } from './pages';
@@ -133,18 +133,6 @@ const switchLog: SwitchRecord[] = [];
 const switchTimers: ReturnType<typeof setTimeout>[] = [];
 let variant: Variant = 'live';
 let pauseAfterMs = 3_000;
-
-async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ json: { email, password } }),
-  });
-  const cookie = sessionCookieOf(res.headers);
-  const text = await res.text();
-  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status} ${text}`);
-  return cookie;
-}
 
 function openTab(browser: Browser, pageIndex: number, baseUrl: string, pollMs: number): Tab {
   const page = PAGES[pageIndex]!;

@@ -10,7 +10,7 @@ import superjson from 'superjson';
 import type { LiveMessage } from 'trpc-live/core';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { MAX_BATCH_SIZE } from '../../src/trpc/batchLimit';
-import { createBrowserFetch, sessionCookieOf, type BrowserFetch } from '../lib/browserFetch';
+import { createBrowserFetch, signIn, type BrowserFetch } from '../lib/browserFetch';
 import { serveParent } from '../lib/child';
 
 interface Client {
@@ -24,18 +24,6 @@ interface Client {
 }
 
 const clients: Client[] = [];
-
-async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ json: { email, password } }),
-  });
-  const cookie = sessionCookieOf(res.headers);
-  const text = await res.text();
-  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status} ${text}`);
-  return cookie;
-}
 
 function connect(baseUrl: string, cookie: string): Client {
   const net = createBrowserFetch({ cookie });

@@ -16,7 +16,7 @@ import { sampleOrderCsv } from '../../src/app/(app)/imports/sampleCsv';
 import type { AppRouter } from '../../src/server/routers/_app';
 import { BENCH_PASSWORD, seedBenchData } from '../article/seed';
 import { metricsAuthorization, startAppServer, tempDataDir } from '../lib/appServer';
-import { sessionCookieOf } from '../lib/browserFetch';
+import { signIn } from '../lib/browserFetch';
 import { Child } from '../lib/child';
 import { fmt, median, table, type BenchOptions, type BenchResult } from '../lib/report';
 
@@ -69,14 +69,7 @@ async function runOnce(setting: Setting, run: number, clientsCount: number, rows
       if (Date.now() > deadline) throw new Error('streams not connected within 60 s');
       await sleep(100);
     }
-    const res = await fetch(`${server.url}/api/trpc/auth.signIn`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ json: { email: tenant!.actor, password: BENCH_PASSWORD } }),
-    });
-    await res.arrayBuffer();
-    const cookie = sessionCookieOf(res.headers);
-    if (!cookie) throw new Error('actor sign-in failed');
+    const cookie = await signIn(server.url, tenant!.actor, BENCH_PASSWORD);
     const actor = createTRPCClient<AppRouter>({
       links: [httpBatchLink({ url: `${server.url}/api/trpc`, transformer: superjson, headers: { cookie, origin: server.url } })],
     });

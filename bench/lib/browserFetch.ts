@@ -180,3 +180,20 @@ export function sessionCookieOf(headers: IncomingHttpHeaders | Headers): string 
   const cookie = all.find((c) => c.startsWith('live_session='));
   return cookie ? cookie.split(';')[0]! : null;
 }
+
+/**
+ * Signs `email` in through the app's own `auth.signIn` procedure (superjson's `{ json }` envelope, as the app's
+ * client sends it) and returns its session cookie (`name=value`); throws with the status and body when the server
+ * refuses or sets no cookie.
+ */
+export async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/trpc/auth.signIn`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ json: { email, password } }),
+  });
+  const cookie = sessionCookieOf(res.headers);
+  const text = await res.text();
+  if (!res.ok || !cookie) throw new Error(`sign-in of ${email} failed: ${res.status} ${text}`);
+  return cookie;
+}
