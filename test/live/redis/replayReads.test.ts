@@ -4,10 +4,10 @@ import { RecentEntries } from '../../../packages/trpc-live/src/redis/recentEntri
 import { decodeReplay, ReplayReads } from '../../../packages/trpc-live/src/redis/replayReads.ts';
 import type { SinceReply } from '../../../packages/trpc-live/src/redis/redisLink.ts';
 
-/** A stream entry as SINCE_SCRIPT returns it (`[id, [field, value, …]]`), written out by hand. */
-function streamEntry(seq: number, key: string): [string, string[]] {
+/** A stream entry as SINCE_SCRIPT returns it (four strings: id, payload, origin, serial), written out by hand. */
+function streamEntry(seq: number, key: string): string[] {
   const payload = { scope: 'acme', topic: 'orders', lane: 'instant', key, signal: { kind: 'invalidate', resource: 'orders' }, o: 'o1', n: seq };
-  return [`${seq}-0`, ['k', key, 'd', JSON.stringify(payload), 'o', 'o1', 'n', String(seq)]];
+  return [`${seq}-0`, JSON.stringify(payload), 'o1', String(seq)];
 }
 
 function reads(
@@ -32,7 +32,7 @@ function reads(
     twinsConfirmed: () => twins.confirmed,
     read: (scope, epoch, afterSeq) => {
       calls.push(`${scope}@${epoch}:${afterSeq}`);
-      return options.reply ? options.reply() : Promise.resolve(['ok', [streamEntry(5, 'orders:1')]] as SinceReply);
+      return options.reply ? options.reply() : Promise.resolve(['ok', streamEntry(5, 'orders:1')] as SinceReply);
     },
     commandTimeoutMs: options.commandTimeoutMs ?? 1000,
     onUnreachable: (why) => unreachable.push(why),
@@ -99,13 +99,13 @@ describe('ReplayReads', () => {
     const read = replays.since('acme', 'e1', 4);
     await nextTurn();
     twins.lastSerial = 5;
-    answer(['ok', [streamEntry(5, 'orders:1')]]);
+    answer(['ok', streamEntry(5, 'orders:1')]);
     await expect(read).resolves.toEqual({ ok: false, reason: 'gap' });
     // Once the mark is confirmed, a read sent after it runs after it in Redis (SINCE_SCRIPT checks the mark): served.
     twins.confirmed = 5;
     const later = replays.since('acme', 'e1', 4);
     await nextTurn();
-    answer(['ok', [streamEntry(5, 'orders:1')]]);
+    answer(['ok', streamEntry(5, 'orders:1')]);
     await expect(later).resolves.toMatchObject({ ok: true });
   });
 
@@ -128,8 +128,9 @@ describe('ReplayReads', () => {
 
 describe('decodeReplay', () => {
   it('returns the latest entry per key, oldest first, and skips entries that are not ours', () => {
-    const foreign: [string, string[]] = ['8-0', ['k', 'x', 'd', 'not json']];
-    const newestFirst = [streamEntry(9, 'a'), foreign, streamEntry(7, 'b'), streamEntry(6, 'a')];
+    // Not written by PUBLISH_SCRIPT: no identity fields, a payload that is not ours.
+    const foreign = ['8-0', 'not json', '', ''];
+    const newestFirst = [...streamEntry(9, 'a'), ...foreign, ...streamEntry(7, 'b'), ...streamEntry(6, 'a')];
     expect(decodeReplay(newestFirst, 'e1').map((entry) => `${entry.key}@${entry.seq}`)).toEqual(['b@7', 'a@9']);
   });
 });
@@ -137,23 +138,23 @@ describe('decodeReplay', () => {
 describe('decodeReplay with RecentEntries', () => {
   it('hands over the object it holds at a position only when the identity matches, and remembers what it decodes', () => {
     const recent = new RecentEntries();
-    const [held] = decodeReplay([streamEntry(5, 'a')], 'e1', recent);
+    const [held] = decodeReplay(streamEntry(5, 'a'), 'e1', recent);
     expect(recent.size).toBe(1);
     // Same position and identity: the same object (its frame, once encoded, is shared).
-    expect(decodeReplay([streamEntry(6, 'b'), streamEntry(5, 'a')], 'e1', recent)[0]).toBe(held);
+    expect(decodeReplay([...streamEntry(6, 'b'), ...streamEntry(5, 'a')], 'e1', recent)[0]).toBe(held);
     // Another epoch, or another publish at that position (serial 7 written by hand): decoded anew.
-    expect(decodeReplay([streamEntry(5, 'a')], 'e2', recent)[0]).not.toBe(held);
-    const other: [string, string[]] = ['5-0', ['k', 'a', 'd', streamEntry(5, 'a')[1][3]!.replace('"n":5', '"n":7'), 'o', 'o1', 'n', '7']];
-    const decoded = decodeReplay([other], 'e1', recent)[0]!;
+    expect(decodeReplay(streamEntry(5, 'a'), 'e2', recent)[0]).not.toBe(held);
+    const other = ['5-0', streamEntry(5, 'a')[1]!.replace('"n":5', '"n":7'), 'o1', '7'];
+    const decoded = decodeReplay(other, 'e1', recent)[0]!;
     expect(decoded).not.toBe(held);
     expect(decoded.serial).toBe(7);
   });
 
   it('forgets the oldest position past its limit', () => {
     const recent = new RecentEntries(2);
-    const [first] = decodeReplay([streamEntry(1, 'a')], 'e1', recent);
-    decodeReplay([streamEntry(3, 'c'), streamEntry(2, 'b')], 'e1', recent);
+    const [first] = decodeReplay(streamEntry(1, 'a'), 'e1', recent);
+    decodeReplay([...streamEntry(3, 'c'), ...streamEntry(2, 'b')], 'e1', recent);
     expect(recent.size).toBe(2);
-    expect(decodeReplay([streamEntry(1, 'a')], 'e1', recent)[0]).not.toBe(first);
+    expect(decodeReplay(streamEntry(1, 'a'), 'e1', recent)[0]).not.toBe(first);
   });
 });

@@ -7,11 +7,11 @@ import { HELLO_SCRIPT, PUBLISH_SCRIPT, SINCE_SCRIPT } from './scripts.ts';
 
 interface LiveCommands {
   livePublish(...args: (string | number)[]): Promise<[string, number]>;
-  liveSince(...args: (string | number)[]): Promise<[string, Array<[string, string[]]>?]>;
+  liveSince(...args: (string | number)[]): Promise<[string, string[]?]>;
   liveHello(...args: (string | number)[]): Promise<[string, number]>;
 }
 
-/** What `SINCE_SCRIPT` answers: `ok` and the entries newest first, or the reset reason. */
+/** What `SINCE_SCRIPT` answers: `ok` and the entries newest first (four strings each: id, payload, origin, serial), or the reset reason. */
 export type SinceReply = Awaited<ReturnType<LiveCommands['liveSince']>>;
 
 /** Longest a command on the publishing connection waits before it fails (see `commandTimeoutMs`). */

@@ -34,6 +34,9 @@ export interface ReplayReadsOptions {
  */
 const MAX_READS_IN_FLIGHT = 8;
 
+/** Strings per entry in a SINCE_SCRIPT reply (id, payload, origin, serial). */
+const ENTRY_WIDTH = 4;
+
 /**
  * Replay for a resuming client: from the local history while not shared,
  * from the tenant's Redis stream while shared, with identical reads made in
@@ -157,28 +160,19 @@ export class ReplayReads {
 }
 
 /**
- * Entries of a SINCE_SCRIPT reply (newest first), oldest first, the latest per key. An entry `recent`
- * holds at the same position with the same identity is handed over as that object (not decoded again),
- * and each decoded one is remembered there.
+ * Entries of a SINCE_SCRIPT reply (newest first, four strings each: id, payload, origin, serial, `''` where
+ * the entry had none), oldest first, the latest per key. An entry `recent` holds at the same position with
+ * the same identity is handed over as that object (not decoded again), and each decoded one is remembered there.
  */
-export function decodeReplay(newestFirst: Array<[string, string[]]>, epoch: string, recent?: RecentEntries): PublishedEntry[] {
+export function decodeReplay(newestFirst: readonly string[], epoch: string, recent?: RecentEntries): PublishedEntry[] {
   // The script compacted already; re-inserting per key keeps that true
   // whatever the stream holds, and yields oldest first.
   const latest = new Map<string, PublishedEntry>();
-  for (let i = newestFirst.length - 1; i >= 0; i--) {
-    const [id, fields] = newestFirst[i]!;
-    let payload: string | undefined;
-    let origin: string | undefined;
-    let serial: string | undefined;
-    for (let j = 0; j + 1 < fields.length; j += 2) {
-      const field = fields[j];
-      if (field === 'd') payload = fields[j + 1];
-      else if (field === 'o') origin = fields[j + 1];
-      else if (field === 'n') serial = fields[j + 1];
-    }
-    const seq = seqOfId(id);
-    let entry = recent?.get(epoch, seq, origin, serial) ?? null;
-    if (!entry && payload !== undefined) {
+  for (let i = newestFirst.length - ENTRY_WIDTH; i >= 0; i -= ENTRY_WIDTH) {
+    const payload = newestFirst[i + 1]!;
+    const seq = seqOfId(newestFirst[i]!);
+    let entry = recent?.get(epoch, seq, newestFirst[i + 2] || undefined, newestFirst[i + 3] || undefined) ?? null;
+    if (!entry && payload !== '') {
       entry = decodePayload(payload, epoch, seq);
       if (entry) recent?.remember(entry);
     }
