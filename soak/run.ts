@@ -11,7 +11,6 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { machineFacts, table } from '../bench/lib/report';
-import { pinSoak } from './lib/pinning';
 import type { Check, ScenarioResult } from './lib/scenario';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -59,8 +58,6 @@ type Stored = ScenarioResult & {
   command?: string;
   /** The other scenarios of the same run: none when it ran alone; absent in results stored before it was recorded. */
   ranWith?: string[];
-  /** Which cores the servers and the rest ran on (soak/lib/pinning.ts); absent in results stored before the soak pinned. */
-  pinning?: string;
   error?: string;
 };
 
@@ -87,13 +84,11 @@ async function main() {
     process.exit(2);
   }
   mkdirSync(resultsDir, { recursive: true });
-  const pinning = pinSoak().note;
-  console.log(`[soak] ${pinning}`);
   let failed = 0;
   const selected = names.length ? names : Object.keys(scenarios);
   const command = `npm run soak${args.length ? ` -- ${args.join(' ')}` : ''}`;
   for (const name of selected) {
-    const ran = { command, ranWith: selected.filter((n) => n !== name), pinning };
+    const ran = { command, ranWith: selected.filter((n) => n !== name) };
     const entry = scenarios[name]!;
     console.log(`\n=== soak: ${name}${short ? ' (short)' : ''} ===`);
     const mod = await entry.load();
@@ -157,7 +152,7 @@ const mark = (checks: readonly Check[]) => {
 function provenance(s: Stored): string {
   if (s.command === undefined || s.ranWith === undefined) return '';
   const company = s.ranWith.length ? `inside a run of ${s.ranWith.length + 1} scenarios` : 'alone';
-  return `, by \`${s.command}\` (${company}; ${s.pinning ?? 'nothing pinned'})`;
+  return `, by \`${s.command}\` (${company})`;
 }
 
 function writeReport() {
@@ -178,11 +173,8 @@ function writeReport() {
     '',
     machine
       ? `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}. ` +
-        'Where the machine allows it (`taskset`, ≥ 2 CPUs), `npm run soak` runs its servers on the first CPU and everything ' +
-        'else (client processes, the runner, redis-server) on the others, as the benchmarks pin theirs, so that a server\'s ' +
-        'CPU and latency figures are its own rather than the scheduler\'s (`SOAK_PIN=0`: no pinning; each section below ' +
-        'says what was done). Other work on the same machine can still share it, so latency figures are noisy; counts, ' +
-        'oracles and memory bounds are not.'
+        'Server, client processes and the runner share these cores (and, when the figures were taken, other work on the same ' +
+        'machine), so latency figures are noisy; counts, oracles and memory bounds are not.'
       : '',
     '',
     table(

@@ -55,39 +55,28 @@ function hasTaskset(): boolean {
  */
 export const PIN_ENV = 'BENCH_PIN';
 
-/** Who a plan is for: the variable that turns it off, and how its note names what runs on the clients' cores. */
-export interface PinningScope {
-  /** Set to `0` to pin nothing. */
-  readonly env: string;
-  /** The note of a pinned plan, from the server's CPU and the clients' list. */
-  readonly describe: (server: number, clients: string) => string;
-}
-
-/** The benchmarks' scope: {@link PIN_ENV}; the orchestrating process stays unpinned. */
-export const BENCH_PINNING: PinningScope = {
-  env: PIN_ENV,
-  describe: (server, clients) =>
-    `server pinned to CPU ${server}, simulated browsers and actors to CPU ${clients} (\`taskset\`; the orchestrating process is not pinned, and mostly waits)`,
-};
-
 /**
  * Plans the pinning: the server on the first CPU this process may use, the
  * clients on the others, when `taskset` exists and at least 2 CPUs are
- * allowed, unless the scope's variable ({@link PIN_ENV} for benchmarks) is
- * `0`; otherwise nothing is pinned and the note says why.
+ * allowed, unless {@link PIN_ENV} is `0`; otherwise nothing is pinned and the
+ * note says why.
  */
 export function planCpuPinning(
   cpus: number[] | null = allowedCpus(),
   taskset: boolean = hasTaskset(),
   env: Readonly<Record<string, string | undefined>> = process.env,
-  scope: PinningScope = BENCH_PINNING,
 ): CpuPinning {
-  if (env[scope.env] === '0') return { pinned: false, note: `not pinned: ${scope.env}=0 (server and clients share every core)` };
+  if (env[PIN_ENV] === '0') return { pinned: false, note: `not pinned: ${PIN_ENV}=0 (server and clients share every core)` };
   if (!taskset) return { pinned: false, note: 'not pinned: `taskset` is not installed (server and clients share every core)' };
   if (!cpus || cpus.length < 2) return { pinned: false, note: `not pinned: ${cpus ? cpus.length : 'unknown'} CPU(s) allowed (server and clients share them)` };
   const [server, ...rest] = cpus;
   const clients = rest.length === 1 ? String(rest[0]) : rest.join(',');
-  return { pinned: true, server: String(server), clients, note: scope.describe(server!, clients) };
+  return {
+    pinned: true,
+    server: String(server),
+    clients,
+    note: `server pinned to CPU ${server}, simulated browsers and actors to CPU ${clients} (\`taskset\`; the orchestrating process is not pinned, and mostly waits)`,
+  };
 }
 
 /** The command prefix that starts a process on `cpus` (taskset execs the command: the pid stays the process's own). */

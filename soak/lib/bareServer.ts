@@ -1,9 +1,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { Child } from '../../bench/lib/child';
-import { pinProcess } from '../../bench/lib/cpuPinning';
 import { freePort } from '../../test/helpers/prodServer';
-import { soakServerCpus } from './pinning';
 import type { PlainSseServer } from './protocol';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -37,8 +35,6 @@ export async function startBareBatched(): Promise<BareServer> {
     }),
     'bare batched server',
   );
-  // On the servers' core, as the app's server (soak/lib/pinning.ts).
-  pinProcess(child.proc.pid!, soakServerCpus());
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

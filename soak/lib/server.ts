@@ -6,8 +6,6 @@ import path from 'node:path';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
 import { SERVER_NODE_FLAGS } from '../../scripts/serverFlags.mjs';
-import { pinnedCommand } from '../../bench/lib/cpuPinning';
-import { soakServerCpus } from './pinning';
 import { inPublishOrder, toPublished, type PublishedEntry, type RawPublish } from './oracle';
 import { freePort } from '../../test/helpers/prodServer';
 
@@ -153,11 +151,9 @@ export async function startSoakServer(
   const port = options.port ?? (await freePort());
   const ownDir = !options.dataDir;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'trpc-live-soak-'));
-  // On the servers' core when the runner pinned the soak (soak/lib/pinning.ts); taskset execs node, so the pid is node's.
-  const [command, args] = pinnedCommand(soakServerCpus(), process.execPath, soakServerNodeArgs(options.nodeArgs));
   const child = spawn(
-    command,
-    args,
+    process.execPath,
+    soakServerNodeArgs(options.nodeArgs),
     {
       cwd: root,
       env: {

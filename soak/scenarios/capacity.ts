@@ -411,7 +411,7 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
         `(${(growth / params.streams / 1024).toFixed(2)} KiB per stream); /api/health ${healthTail.label} ${ms(healthTail.ms)} (n=${int(healthTail.n)}); ` +
         `one invalidation to all: last stream p99 ${ms(appP99)} vs ${ms(bareP99)} for the batched bare \`node:http\` server with as many streams ` +
         `(${ratio.toFixed(2)}x, ${params.rounds} interleaved rounds each; server CPU per fan-out ${ms(cpu.app.server)} vs ${ms(cpu.bare.server)}, ` +
-        `client processes ${ms(cpu.app.clients)} vs ${ms(cpu.bare.clients)} on the same machine); reconnect storm of all ${int(params.streams)} at once under ` +
+        `client processes ${ms(cpu.app.clients)} vs ${ms(cpu.bare.clients)} on the same 2 cores); reconnect storm of all ${int(params.streams)} at once under ` +
         `${params.flowRate} signals/s: ${int(resumed)} resumed, p50 ${ms(stats.resumeFirst.quantile(0.5))}, ${resumeTail.label} ${ms(resumeTail.ms)} ` +
         `(n=${int(resumeTail.n)}, server CPU ${(stormCpuMs / Math.max(1, reset)).toFixed(2)} ms per reconnect, ${reconnectCpuMs.toFixed(2)} ms ` +
         `without the flow's ${stormFanouts} fan-outs meanwhile at the rounds' ${ms(cpu.app.server)} each, ` +
