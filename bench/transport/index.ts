@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Child } from '../lib/child';
 import { fmt, formatTail, median, tail, type BenchOptions, type BenchResult } from '../lib/report';
+import { mainThreadSched, schedDelta } from '../lib/schedstat';
 import { BARE, BATCHED, BATCHED_WIRE, FAST, report, type BurstFigures, type Plan, type RunFigures, type SizeFigures, type VariantName } from './report';
 // @ts-expect-error -- plain ESM script without types
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
@@ -208,13 +209,22 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
       if (s.connections !== size) throw new Error(`server reports ${s.connections} connections, expected ${size}`);
       const firsts: number[] = [];
       const lasts: number[] = [];
+      const roundsSched: NonNullable<SizeFigures['roundsSched']> = [];
       let delivered = size;
       // Unmeasured rounds at this size first, for every variant alike: a larger fan-out runs paths the
       // 200-stream warm-up did not (more connections per turn, slicing across turns, fuller socket buffers),
       // and its first rounds measure the JIT and the allocator growing, not the steady state.
       for (let i = 0; i < plan.warmupRounds; i++) await round(1, plan.roundTimeoutMs);
       for (let i = 0; i < plan.rounds; i++) {
+        // Where a round's time went besides the two processes' own work (bench/transport/roundWaits.ts).
+        const sched0 = [mainThreadSched(server.proc.pid), mainThreadSched(clients.proc.pid)] as const;
         const r = await round(1, plan.roundTimeoutMs);
+        roundsSched.push({
+          server: schedDelta(sched0[0], mainThreadSched(server.proc.pid)),
+          clients: schedDelta(sched0[1], mainThreadSched(clients.proc.pid)),
+          t0: r.t0,
+          lastAt: r.lastAt,
+        });
         firsts.push(r.done ? r.firstAt - r.t0 : NaN);
         lasts.push(r.done === size ? r.lastAt - r.t0 : NaN);
         delivered = Math.min(delivered, r.done);
@@ -229,6 +239,7 @@ async function runVariant(variant: Variant, run: number, plan: Plan, log: (line:
         lastClientMs: lasts.some((ms) => Number.isNaN(ms)) ? NaN : median(lasts),
         delivered,
         lastClientRoundsMs: lasts,
+        roundsSched,
       };
       figures.sizes.push(sizeFigures);
       log(

@@ -6,6 +6,7 @@
  */
 import { fmt, formatTail, median, table, tailOfRuns, tailWithin, type RunsTail } from '../lib/report';
 import { SERVER_V8_FLAGS } from '../../scripts/serverFlags.mjs';
+import type { SchedTimes } from '../lib/schedstat';
 
 /** Variants, in report order. */
 export type VariantName = 'bare' | 'bare, batched per tick' | 'bare, batched, tRPC wire format' | 'better-sse' | 'stock tRPC (Next route)' | 'fast transport';
@@ -49,6 +50,12 @@ export interface SizeFigures {
   delivered: number;
   /** Time until the last client had the event, each round (NaN: not every client got it). */
   lastClientRoundsMs: number[];
+  /**
+   * Each round's main threads (event loops) of the server and of the clients' process, from the scheduler
+   * (bench/lib/schedstat.ts): CPU time and time spent waiting for a CPU, from before the round's first message
+   * to its result (null off Linux). Read by bench/transport/roundWaits.ts; absent in results of older runs.
+   */
+  roundsSched?: Array<{ server: SchedTimes | null; clients: SchedTimes | null; t0: number; lastAt: number }>;
 }
 
 export interface BurstFigures {
