@@ -53,7 +53,8 @@ export interface SizeFigures {
   /**
    * Each round's main threads (event loops) of the server and of the clients' process, from the scheduler
    * (bench/lib/schedstat.ts): CPU time and time spent waiting for a CPU, from before the round's first message
-   * to its result (null off Linux). Read by bench/transport/roundWaits.ts; absent in results of older runs.
+   * to its result (null off Linux), and the round's window (absolute ms: the publish, the last client's event).
+   * Read by bench/transport/roundWaits.ts; absent in results of older runs.
    */
   roundsSched?: Array<{ server: SchedTimes | null; clients: SchedTimes | null; t0: number; lastAt: number }>;
 }
