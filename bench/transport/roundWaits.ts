@@ -13,17 +13,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { median } from '../lib/report';
-import type { RunFigures } from './report';
+import type { RunFigures, SizeFigures } from './report';
 
 type Pause = [start: number, durationMs: number, kind: string];
 
-interface Round {
-  lastMs: number;
-  t0: number;
-  lastAt: number;
-  server: { cpuMs: number; waitMs: number } | null;
-  clients: { cpuMs: number; waitMs: number } | null;
-}
+/** One round as the run recorded it (`roundsSched`), with its time until the last client had the event. */
+type Round = NonNullable<SizeFigures['roundsSched']>[number] & { lastMs: number };
 
 /** GC pauses of every process a `gcPauses.mjs` run logged, as server or client processes (by script name). */
 function readPauses(dir: string): { server: Pause[]; clients: Pause[] } {
@@ -86,7 +81,8 @@ function main() {
   const args = process.argv.slice(2);
   const gcAt = args.indexOf('--gc');
   const gcDir = gcAt >= 0 ? args[gcAt + 1] : undefined;
-  const file = args.find((a, i) => !a.startsWith('--') && i !== gcAt + 1) ?? path.join(import.meta.dirname, '../results/transport.json');
+  // The results file: the argument that is neither an option nor --gc's directory.
+  const file = args.find((a, i) => !a.startsWith('--') && (gcAt < 0 || i !== gcAt + 1)) ?? path.join(import.meta.dirname, '../results/transport.json');
   const runs = (JSON.parse(readFileSync(file, 'utf8')) as { data: { runs: RunFigures[] } }).data.runs;
   const text = roundWaits(runs, gcDir ? readPauses(gcDir) : undefined);
   console.log(text || `No rounds with scheduler figures in ${file} (recorded by runs since bench/lib/schedstat.ts).`);
