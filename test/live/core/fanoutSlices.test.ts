@@ -26,19 +26,58 @@ class CostlySink implements LiveSink {
 const dataWrites = (sink: CostlySink | RecordingSink) => sink.writes.filter((w) => w.some((f) => f.message.kind === 'invalidate'));
 
 describe('hub: a fan-out is written in slices bounded by time as well as by count', () => {
-  it('stops a flush slice once 4 ms of the hub clock passed and writes the rest in later turns, each connection once', async () => {
+  /** Streams written in the first slice of one invalidation's fan-out, `sinceConnect` ms after the last stream connected. */
+  const firstSliceOf = (writeMs: number, sinceConnect: number) => {
     const { clock, timers, turn, drain } = steppedClock();
     const hub = createHub({ timers });
-    const sinks = Array.from({ length: 100 }, () => new CostlySink(clock, 1));
+    const sinks = Array.from({ length: 100 }, () => new CostlySink(clock, writeMs));
     for (const sink of sinks) hub.connect({ scope: 'acme', sink });
+    clock.t += sinceConnect;
     void hub.invalidate('acme', { resource: 'orders', id: '1' });
-
     turn();
-    // Well under flushSliceSize (512): the clock (1 ms per write, read every 16 writes) ended the slice.
-    const firstSlice = sinks.filter((s) => dataWrites(s).length > 0).length;
-    expect(firstSlice).toBe(16);
+    const first = sinks.filter((s) => dataWrites(s).length > 0).length;
     drain();
     for (const sink of sinks) expect(dataWrites(sink)).toHaveLength(1);
+    return first;
+  };
+
+  it('stops a flush slice once 4 ms of the hub clock passed and writes the rest in later turns, each connection once', async () => {
+    // Well under flushSliceSize (512): the clock (0.1 ms per write, read every 16 writes: 1.6, 3.2, 4.8 ms) ended the slice.
+    expect(firstSliceOf(0.1, 1_000)).toBe(48);
+    // 1 ms per write: past 4 ms at the first read of the clock.
+    expect(firstSliceOf(1, 1_000)).toBe(16);
+  });
+
+  it('keeps slices to 1 ms while streams are connecting (Node accepts one connection per turn), and to 4 ms 100 ms after the last', async () => {
+    expect(firstSliceOf(0.1, 0)).toBe(16);
+    expect(firstSliceOf(0.1, 99)).toBe(16);
+    expect(firstSliceOf(0.1, 100)).toBe(48);
+  });
+
+  it('keeps deferred routing slices to 1 ms while streams are connecting', () => {
+    /** Entries routed in the first deferred slice of a 20-entry queue, each encode costing 0.3 ms, `sinceConnect` ms after the last connect. */
+    const routedInSlice = (sinceConnect: number) => {
+      const { clock, timers, turn } = steppedClock();
+      const serialize = (message: unknown) => {
+        clock.t += 0.3;
+        return JSON.stringify(message);
+      };
+      const hub = createHub({ timers, serialize });
+      // 1,000 streams: the publishing turn's budget (8,192 visits) routes nine entries; the rest wait for deferred slices.
+      const connections = Array.from({ length: 1_000 }, () => hub.connect({ scope: 'acme', sink: new RecordingSink() }));
+      for (const connection of connections) connection.pause();
+      clock.t += sinceConnect;
+      for (let i = 0; i < 20; i++) void hub.invalidate('acme', { resource: 'orders', id: String(i) });
+      const before = connections[0]!.dirtyKeys;
+      turn();
+      return connections[0]!.dirtyKeys - before;
+    };
+    // Routed entry by entry (paused streams take no runs), the clock read after each: 0.3 ms per entry.
+    // Connecting: the clock passes 1 ms at the fourth entry (1.2 ms). The publishing turn's nine encodes took 2.7 ms, so 90 ms is still inside the window.
+    expect(routedInSlice(0)).toBe(4);
+    expect(routedInSlice(90)).toBe(4);
+    // Otherwise the visit budget ends the slice first (4 ms would allow 14 entries).
+    expect(routedInSlice(1_000)).toBe(7);
   });
 
   it('writes a whole small fan-out in one turn when writes are cheap', async () => {

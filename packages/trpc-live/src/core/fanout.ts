@@ -39,6 +39,38 @@ const FLUSH_HOLD_MS = 50;
  */
 const SLICE_MS = 4;
 /**
+ * A deferred slice's limit instead of {@link SLICE_MS} while streams are
+ * connecting (one connected less than {@link CONNECTING_WINDOW_MS} ago):
+ * Node 20 (libuv 1.46) accepts one connection per event-loop turn, so during
+ * a reconnect storm under a steady flow each turn accepts one stream beside a
+ * slice of the flow's writes, and the slice's length sets how fast the storm
+ * is taken in. Soak row 3c (2,000 streams resume after a restart while 100
+ * signals/s go to the 500 streams of each tenant; the restarted server 100%
+ * busy, ~60% of it in these writes; profile 2026-12-07), alternated runs
+ * 2026-12-08: p99 time to resumed delivery 11.3 / 11.4 / 8.9 s with 4 ms
+ * slices, 7.8 / 6.4 / 6.6 s with this (target: the restart + 5 s, 7.7–8.7 s in
+ * those runs). The flow's writes to streams already back wait longer meanwhile
+ * and so carry more frames each. Row 7's storm (10,000 streams, 1 signal/s:
+ * few slices) did not move beyond its noise: p99 4.84 / 4.47 s before, 5.16 /
+ * 4.68 s after, 0.49-0.53 ms of server CPU per reconnect in all four.
+ *
+ * Not always 1 ms: a burst's frames/s is the transport goal closest to its
+ * bound (0.81x of batched bare against 0.8x), and shorter slices for every
+ * fan-out measured 0.79x in a run of their own (2 ms, 5924e54) and 0.82x /
+ * 0.95x against 0.73x / 0.90x for 4 ms in two alternated pairs (1 ms,
+ * 2026-12-07, transport bench of batched bare and ours only): within the noise
+ * both ways, so a fan-out with no stream connecting keeps {@link SLICE_MS}. With a millisecond clock
+ * (`Date.now`) a slice read every 16 writes lasts 0.2-1 ms.
+ */
+const CONNECTING_SLICE_MS = 1;
+/**
+ * How long after a stream connects slices stay at {@link CONNECTING_SLICE_MS},
+ * in ms of the hub's clock: in a storm, connects reach the hub every few ms
+ * (111-280 accepts per second in row 3c's restarted process); one connect now
+ * and then shortens the slices of a fan-out in that window only.
+ */
+const CONNECTING_WINDOW_MS = 100;
+/**
  * Most queued entries routed together as one run (see {@link Fanout.routeRun});
  * the turn's budget usually stops a run first.
  */
@@ -111,6 +143,8 @@ export class Fanout {
   /** When instant flushes started waiting for the routing of a burst (see {@link FLUSH_HOLD_MS}), or `null`. */
   private holdingSince: number | null = null;
   private readonly flushSlice = () => this.flushInstant();
+  /** When a stream last connected (see {@link CONNECTING_SLICE_MS}), in ms of the hub's clock. */
+  private lastConnectAt = -Infinity;
   /** Callbacks waiting until every entry delivered so far is routed (see {@link whenRouted}). */
   private routedWaiters: Array<() => void> = [];
   /** Last routed seq per key in `stampEpoch` (see {@link stamp}). */
@@ -135,6 +169,12 @@ export class Fanout {
   /** Gives a new connection its bookkeeping, before it can be routed to (one shape for every connection). */
   track(connection: LiveConnection): void {
     (connection as Tracked)[slot] = { visitedBy: 0, queued: false };
+    this.lastConnectAt = this.timers.now();
+  }
+
+  /** The time limit of a deferred slice that starts at `started`: shorter while streams are connecting. */
+  private sliceMs(started: number): number {
+    return started - this.lastConnectAt < CONNECTING_WINDOW_MS ? CONNECTING_SLICE_MS : SLICE_MS;
   }
 
   /** Routes `entry` now while this turn has budget and nothing is queued ahead (per-entry order); else queues it. */
@@ -177,6 +217,7 @@ export class Fanout {
     this.routeScheduled = false;
     this.routeBudget = ROUTE_BUDGET;
     const started = this.timers.now();
+    const limit = this.sliceMs(started);
     const queue = this.routeQueue;
     while (this.routeHead < queue.length && this.routeBudget > 0) {
       const entry = queue[this.routeHead]!;
@@ -187,9 +228,9 @@ export class Fanout {
         queue[this.routeHead++] = undefined as unknown as PublishedEntry;
         this.route(entry);
       } else {
-        this.routeRun(end, started);
+        this.routeRun(end, started, limit);
       }
-      if (this.timers.now() - started >= SLICE_MS) break;
+      if (this.timers.now() - started >= limit) break;
     }
     if (this.routeHead === this.routeQueue.length) {
       this.routeQueue.length = 0;
@@ -215,7 +256,7 @@ export class Fanout {
    * processes per variant, alternated, beside other work): 34.1 ms of CPU
    * (runs 28.5-46.4) routed entry by entry, 22.1 ms (21.3-27.1) in runs.
    */
-  private routeRun(end: number, started: number): void {
+  private routeRun(end: number, started: number, limit: number): void {
     const queue = this.routeQueue;
     const recipients = this.recipientsOf(queue[this.routeHead]!);
     const visits = this.visits;
@@ -235,7 +276,7 @@ export class Fanout {
       this.stamp(frame);
       frames.push(frame);
       // Encoding is the run's cost that grows with its entries: the slice's time bound holds here too.
-      if (this.timers.now() - started >= SLICE_MS) break;
+      if (this.timers.now() - started >= limit) break;
     }
     const routed = routedRun(frames);
     let oneByOne = 0;
@@ -308,7 +349,8 @@ export class Fanout {
   /**
    * Writes queued instant frames, a slice at a time so the event loop keeps
    * serving: at most `sliceSize` connections, about {@link FLUSH_FRAME_BUDGET}
-   * frames and {@link SLICE_MS} per turn. A connection that closed while
+   * frames and {@link SLICE_MS} per turn ({@link CONNECTING_SLICE_MS} while
+   * streams are connecting). A connection that closed while
    * queued writes nothing.
    */
   private flushInstant(): void {
@@ -323,6 +365,7 @@ export class Fanout {
       }
     }
     this.holdingSince = null;
+    const limit = this.sliceMs(started);
     const queue = this.flushQueue;
     let connections = 0;
     let frames = 0;
@@ -333,7 +376,7 @@ export class Fanout {
       frames += connection.flush('instant');
       if (++connections >= this.sliceSize || frames >= FLUSH_FRAME_BUDGET) break;
       // The clock is read every 16 writes: cheap next to the writes themselves.
-      if ((connections & 15) === 0 && this.timers.now() - started >= SLICE_MS) break;
+      if ((connections & 15) === 0 && this.timers.now() - started >= limit) break;
     }
     if (this.flushHead === queue.length) {
       queue.length = 0;
