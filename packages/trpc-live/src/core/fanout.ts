@@ -59,8 +59,9 @@ const SLICE_MS = 4;
  * fan-out measured 0.79x in a run of their own (2 ms, 5924e54) and 0.82x /
  * 0.95x against 0.73x / 0.90x for 4 ms in two alternated pairs (1 ms,
  * 2026-12-07, transport bench of batched bare and ours only): within the noise
- * both ways, so a fan-out with no stream connecting keeps {@link SLICE_MS}. With a millisecond clock
- * (`Date.now`) a slice read every 16 writes lasts 0.2-1 ms.
+ * both ways, so a fan-out with no stream connecting keeps {@link SLICE_MS}.
+ * With a millisecond clock (`Date.now`) a slice read every 16 writes lasts
+ * 0.2-1 ms.
  */
 const CONNECTING_SLICE_MS = 1;
 /**
@@ -172,9 +173,9 @@ export class Fanout {
     this.lastConnectAt = this.timers.now();
   }
 
-  /** The time limit of a deferred slice that starts at `started`: shorter while streams are connecting. */
-  private sliceMs(started: number): number {
-    return started - this.lastConnectAt < CONNECTING_WINDOW_MS ? CONNECTING_SLICE_MS : SLICE_MS;
+  /** When a deferred slice that starts at `started` yields: sooner while streams are connecting. */
+  private sliceDeadline(started: number): number {
+    return started + (started - this.lastConnectAt < CONNECTING_WINDOW_MS ? CONNECTING_SLICE_MS : SLICE_MS);
   }
 
   /** Routes `entry` now while this turn has budget and nothing is queued ahead (per-entry order); else queues it. */
@@ -216,8 +217,7 @@ export class Fanout {
   private routeSlice(): void {
     this.routeScheduled = false;
     this.routeBudget = ROUTE_BUDGET;
-    const started = this.timers.now();
-    const limit = this.sliceMs(started);
+    const deadline = this.sliceDeadline(this.timers.now());
     const queue = this.routeQueue;
     while (this.routeHead < queue.length && this.routeBudget > 0) {
       const entry = queue[this.routeHead]!;
@@ -228,9 +228,9 @@ export class Fanout {
         queue[this.routeHead++] = undefined as unknown as PublishedEntry;
         this.route(entry);
       } else {
-        this.routeRun(end, started, limit);
+        this.routeRun(end, deadline);
       }
-      if (this.timers.now() - started >= limit) break;
+      if (this.timers.now() >= deadline) break;
     }
     if (this.routeHead === this.routeQueue.length) {
       this.routeQueue.length = 0;
@@ -256,7 +256,7 @@ export class Fanout {
    * processes per variant, alternated, beside other work): 34.1 ms of CPU
    * (runs 28.5-46.4) routed entry by entry, 22.1 ms (21.3-27.1) in runs.
    */
-  private routeRun(end: number, started: number, limit: number): void {
+  private routeRun(end: number, deadline: number): void {
     const queue = this.routeQueue;
     const recipients = this.recipientsOf(queue[this.routeHead]!);
     const visits = this.visits;
@@ -276,7 +276,7 @@ export class Fanout {
       this.stamp(frame);
       frames.push(frame);
       // Encoding is the run's cost that grows with its entries: the slice's time bound holds here too.
-      if (this.timers.now() - started >= limit) break;
+      if (this.timers.now() >= deadline) break;
     }
     const routed = routedRun(frames);
     let oneByOne = 0;
@@ -365,7 +365,7 @@ export class Fanout {
       }
     }
     this.holdingSince = null;
-    const limit = this.sliceMs(started);
+    const deadline = this.sliceDeadline(started);
     const queue = this.flushQueue;
     let connections = 0;
     let frames = 0;
@@ -376,7 +376,7 @@ export class Fanout {
       frames += connection.flush('instant');
       if (++connections >= this.sliceSize || frames >= FLUSH_FRAME_BUDGET) break;
       // The clock is read every 16 writes: cheap next to the writes themselves.
-      if ((connections & 15) === 0 && this.timers.now() - started >= limit) break;
+      if ((connections & 15) === 0 && this.timers.now() >= deadline) break;
     }
     if (this.flushHead === queue.length) {
       queue.length = 0;
