@@ -29,6 +29,12 @@ export interface CapacityParams {
   readonly healthGapMs: number;
   /** While health is probed, one invalidation to every stream after each such pause. */
   readonly healthFanoutGapMs: number;
+  /**
+   * Then health with no fan-out for this long: longer than the server's ping interval ({@link PING_INTERVAL_MS}), so
+   * every idle stream falls due and is pinged in it (a stream written to in one heartbeat tick is pinged at the tick
+   * after next: within one interval of its last frame).
+   */
+  readonly idleHealthMs: number;
   /** Health samples the p99 needs (issue 19: a p99 from fewer is a maximum); probing goes on until there are this many. */
   readonly minHealthSamples: number;
   readonly maxHeapGrowthBytes: number;
@@ -45,6 +51,9 @@ export interface CapacityParams {
   /** Streams connecting at once per client process while opening. */
   readonly openConcurrency: number;
 }
+
+/** The server's `LIVE_PING_INTERVAL_MS`: the app's default, set explicitly so the idle health window covers a ping. */
+const PING_INTERVAL_MS = 15_000;
 
 /** Issue 19 item 8's targets; `full` and `ci` differ only in size and duration. */
 const TARGETS = {
@@ -67,6 +76,7 @@ export const full: CapacityParams = {
   roundGapMs: 100,
   healthGapMs: 10,
   healthFanoutGapMs: 500,
+  idleHealthMs: PING_INTERVAL_MS + 1_000,
   // Each signal reaches all 10,000 streams: at 4/s the flow alone took more than the server's core
   // (342 ms of server CPU per fan-out to 10,000, measured), leaving nothing for the storm.
   flowRate: 1,
@@ -88,6 +98,7 @@ export const ci: CapacityParams = {
   roundGapMs: 50,
   healthGapMs: 5,
   healthFanoutGapMs: 200,
+  idleHealthMs: PING_INTERVAL_MS + 1_000,
   flowRate: 4,
   beforeMs: 1000,
   afterMs: 1500,
@@ -141,7 +152,7 @@ const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / 
  */
 export async function run(params: CapacityParams = full, log: Log = quietLog): Promise<ScenarioResult> {
   const started = Date.now();
-  const server = await startSoakServer();
+  const server = await startSoakServer({ env: { LIVE_PING_INTERVAL_MS: String(PING_INTERVAL_MS) } });
   let bare: BareServer | null = null;
   let pool: ClientPool | null = null;
   try {
@@ -256,6 +267,13 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
     }
     const health = await probe.stop();
     const healthTail = tail(health.histogram);
+    // Health while every idle stream is pinged: each due ping is a socket write, and all of them fall due in the same
+    // heartbeat tick (10,000 in one event-loop turn held it ~110 ms before the heartbeat visited in slices, 1553361).
+    // One or two such ticks fall in the window, so their cost shows in the longest response, not in a p99.
+    const idleProbe = startHealthProbe(`${server.url}/api/health`, params.healthGapMs);
+    await sleep(params.idleHealthMs);
+    const idleHealth = await idleProbe.stop();
+    const idleTail = tail(idleHealth.histogram);
 
     const bareRounds = rounds.filter((r) => r.server === 'bare');
     const appRounds = rounds.filter((r) => r.server === 'app');
@@ -360,6 +378,15 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
         strict: false,
       },
       {
+        name: '/api/health while every idle stream is pinged',
+        pass: idleHealth.failures === 0 && idleTail.n > 0 && idleHealth.histogram.max <= params.maxHealthP99Ms,
+        value:
+          `longest ${ms(idleHealth.histogram.max)}, ${idleTail.label} ${ms(idleTail.ms)} (n=${int(idleTail.n)}, ${idleHealth.failures} failed` +
+          `${idleHealth.failures ? `: ${idleHealth.failureSamples[0]}` : ''}; ${ms(params.idleHealthMs)} without a fan-out)`,
+        target: `longest ≤ ${ms(params.maxHealthP99Ms)}, none failed`,
+        strict: false,
+      },
+      {
         name: 'every stream got every round (both servers)',
         pass: rounds.length === params.rounds * 2 && rounds.every((r) => r.of === params.streams && r.done === r.of),
         value: `${rounds.filter((r) => r.of === params.streams && r.done === r.of).length} of ${rounds.length} rounds complete`,
@@ -408,7 +435,8 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
       params: { ...params },
       summary:
         `${int(params.streams)} idle streams of one tenant on one instance (${params.processes} client processes): heap +${bytes(growth)} ` +
-        `(${(growth / params.streams / 1024).toFixed(2)} KiB per stream); /api/health ${healthTail.label} ${ms(healthTail.ms)} (n=${int(healthTail.n)}); ` +
+        `(${(growth / params.streams / 1024).toFixed(2)} KiB per stream); /api/health ${healthTail.label} ${ms(healthTail.ms)} (n=${int(healthTail.n)}), ` +
+        `longest ${ms(idleHealth.histogram.max)} while every idle stream was pinged (n=${int(idleTail.n)}); ` +
         `one invalidation to all: last stream p99 ${ms(appP99)} vs ${ms(bareP99)} for the batched bare \`node:http\` server with as many streams ` +
         `(${ratio.toFixed(2)}x, ${params.rounds} interleaved rounds each; server CPU per fan-out ${ms(cpu.app.server)} vs ${ms(cpu.bare.server)}, ` +
         `client processes ${ms(cpu.app.clients)} vs ${ms(cpu.bare.clients)} on the same 2 cores); reconnect storm of all ${int(params.streams)} at once under ` +
@@ -430,6 +458,15 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
           max: health.histogram.max,
           failures: health.failures,
           fanouts: healthFanouts,
+        },
+        idleHealth: {
+          label: idleTail.label,
+          ms: idleTail.ms,
+          n: idleTail.n,
+          p50: idleHealth.histogram.quantile(0.5),
+          max: idleHealth.histogram.max,
+          failures: idleHealth.failures,
+          windowMs: params.idleHealthMs,
         },
         rounds,
         lastStream: { appP99, bareP99, ratio, appMedian: median(appRounds.map((r) => r.lastMs)), bareMedian: median(bareRounds.map((r) => r.lastMs)) },
@@ -466,7 +503,9 @@ export async function run(params: CapacityParams = full, log: Log = quietLog): P
         `\`/api/health\`: one request at a time over one keep-alive socket, ${params.healthGapMs} ms apart, from the runner, after the ` +
           `rounds below (probing during them would charge only the app for its requests), with every stream still open and an ` +
           `invalidation to all of them every ${params.healthFanoutGapMs} ms after the previous one arrived everywhere, until there are ` +
-          `≥ ${params.minHealthSamples} samples (the verdict needs them; under 100 the maximum is printed).`,
+          `≥ ${params.minHealthSamples} samples (the verdict needs them; under 100 the maximum is printed). Then the same probe for ` +
+          `${ms(params.idleHealthMs)} with no fan-out, longer than the server's ping interval (${ms(PING_INTERVAL_MS)}), so every idle stream is pinged in ` +
+          'it (all of them in the same heartbeat tick): judged by its longest response, as one or two ticks fall in the window.',
         'One invalidation to all: the transport bench\'s batched bare `node:http` server (`bench/transport/servers/bareBatched.mjs`, ' +
           'each connection\'s frames of a turn in one write: the limit) holds as many streams, opened by the same client processes; ' +
           `after ${params.warmupRounds} unmeasured rounds each, ${params.rounds} rounds per server, interleaved (who goes first alternates). ` +

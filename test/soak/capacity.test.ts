@@ -12,6 +12,7 @@ describe('capacity: idle streams on one instance, fan-out against the batched ba
     heap: { growth: number; open: { connections: number } };
     gauge: number;
     health: { n: number; failures: number };
+    idleHealth: { n: number; failures: number; windowMs: number };
     rounds: Array<{ server: 'bare' | 'app'; lastMs: number; firstMs: number; done: number; of: number }>;
     storm: {
       reset: number;
@@ -41,6 +42,12 @@ describe('capacity: idle streams on one instance, fan-out against the batched ba
   it('takes at least the p99 sample count of /api/health while the streams are open, all answered', () => {
     expect(figures.health.n).toBeGreaterThanOrEqual(ci.minHealthSamples);
     expect(figures.health.failures).toBe(0);
+  });
+
+  it('probes /api/health for longer than a ping interval with no fan-out (every idle stream pinged), all answered', () => {
+    expect(figures.idleHealth.windowMs).toBeGreaterThan(15_000);
+    expect(figures.idleHealth.n).toBeGreaterThan(100);
+    expect(figures.idleHealth.failures).toBe(0);
   });
 
   it('times every round on both servers until every stream has the event, each stream counted once', () => {
