@@ -2,13 +2,12 @@ import { cpus } from 'node:os';
 import { fmt, formatTail, median, quantile, tailOfRuns } from '../lib/report';
 import { cdfChart } from '../lib/svgChart';
 import { PIN_ENV } from '../lib/cpuPinning';
-import { histogramQuantile, histogramSum } from '../lib/serverMetrics';
 import { breakEven, describeBreakEven } from './breakEven';
 import { goalLines, pushedGoals } from './goals';
 import { MISS_ENV } from './missedInvalidation';
 import { requestCountCheck } from './requestCount';
 import type { ArticlePlan, PhaseFigures, VariantRun } from './runVariant';
-import { byPhase, freshnessStats, ms, pct, phaseOf, show, stat, sumOf, switchStats } from './stats';
+import { byPhase, freshnessStats, ms, pct, phaseOf, serverPushTail, show, stat, sumOf, switchStats } from './stats';
 import { isLive, VARIANT_LABEL, VARIANTS, type Variant } from './variants';
 import { DEFAULT_PAUSE_AFTER_MS } from 'trpc-live/react';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/httpTimeouts';
@@ -349,14 +348,10 @@ function costParagraphs(plan: ArticlePlan, runs: readonly VariantRun[], users: n
 
 /** The server's own part of (d)'s time to fresh data in one phase, from its push latency histogram (see the method text). */
 function serverPart(figures: readonly PhaseFigures[]): string {
-  const histograms = figures.flatMap((f) => (f.serverPushToWrite ? [f.serverPushToWrite] : []));
-  const pooled = histogramSum(histograms);
-  if (!pooled.count) return 'the server’s own part: not measured';
-  const bound = (seconds: number) => (seconds === Infinity ? 'over the last bucket' : `≤ ${ms(seconds * 1000)}`);
-  // As every tail here: a p99 only from >= 300 samples in every run, else the largest (its bucket).
-  const q = histograms.every((h) => h.count >= 300) ? 0.99 : 1;
-  const perRun = histograms.map((h) => bound(histogramQuantile(h, q))).join(', ');
-  return `of which the server, from the publish to its socket write: p50 ${bound(histogramQuantile(pooled, 0.5))}, ${q === 1 ? 'max' : 'p99'} ${bound(histogramQuantile(pooled, q))} [${perRun}], n=${histograms.map((h) => h.count).join('/')} writes`;
+  const part = serverPushTail(figures);
+  if (!part) return 'the server’s own part: not measured';
+  const bound = (millis: number) => (millis === Infinity ? 'over the last bucket' : `≤ ${ms(millis)}`);
+  return `of which the server, from the publish to its socket write: p50 ${bound(part.p50Ms)}, ${part.isP99 ? 'p99' : 'max'} ${bound(part.tailMs)} [${part.perRunMs.map(bound).join(', ')}], n=${part.counts.join('/')} writes`;
 }
 
 function howMeasured(plan: ArticlePlan, runs: readonly VariantRun[], users: number): string {

@@ -1,4 +1,5 @@
 import { fmt, median, quantile, tailOfRuns } from '../lib/report';
+import { histogramQuantile, histogramSum } from '../lib/serverMetrics';
 import type { PhaseFigures, VariantRun } from './runVariant';
 import type { Variant } from './variants';
 import { DEFAULT_HOLD_MS } from 'trpc-live/client';
@@ -91,5 +92,27 @@ export function switchStats(figures: readonly PhaseFigures[]) {
     freshP50: stat(perRun.map((f) => quantile(fresh(f), 0.5))),
     freshTail: tailOfRuns(perRun.map(fresh)),
     freshMax: stat(perRun.map((f) => (fresh(f).length ? Math.max(...fresh(f)) : NaN))),
+  };
+}
+
+/**
+ * The server's own part of (d)'s time to fresh data in one phase, from its
+ * push-to-write histograms (one per run; see report.ts's method text): the
+ * upper bounds (ms) of the buckets holding the pooled p50 and tail, and each
+ * run's tail. As every tail here, the tail is a p99 only when every run has
+ * at least 300 writes, else the largest. Null when nothing was measured.
+ */
+export function serverPushTail(figures: readonly PhaseFigures[]): { p50Ms: number; tailMs: number; isP99: boolean; perRunMs: number[]; counts: number[] } | null {
+  const histograms = figures.flatMap((f) => (f.serverPushToWrite ? [f.serverPushToWrite] : []));
+  const pooled = histogramSum(histograms);
+  if (!pooled.count) return null;
+  const isP99 = histograms.every((h) => h.count >= 300);
+  const q = isP99 ? 0.99 : 1;
+  return {
+    p50Ms: histogramQuantile(pooled, 0.5) * 1000,
+    tailMs: histogramQuantile(pooled, q) * 1000,
+    isP99,
+    perRunMs: histograms.map((h) => histogramQuantile(h, q) * 1000),
+    counts: histograms.map((h) => h.count),
   };
 }
