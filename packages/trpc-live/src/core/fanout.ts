@@ -37,7 +37,7 @@ const FLUSH_HOLD_MS = 50;
  * of µs (far more than routing), and more on a loaded machine. Keeps a turn of
  * a large fan-out short enough for other requests to be answered in between.
  */
-const SLICE_MS = 4;
+export const SLICE_MS = 4;
 /**
  * A deferred slice's limit instead of {@link SLICE_MS} while streams are
  * connecting (one connected less than {@link CONNECTING_WINDOW_MS} ago):

@@ -4,7 +4,7 @@ import { LiveConnection, type ConnectionHost } from './connection.ts';
 import { formatCursor } from '../shared/cursor.ts';
 import { LiveError } from '../shared/errors.ts';
 import { Deadlines } from './deadlines.ts';
-import { Fanout } from './fanout.ts';
+import { Fanout, SLICE_MS } from './fanout.ts';
 import { createFrameFactory, type FrameFactory } from './frames.ts';
 import { assertGroupFilter, assertGroups, type ConnectionGroups, type GroupFilter } from './groups.ts';
 import { resolveHubOptions, type HubOptions } from './hubOptions.ts';
@@ -507,19 +507,37 @@ export class Hub {
   /**
    * Starts draining: refuses new streams, tells every connection to
    * reconnect after a random delay in [0, jitterMs), and closes it.
-   * Idempotent. Returns how many connections were told.
+   * Returns how many connections it tells: those open now. It tells them in
+   * slices of about 4 ms, one per event-loop turn (`timers.defer`), so the
+   * process keeps answering its requests in flight meanwhile: telling and
+   * closing a stream costs ~0.12 ms on the production server, and 10,000
+   * streams told in one turn held its event loop for 1.24 s (an
+   * `/api/health` request took 1.37 s; throwaway probe, 2026-12-08). A
+   * connection that goes away before its slice is skipped. A second call
+   * while draining tells no one (returns 0): the first one's slices cover
+   * every connection there was, and no new one is accepted.
    */
   drain(options: { jitterMs?: number; random?: () => number } = {}): number {
+    if (this.drainingState) return 0;
     this.drainingState = true;
     const jitter = options.jitterMs ?? 5000;
     const random = options.random ?? Math.random;
-    let told = 0;
-    for (const connection of [...this.byId.values()]) {
-      connection.sendControl({ kind: 'reconnect', afterMs: Math.floor(random() * jitter), reason: 'drain' });
-      connection.close('drain');
-      told++;
-    }
-    return told;
+    const connections = [...this.byId.values()];
+    let next = 0;
+    const slice = () => {
+      const deadline = this.timers.now() + SLICE_MS;
+      while (next < connections.length) {
+        const connection = connections[next++]!;
+        if (!connection.closed) {
+          connection.sendControl({ kind: 'reconnect', afterMs: Math.floor(random() * jitter), reason: 'drain' });
+          connection.close('drain');
+        }
+        if ((next & 15) === 0 && this.timers.now() >= deadline) break;
+      }
+      if (next < connections.length) this.timers.defer(slice);
+    };
+    slice();
+    return connections.length;
   }
 
   /** Closes every connection and the backend. */
