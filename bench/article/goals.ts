@@ -1,9 +1,8 @@
 import { fmt, formatTail, tailOfRuns, tailWithin } from '../lib/report';
 import { breakEven, describeBreakEven } from './breakEven';
-import type { ArticlePlan, VariantRun } from './runVariant';
+import type { ArticlePlan, PhaseFigures, VariantRun } from './runVariant';
 import { DEFAULT_HOLD_MS } from 'trpc-live/client';
 import { byPhase, freshnessStats, ms, pairedRatio, pct, phaseOf, serverPushTail, show, stat, switchStats, type Stat } from './stats';
-import type { PhaseFigures } from './runVariant';
 
 /** Issue 17 item 9: the goals of the pushed variant (d), against (a) polling every tab and (b) TanStack's polling. */
 export const PUSHED_GOALS = {

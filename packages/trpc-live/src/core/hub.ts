@@ -507,15 +507,15 @@ export class Hub {
   /**
    * Starts draining: refuses new streams, tells every connection to
    * reconnect after a random delay in [0, jitterMs), and closes it.
-   * Returns how many connections it tells: those open now. It tells them in
+   * Returns how many connections were open at the call: each is told unless
+   * it goes away before its turn comes. It tells them in
    * slices of about 4 ms, one per event-loop turn (`timers.defer`), so the
    * process keeps answering its requests in flight meanwhile: telling and
    * closing a stream costs ~0.12 ms on the production server, and 10,000
    * streams told in one turn held its event loop for 1.24 s (an
    * `/api/health` request took 1.37 s; throwaway probe, 2026-12-08). A
-   * connection that goes away before its slice is skipped. A second call
-   * while draining tells no one (returns 0): the first one's slices cover
-   * every connection there was, and no new one is accepted.
+   * second call while draining tells no one (returns 0): the first one's
+   * slices cover every connection there was, and no new one is accepted.
    */
   drain(options: { jitterMs?: number; random?: () => number } = {}): number {
     if (this.drainingState) return 0;
