@@ -41,9 +41,6 @@ function openTab(
   win: PageLike | null = null,
 ): Tab {
   const queryClient = new QueryClient();
-  // A query the tests' orders changes reach: each applied change is one invalidation pass over it (the app's registry
-  // pushes orders.list, but this tab watches nothing, so a change invalidates it at once). An empty cache gets no pass.
-  queryClient.setQueryData([['orders', 'list'], { type: 'query' }], []);
   const invalidator = createLiveInvalidator({ queryClient, registry: resources, schedule: (fn) => fn(), visibility: null });
   if (seed) invalidator.seedCursor(seed);
   const page = createPage(visibility);
@@ -68,6 +65,10 @@ function openTab(
     setPaused: (connectionId, paused) => void tab.paused.push([connectionId, paused]),
     pauseAfterMs,
   });
+  // A query the tests' orders changes reach: each applied change is one invalidation pass over it (the app's registry
+  // pushes orders.list, but this tab watches nothing, so a change invalidates it at once). An empty cache gets no pass.
+  // Fetched after the stream started listening: data held before is refetched at the hello (listeningGap.test.ts).
+  queryClient.setQueryData([['orders', 'list'], { type: 'query' }], []);
   tabs.push(tab);
   return tab;
 }

@@ -176,6 +176,13 @@ export class LiveInvalidator {
   /** Whether a stream (or another tab's relay) has set `lastCursor`, rather than a seed. */
   private streamed = false;
   private readonly seedListeners = new Set<(cursor: string) => void>();
+  /**
+   * Queries that held data when a stream started feeding this invalidator
+   * for the first time, with no cursor to resume from (see {@link listening}),
+   * and when that data was written: refetched once the stream is connected,
+   * unless newer data reached them first. Null when there is nothing to check.
+   */
+  private heldBeforeListening: Map<Query, number> | null = null;
   /** Watches of this tab's pushable queries (null: the registry pushes nothing). */
   private readonly watches: WatchSync | null = null;
   private readonly pushed: PushedResults | null = null;
@@ -238,6 +245,51 @@ export class LiveInvalidator {
     if (this.epoch === null) this.setEpoch(epoch);
     this.connectionId = connectionId;
     this.watches?.connected(connectionId);
+    this.refetchHeldBeforeListening();
+  }
+
+  /**
+   * A stream (this tab's, or another tab's relay) starts feeding this
+   * invalidator; `createSharedLiveStream` calls it. What changed while
+   * nothing fed it is not lost:
+   * - after an earlier stream (`<LiveProvider enabled>` false, then true
+   *   again), its last cursor becomes a pending seed, as a server render's
+   *   cursor is: the stream resumes from it (the server replays the gap), or
+   *   the tab holding the shared stream says what it relayed since (it
+   *   cannot tell: every query refetches);
+   * - with no cursor at all, the queries already holding data (fetched while
+   *   the provider was disabled, restored from storage, hydrated without
+   *   `LiveCursorSeed`) are refetched once the stream is connected, since
+   *   nothing says what changed after they were read. An empty cache (a page's
+   *   first load) refetches nothing.
+   */
+  listening(): void {
+    if (this.lastCursor !== null) {
+      // A server render's seed not caught up yet already does this.
+      if (!this.streamed) return;
+      const at = parseCursor(this.lastCursor);
+      // Changes went by unseen since the stream closed: this tab cannot answer for them until it has caught up.
+      this.covered = null;
+      this.streamed = false;
+      if (at) this.keepOldestSeed(at);
+      else this.catchUp(null);
+      return;
+    }
+    const held = new Map<Query, number>();
+    for (const query of this.options.queryClient.getQueryCache().getAll()) {
+      if (query.state.dataUpdatedAt > 0 && this.owns(query.queryKey)) held.set(query, query.state.dataUpdatedAt);
+    }
+    this.heldBeforeListening = held.size ? held : null;
+  }
+
+  /** The stream is connected (its hello, or the relay joined): refetches what {@link listening} found held, unless rewritten since. */
+  private refetchHeldBeforeListening(): void {
+    const held = this.heldBeforeListening;
+    if (!held) return;
+    this.heldBeforeListening = null;
+    const cache = this.options.queryClient.getQueryCache();
+    const stale = [...held].filter(([query, at]) => query.state.dataUpdatedAt === at && cache.get(query.queryHash) === query).map(([query]) => query);
+    if (stale.length) this.invalidateNow(stale);
   }
 
   /** The connection and epoch of the stream's last hello (this tab's, or the relayed one), or null before it. */
@@ -313,6 +365,7 @@ export class LiveInvalidator {
         this.setEpoch(message.epoch);
         this.streamStarted(message.epoch);
         this.watches?.connected(message.connectionId);
+        this.refetchHeldBeforeListening();
         break;
       case 'result':
       case 'delta':

@@ -98,7 +98,11 @@ const CLOSED: TabRole = {
  * released, the next tab takes over and resubscribes from the last cursor
  * it saw, so the server replays whatever was published in between: no gap.
  * A takeover before any cursor was seen cannot replay, so it resets (every
- * active query refetches) instead of risking a missed change.
+ * active query refetches) instead of risking a missed change. A stream
+ * created again for the same invalidator (after `close`) catches up from
+ * where the last one stopped, and queries that already held data when the
+ * first one was created refetch once it is connected
+ * (`LiveInvalidator.listening`).
  *
  * Without Web Locks or BroadcastChannel (old browsers, insecure origins)
  * every tab connects on its own (`standalone`).
@@ -109,6 +113,8 @@ const CLOSED: TabRole = {
  */
 export function createSharedLiveStream(options: SharedLiveStreamOptions): SharedLiveStream {
   const { invalidator } = options;
+  // Before any role opens or follows a stream: what changed while nothing listened is caught up.
+  invalidator.listening();
   const env = resolveTabEnvironment(options);
   const status = new TabStatus();
   const tab: TabContext = {
