@@ -79,7 +79,7 @@ function stop(browser: Browser): void {
 const fetched = (browser: Browser, n: number) => browser.fetches === n && (browser.queryClient.getQueryData(ORDERS) as number[] | undefined)?.[0] === n;
 
 const hello = (connectionId: string) => ({ kind: 'hello' as const, connectionId, epoch: 'e1' });
-const ordersChanged = (seq: number) => ({ kind: 'invalidate' as const, resource: 'orders', action: 'changed', seq });
+const ordersChanged = (seq: number) => ({ kind: 'invalidate' as const, resource: 'orders', action: 'changed' as const, seq });
 
 afterEach(() => {
   for (const browser of open.splice(0)) {
