@@ -71,19 +71,47 @@ export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024;
  * The key of a watch: the path and the input in a canonical JSON form
  * (object keys sorted, `undefined` members dropped, as JSON drops them), so
  * the browser and the server name the same query the same way whatever the
- * key order of the input.
+ * key order of the input. Past `maxLength` characters it stops and throws
+ * {@link WatchKeyTooLongError}. @default maxLength Infinity
  */
-export function watchKey(path: string, input: unknown): string {
-  return input === undefined ? path : `${path}:${canonicalJson(input)}`;
+export function watchKey(path: string, input: unknown, maxLength = Infinity): string {
+  if (input === undefined) return path;
+  const budget = { left: maxLength - path.length - 1 };
+  return `${path}:${canonicalJson(input, budget)}`;
 }
 
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON(): unknown }).toJSON());
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+/** Thrown by {@link watchKey} when the key would be longer than its `maxLength`, before the input is walked further. */
+export class WatchKeyTooLongError extends Error {
+  constructor() {
+    super('The watch key is longer than allowed');
+    this.name = 'WatchKeyTooLongError';
+  }
+}
+
+/**
+ * Every value walked writes at least one character, so a budget of
+ * characters also bounds the walk. Without it, an input sent with superjson's
+ * referential equalities (one object referenced twice at every level, 2 KB on
+ * the wire) was walked as the tree it stands for: 2^20 nodes, 1.3 s of the
+ * server's event loop before its length was checked (black-box probe).
+ */
+function canonicalJson(value: unknown, budget: { left: number }): string {
+  if (--budget.left < 0) throw new WatchKeyTooLongError();
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value) ?? 'null';
+    budget.left -= text.length - 1;
+    if (budget.left < 0) throw new WatchKeyTooLongError();
+    return text;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON(): unknown }).toJSON(), budget);
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item, budget))).join(',')}]`;
   const entries = Object.keys(value)
     .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
     .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    .map((key) => {
+      const name = JSON.stringify(key);
+      budget.left -= name.length;
+      return `${name}:${canonicalJson((value as Record<string, unknown>)[key], budget)}`;
+    });
   return `{${entries.join(',')}}`;
 }

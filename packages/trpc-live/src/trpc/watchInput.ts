@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_WATCHES, watchKey } from '../shared/watches.ts';
+import { DEFAULT_MAX_WATCHES, watchKey, WatchKeyTooLongError } from '../shared/watches.ts';
 
 /** Longest watch key (`watchKey(path, input)`) a watch call may name, in characters. */
 export const MAX_WATCH_KEY_LENGTH = 2048;
@@ -17,17 +17,18 @@ const watchSpec = z
   })
   .strict()
   .superRefine((spec, ctx) => {
+    const tooLong = `A watch (path and input) is at most ${MAX_WATCH_KEY_LENGTH} characters`;
     let key: string;
     try {
-      key = watchKey(spec.path, spec.input);
-    } catch {
-      // Cyclic, too deeply nested or not JSON at all: no key can name it.
-      ctx.addIssue({ code: 'custom', message: 'A watch input must be plain JSON data' });
+      // Stops at the bound: an input's walk costs at most that many values, whatever graph it is.
+      key = watchKey(spec.path, spec.input, MAX_WATCH_KEY_LENGTH);
+    } catch (error) {
+      // Else cyclic, too deeply nested or not JSON at all: no key can name it.
+      ctx.addIssue({ code: 'custom', message: error instanceof WatchKeyTooLongError ? tooLong : 'A watch input must be plain JSON data' });
       return;
     }
-    if (key.length > MAX_WATCH_KEY_LENGTH) {
-      ctx.addIssue({ code: 'custom', message: `A watch (path and input) is at most ${MAX_WATCH_KEY_LENGTH} characters` });
-    }
+    // The walk's budget counts values and names, not the punctuation between them.
+    if (key.length > MAX_WATCH_KEY_LENGTH) ctx.addIssue({ code: 'custom', message: tooLong });
   });
 
 /**
