@@ -26,6 +26,7 @@ import { getHub, hubReady } from './server/appHub';
 import { HEALTH_HEADERS, healthReport } from './server/health';
 import { createAppLiveTransport } from './server/appLiveTransport';
 import { startMetricsListener } from './server/metricsListener';
+import { hasMalformedPath } from './server/requestPath';
 import { createGracefulShutdown, nodeHandlerFromFetch } from 'trpc-live/node';
 import { handleTrpcRequestFrom, TRPC_ENDPOINT } from './server/trpcHandler';
 
@@ -71,6 +72,7 @@ async function main() {
     if (live?.handle(req, res)) return;
     if (isHealthCheck(req.method, req.url)) return serveHealth(res);
     if (trpc && req.url?.startsWith(trpcPrefix)) return trpc(req, res);
+    if (hasMalformedPath(req.url)) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('Malformed URL encoding in the path');
     handle(req, res).catch((error: unknown) => {
       console.error('[server] request failed:', error);
       if (!res.headersSent) res.writeHead(500);

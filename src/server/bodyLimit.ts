@@ -18,7 +18,14 @@ export const MAX_TRPC_BODY_BYTES = Math.max(DEFAULT_MAX_BODY_BYTES, ...Object.va
 
 /** The body limit of a request to `pathname` (`<endpoint>/<path>[,<path>…]`). */
 export function maxBodyBytesFor(pathname: string, endpoint: string): number {
-  const paths = decodeURIComponent(pathname.slice(endpoint.length + 1)).split(',');
+  let paths: string[];
+  try {
+    paths = decodeURIComponent(pathname.slice(endpoint.length + 1)).split(',');
+  } catch {
+    // Malformed %-encoding names no procedure: the default limit, and tRPC answers 400 for the path (was a 500
+    // before the body was read, found by a black-box probe: `POST /api/trpc/%E0%A4%A`).
+    return DEFAULT_MAX_BODY_BYTES;
+  }
   let limit = DEFAULT_MAX_BODY_BYTES;
   for (const path of paths) limit = Math.max(limit, BODY_LIMITS[path] ?? 0);
   return limit;
