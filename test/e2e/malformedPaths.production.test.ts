@@ -16,7 +16,8 @@ describe('malformed %-encoding in the path (production server)', () => {
 
   it('answers a page path 400, signed in or not', async () => {
     const cookie = await sessionCookieFor('alice@acme.test');
-    for (const headers of [{}, { cookie }]) {
+    const callers: Record<string, string>[] = [{}, { cookie }];
+    for (const headers of callers) {
       for (const path of ['/orders/%E0%A4%A', '/imports/%E0']) {
         const res = await fetch(`${server.url}${path}`, { headers, redirect: 'manual' });
         await res.arrayBuffer();
