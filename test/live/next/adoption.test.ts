@@ -109,6 +109,22 @@ describe('the README adoption path', () => {
     ]);
   });
 
+  it('opens the stream for a bare GET without input, as a client outside a browser sends it', async () => {
+    // `.input(liveStreamInput)` as the README writes it: no input is `{}` (was a 400, "expected object").
+    const controller = new AbortController();
+    const response = await fetch(`${url}/live.stream`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes('"hello"')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    expect(text).toContain('"hello"');
+  });
+
   it('keeps one hub per process whichever copy of the package asks for it', async () => {
     // A second copy of the module, as a separate Next.js route bundle would have.
     const copy = '../../../packages/trpc-live/src/core/processHub.ts?second-bundle';

@@ -41,6 +41,15 @@ describe.concurrent('trpc-live check as a process', () => {
     expect(result.stdout.trimEnd().endsWith('OK')).toBe(true);
   });
 
+  it('exits 1 when queries are pushed but no router is bound to the live binding (every watch would be refused)', async () => {
+    const unbound = await runCli(['check', `${fixtures}/cliPushedRouters.ts`, '--router', 'unboundRouter'], root);
+    expect(unbound.code).toBe(1);
+    expect(unbound.stdout).toMatch(/no router is bound to createLive.*live\.bindRouter\(appRouter\)/);
+    const bound = await runCli(['check', `${fixtures}/cliPushedRouters.ts`, '--router', 'boundRouter'], root);
+    expect(bound.stdout).not.toMatch(/no router is bound/);
+    expect(bound.code).toBe(0);
+  });
+
   it('prints usage and exits 2 on bad arguments', async () => {
     const result = await trpcLive('check');
     expect(result.code).toBe(2);

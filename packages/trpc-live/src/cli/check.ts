@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { analyzeCoverage, formatCoverage, proceduresOf } from '../trpc/analyzeCoverage.ts';
+import { analyzeCoverage, formatCoverage, proceduresOf, type CoverageReport } from '../trpc/analyzeCoverage.ts';
 import { invalidationMiddlewareOf } from '../trpc/middlewareChain.ts';
 import type { ResourceRegistry } from '../shared/registry.ts';
 
@@ -18,7 +18,8 @@ publishers, queries nothing invalidates, mutations that invalidate nothing and t
 results are pushed (per scope or per connection). Fails on a binding
 or key that names no query, an unknown resource, a bare invalidates function, a procedure with
 invalidates whose middleware chain lacks live.invalidationMiddleware, a publisher invalidating
-a resource no query reads, and a query pushed two ways.
+a resource no query reads, a query pushed two ways, and pushed queries with no router bound
+(live.bindRouter).
 
   <router module>         the module exporting the app router, e.g. src/server/routers/_app.ts.
                           TypeScript is loaded with tsx from your project (npm i -D tsx), which
@@ -119,6 +120,20 @@ async function findRegistry(option: string | undefined, router: AnyTRPCRouter, c
   );
 }
 
+/**
+ * Pushed queries need the router bound to the live binding (`live.bindRouter`): without it every watch is refused
+ * and the browser quietly refetches instead. Known once the router module has run, as it has here.
+ */
+async function withUnboundRouter(report: CoverageReport, router: AnyTRPCRouter): Promise<CoverageReport> {
+  if (!report.pushed.length) return report;
+  const marks = [...(await proceduresOf(router)).values()].map((procedure) => invalidationMiddlewareOf(procedure)).filter((mark) => mark?.routerBound);
+  if (!marks.length || marks.some((mark) => mark!.routerBound!())) return report;
+  const problem =
+    'queries are pushed (registry push) but no router is bound to createLive: live.watch refuses every watch and ' +
+    'the browser refetches instead; call live.bindRouter(appRouter) where the router is built, or pass createLive({ router })';
+  return { ...report, errors: [...report.errors, problem] };
+}
+
 /** What a run printed and its exit status. */
 export interface CliResult {
   readonly code: 0 | 1 | 2;
@@ -155,7 +170,7 @@ export async function runCli(args: readonly string[], cwd: string): Promise<CliR
     // In order, after the router: a publisher module may import the app's live binding.
     for (const module of values.import ?? []) await importModule(module, cwd);
     const registry = await findRegistry(values.registry, router, cwd);
-    const report = await analyzeCoverage(router, registry);
+    const report = await withUnboundRouter(await analyzeCoverage(router, registry), router);
     return { code: report.errors.length ? 1 : 0, stdout: `${formatCoverage(report)}\n`, stderr: '' };
   } catch (error) {
     if (error instanceof UsageError) return usage(error.message);

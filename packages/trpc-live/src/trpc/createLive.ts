@@ -273,12 +273,24 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
   };
 
   const publish = keyPublisher({ hub, known, publishLogFor, onPublishError, requireScope });
+  // Each watch call without a router is refused, and the browser quietly falls back to refetching: pushed results
+  // are off and nobody notices (found by following the README in a fresh app). Said once, on the server.
+  let unboundWarned = false;
+  const warnUnboundWatch = (): undefined => {
+    if (unboundWarned) return undefined;
+    unboundWarned = true;
+    logger.error(
+      '[trpc-live] live.watch was called but no router is bound: every watch is refused and pushed results are off ' +
+        '(the browser refetches instead). Call live.bindRouter(appRouter) where the router is built, or pass createLive({ router }).',
+    );
+    return undefined;
+  };
   const watches = createLiveWatches<TCtx>({
     hub,
     requireScope,
     groups: (ctx) => options.groups?.(ctx) ?? {},
     resources: options.resources,
-    router: () => binding.current(),
+    router: () => binding.current() ?? warnUnboundWatch(),
     limits: {
       maxWatches: positiveOption('maxWatches', options.maxWatches, DEFAULT_MAX_WATCHES),
       maxWatchBytes: positiveOption('maxWatchBytes', options.maxWatchBytes, DEFAULT_MAX_WATCH_BYTES),
@@ -350,7 +362,7 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
     },
   };
   // Lets live:check find this middleware in procedure chains (and the registry it was given).
-  markInvalidationMiddleware(live.invalidationMiddleware, { resources: options.resources });
+  markInvalidationMiddleware(live.invalidationMiddleware, { resources: options.resources, routerBound: () => binding.current() !== undefined });
   return live;
 }
 

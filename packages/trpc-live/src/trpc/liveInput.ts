@@ -10,7 +10,8 @@ export const MAX_STREAM_TOPICS = 32;
  * cannot read (malformed, unknown, another epoch) gets one `reset` on a
  * stream that stays open, as a reconnect after a restart does; longer than
  * any id the hub writes, or a malformed pattern, is a BAD_REQUEST naming the
- * problem.
+ * problem. No input (`undefined`) is `{}`: from the head, every topic the
+ * stream's scope allows.
  */
 export const liveStreamInput = z
   .object({
@@ -28,7 +29,10 @@ export const liveStreamInput = z
       .max(MAX_STREAM_TOPICS, `At most ${MAX_STREAM_TOPICS} topic patterns`)
       .optional(),
   })
-  .strict();
+  .strict()
+  // No input at all is `{}`: a client outside a browser may open the stream with a bare GET (no `input`
+  // parameter); before, that was a BAD_REQUEST "expected object, received undefined".
+  .default({});
 
 /** The parsed input of a live subscription: `{ lastEventId?, topics? }` (see {@link liveStreamInput}). */
 export type LiveStreamInput = z.infer<typeof liveStreamInput>;

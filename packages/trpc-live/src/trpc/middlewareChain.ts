@@ -18,6 +18,8 @@ const MARK = Symbol.for('trpc-live.invalidationMiddleware');
 export interface InvalidationMiddlewareMark {
   /** The registry given to `createLive`, if any: `trpc-live check` uses it when none is named. */
   readonly resources?: ResourceRegistry | undefined;
+  /** Whether a router is bound to that `createLive` (`router` option or `live.bindRouter`): pushed results need one. */
+  readonly routerBound?: () => boolean;
 }
 
 /** Marks `fn` as an invalidation middleware, so the checks below recognise it in a chain. */
