@@ -192,6 +192,30 @@ describe('invalidation middleware', () => {
     expect(capture.result).toBe('ok');
     expect(capture.entries).toEqual([]);
     expect(app.problems).toHaveLength(1);
+    expect(app.problems[0]!.problem).toEqual({ path: 'products.restock', noScope: true });
+  });
+
+  it('says once per procedure, as a warning, that an anonymous caller published nothing (default onPublishError)', async () => {
+    const logged: Array<{ level: string; message: string }> = [];
+    const t = initTRPC.context<{ tenant: string | null }>().meta<LiveMeta<typeof resources>>().create();
+    const live = createLive<{ tenant: string | null }, typeof resources>({
+      hub,
+      scope: (ctx) => ctx.tenant,
+      resources,
+      logger: { warn: (message) => logged.push({ level: 'warn', message }), error: (message) => logged.push({ level: 'error', message }) },
+    });
+    const procedure = t.procedure.use(live.invalidationMiddleware);
+    const router = t.router({
+      restock: procedure.meta({ invalidates: [{ resource: 'products' }] }).mutation(() => 'ok'),
+      receive: procedure.meta({ invalidates: [{ resource: 'products' }] }).mutation(() => 'ok'),
+    });
+    const anonymous = t.createCallerFactory(router)({ tenant: null });
+    for (let i = 0; i < 3; i++) expect(await anonymous.restock()).toBe('ok');
+    await anonymous.receive();
+    // Not an error with a stack on every call: the app did nothing wrong by letting an anonymous caller mutate.
+    expect(logged.map((l) => l.level)).toEqual(['warn', 'warn']);
+    expect(logged[0]!.message).toMatch(/^\[trpc-live\] restock: published nothing, since its caller has no scope/);
+    expect(logged[1]!.message).toMatch(/^\[trpc-live\] receive: /);
   });
 
   it('delivers only to connections of the caller tenant', async () => {

@@ -24,6 +24,12 @@ export interface PublishProblem {
   readonly path?: string;
   /** The key that failed to publish, when one did. */
   readonly key?: InvalidationKey;
+  /**
+   * True when nothing was published because the caller has no scope (`scope`
+   * returned none: an anonymous caller). Its change reaches no stream; if
+   * others must see it, publish with a declared publisher and an explicit scope.
+   */
+  readonly noScope?: boolean;
 }
 
 /** Options of {@link createLive}. */
@@ -96,7 +102,8 @@ export interface CreateLiveOptions<TCtx, TRegistry extends ResourceRegistry = Re
    * Called for problems after a mutation succeeded: a publish failed, a
    * declaration threw or returned an undeclared or unknown resource. The
    * mutation's result is never affected.
-   * @default reports through `logger.error`
+   * @default reports through `logger.error`; a caller with no scope
+   * (`problem.noScope`) through `logger.warn`, once per procedure
    */
   onPublishError?: (error: unknown, problem: PublishProblem) => void;
   /**
@@ -261,8 +268,24 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
   const scopeOf = options.scope ?? (() => SINGLE_SCOPE);
   const publishLogFor = options.publishLog ?? publishLogOf;
   const logger = options.logger ?? consoleLogger;
+  // A public mutation called anonymously publishes nothing, each time: one line per procedure says so, instead of an
+  // error with a stack on every call (found by following the README in a fresh app with a `scope`).
+  const warnedNoScope = new Set<string>();
   const onPublishError =
-    options.onPublishError ?? ((error: unknown) => logger.error('[trpc-live] invalidation after a successful mutation:', error));
+    options.onPublishError ??
+    ((error: unknown, problem: PublishProblem) => {
+      if (!problem.noScope) {
+        logger.error('[trpc-live] invalidation after a successful mutation:', error);
+        return;
+      }
+      const path = problem.path ?? '?';
+      if (warnedNoScope.has(path)) return;
+      warnedNoScope.add(path);
+      logger.warn(
+        `[trpc-live] ${path}: published nothing, since its caller has no scope (an anonymous caller: \`scope\` returned none); ` +
+          'its changes reach no stream. Said once per procedure. If others must see them, publish with live.publisher and a scope.',
+      );
+    });
   const known = options.resources ? new Set(Object.keys(options.resources)) : null;
   // The router: the option, or the one `bindRouter` hands over once the router module is built.
   const binding = new RouterBinding(options.router, options.invalidatesInput, logger);
@@ -322,10 +345,14 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
         router: binding.forInput(opts.path),
       });
       for (const problem of problems) onPublishError(problem, { path: opts.path });
+      if (keys.length && !scopeOf(opts.ctx)) {
+        // No scope (a public mutation declaring invalidations, called anonymously): nothing to publish to.
+        onPublishError(new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to receive live updates' }), { path: opts.path, noScope: true });
+        return result;
+      }
       try {
         await publish(opts.ctx, keys, opts.path);
       } catch (error) {
-        // No scope (a public mutation declaring invalidations): nothing to publish to.
         onPublishError(error, { path: opts.path });
       }
       return result;
