@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { authedProcedure, router } from '../trpc/init';
 import { getImport, listImports, type ImportRecord } from '../data/imports';
-import { getImportWorker } from '../imports/importWorker';
+import { getImportWorker, ImportQueueFullError } from '../imports/importWorker';
 import { domain } from '../trpc/domainErrors';
 
 /** Largest CSV accepted, in characters (10,000 rows of the sample are ~600 KB). */
@@ -25,6 +25,14 @@ export const MAX_IMPORT_BODY_BYTES = 3 * MAX_IMPORT_CHARS + 64 * 1024;
  * for 5 MB of mostly non-ASCII text on a loaded 2-core machine.
  */
 const NOT_CSV = /[\0-\x08\x0B\x0C\x0E-\x1F\p{Cs}]/u;
+
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional controls (U+061C,
+ * U+200E-F, U+202A-E, U+2066-9), and lone surrogates: no file name needs
+ * them, and a stored name is shown in the import list and notifications,
+ * where U+202E would show `invoice\u202Efdp.csv` as `invoicevsc.pdf`.
+ */
+const NOT_FILE_NAME = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\p{Cs}]/u;
 
 export const importsRouter = router({
   list: authedProcedure.query(({ ctx }) => listImports(ctx.db, ctx.session.tenantId)),
@@ -50,7 +58,12 @@ export const importsRouter = router({
     .input(
       z
         .object({
-          fileName: z.string().trim().min(1).max(200),
+          fileName: z
+            .string()
+            .trim()
+            .min(1)
+            .max(200)
+            .refine((name) => !NOT_FILE_NAME.test(name), 'The file name contains control or bidirectional-override characters; rename the file'),
           // The length bound is checked in the resolver, to answer 413 (PAYLOAD_TOO_LARGE), not 400.
           csv: z
             .string()
@@ -66,13 +79,18 @@ export const importsRouter = router({
           message: `The file has ${input.csv.length.toLocaleString('en')} characters; imports take at most ${MAX_IMPORT_CHARS.toLocaleString('en')} (about 5 MB)`,
         });
       }
-      return domain(() =>
-        getImportWorker().start({
-          tenantId: ctx.session.tenantId,
-          userId: ctx.session.userId,
-          fileName: input.fileName,
-          csv: input.csv,
-        }),
-      );
+      try {
+        return domain(() =>
+          getImportWorker().start({
+            tenantId: ctx.session.tenantId,
+            userId: ctx.session.userId,
+            fileName: input.fileName,
+            csv: input.csv,
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ImportQueueFullError) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message });
+        throw error;
+      }
     }),
 });
