@@ -197,7 +197,8 @@ describe('order CSV limits (the probe of the production server held the event lo
   // test. After: 0.1-0.6 ms for the refusals; 11-12 ms (least of 5, nothing else running) for the two
   // slowest files accepted, quoted fields full of escaped quotes or commas, read a character at a time
   // (maxQuoted, escapes). With this file's neighbours running in parallel (load average 5 on 2 cores)
-  // the least of 10 reached 23-26 ms, hence 40 here: the linear cost, far from the old seconds.
+  // the least of 10 reached 23-26 ms. The bound is 200 ms, for a CI machine busy with other test files: it still
+  // refuses the old costs (0.9-2.8 s) by a factor of 4 or more.
   it('checks a 5 MB file in a bounded time, whatever it holds', () => {
     const files = {
       quotesHeader: `"${'""'.repeat(2_400_000)}`,
@@ -212,10 +213,10 @@ describe('order CSV limits (the probe of the production server held the event lo
       expect(file.length).toBeGreaterThan(4_500_000);
       return [name, leastMs(() => readOrderCsv(file))];
     }));
-    expect(Object.entries(times).filter(([, ms]) => ms > 40)).toEqual([]);
+    expect(Object.entries(times).filter(([, ms]) => ms > 200)).toEqual([]);
   });
 
-  it('reads a chunk of long rows up to 64 KiB, not its 250 rows, and within 20 ms', () => {
+  it('reads a chunk of long rows up to 64 KiB, not its 250 rows (the slowest chunk well under the old 4 MB read)', () => {
     // 300 rows of 16,215 characters (~4.9 MB): in 250-row chunks the worker read 4 MB in one go.
     const csv = readOrderCsv(flat(`${H}${`a,ACM-LAMP,1${',""'.repeat(5_400)}\n`.repeat(300)}`));
     const rows = orderRows(csv);
@@ -230,6 +231,8 @@ describe('order CSV limits (the probe of the production server held the event lo
     }
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(300);
     expect(Math.max(...sizes)).toBe(5); // 4 rows make 64,860 characters, under 65,536: the 5th starts
-    expect(slowest).toBeLessThan(20);
+    // A 64 KiB chunk takes ~1 ms here; the slowest of 60 chunks is a maximum, so the bound leaves room for a
+    // busy CI machine while still refusing the old 4 MB chunk (~0.9 s).
+    expect(slowest).toBeLessThan(200);
   });
 });
