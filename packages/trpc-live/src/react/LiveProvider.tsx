@@ -34,7 +34,12 @@ export interface LiveProviderProps {
   onStreamError?: (error: { message: string }) => void;
   /** Where a stream that stopped for good is reported when no `onStreamError` is given. @default consoleLogger (the global console) */
   logger?: LiveLogger;
-  /** Keep the stream closed (e.g. signed out). @default true */
+  /**
+   * `false` keeps the stream closed (e.g. signed out). When it opens later,
+   * nothing that changed meanwhile is lost: it resumes from the last cursor
+   * (or asks the tab holding the shared stream), and queries fetched before
+   * any stream existed are refetched once it is connected. @default true
+   */
   enabled?: boolean;
   /**
    * Share one connection among the tabs of this browser under this name
