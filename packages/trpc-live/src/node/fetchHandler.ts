@@ -65,7 +65,11 @@ function dropUnreadBody(req: IncomingMessage): void {
  * after half their body answered every later request of that user 429
  * until a restart). The body given to the handler errors when the
  * connection closes before the body ended, so the handler answers (to no
- * one) and lets go.
+ * one) and lets go. Its cost, measured with a small JSON POST on loopback
+ * (client and server in one process, median of 8 alternated rounds of 4,000):
+ * ~37 µs of CPU per POST (207 against 170 µs without it), under 1% of what a
+ * mutation of the demo costs the server (5.9-8.7 ms, BENCHMARKS.md). GETs
+ * have no body and pay nothing.
  */
 function bodyEndingWithConnection(request: Request, req: IncomingMessage): Request {
   if (!request.body || req.complete) return request;
