@@ -41,13 +41,17 @@ describe.concurrent('trpc-live check as a process', () => {
     expect(result.stdout.trimEnd().endsWith('OK')).toBe(true);
   });
 
-  it('exits 1 when queries are pushed but no router is bound to the live binding (every watch would be refused)', async () => {
+  it('exits 1 when queries are pushed but no router is bound (every watch would be refused), and does not call the watch procedure silent', async () => {
     const unbound = await runCli(['check', `${fixtures}/cliPushedRouters.ts`, '--router', 'unboundRouter'], root);
     expect(unbound.code).toBe(1);
     expect(unbound.stdout).toMatch(/no router is bound to createLive.*live\.bindRouter\(appRouter\)/);
     const bound = await runCli(['check', `${fixtures}/cliPushedRouters.ts`, '--router', 'boundRouter'], root);
     expect(bound.stdout).not.toMatch(/no router is bound/);
     expect(bound.code).toBe(0);
+    // The watch procedure changes watches, not data: not listed beside a mutation that invalidates nothing.
+    const silent = bound.stdout.split('Mutations that invalidate nothing')[1]?.split('\n\n')[0] ?? '';
+    expect(silent).toContain('orders.signIn');
+    expect(silent).not.toContain('live.watch');
   });
 
   it('prints usage and exits 2 on bad arguments', async () => {

@@ -5,6 +5,7 @@ import { isLiveError } from '../shared/errors.ts';
 import { lacksInvalidationMiddleware, missingMiddlewareProblem } from './middlewareChain.ts';
 import { declaredResources, isDeclaredInvalidates } from './resolveInvalidations.ts';
 import { publishersOf, type PublisherRecord } from './publisherRecords.ts';
+import { WATCH_INPUT_MARK } from './watchInput.ts';
 
 /** How one mutation declares its invalidations. */
 export interface MutationCoverage {
@@ -92,6 +93,11 @@ function inputFields(procedure: AnyTRPCProcedure): Set<string> | null {
   }
   return fields.size ? fields : null;
 }
+
+const takesWatchInput = (procedure: AnyTRPCProcedure | undefined): boolean =>
+  ((procedure?._def as { inputs?: unknown[] } | undefined)?.inputs ?? []).some(
+    (input) => typeof input === 'object' && input !== null && (input as Record<symbol, unknown>)[WATCH_INPUT_MARK] === true,
+  );
 
 const formOf = (declaration: InvalidatesDeclaration | undefined): MutationCoverage['form'] => {
   if (!declaration) return 'none';
@@ -211,7 +217,8 @@ export async function analyzeCoverage(
     publishers,
     uncoveredQueries: queries.filter((path) => !covered.has(path)),
     unboundQueries: queries.filter((path) => !bound.has(path)),
-    silentMutations: mutations.filter((m) => m.form === 'none').map((m) => m.path),
+    // The watch procedure (its input is `liveWatchInput`) changes what a stream watches, not data: not "silent".
+    silentMutations: mutations.filter((m) => m.form === 'none' && !takesWatchInput(procedures.get(m.path))).map((m) => m.path),
     pushed,
     errors,
   };

@@ -52,5 +52,14 @@ export const liveWatchInput = z
   })
   .strict();
 
+/**
+ * Marks the watch procedure's input, so `trpc-live check` knows a mutation
+ * taking it for the live binding's own (it changes watches, not data) rather
+ * than one that forgot to invalidate. A registered symbol: found from another
+ * copy of the package too.
+ */
+export const WATCH_INPUT_MARK = Symbol.for('trpc-live.watchInput');
+Object.defineProperty(liveWatchInput, WATCH_INPUT_MARK, { value: true, enumerable: false });
+
 /** The parsed input of a watch call (see {@link liveWatchInput}). */
 export type LiveWatchInput = z.infer<typeof liveWatchInput>;
