@@ -345,15 +345,12 @@ export function createLive<TCtx, TRegistry extends ResourceRegistry = ResourceRe
         router: binding.forInput(opts.path),
       });
       for (const problem of problems) onPublishError(problem, { path: opts.path });
-      if (keys.length && !scopeOf(opts.ctx)) {
-        // No scope (a public mutation declaring invalidations, called anonymously): nothing to publish to.
-        onPublishError(new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to receive live updates' }), { path: opts.path, noScope: true });
-        return result;
-      }
       try {
         await publish(opts.ctx, keys, opts.path);
       } catch (error) {
-        onPublishError(error, { path: opts.path });
+        // Thrown by requireScope when the caller has no scope (a public mutation called anonymously): nothing to
+        // publish to. The scope is asked again only on this rare path, not before every publish.
+        onPublishError(error, scopeOf(opts.ctx) ? { path: opts.path } : { path: opts.path, noScope: true });
       }
       return result;
     },
